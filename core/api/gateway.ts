@@ -1,0 +1,155 @@
+import type { z } from 'zod';
+import {
+  describeIssue,
+  type MicropayRequest,
+  micropayRequest,
+  type OrderRequest,
+  orderRequest,
+} from '#core/api/requests.ts';
+import { ApiCode, type ApiCodeValue, GatewayError } from '#core/errors.ts';
+import type { Merchant } from '#core/merchants.ts';
+import { type Order, toMerchantView } from '#core/orders/order.ts';
+import { findOrder, reverseOrder } from '#core/payments/orders.ts';
+import { submitPayment } from '#core/payments/submit.ts';
+import type { Ports } from '#core/ports.ts';
+import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
+
+/** Largest request body accepted; a POS request is well under 2 KB. */
+export const maxBodyBytes = 32 * 1024;
+
+export type Operation = 'micropay' | 'query' | 'reverse';
+
+/** The response envelope of every API call (SPEC section 2). */
+export interface Envelope {
+  code: ApiCodeValue;
+  msg: string | null;
+  data?: Record<string, unknown>;
+  err_code?: string;
+  err_msg?: string;
+  version: '1.0';
+  sign_type?: SignType;
+  sign?: string;
+}
+
+/** Who the request is from, once known: responses are signed with that merchant's key. */
+interface Caller {
+  merchant?: Merchant;
+  signType: SignType;
+  merchantId?: string;
+  tradeId?: string;
+}
+
+const messages: Partial<Record<ApiCodeValue, string>> = {
+  [ApiCode.channelTimeout]: 'the channel did not answer in time; the outcome is being settled automatically',
+};
+
+/**
+ * Handles one API request end to end and always answers with an envelope: bad input gets its code and
+ * changes nothing; anything unexpected becomes code 500 with nothing internal revealed.
+ */
+export async function handleApiRequest(ports: Ports, operation: Operation, rawBody: string): Promise<Envelope> {
+  const caller: Caller = { signType: 'MD5' };
+  try {
+    const fields = await authenticate(ports, rawBody, caller);
+    const merchant = caller.merchant as Merchant;
+    if (operation === 'micropay') {
+      const request = validate(micropayRequest, fields) as MicropayRequest;
+      checkMerchantMay(merchant, request.pay_type);
+      const outcome = await submitPayment(ports, merchant, request);
+      caller.tradeId = outcome.order.trade_id;
+      return respond(caller, outcome.code, outcome.order);
+    }
+    const request = validate(orderRequest, fields) as OrderRequest;
+    checkMerchantMay(merchant);
+    let order = await findOrder(ports, request);
+    caller.tradeId = order.trade_id;
+    if (operation === 'reverse') order = await reverseOrder(ports, order);
+    return respond(caller, ApiCode.ok, order);
+  } catch (error) {
+    if (error instanceof GatewayError) return envelope(caller, error.code, error.message);
+    ports.log.error('request failed', {
+      operation,
+      merchant_id: caller.merchantId,
+      trade_id: caller.tradeId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    return envelope(caller, ApiCode.internal, 'internal error; if an order was created it is being settled');
+  }
+}
+
+/** Parses the body, finds the merchant and verifies the signature. */
+async function authenticate(ports: Ports, rawBody: string, caller: Caller): Promise<Record<string, unknown>> {
+  if (Buffer.byteLength(rawBody, 'utf8') > maxBodyBytes) {
+    throw new GatewayError(ApiCode.invalidParameter, `body: larger than ${maxBodyBytes} bytes`);
+  }
+  let fields: unknown;
+  try {
+    fields = JSON.parse(rawBody);
+  } catch {
+    throw new GatewayError(ApiCode.invalidParameter, 'body: not valid JSON');
+  }
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+    throw new GatewayError(ApiCode.invalidParameter, 'body: must be a JSON object');
+  }
+  const record = fields as Record<string, unknown>;
+  const signType = parseSignType(record.sign_type);
+  if (!signType) throw new GatewayError(ApiCode.invalidParameter, 'sign_type: must be MD5 or HMAC-SHA256');
+  caller.signType = signType;
+  const merchantId = record.merchant_id;
+  if (merchantId === undefined || merchantId === null || merchantId === '') {
+    throw new GatewayError(ApiCode.invalidParameter, 'merchant_id: is required');
+  }
+  if (typeof merchantId !== 'string' || merchantId.length > 32) {
+    throw new GatewayError(ApiCode.invalidParameter, 'merchant_id: must be a string of at most 32 characters');
+  }
+  const merchant = await ports.merchants.get(merchantId);
+  if (!merchant) throw new GatewayError(ApiCode.merchantNotFound, 'merchant does not exist; check merchant_id');
+  caller.merchant = merchant;
+  caller.merchantId = merchantId;
+  if (typeof record.sign !== 'string' || record.sign === '') {
+    throw new GatewayError(ApiCode.invalidParameter, 'sign: is required');
+  }
+  if (!verify(record, merchant.secret.api_key, signType)) {
+    throw new GatewayError(ApiCode.badSignature, 'sign: signature does not verify');
+  }
+  return record;
+}
+
+function validate<T extends z.ZodType>(schema: T, fields: Record<string, unknown>): z.infer<T> {
+  const parsed = schema.safeParse(fields);
+  if (parsed.success) return parsed.data;
+  const { field, problem } = describeIssue(parsed.error, fields);
+  throw new GatewayError(ApiCode.invalidParameter, `${field}: ${problem}`);
+}
+
+function checkMerchantMay(merchant: Merchant, payType?: MicropayRequest['pay_type']): void {
+  if (merchant.status !== 0) {
+    throw new GatewayError(ApiCode.merchantInactive, `merchant status is ${merchant.status}, not active; contact operations`);
+  }
+  if (payType !== undefined && !merchant.pay_types[payType]) {
+    throw new GatewayError(ApiCode.payTypeNotEnabled, `pay_type: merchant is not enabled for ${payType}`);
+  }
+}
+
+function respond(caller: Caller, code: ApiCodeValue, order: Order): Envelope {
+  const data = toMerchantView(order);
+  if (code === ApiCode.channelRefused) {
+    const text = `the channel refused the payment: ${order.err_code} ${order.err_msg ?? ''}`.trim();
+    return envelope(caller, code, text, data, { err_code: order.err_code, err_msg: order.err_msg });
+  }
+  return envelope(caller, code, code === ApiCode.ok ? null : (messages[code] ?? null), data);
+}
+
+function envelope(
+  caller: Caller,
+  code: ApiCodeValue,
+  msg: string | null,
+  data?: Record<string, unknown>,
+  channelError?: { err_code?: string; err_msg?: string },
+): Envelope {
+  const body: Envelope = { code, msg, ...(data ? { data } : {}), ...channelError, version: '1.0' };
+  if (!caller.merchant) return body;
+  body.sign_type = caller.signType;
+  body.sign = sign(body as unknown as Record<string, unknown>, caller.merchant.secret.api_key, caller.signType);
+  return body;
+}

@@ -1,0 +1,104 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { payTypes } from '#core/merchants.ts';
+
+/** What auth codes of each pay type look like (SPEC section 2). */
+export const authCodeRules: Readonly<Record<(typeof payTypes)[number], { pattern: RegExp; text: string }>> = {
+  'wechat.micro': { pattern: /^1[0-5]\d{16}$/, text: 'a WeChat payment code is 18 digits starting 10-15' },
+  'alipay.micro': { pattern: /^(2[5-9]|30)\d{14,22}$/, text: 'an Alipay payment code is 16-24 digits starting 25-30' },
+};
+
+const text = (max: number) =>
+  z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+const epochSeconds = z.unknown().transform((value, ctx) => {
+  const digits = typeof value === 'number' ? String(value) : value;
+  if (typeof digits !== 'string' || !/^\d+$/.test(digits)) {
+    ctx.addIssue({ code: 'custom', message: 'must be epoch seconds (a 10-digit integer)' });
+    return z.NEVER;
+  }
+  if (digits.length === 13) {
+    ctx.addIssue({ code: 'custom', message: 'looks like epoch milliseconds (13 digits); send epoch seconds (10 digits)' });
+    return z.NEVER;
+  }
+  if (digits.length !== 10) {
+    ctx.addIssue({ code: 'custom', message: 'must be epoch seconds (a 10-digit integer)' });
+    return z.NEVER;
+  }
+  return Number(digits);
+});
+
+/** Fields every request carries (`sign` is checked before the schema runs). */
+const common = {
+  merchant_id: text(32),
+  version: z.string().max(8, 'must be at most 8 characters').optional(),
+  sign_type: z.string().optional(),
+  nonce_str: z.string().max(32, 'must be at most 32 characters').optional(),
+  sign: z.string(),
+};
+
+export const micropayRequest = z
+  .object({
+    ...common,
+    pay_type: z.enum(payTypes, { error: `must be one of ${payTypes.join(', ')}` }),
+    mch_trade_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_\-.|*@]{5,32}$/, 'must be 5-32 characters of letters, digits and _ - . | * @'),
+    body: text(128),
+    subject: text(256).optional(),
+    total_fee: z
+      .number({ error: 'must be an integer number of fen' })
+      .int('must be an integer number of fen')
+      .positive('must be greater than 0')
+      .max(100_000_000_00, 'must be at most 10000000000 fen'),
+    fee_type: z.enum(['CNY'], { error: 'must be CNY' }).optional(),
+    spbill_create_ip: z.string().refine((ip) => isIP(ip) !== 0, 'must be an IPv4 or IPv6 address'),
+    auth_code: z.string({ error: 'must be a string of digits' }).regex(/^\d+$/, 'must be digits only'),
+    device_info: text(32).optional(),
+    attach: text(127).optional(),
+    time_start: epochSeconds.optional(),
+    time_expire: epochSeconds.optional(),
+    op_user_id: text(32).optional(),
+    store_id: text(32).optional(),
+    op_device_id: text(32).optional(),
+    goods_tag: text(32).optional(),
+    scene: z.enum(['bar_code', 'wave_code'], { error: 'must be bar_code or wave_code' }).optional(),
+    settle_type: z.union([z.literal(0), z.literal(1)], { error: 'must be 0 or 1' }).optional(),
+  })
+  .superRefine((request, ctx) => {
+    const rule = authCodeRules[request.pay_type];
+    if (!rule.pattern.test(request.auth_code)) {
+      ctx.addIssue({ code: 'custom', path: ['auth_code'], message: `does not fit ${request.pay_type}: ${rule.text}` });
+    }
+    if (request.time_start !== undefined && request.time_expire !== undefined && request.time_expire <= request.time_start) {
+      ctx.addIssue({ code: 'custom', path: ['time_expire'], message: 'must be later than time_start' });
+    }
+  });
+
+export type MicropayRequest = z.infer<typeof micropayRequest>;
+
+const tradeId = z.string().regex(/^[0-9a-f]{24}$/, 'must be 24 lower-case hex characters');
+const mchTradeId = z.string().min(1, 'must not be empty').max(32, 'must be at most 32 characters');
+
+/** `/v1/query` and `/v1/reverse`: one order by `trade_id` or `mch_trade_id` (trade_id wins). */
+export const orderRequest = z
+  .object({ ...common, trade_id: tradeId.optional(), mch_trade_id: mchTradeId.optional() })
+  .refine((r) => r.trade_id !== undefined || r.mch_trade_id !== undefined, {
+    path: ['trade_id'],
+    message: 'trade_id or mch_trade_id is required',
+  });
+
+export type OrderRequest = z.infer<typeof orderRequest>;
+
+/** Turns the first zod issue into `field: problem`; `input` is what was parsed (to tell missing from wrong). */
+export function describeIssue(error: z.ZodError, input: Readonly<Record<string, unknown>>): { field: string; problem: string } {
+  const issue = error.issues[0];
+  if (!issue) return { field: 'body', problem: 'is invalid' };
+  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
+  const given = typeof issue.path[0] === 'string' ? input[issue.path[0]] : input;
+  if (given === undefined || given === null) return { field, problem: 'is required' };
+  if (issue.code === 'invalid_type' && !issue.message.startsWith('must')) {
+    return { field, problem: `must be a ${issue.expected}` };
+  }
+  return { field, problem: issue.message };
+}

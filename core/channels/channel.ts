@@ -1,0 +1,83 @@
+import type { PaymentDetails } from '#core/orders/order.ts';
+
+/** The channel account a merchant's pay type is routed to (e.g. WeChat `appid`, `mch_id`). */
+export type ChannelAccount = Readonly<Record<string, string>>;
+
+/** Channel credentials from the merchant's secret (e.g. WeChat `api_key`, client certificate). */
+export type ChannelCredentials = Readonly<Record<string, string>>;
+
+/** Who is paying whom, as a channel needs it for every call. */
+export interface ChannelContext {
+  readonly account: ChannelAccount;
+  readonly credentials: ChannelCredentials;
+}
+
+export interface PayCommand {
+  /** Our id for the order at the channel (the channel's `out_trade_no`). */
+  readonly out_trade_no: string;
+  readonly total_fee: number;
+  readonly auth_code: string;
+  readonly body: string;
+  readonly spbill_create_ip: string;
+  readonly attach?: string;
+  readonly device_info?: string;
+  readonly goods_tag?: string;
+  readonly fee_type?: string;
+  readonly time_start?: number;
+  readonly time_expire?: number;
+}
+
+/**
+ * What a pay call came to. `refused` is final (the channel said no for good); `pending` (the user is
+ * paying, or a system error) and `unknown` (no answer) must be settled by the protocol.
+ */
+export type PayResult =
+  | { readonly kind: 'paid'; readonly details: PaymentDetails; readonly word: string }
+  | { readonly kind: 'refused'; readonly errCode: string; readonly errMsg: string; readonly word: string }
+  | { readonly kind: 'pending'; readonly errCode?: string; readonly errMsg?: string; readonly word: string }
+  | { readonly kind: 'unknown'; readonly word: string };
+
+export type QueryResult =
+  | { readonly kind: 'paid'; readonly details: PaymentDetails; readonly word: string }
+  | { readonly kind: 'failed'; readonly errCode: string; readonly errMsg: string; readonly word: string }
+  | { readonly kind: 'closed'; readonly word: string }
+  | { readonly kind: 'reversed'; readonly word: string }
+  | { readonly kind: 'pending'; readonly word: string }
+  | { readonly kind: 'unknown'; readonly word: string };
+
+/** `retry`: the channel asks to call reverse again (`recall=Y`); `unknown`: no usable answer. */
+export type ReverseResult =
+  | { readonly kind: 'reversed'; readonly word: string }
+  | { readonly kind: 'retry'; readonly word: string }
+  | { readonly kind: 'unknown'; readonly word: string };
+
+/**
+ * The settlement protocol of a channel, as data (SPEC section 4). Durations are real-world milliseconds;
+ * the runtime multiplies them by the time scale.
+ */
+export interface SettlementProtocol {
+  /** Wait before the first query after a not-final pay answer. */
+  readonly firstQueryDelayMs: number;
+  /** Wait between two queries. */
+  readonly queryIntervalMs: number;
+  /** Queries before giving up on the payment and reversing it. */
+  readonly maxQueries: number;
+  /** Earliest reverse after the payment was submitted. */
+  readonly reverseNotBeforeMs: number;
+  /** Waits before each repeated reverse; their count + 1 is the number of reverse attempts. */
+  readonly reverseRetryDelaysMs: readonly number[];
+  /** How long to wait for an answer to pay, and to query or reverse. */
+  readonly payDeadlineMs: number;
+  readonly callDeadlineMs: number;
+}
+
+/** A payment channel (WeChat Pay v2, Alipay, BlueOcean, fshows): its wire protocol behind three calls. */
+export interface Channel {
+  readonly name: string;
+  readonly protocol: SettlementProtocol;
+  /** Checks the account and credentials a merchant needs for this channel; returns the problems found. */
+  validateSetup(account: ChannelAccount, credentials: ChannelCredentials): string[];
+  pay(ctx: ChannelContext, command: PayCommand, deadlineMs: number): Promise<PayResult>;
+  query(ctx: ChannelContext, outTradeNo: string, deadlineMs: number): Promise<QueryResult>;
+  reverse(ctx: ChannelContext, outTradeNo: string, deadlineMs: number): Promise<ReverseResult>;
+}

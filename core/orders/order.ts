@@ -1,0 +1,137 @@
+/** Internal order states (SPEC section 3). */
+export type OrderState =
+  | 'CREATED'
+  | 'PAYING'
+  | 'PAID'
+  | 'FAILED'
+  | 'REVERSING'
+  | 'REVERSED'
+  | 'CLOSED'
+  | 'REVERSE_FAILED';
+
+/** The `trade_state` a merchant sees for each internal state. */
+export const tradeStateOf: Readonly<Record<OrderState, number>> = {
+  CREATED: 6,
+  PAYING: 6,
+  PAID: 0,
+  FAILED: 7,
+  REVERSING: 5,
+  REVERSED: 4,
+  CLOSED: 3,
+  REVERSE_FAILED: 5,
+};
+
+/** Which state may follow which. Anything else is refused, so an old outcome never overwrites a newer one. */
+const transitions: Readonly<Record<OrderState, readonly OrderState[]>> = {
+  CREATED: ['PAYING', 'PAID', 'FAILED', 'CLOSED', 'REVERSING', 'REVERSED'],
+  PAYING: ['PAID', 'FAILED', 'CLOSED', 'REVERSING', 'REVERSED'],
+  PAID: ['REVERSING'],
+  REVERSING: ['REVERSED', 'CLOSED', 'REVERSE_FAILED'],
+  REVERSE_FAILED: ['REVERSING', 'REVERSED', 'CLOSED'],
+  FAILED: [],
+  REVERSED: [],
+  CLOSED: [],
+};
+
+export function canTransition(from: OrderState, to: OrderState): boolean {
+  return from === to || transitions[from].includes(to);
+}
+
+/** States in which no settlement needs to run. REVERSE_FAILED waits for an operator (and alarms). */
+export function isSettled(state: OrderState): boolean {
+  return state === 'PAID' || state === 'FAILED' || state === 'REVERSED' || state === 'CLOSED' || state === 'REVERSE_FAILED';
+}
+
+/** One channel call made for an order, kept on the order for finance and support. */
+export interface SettlementAttempt {
+  /** ISO-8601 UTC time the answer (or its absence) was recorded. */
+  readonly at: string;
+  readonly action: 'pay' | 'query' | 'reverse';
+  /** The channel's word for the outcome (`SUCCESS`, `USERPAYING`, `TIMEOUT`, `recall=Y`, …). */
+  readonly result: string;
+  readonly detail?: string;
+}
+
+/** What the channel reports about a payment; every field optional because channels differ. */
+export interface PaymentDetails {
+  readonly out_trade_id?: string;
+  readonly ch_trade_id?: string;
+  readonly fee_type?: string;
+  readonly cash_fee?: number;
+  readonly coupon_fee?: number;
+  readonly bank_type?: string;
+  readonly openid?: string;
+  readonly sub_openid?: string;
+  readonly is_subscribe?: string;
+  readonly sub_is_subscribe?: string;
+  readonly appid?: string;
+  readonly sub_appid?: string;
+  /** Epoch seconds the channel says the payment completed. */
+  readonly time_end?: number;
+}
+
+/** The order record: one flat DynamoDB item, the shape finance queries (SPEC section 7). */
+export interface Order extends PaymentDetails {
+  readonly merchant_id: string;
+  readonly mch_trade_id: string;
+  readonly trade_id: string;
+  readonly pay_type: string;
+  readonly channel: string;
+  readonly total_fee: number;
+  readonly state: OrderState;
+  readonly trade_state: number;
+  readonly body: string;
+  readonly subject?: string;
+  readonly attach?: string;
+  readonly device_info?: string;
+  readonly store_id?: string;
+  readonly op_user_id?: string;
+  readonly op_device_id?: string;
+  readonly goods_tag?: string;
+  readonly spbill_create_ip?: string;
+  readonly time_start?: number;
+  readonly time_expire?: number;
+  readonly auth_code_masked: string;
+  /** HMAC of the business parameters, keyed with the merchant key: tells a retry from a conflicting reuse. */
+  readonly request_fingerprint: string;
+  readonly err_code?: string;
+  readonly err_msg?: string;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly paid_at?: string;
+  readonly settlement: readonly SettlementAttempt[];
+  /** Settlement lease: while set, a sweep restarts settlement once this ISO time has passed. */
+  readonly settle_due_at?: string;
+  readonly version: number;
+}
+
+/** The fields of an order a merchant sees (`data` of the API responses). */
+export function toMerchantView(order: Order): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    merchant_id: order.merchant_id,
+    pay_type: order.pay_type,
+    mch_trade_id: order.mch_trade_id,
+    trade_id: order.trade_id,
+    ch_trade_id: order.ch_trade_id,
+    out_trade_id: order.out_trade_id,
+    total_fee: order.total_fee,
+    trade_state: order.trade_state,
+    need_query: isSettled(order.state) && order.state !== 'REVERSE_FAILED' ? 'N' : 'Y',
+    time_end: order.time_end,
+    fee_type: order.fee_type ?? 'CNY',
+    cash_fee: order.cash_fee,
+    coupon_fee: order.coupon_fee,
+    bank_type: order.bank_type,
+    openid: order.openid,
+    sub_openid: order.sub_openid,
+    appid: order.appid,
+    sub_appid: order.sub_appid,
+    is_subscribe: order.is_subscribe,
+    sub_is_subscribe: order.sub_is_subscribe,
+    attach: order.attach,
+    device_info: order.device_info,
+    err_code: order.err_code,
+    err_msg: order.err_msg,
+  };
+  return Object.fromEntries(Object.entries(view).filter(([, v]) => v !== undefined));
+}

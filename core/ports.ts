@@ -1,0 +1,76 @@
+import type { Channel } from '#core/channels/channel.ts';
+import type { Merchant } from '#core/merchants.ts';
+import type { Order, SettlementAttempt } from '#core/orders/order.ts';
+
+/** Identifies one order; the key of the orders table. */
+export interface OrderKey {
+  readonly merchant_id: string;
+  readonly mch_trade_id: string;
+}
+
+/** Persistence of orders. Every write is conditional on the version read, so writers never lose updates. */
+export interface OrderStore {
+  /** Writes a new order unless the key exists; returns the existing order when it does. */
+  create(order: Order): Promise<{ readonly created: true } | { readonly created: false; readonly existing: Order }>;
+  get(key: OrderKey): Promise<Order | undefined>;
+  findByTradeId(merchantId: string, tradeId: string): Promise<Order | undefined>;
+  /**
+   * Applies `changes` if the stored version is still `order.version`, appends `attempt` to the settlement
+   * history, and returns the new order. Throws StaleOrderError when someone else wrote first.
+   */
+  update(order: Order, changes: Partial<Order>, attempt?: SettlementAttempt): Promise<Order>;
+  /** Orders whose settlement lease ran out before `nowIso` (oldest first, at most `limit`). */
+  listDue(nowIso: string, limit: number): Promise<OrderKey[]>;
+}
+
+/** Looks merchants up (profile and secret), with caching that lets a rotated key in within minutes. */
+export interface MerchantDirectory {
+  get(merchantId: string): Promise<Merchant | undefined>;
+}
+
+/** What the settlement state machine is started with: the order key and nothing sensitive. */
+export interface SettlementInput {
+  readonly merchant_id: string;
+  readonly mch_trade_id: string;
+  readonly trade_id: string;
+}
+
+/** Starts settlement executions. Starting the same name twice must not run two executions. */
+export interface Workflow {
+  startSettlement(input: SettlementInput, executionName: string): Promise<void>;
+}
+
+export interface ChannelRegistry {
+  get(name: string): Channel | undefined;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+/** Counts events an operator must see (reverse that keeps failing, …). */
+export interface Alarms {
+  reverseFailed(order: Order): void;
+}
+
+/** Structured log sink (Powertools Logger fits it). Never given a payment code or a key. */
+export interface Log {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
+}
+
+/** Everything the domain needs from the outside, passed in so tests can pass fakes. */
+export interface Ports {
+  readonly orders: OrderStore;
+  readonly merchants: MerchantDirectory;
+  readonly channels: ChannelRegistry;
+  readonly workflow: Workflow;
+  readonly clock: Clock;
+  readonly alarms: Alarms;
+  readonly log: Log;
+  /** Multiplies every protocol wait and channel deadline (1 in production). */
+  readonly timeScale: number;
+  /** How long after a planned settlement step its lease runs out and a sweep takes over. */
+  readonly leaseGraceMs: number;
+}

@@ -1,0 +1,26 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { handleApiRequest, type Operation } from '#core/api/gateway.ts';
+import { logger, ports } from '../shared/runtime.ts';
+
+const operations: Readonly<Record<string, Operation>> = {
+  '/v1/micropay': 'micropay',
+  '/v1/query': 'query',
+  '/v1/reverse': 'reverse',
+};
+
+/** API Gateway (HTTP API) adapter for `POST /v1/micropay`, `/v1/query` and `/v1/reverse`. */
+async function api(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const operation = operations[event.rawPath] ?? 'query';
+  const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  const envelope = await handleApiRequest(ports, operation, body);
+  if (envelope.code !== 0) logger.info('request refused', { operation, code: envelope.code, msg: envelope.msg });
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(envelope),
+  };
+}
+
+export const handler = middy(api).use(injectLambdaContext(logger, { resetKeys: true }));

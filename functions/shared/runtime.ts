@@ -1,0 +1,41 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
+import { AwsMerchantDirectory } from '#adapters/merchant-directory.ts';
+import { StepFunctionsWorkflow } from '#adapters/sfn-workflow.ts';
+import { channelRegistry } from '#core/channels/registry.ts';
+import { loadConfig } from '#core/config.ts';
+import type { Ports } from '#core/ports.ts';
+
+/** Shared by every function: config parsed once, clients created once per container, outside the handler. */
+export const config = loadConfig();
+export const logger = new Logger({ serviceName: 'micropay' });
+export const metrics = new Metrics({ namespace: 'Micropay', serviceName: 'micropay' });
+
+const dynamo = new DynamoDBClient({});
+
+export const ports: Ports = {
+  orders: new DynamoOrderStore(dynamo, config.ORDERS_TABLE),
+  merchants: new AwsMerchantDirectory({
+    dynamo,
+    secrets: new SecretsManagerClient({}),
+    table: config.MERCHANTS_TABLE,
+    secretPrefix: config.MERCHANT_SECRET_PREFIX,
+    cacheSeconds: config.MERCHANT_CACHE_SECONDS,
+  }),
+  channels: channelRegistry({ wechat: config.WECHAT_BASE_URL }),
+  workflow: new StepFunctionsWorkflow(new SFNClient({}), config.SETTLEMENT_STATE_MACHINE_ARN),
+  clock: { now: () => Date.now() },
+  alarms: {
+    reverseFailed: () => {
+      metrics.addMetric('ReverseFailed', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    },
+  },
+  log: logger,
+  timeScale: config.MICROPAY_TIME_SCALE,
+  leaseGraceMs: config.SETTLEMENT_LEASE_GRACE_MS,
+};
