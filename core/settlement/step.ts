@@ -9,7 +9,7 @@ export type StepAction = 'begin' | 'query' | 'reverse' | 'give_up';
 
 /** What comes next, for the state machine's Choice and Wait states. */
 export interface StepPlan {
-  readonly next: 'query' | 'reverse' | 'done' | 'give_up';
+  readonly next: 'query' | 'reverse' | 'done' | 'give_up' | 'failed';
   /** ISO time the next step is due (the Wait state's TimestampPath). */
   readonly at: string;
   /** Queries and reverses made so far in this settlement. */
@@ -124,7 +124,7 @@ class Step {
         trade_id: saved.trade_id,
         reverses: this.counts.reverses,
       });
-      return this.result(saved, 'give_up', this.ports.clock.now());
+      return this.result(saved, 'failed', this.ports.clock.now());
     }
     return this.plan(saved, this.ports.clock.now());
   }

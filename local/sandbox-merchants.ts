@@ -1,0 +1,26 @@
+import type { MerchantProfile, MerchantSecret } from '#core/merchants.ts';
+
+/** The sandbox WeChat channel account every local merchant uses (SPEC section 6). */
+export const sandboxWechat = {
+  account: { appid: 'wx2421b1c4370ec43b', mch_id: '1900000109' },
+  credentials: { api_key: 'sandboxwechatkey0123456789abcdef' },
+} as const;
+
+const wechatRoute = { channel: 'wechat', account: sandboxWechat.account };
+const channels = { wechat: sandboxWechat.credentials };
+
+/** The merchants local mode always has (SPEC section 6). */
+export const sandboxMerchants: ReadonlyArray<{ profile: MerchantProfile; secret: MerchantSecret }> = [
+  {
+    profile: { merchant_id: 'M100000001', name: 'Sandbox merchant', status: 0, pay_types: { 'wechat.micro': wechatRoute } },
+    secret: { api_key: 'sandbox-key-0123456789abcdef0123', channels },
+  },
+  {
+    profile: { merchant_id: 'M100000002', name: 'Sandbox disabled merchant', status: 3, pay_types: { 'wechat.micro': wechatRoute } },
+    secret: { api_key: 'sandbox-key-disabled-000000000000', channels },
+  },
+  {
+    profile: { merchant_id: 'M100000003', name: 'Sandbox WeChat-only merchant', status: 0, pay_types: { 'wechat.micro': wechatRoute } },
+    secret: { api_key: 'sandbox-key-wechat-only-000000000', channels },
+  },
+];

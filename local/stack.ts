@@ -1,0 +1,148 @@
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { putMerchant } from '#adapters/merchant-admin.ts';
+import { readSettlementAsl, substitute } from '#adapters/asl.ts';
+import { WechatSandbox } from '#core/channels/wechat/sandbox.ts';
+import type { SweepReport } from '#core/settlement/sweep.ts';
+import { close, listen } from './aws-json.ts';
+import { createTables, startDynamoDbLocal } from './dynamodb.ts';
+import { type ApiHandler, httpApiServer } from './http-api.ts';
+import { sandboxMerchants, sandboxWechat } from './sandbox-merchants.ts';
+import { secretsManagerServer } from './secrets-manager.ts';
+import { lambdaContext, type LocalFunction, LocalStepFunctions } from './step-functions.ts';
+
+export interface LocalStackOptions {
+  /** API port; 0 picks a free one. @default 3000 */
+  readonly port?: number;
+  /** MICROPAY_TIME_SCALE. @default 1 */
+  readonly timeScale?: number;
+  /** Where DynamoDB Local and the local secrets keep their data; in memory when absent. */
+  readonly dataDir?: string;
+  /** How often the sweep runs. @default 60 s × time scale, at least 200 ms */
+  readonly sweepIntervalMs?: number;
+  /** SETTLEMENT_LEASE_GRACE_MS. @default 60 s × time scale, at least 1 s */
+  readonly leaseGraceMs?: number;
+  /** Powertools log level of the handlers. @default WARN */
+  readonly logLevel?: string;
+}
+
+export interface LocalStack {
+  readonly apiUrl: string;
+  readonly sandboxUrl: string;
+  /** The environment the handlers run with (endpoints, tables, scale): what a separate API process needs. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly sandbox: WechatSandbox;
+  readonly stepFunctions: LocalStepFunctions;
+  sweepNow(): Promise<SweepReport>;
+  stop(): Promise<void>;
+}
+
+export const localRegion = 'us-east-1';
+const account = '000000000000';
+const settleFunctionArn = `arn:aws:lambda:${localRegion}:${account}:function:micropay-settle`;
+const stateMachineArn = `arn:aws:states:${localRegion}:${account}:stateMachine:micropay-settlement`;
+
+/**
+ * The whole gateway on one machine (SPEC section 6): DynamoDB Local, local Secrets Manager and Step
+ * Functions endpoints, the WeChat sandbox, the API on `port`, and the sweep on a timer. The handlers are the
+ * production ones; only endpoints differ. One stack per process (the handlers read their config once).
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const timeScale = options.timeScale ?? 1;
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  };
+  try {
+    const dynamo = await startDynamoDbLocal(options.dataDir && join(options.dataDir, 'dynamodb'));
+    stops.push(dynamo.stop);
+    const secretsServer = secretsManagerServer(localRegion, options.dataDir && join(options.dataDir, 'secrets.json'));
+    const secretsUrl = await listen(secretsServer);
+    stops.push(() => close(secretsServer));
+    const sandbox = new WechatSandbox({ keys: { [sandboxWechat.account.mch_id]: sandboxWechat.credentials.api_key }, timeScale });
+    const sandboxUrl = await listen(sandbox.server);
+    stops.push(() => close(sandbox.server));
+
+    // The Step Functions endpoint must exist before the handlers read their config; its functions come later.
+    const functions: Record<string, LocalFunction> = {};
+    const definition = JSON.parse(substitute(readSettlementAsl(), { SettleFunctionArn: settleFunctionArn })) as object;
+    const lazySettle: LocalFunction = (event, context) => {
+      const settle = functions.settle;
+      if (!settle) throw new Error('settle function not loaded');
+      return settle(event, context);
+    };
+    const stepFunctions = new LocalStepFunctions({
+      region: localRegion,
+      definitions: { [stateMachineArn]: definition },
+      functions: { [settleFunctionArn]: lazySettle },
+    });
+    const sfnUrl = await listen(stepFunctions.server);
+    stops.push(async () => {
+      stepFunctions.stopAll();
+      await close(stepFunctions.server);
+    });
+
+    const env: Record<string, string> = {
+      AWS_REGION: localRegion,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
+      AWS_ENDPOINT_URL_SFN: sfnUrl,
+      ORDERS_TABLE: 'micropay-orders',
+      MERCHANTS_TABLE: 'micropay-merchants',
+      SETTLEMENT_STATE_MACHINE_ARN: stateMachineArn,
+      MERCHANT_SECRET_PREFIX: 'micropay/merchants/',
+      WECHAT_BASE_URL: sandboxUrl,
+      MICROPAY_TIME_SCALE: String(timeScale),
+      SETTLEMENT_LEASE_GRACE_MS: String(options.leaseGraceMs ?? Math.max(1_000, Math.round(60_000 * timeScale))),
+      MERCHANT_CACHE_SECONDS: '5',
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
+      POWERTOOLS_METRICS_NAMESPACE: 'Micropay',
+      POWERTOOLS_DEV: 'true',
+    };
+    Object.assign(process.env, env);
+
+    const dynamoClient = new DynamoDBClient({});
+    const secretsClient = new SecretsManagerClient({});
+    await createTables(dynamoClient, env.ORDERS_TABLE as string, env.MERCHANTS_TABLE as string);
+    for (const { profile, secret } of sandboxMerchants) {
+      await putMerchant(
+        { dynamo: dynamoClient, secrets: secretsClient, table: env.MERCHANTS_TABLE as string, secretPrefix: 'micropay/merchants/' },
+        profile,
+        secret,
+      );
+    }
+
+    const [{ handler: api }, { handler: settle }, { handler: sweep }] = await Promise.all([
+      import('../functions/api/handler.ts'),
+      import('../functions/settle/handler.ts'),
+      import('../functions/sweep/handler.ts'),
+    ]);
+    functions.settle = settle as LocalFunction;
+    const sweepNow = () => sweep(undefined, lambdaContext('micropay-sweep')) as Promise<SweepReport>;
+
+    const apiServer = httpApiServer(api as ApiHandler);
+    const apiUrl = await listen(apiServer, options.port ?? 3000);
+    stops.push(() => close(apiServer));
+
+    const sweepEvery = options.sweepIntervalMs ?? Math.max(200, Math.round(60_000 * timeScale));
+    let sweeping = false;
+    const timer = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      sweepNow()
+        .catch(() => {})
+        .finally(() => {
+          sweeping = false;
+        });
+    }, sweepEvery);
+    stops.push(async () => clearInterval(timer));
+
+    return { apiUrl, sandboxUrl, env, sandbox, stepFunctions, sweepNow, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

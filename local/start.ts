@@ -1,0 +1,55 @@
+import { parseArgs } from 'node:util';
+import { startLocalStack } from './stack.ts';
+import { sandboxMerchants } from './sandbox-merchants.ts';
+
+/** `npm start`: the whole gateway on this machine (SPEC section 6). */
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.PORT ?? '3000' },
+    persist: { type: 'boolean', default: false },
+  },
+});
+const timeScale = Number(process.env.MICROPAY_TIME_SCALE ?? '1');
+if (!(timeScale > 0 && timeScale <= 1)) {
+  console.error(`MICROPAY_TIME_SCALE must be a number in (0, 1], got ${process.env.MICROPAY_TIME_SCALE}`);
+  process.exit(1);
+}
+const stack = await startLocalStack({
+  port: Number(values.port),
+  timeScale,
+  dataDir: values.persist ? '.local' : undefined,
+  logLevel: process.env.LOG_LEVEL ?? 'INFO',
+});
+
+const first = sandboxMerchants[0];
+const lines = [
+  '',
+  `Micropay gateway (local) is up${values.persist ? ', data kept in .local/' : ', data in memory'}.`,
+  '',
+  `  API                 ${stack.apiUrl}   (POST /v1/micropay, /v1/query, /v1/reverse)`,
+  `  WeChat sandbox      ${stack.sandboxUrl}   (/pay/micropay, /pay/orderquery, /secapi/pay/reverse)`,
+  `  time scale          ${timeScale}   (MICROPAY_TIME_SCALE)`,
+  '',
+  '  Sandbox merchants:',
+  ...sandboxMerchants.map(
+    ({ profile, secret }) =>
+      `    ${profile.merchant_id}  key ${secret.api_key}  status ${profile.status}  ${Object.keys(profile.pay_types).join(', ')}`,
+  ),
+  '',
+  '  The last two digits of auth_code choose the sandbox outcome (00 pays, 01 user paying, 03 no balance, …).',
+  '  Pay now, from another terminal:',
+  '',
+  `    npm run micropay -- pay --url ${stack.apiUrl} --merchant ${first?.profile.merchant_id} --key ${first?.secret.api_key} \\`,
+  '      --amount 1 --auth-code 134567890123456701',
+  '',
+  '  Ctrl-C stops everything.',
+  '',
+];
+console.log(lines.join('\n'));
+
+const shutdown = async () => {
+  await stack.stop();
+  process.exit(0);
+};
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);
