@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from './stack.ts';
 import { sandboxMerchants } from './sandbox-merchants.ts';
@@ -21,6 +22,13 @@ const stack = await startLocalStack({
   logLevel: process.env.LOG_LEVEL ?? 'INFO',
 });
 
+// For `micropay merchant add --env-file .local/local.env`: the endpoints and tables of this local stack.
+const envFile = '.local/local.env';
+mkdirSync('.local', { recursive: true });
+const exported = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_DYNAMODB'];
+exported.push('AWS_ENDPOINT_URL_SECRETS_MANAGER', 'MERCHANTS_TABLE', 'MERCHANT_SECRET_PREFIX');
+writeFileSync(envFile, [...exported.map((name) => `${name}=${stack.env[name]}`), `MICROPAY_URL=${stack.apiUrl}`, ''].join('\n'));
+
 const first = sandboxMerchants[0];
 const lines = [
   '',
@@ -41,6 +49,9 @@ const lines = [
   '',
   `    npm run micropay -- pay --url ${stack.apiUrl} --merchant ${first?.profile.merchant_id} --key ${first?.secret.api_key} \\`,
   '      --amount 1 --auth-code 134567890123456701',
+  '',
+  `  Add a merchant:  npm run micropay -- merchant add --env-file ${envFile} --id M200000001 --key <api key> \\`,
+  '                    --wechat-appid wx2421b1c4370ec43b --wechat-mch-id 1900000109 --wechat-key sandboxwechatkey0123456789abcdef',
   '',
   '  Ctrl-C stops everything.',
   '',

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkMerchant, putMerchant } from '#adapters/merchant-admin.ts';
+import { channelRegistry } from '#core/channels/registry.ts';
+import type { MerchantProfile, MerchantSecret, MerchantStatus } from '#core/merchants.ts';
+import { type ApiAnswer, MicropayClient } from './client.ts';
+
+const tradeStates: Record<number, string> = {
+  0: 'paid',
+  1: 'refund',
+  2: 'not paid',
+  3: 'closed',
+  4: 'reversed',
+  5: 'reversing',
+  6: 'paying',
+  7: 'failed',
+};
+
+const integer = (name: string) => (value: string) => {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return Number(value);
+};
+
+const program = new Command('micropay')
+  .description('Command-line client of the micropay gateway: pay, query, reverse, and merchant administration.')
+  .option('--env-file <path>', 'load environment variables from this file first (npm start writes .local/local.env)')
+  .hook('preAction', (command) => {
+    const envFile = command.opts().envFile as string | undefined;
+    if (envFile) {
+      if (!existsSync(envFile)) throw new InvalidArgumentError(`env file ${envFile} not found`);
+      process.loadEnvFile(envFile);
+    }
+  });
+
+function apiOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--url <url>', 'gateway base URL').env('MICROPAY_URL').default('http://127.0.0.1:3000'))
+    .addOption(new Option('--merchant <id>', 'merchant_id').env('MICROPAY_MERCHANT_ID').makeOptionMandatory())
+    .addOption(new Option('--key <key>', 'merchant API key').env('MICROPAY_KEY').makeOptionMandatory())
+    .addOption(new Option('--sign-type <type>', 'signature type').choices(['MD5', 'HMAC-SHA256']).default('MD5'))
+    .option('--json', 'print the raw response envelope');
+}
+
+function clientOf(opts: Record<string, unknown>): MicropayClient {
+  return new MicropayClient({
+    url: String(opts.url),
+    merchantId: String(opts.merchant),
+    key: String(opts.key),
+    signType: opts.signType as 'MD5' | 'HMAC-SHA256',
+  });
+}
+
+function show(answer: ApiAnswer, json: boolean): void {
+  const { envelope } = answer;
+  if (json) {
+    console.log(JSON.stringify(envelope, null, 2));
+  } else if (envelope.code !== 0 && !envelope.data) {
+    console.log(`code ${envelope.code}: ${envelope.msg}`);
+  } else {
+    const d = envelope.data ?? {};
+    const state = Number(d.trade_state);
+    console.log(
+      `code ${envelope.code}${envelope.msg ? ` (${envelope.msg})` : ''}  trade_id ${d.trade_id}  mch_trade_id ${d.mch_trade_id}  ` +
+        `total_fee ${d.total_fee}  trade_state ${state} ${tradeStates[state] ?? ''}  need_query ${d.need_query}`,
+    );
+  }
+  if (envelope.sign !== undefined && !answer.signatureValid) console.error('warning: the response signature does not verify');
+  if (envelope.code !== 0) process.exitCode = 1;
+}
+
+apiOptions(program.command('pay'))
+  .description('submit a barcode payment, then follow it until its outcome is final')
+  .requiredOption('--amount <fen>', 'total_fee in fen', integer('--amount'))
+  .requiredOption('--auth-code <code>', "the shopper's payment code")
+  .option('--pay-type <type>', 'pay_type', 'wechat.micro')
+  .option('--mch-trade-id <id>', 'your order id (default: generated)')
+  .option('--body <text>', 'goods description', 'POS payment')
+  .option('--ip <address>', 'spbill_create_ip', '127.0.0.1')
+  .option('--store-id <id>', 'store_id')
+  .option('--no-wait', 'return after the submit answer')
+  .option('--timeout <seconds>', 'how long to follow the order', integer('--timeout'), 180)
+  .action(async (opts) => {
+    const client = clientOf(opts);
+    const answer = await client.micropay({
+      pay_type: opts.payType,
+      mch_trade_id: opts.mchTradeId ?? `cli-${Date.now()}-${randomBytes(2).toString('hex')}`,
+      body: opts.body,
+      total_fee: opts.amount,
+      spbill_create_ip: opts.ip,
+      auth_code: opts.authCode,
+      store_id: opts.storeId,
+      time_start: Math.floor(Date.now() / 1000),
+    });
+    show(answer, opts.json);
+    const tradeId = answer.envelope.data?.trade_id as string | undefined;
+    if (!opts.wait || !tradeId || answer.envelope.data?.need_query !== 'Y') return;
+    console.log('outcome not final yet; the gateway is settling it. Following…');
+    const deadline = Date.now() + opts.timeout * 1000;
+    let last = Number(answer.envelope.data?.trade_state);
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const next = await client.query({ trade_id: tradeId });
+      const state = Number(next.envelope.data?.trade_state);
+      if (state !== last) {
+        console.log(`  trade_state ${state} ${tradeStates[state] ?? ''}`);
+        last = state;
+      }
+      if (next.envelope.data?.need_query === 'N') {
+        show(next, opts.json);
+        return;
+      }
+    }
+    console.log('still not final; query it later with: micropay query --trade-id', tradeId);
+    process.exitCode = 2;
+  });
+
+for (const name of ['query', 'reverse'] as const) {
+  apiOptions(program.command(name))
+    .description(name === 'query' ? 'show one order' : 'cancel an order (closes it if unpaid, refunds it if paid)')
+    .option('--trade-id <id>', "the gateway's trade_id")
+    .option('--mch-trade-id <id>', 'your order id')
+    .action(async (opts) => {
+      if (!opts.tradeId && !opts.mchTradeId) throw new InvalidArgumentError('give --trade-id or --mch-trade-id');
+      const ids = { trade_id: opts.tradeId, mch_trade_id: opts.mchTradeId };
+      show(await clientOf(opts)[name](ids), opts.json);
+    });
+}
+
+program
+  .command('merchant')
+  .description('merchant administration (writes the merchants table and Secrets Manager with your AWS credentials)')
+  .command('add')
+  .description('add or update a merchant and its secret')
+  .requiredOption('--id <merchant_id>', 'merchant_id')
+  .requiredOption('--key <api_key>', 'the API key the merchant signs with')
+  .option('--name <name>', 'display name')
+  .addOption(new Option('--status <status>', 'status: 0 active, 1 applied, 2 rejected, 3 disabled').choices(['0', '1', '2', '3']).default('0'))
+  .requiredOption('--wechat-appid <appid>', 'WeChat appid')
+  .requiredOption('--wechat-mch-id <mch_id>', 'WeChat mch_id')
+  .option('--wechat-sub-mch-id <id>', 'WeChat sub_mch_id (service-provider mode)')
+  .requiredOption('--wechat-key <key>', 'WeChat API key (32 characters)')
+  .addOption(new Option('--merchants-table <name>', 'merchants table').env('MERCHANTS_TABLE').default('micropay-merchants'))
+  .addOption(new Option('--secret-prefix <prefix>', 'secret name prefix').env('MERCHANT_SECRET_PREFIX').default('micropay/merchants/'))
+  .action(async (opts) => {
+    const account: Record<string, string> = { appid: opts.wechatAppid, mch_id: opts.wechatMchId };
+    if (opts.wechatSubMchId) account.sub_mch_id = opts.wechatSubMchId;
+    const profile: MerchantProfile = {
+      merchant_id: opts.id,
+      ...(opts.name ? { name: opts.name } : {}),
+      status: Number(opts.status) as MerchantStatus,
+      pay_types: { 'wechat.micro': { channel: 'wechat', account } },
+    };
+    const secret: MerchantSecret = { api_key: opts.key, channels: { wechat: { api_key: opts.wechatKey } } };
+    const problems = checkMerchant(channelRegistry({ wechat: 'https://unused.invalid' }), profile, secret);
+    if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+    await putMerchant(
+      { dynamo: new DynamoDBClient({}), secrets: new SecretsManagerClient({}), table: opts.merchantsTable, secretPrefix: opts.secretPrefix },
+      profile,
+      secret,
+    );
+    console.log(`merchant ${profile.merchant_id} saved (status ${profile.status}, pay types: wechat.micro)`);
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  console.error(`micropay: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
