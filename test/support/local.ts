@@ -1,0 +1,63 @@
+import { after, before } from 'node:test';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { MicropayClient } from '../../cli/client.ts';
+import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
+
+/** Time scale the integration tests run the protocol at: the whole table in a few seconds. */
+export const testTimeScale = 0.02;
+
+/** Starts one local stack (DynamoDB Local, sandbox, state machine) for the test file, stopped after it. */
+export function useLocalStack(options: { leaseGraceMs?: number; sweepIntervalMs?: number } = {}): () => LocalStack {
+  let stack: LocalStack | undefined;
+  before(async () => {
+    stack = await startLocalStack({ port: 0, timeScale: testTimeScale, ...options });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+  return () => {
+    if (!stack) throw new Error('local stack not started');
+    return stack;
+  };
+}
+
+export function merchantClient(stack: LocalStack, index = 0, signType: 'MD5' | 'HMAC-SHA256' = 'MD5'): MicropayClient {
+  const merchant = sandboxMerchants[index];
+  if (!merchant) throw new Error(`no sandbox merchant ${index}`);
+  return new MicropayClient({ url: stack.apiUrl, merchantId: merchant.profile.merchant_id, key: merchant.secret.api_key, signType });
+}
+
+let sequence = 0;
+/** A fresh mch_trade_id per call. */
+export function orderId(prefix = 'T'): string {
+  sequence += 1;
+  return `${prefix}-${process.pid}-${Date.now()}-${sequence}`;
+}
+
+/** A valid WeChat payment code whose last two digits pick the sandbox outcome. */
+export function wechatCode(outcome: string): string {
+  return `1345678901234567${outcome}`;
+}
+
+export function payment(outcome: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    pay_type: 'wechat.micro',
+    mch_trade_id: orderId(),
+    body: 'Sandbox goods',
+    total_fee: 101,
+    spbill_create_ip: '10.1.2.3',
+    auth_code: wechatCode(outcome),
+    ...overrides,
+  };
+}
+
+/** Every item of the orders table, as stored. */
+export async function scanOrders(stack: LocalStack): Promise<Record<string, unknown>[]> {
+  const client = new DynamoDBClient({});
+  const { Items } = await client.send(new ScanCommand({ TableName: stack.env.ORDERS_TABLE, ConsistentRead: true }));
+  client.destroy();
+  return (Items ?? []).map((item) => unmarshall(item));
+}
