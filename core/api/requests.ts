@@ -96,7 +96,7 @@ export function describeIssue(error: z.ZodError, input: Readonly<Record<string, 
   if (!issue) return { field: 'body', problem: 'is invalid' };
   const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
   const given = typeof issue.path[0] === 'string' ? input[issue.path[0]] : input;
-  if (given === undefined || given === null) return { field, problem: 'is required' };
+  if (issue.code === 'invalid_type' && (given === undefined || given === null)) return { field, problem: 'is required' };
   if (issue.code === 'invalid_type' && !issue.message.startsWith('must')) {
     return { field, problem: `must be a ${issue.expected}` };
   }
