@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The settlement state machine: one ASL file, deployed by CDK and run locally alike. */
-export const settlementAslPath = fileURLToPath(new URL('../statemachines/settlement.asl.json', import.meta.url));
+export const settlementAslPath = fileURLToPath(
+  new URL('../statemachines/settlement.asl.json', import.meta.url),
+);
 
 export function readSettlementAsl(): string {
   return readFileSync(settlementAslPath, 'utf8');

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { StaleOrderError } from '#core/errors.ts';
 import type { Order, SettlementAttempt } from '#core/orders/order.ts';
 import type { OrderKey, OrderStore } from '#core/ports.ts';
@@ -80,7 +86,8 @@ export class DynamoOrderStore implements OrderStore {
     const updatedAt = new Date().toISOString();
     next.updated_at = updatedAt;
     const all: Record<string, unknown> = { ...changes, updated_at: updatedAt };
-    if ('settle_due_at' in changes) all.due_shard = changes.settle_due_at === undefined ? undefined : dueShard;
+    if ('settle_due_at' in changes)
+      all.due_shard = changes.settle_due_at === undefined ? undefined : dueShard;
     let i = 0;
     for (const [field, value] of Object.entries(all)) {
       if (field === 'version' || field === 'merchant_id' || field === 'mch_trade_id') continue;
@@ -130,7 +137,10 @@ export class DynamoOrderStore implements OrderStore {
         Limit: limit,
       }),
     );
-    return (Items ?? []).map((item) => ({ merchant_id: String(item.merchant_id), mch_trade_id: String(item.mch_trade_id) }));
+    return (Items ?? []).map((item) => ({
+      merchant_id: String(item.merchant_id),
+      mch_trade_id: String(item.mch_trade_id),
+    }));
   }
 }
 
@@ -141,5 +151,8 @@ function withDueShard(order: Order): Record<string, unknown> {
 function fromItem(item: Record<string, unknown>): Order {
   const { due_shard: _shard, ...order } = item;
   for (const [key, value] of Object.entries(order)) if (value === undefined) delete order[key];
-  return { ...(order as unknown as Order), settlement: (order.settlement as Order['settlement'] | undefined) ?? [] };
+  return {
+    ...(order as unknown as Order),
+    settlement: (order.settlement as Order['settlement'] | undefined) ?? [],
+  };
 }

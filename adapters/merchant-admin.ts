@@ -18,9 +18,14 @@ export interface MerchantAdminTarget {
 }
 
 /** Problems with a merchant's setup (unknown channel, missing account fields or keys); empty when fine. */
-export function checkMerchant(channels: ChannelRegistry, profile: MerchantProfile, secret: MerchantSecret): string[] {
+export function checkMerchant(
+  channels: ChannelRegistry,
+  profile: MerchantProfile,
+  secret: MerchantSecret,
+): string[] {
   const problems: string[] = [];
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(profile.merchant_id)) problems.push('merchant_id must be 1-32 letters, digits, _ or -');
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(profile.merchant_id))
+    problems.push('merchant_id must be 1-32 letters, digits, _ or -');
   if (secret.api_key.length < 16) problems.push('api_key must be at least 16 characters');
   for (const [payType, route] of Object.entries(profile.pay_types)) {
     const channel = route && channels.get(route.channel);
@@ -28,13 +33,21 @@ export function checkMerchant(channels: ChannelRegistry, profile: MerchantProfil
       problems.push(`${payType}: channel ${route?.channel ?? '(none)'} is not available`);
       continue;
     }
-    problems.push(...channel.validateSetup(route.account, secret.channels[route.channel] ?? {}).map((p) => `${payType}: ${p}`));
+    problems.push(
+      ...channel
+        .validateSetup(route.account, secret.channels[route.channel] ?? {})
+        .map((p) => `${payType}: ${p}`),
+    );
   }
   return problems;
 }
 
 /** Writes a merchant: the secret first (so a visible profile always has keys), then the profile. */
-export async function putMerchant(target: MerchantAdminTarget, profile: MerchantProfile, secret: MerchantSecret): Promise<void> {
+export async function putMerchant(
+  target: MerchantAdminTarget,
+  profile: MerchantProfile,
+  secret: MerchantSecret,
+): Promise<void> {
   const name = merchantSecretName(target.secretPrefix, profile.merchant_id);
   const secretString = JSON.stringify(secret);
   try {
@@ -43,5 +56,7 @@ export async function putMerchant(target: MerchantAdminTarget, profile: Merchant
     if (!(error instanceof ResourceExistsException)) throw error;
     await target.secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
   }
-  await DynamoDBDocumentClient.from(target.dynamo).send(new PutCommand({ TableName: target.table, Item: profile }));
+  await DynamoDBDocumentClient.from(target.dynamo).send(
+    new PutCommand({ TableName: target.table, Item: profile }),
+  );
 }

@@ -1,7 +1,7 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Merchant, MerchantProfile, MerchantSecret } from '#core/merchants.ts';
 import type { MerchantDirectory } from '#core/ports.ts';
 
@@ -48,10 +48,13 @@ export class AwsMerchantDirectory implements MerchantDirectory {
   private async profile(merchantId: string): Promise<MerchantProfile | undefined> {
     const cached = this.profiles.get(merchantId);
     if (cached && cached.until > Date.now()) return cached.profile;
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.options.table, Key: { merchant_id: merchantId } }));
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.options.table, Key: { merchant_id: merchantId } }),
+    );
     const profile = Item as MerchantProfile | undefined;
     // Unknown ids are not cached, so a merchant added a moment ago is found at once.
-    if (profile) this.profiles.set(merchantId, { profile, until: Date.now() + this.options.cacheSeconds * 1000 });
+    if (profile)
+      this.profiles.set(merchantId, { profile, until: Date.now() + this.options.cacheSeconds * 1000 });
     return profile;
   }
 }

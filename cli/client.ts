@@ -61,10 +61,13 @@ export class MicropayClient {
     try {
       envelope = JSON.parse(text) as Envelope;
     } catch {
-      throw new Error(`gateway answered HTTP ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`);
+      throw new Error(
+        `gateway answered HTTP ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`,
+      );
     }
     const signType = (envelope.sign_type ?? 'MD5') as SignType;
-    const signatureValid = typeof envelope.sign === 'string' && verify(envelope as never, this.options.key, signType);
+    const signatureValid =
+      typeof envelope.sign === 'string' && verify(envelope as never, this.options.key, signType);
     return { status: response.statusCode, envelope, signatureValid };
   }
 }

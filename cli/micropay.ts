@@ -26,8 +26,13 @@ const integer = (name: string) => (value: string) => {
 };
 
 const program = new Command('micropay')
-  .description('Command-line client of the micropay gateway: pay, query, reverse, and merchant administration.')
-  .option('--env-file <path>', 'load environment variables from this file first (npm start writes .local/local.env)')
+  .description(
+    'Command-line client of the micropay gateway: pay, query, reverse, and merchant administration.',
+  )
+  .option(
+    '--env-file <path>',
+    'load environment variables from this file first (npm start writes .local/local.env)',
+  )
   .hook('preAction', (command) => {
     const envFile = command.opts().envFile as string | undefined;
     if (envFile) {
@@ -38,10 +43,14 @@ const program = new Command('micropay')
 
 function apiOptions(command: Command): Command {
   return command
-    .addOption(new Option('--url <url>', 'gateway base URL').env('MICROPAY_URL').default('http://127.0.0.1:3000'))
+    .addOption(
+      new Option('--url <url>', 'gateway base URL').env('MICROPAY_URL').default('http://127.0.0.1:3000'),
+    )
     .addOption(new Option('--merchant <id>', 'merchant_id').env('MICROPAY_MERCHANT_ID').makeOptionMandatory())
     .addOption(new Option('--key <key>', 'merchant API key').env('MICROPAY_KEY').makeOptionMandatory())
-    .addOption(new Option('--sign-type <type>', 'signature type').choices(['MD5', 'HMAC-SHA256']).default('MD5'))
+    .addOption(
+      new Option('--sign-type <type>', 'signature type').choices(['MD5', 'HMAC-SHA256']).default('MD5'),
+    )
     .option('--json', 'print the raw response envelope');
 }
 
@@ -68,7 +77,8 @@ function show(answer: ApiAnswer, json: boolean): void {
         `total_fee ${d.total_fee}  trade_state ${state} ${tradeStates[state] ?? ''}  need_query ${d.need_query}`,
     );
   }
-  if (envelope.sign !== undefined && !answer.signatureValid) console.error('warning: the response signature does not verify');
+  if (envelope.sign !== undefined && !answer.signatureValid)
+    console.error('warning: the response signature does not verify');
   if (envelope.code !== 0) process.exitCode = 1;
 }
 
@@ -120,11 +130,14 @@ apiOptions(program.command('pay'))
 
 for (const name of ['query', 'reverse'] as const) {
   apiOptions(program.command(name))
-    .description(name === 'query' ? 'show one order' : 'cancel an order (closes it if unpaid, refunds it if paid)')
+    .description(
+      name === 'query' ? 'show one order' : 'cancel an order (closes it if unpaid, refunds it if paid)',
+    )
     .option('--trade-id <id>', "the gateway's trade_id")
     .option('--mch-trade-id <id>', 'your order id')
     .action(async (opts) => {
-      if (!opts.tradeId && !opts.mchTradeId) throw new InvalidArgumentError('give --trade-id or --mch-trade-id');
+      if (!opts.tradeId && !opts.mchTradeId)
+        throw new InvalidArgumentError('give --trade-id or --mch-trade-id');
       const ids = { trade_id: opts.tradeId, mch_trade_id: opts.mchTradeId };
       show(await clientOf(opts)[name](ids), opts.json);
     });
@@ -132,19 +145,33 @@ for (const name of ['query', 'reverse'] as const) {
 
 program
   .command('merchant')
-  .description('merchant administration (writes the merchants table and Secrets Manager with your AWS credentials)')
+  .description(
+    'merchant administration (writes the merchants table and Secrets Manager with your AWS credentials)',
+  )
   .command('add')
   .description('add or update a merchant and its secret')
   .requiredOption('--id <merchant_id>', 'merchant_id')
   .requiredOption('--key <api_key>', 'the API key the merchant signs with')
   .option('--name <name>', 'display name')
-  .addOption(new Option('--status <status>', 'status: 0 active, 1 applied, 2 rejected, 3 disabled').choices(['0', '1', '2', '3']).default('0'))
+  .addOption(
+    new Option('--status <status>', 'status: 0 active, 1 applied, 2 rejected, 3 disabled')
+      .choices(['0', '1', '2', '3'])
+      .default('0'),
+  )
   .requiredOption('--wechat-appid <appid>', 'WeChat appid')
   .requiredOption('--wechat-mch-id <mch_id>', 'WeChat mch_id')
   .option('--wechat-sub-mch-id <id>', 'WeChat sub_mch_id (service-provider mode)')
   .requiredOption('--wechat-key <key>', 'WeChat API key (32 characters)')
-  .addOption(new Option('--merchants-table <name>', 'merchants table').env('MERCHANTS_TABLE').default('micropay-merchants'))
-  .addOption(new Option('--secret-prefix <prefix>', 'secret name prefix').env('MERCHANT_SECRET_PREFIX').default('micropay/merchants/'))
+  .addOption(
+    new Option('--merchants-table <name>', 'merchants table')
+      .env('MERCHANTS_TABLE')
+      .default('micropay-merchants'),
+  )
+  .addOption(
+    new Option('--secret-prefix <prefix>', 'secret name prefix')
+      .env('MERCHANT_SECRET_PREFIX')
+      .default('micropay/merchants/'),
+  )
   .action(async (opts) => {
     const account: Record<string, string> = { appid: opts.wechatAppid, mch_id: opts.wechatMchId };
     if (opts.wechatSubMchId) account.sub_mch_id = opts.wechatSubMchId;
@@ -158,7 +185,12 @@ program
     const problems = checkMerchant(channelRegistry({ wechat: 'https://unused.invalid' }), profile, secret);
     if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
     await putMerchant(
-      { dynamo: new DynamoDBClient({}), secrets: new SecretsManagerClient({}), table: opts.merchantsTable, secretPrefix: opts.secretPrefix },
+      {
+        dynamo: new DynamoDBClient({}),
+        secrets: new SecretsManagerClient({}),
+        table: opts.merchantsTable,
+        secretPrefix: opts.secretPrefix,
+      },
       profile,
       secret,
     );

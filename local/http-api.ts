@@ -3,7 +3,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { maxBodyBytes } from '#core/api/gateway.ts';
 import { lambdaContext } from './step-functions.ts';
 
-export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type ApiHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const routes = new Set(['/v1/micropay', '/v1/query', '/v1/reverse']);
 
@@ -16,7 +19,9 @@ export function httpApiServer(handler: ApiHandler): Server {
   return createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'POST' || !routes.has(path)) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Not Found' }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: 'Not Found' }));
       return;
     }
     const chunks: Buffer[] = [];
@@ -33,7 +38,13 @@ export function httpApiServer(handler: ApiHandler): Server {
       rawQueryString: '',
       headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
       requestContext: {
-        http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '', userAgent: '' },
+        http: {
+          method: 'POST',
+          path,
+          protocol: 'HTTP/1.1',
+          sourceIp: req.socket.remoteAddress ?? '',
+          userAgent: '',
+        },
         requestId: crypto.randomUUID(),
         routeKey: `POST ${path}`,
         stage: '$default',
@@ -44,9 +55,13 @@ export function httpApiServer(handler: ApiHandler): Server {
     } as unknown as APIGatewayProxyEventV2;
     try {
       const result = await handler(event, lambdaContext('micropay-api'));
-      res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>).end(result.body ?? '');
+      res
+        .writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>)
+        .end(result.body ?? '');
     } catch {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: 'Internal Server Error' }));
     }
   });
 }

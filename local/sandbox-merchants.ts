@@ -12,15 +12,30 @@ const channels = { wechat: sandboxWechat.credentials };
 /** The merchants local mode always has (SPEC section 6). */
 export const sandboxMerchants: ReadonlyArray<{ profile: MerchantProfile; secret: MerchantSecret }> = [
   {
-    profile: { merchant_id: 'M100000001', name: 'Sandbox merchant', status: 0, pay_types: { 'wechat.micro': wechatRoute } },
+    profile: {
+      merchant_id: 'M100000001',
+      name: 'Sandbox merchant',
+      status: 0,
+      pay_types: { 'wechat.micro': wechatRoute },
+    },
     secret: { api_key: 'sandbox-key-0123456789abcdef0123', channels },
   },
   {
-    profile: { merchant_id: 'M100000002', name: 'Sandbox disabled merchant', status: 3, pay_types: { 'wechat.micro': wechatRoute } },
+    profile: {
+      merchant_id: 'M100000002',
+      name: 'Sandbox disabled merchant',
+      status: 3,
+      pay_types: { 'wechat.micro': wechatRoute },
+    },
     secret: { api_key: 'sandbox-key-disabled-000000000000', channels },
   },
   {
-    profile: { merchant_id: 'M100000003', name: 'Sandbox WeChat-only merchant', status: 0, pay_types: { 'wechat.micro': wechatRoute } },
+    profile: {
+      merchant_id: 'M100000003',
+      name: 'Sandbox WeChat-only merchant',
+      status: 0,
+      pay_types: { 'wechat.micro': wechatRoute },
+    },
     secret: { api_key: 'sandbox-key-wechat-only-000000000', channels },
   },
 ];

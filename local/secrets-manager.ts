@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Server } from 'node:http';
+import { dirname } from 'node:path';
 import { AwsServiceError, awsJsonServer } from './aws-json.ts';
 
 interface StoredSecret {
@@ -28,7 +28,11 @@ export function secretsManagerServer(region: string, file?: string): Server {
   const find = (id: unknown): StoredSecret => {
     const key = String(id ?? '');
     const secret = secrets.get(key) ?? [...secrets.values()].find((s) => arn(s.name) === key);
-    if (!secret) throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    if (!secret)
+      throw new AwsServiceError(
+        'ResourceNotFoundException',
+        "Secrets Manager can't find the specified secret.",
+      );
     return secret;
   };
   const describe = (s: StoredSecret) => ({ ARN: arn(s.name), Name: s.name, VersionId: s.versionId });
@@ -36,8 +40,14 @@ export function secretsManagerServer(region: string, file?: string): Server {
   return awsJsonServer('secretsmanager', 'application/x-amz-json-1.1', {
     CreateSecret: async (input) => {
       const name = String(input.Name ?? '');
-      if (secrets.has(name)) throw new AwsServiceError('ResourceExistsException', `secret ${name} already exists`);
-      const secret = { name, value: String(input.SecretString ?? ''), versionId: randomUUID(), created: Date.now() };
+      if (secrets.has(name))
+        throw new AwsServiceError('ResourceExistsException', `secret ${name} already exists`);
+      const secret = {
+        name,
+        value: String(input.SecretString ?? ''),
+        versionId: randomUUID(),
+        created: Date.now(),
+      };
       secrets.set(name, secret);
       save();
       return describe(secret);

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { putMerchant } from '#adapters/merchant-admin.ts';
 import { readSettlementAsl, substitute } from '#adapters/asl.ts';
+import { putMerchant } from '#adapters/merchant-admin.ts';
 import { WechatSandbox } from '#core/channels/wechat/sandbox.ts';
 import type { SweepReport } from '#core/settlement/sweep.ts';
 import { close, listen } from './aws-json.ts';
@@ -10,7 +10,7 @@ import { createTables, startDynamoDbLocal } from './dynamodb.ts';
 import { type ApiHandler, httpApiServer } from './http-api.ts';
 import { sandboxMerchants, sandboxWechat } from './sandbox-merchants.ts';
 import { secretsManagerServer } from './secrets-manager.ts';
-import { lambdaContext, type LocalFunction, LocalStepFunctions } from './step-functions.ts';
+import { type LocalFunction, LocalStepFunctions, lambdaContext } from './step-functions.ts';
 
 export interface LocalStackOptions {
   /** API port; 0 picks a free one. @default 3000 */
@@ -57,16 +57,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const dynamo = await startDynamoDbLocal(options.dataDir && join(options.dataDir, 'dynamodb'));
     stops.push(dynamo.stop);
-    const secretsServer = secretsManagerServer(localRegion, options.dataDir && join(options.dataDir, 'secrets.json'));
+    const secretsServer = secretsManagerServer(
+      localRegion,
+      options.dataDir && join(options.dataDir, 'secrets.json'),
+    );
     const secretsUrl = await listen(secretsServer);
     stops.push(() => close(secretsServer));
-    const sandbox = new WechatSandbox({ keys: { [sandboxWechat.account.mch_id]: sandboxWechat.credentials.api_key }, timeScale });
+    const sandbox = new WechatSandbox({
+      keys: { [sandboxWechat.account.mch_id]: sandboxWechat.credentials.api_key },
+      timeScale,
+    });
     const sandboxUrl = await listen(sandbox.server);
     stops.push(() => close(sandbox.server));
 
     // The Step Functions endpoint must exist before the handlers read their config; its functions come later.
     const functions: Record<string, LocalFunction> = {};
-    const definition = JSON.parse(substitute(readSettlementAsl(), { SettleFunctionArn: settleFunctionArn })) as object;
+    const definition = JSON.parse(
+      substitute(readSettlementAsl(), { SettleFunctionArn: settleFunctionArn }),
+    ) as object;
     const lazySettle: LocalFunction = (event, context) => {
       const settle = functions.settle;
       if (!settle) throw new Error('settle function not loaded');
@@ -96,7 +104,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       MERCHANT_SECRET_PREFIX: 'micropay/merchants/',
       WECHAT_BASE_URL: sandboxUrl,
       MICROPAY_TIME_SCALE: String(timeScale),
-      SETTLEMENT_LEASE_GRACE_MS: String(options.leaseGraceMs ?? Math.max(1_000, Math.round(60_000 * timeScale))),
+      SETTLEMENT_LEASE_GRACE_MS: String(
+        options.leaseGraceMs ?? Math.max(1_000, Math.round(60_000 * timeScale)),
+      ),
       MERCHANT_CACHE_SECONDS: '5',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
       POWERTOOLS_METRICS_NAMESPACE: 'Micropay',
@@ -109,7 +119,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await createTables(dynamoClient, env.ORDERS_TABLE as string, env.MERCHANTS_TABLE as string);
     for (const { profile, secret } of sandboxMerchants) {
       await putMerchant(
-        { dynamo: dynamoClient, secrets: secretsClient, table: env.MERCHANTS_TABLE as string, secretPrefix: 'micropay/merchants/' },
+        {
+          dynamo: dynamoClient,
+          secrets: secretsClient,
+          table: env.MERCHANTS_TABLE as string,
+          secretPrefix: 'micropay/merchants/',
+        },
         profile,
         secret,
       );

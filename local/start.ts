@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startLocalStack } from './stack.ts';
 import { sandboxMerchants } from './sandbox-merchants.ts';
+import { startLocalStack } from './stack.ts';
 
 /** `npm start`: the whole gateway on this machine (SPEC section 6). */
 const { values } = parseArgs({
@@ -27,7 +27,10 @@ const envFile = '.local/local.env';
 mkdirSync('.local', { recursive: true });
 const exported = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_DYNAMODB'];
 exported.push('AWS_ENDPOINT_URL_SECRETS_MANAGER', 'MERCHANTS_TABLE', 'MERCHANT_SECRET_PREFIX');
-writeFileSync(envFile, [...exported.map((name) => `${name}=${stack.env[name]}`), `MICROPAY_URL=${stack.apiUrl}`, ''].join('\n'));
+writeFileSync(
+  envFile,
+  [...exported.map((name) => `${name}=${stack.env[name]}`), `MICROPAY_URL=${stack.apiUrl}`, ''].join('\n'),
+);
 
 const first = sandboxMerchants[0];
 const lines = [

@@ -102,14 +102,19 @@ export class LocalStepFunctions {
     }
     const stateMachineArn = String(input.stateMachineArn ?? '');
     const machine = this.machines.get(stateMachineArn);
-    if (!machine) throw new AwsServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    if (!machine)
+      throw new AwsServiceError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${stateMachineArn}'`,
+      );
     const name = String(input.name ?? crypto.randomUUID());
     const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const body = String(input.input ?? '{}');
     const existing = this.executions.get(arn);
     if (existing) {
       // Like Step Functions standard workflows: the same name and input while running is the same execution.
-      if (existing.status === 'RUNNING' && existing.input === body) return { executionArn: arn, startDate: existing.startDate };
+      if (existing.status === 'RUNNING' && existing.input === body)
+        return { executionArn: arn, startDate: existing.startDate };
       throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
     }
     const run = machine.run(JSON.parse(body), {
@@ -145,7 +150,8 @@ export class LocalStepFunctions {
 
   private find(arn: unknown): Execution {
     const execution = this.executions.get(String(arn ?? ''));
-    if (!execution) throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
+    if (!execution)
+      throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
     return execution;
   }
 

@@ -47,7 +47,11 @@ const messages: Partial<Record<ApiCodeValue, string>> = {
  * Handles one API request end to end and always answers with an envelope: bad input gets its code and
  * changes nothing; anything unexpected becomes code 500 with nothing internal revealed.
  */
-export async function handleApiRequest(ports: Ports, operation: Operation, rawBody: string): Promise<Envelope> {
+export async function handleApiRequest(
+  ports: Ports,
+  operation: Operation,
+  rawBody: string,
+): Promise<Envelope> {
   const caller: Caller = { signType: 'MD5' };
   try {
     const fields = await authenticate(ports, rawBody, caller);
@@ -100,10 +104,14 @@ async function authenticate(ports: Ports, rawBody: string, caller: Caller): Prom
     throw new GatewayError(ApiCode.invalidParameter, 'merchant_id: is required');
   }
   if (typeof merchantId !== 'string' || merchantId.length > 32) {
-    throw new GatewayError(ApiCode.invalidParameter, 'merchant_id: must be a string of at most 32 characters');
+    throw new GatewayError(
+      ApiCode.invalidParameter,
+      'merchant_id: must be a string of at most 32 characters',
+    );
   }
   const merchant = await ports.merchants.get(merchantId);
-  if (!merchant) throw new GatewayError(ApiCode.merchantNotFound, 'merchant does not exist; check merchant_id');
+  if (!merchant)
+    throw new GatewayError(ApiCode.merchantNotFound, 'merchant does not exist; check merchant_id');
   caller.merchant = merchant;
   caller.merchantId = merchantId;
   if (typeof record.sign !== 'string' || record.sign === '') {
@@ -124,7 +132,10 @@ function validate<T extends z.ZodType>(schema: T, fields: Record<string, unknown
 
 function checkMerchantMay(merchant: Merchant, payType?: MicropayRequest['pay_type']): void {
   if (merchant.status !== 0) {
-    throw new GatewayError(ApiCode.merchantInactive, `merchant status is ${merchant.status}, not active; contact operations`);
+    throw new GatewayError(
+      ApiCode.merchantInactive,
+      `merchant status is ${merchant.status}, not active; contact operations`,
+    );
   }
   if (payType !== undefined && !merchant.pay_types[payType]) {
     throw new GatewayError(ApiCode.payTypeNotEnabled, `pay_type: merchant is not enabled for ${payType}`);
@@ -150,6 +161,10 @@ function envelope(
   const body: Envelope = { code, msg, ...(data ? { data } : {}), ...channelError, version: '1.0' };
   if (!caller.merchant) return body;
   body.sign_type = caller.signType;
-  body.sign = sign(body as unknown as Record<string, unknown>, caller.merchant.secret.api_key, caller.signType);
+  body.sign = sign(
+    body as unknown as Record<string, unknown>,
+    caller.merchant.secret.api_key,
+    caller.signType,
+  );
   return body;
 }

@@ -5,7 +5,10 @@ import { payTypes } from '#core/merchants.ts';
 /** What auth codes of each pay type look like (SPEC section 2). */
 export const authCodeRules: Readonly<Record<(typeof payTypes)[number], { pattern: RegExp; text: string }>> = {
   'wechat.micro': { pattern: /^1[0-5]\d{16}$/, text: 'a WeChat payment code is 18 digits starting 10-15' },
-  'alipay.micro': { pattern: /^(2[5-9]|30)\d{14,22}$/, text: 'an Alipay payment code is 16-24 digits starting 25-30' },
+  'alipay.micro': {
+    pattern: /^(2[5-9]|30)\d{14,22}$/,
+    text: 'an Alipay payment code is 16-24 digits starting 25-30',
+  },
 };
 
 const text = (max: number) =>
@@ -18,7 +21,10 @@ const epochSeconds = z.unknown().transform((value, ctx) => {
     return z.NEVER;
   }
   if (digits.length === 13) {
-    ctx.addIssue({ code: 'custom', message: 'looks like epoch milliseconds (13 digits); send epoch seconds (10 digits)' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'looks like epoch milliseconds (13 digits); send epoch seconds (10 digits)',
+    });
     return z.NEVER;
   }
   if (digits.length !== 10) {
@@ -68,9 +74,17 @@ export const micropayRequest = z
   .superRefine((request, ctx) => {
     const rule = authCodeRules[request.pay_type];
     if (!rule.pattern.test(request.auth_code)) {
-      ctx.addIssue({ code: 'custom', path: ['auth_code'], message: `does not fit ${request.pay_type}: ${rule.text}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth_code'],
+        message: `does not fit ${request.pay_type}: ${rule.text}`,
+      });
     }
-    if (request.time_start !== undefined && request.time_expire !== undefined && request.time_expire <= request.time_start) {
+    if (
+      request.time_start !== undefined &&
+      request.time_expire !== undefined &&
+      request.time_expire <= request.time_start
+    ) {
       ctx.addIssue({ code: 'custom', path: ['time_expire'], message: 'must be later than time_start' });
     }
   });
@@ -91,12 +105,16 @@ export const orderRequest = z
 export type OrderRequest = z.infer<typeof orderRequest>;
 
 /** Turns the first zod issue into `field: problem`; `input` is what was parsed (to tell missing from wrong). */
-export function describeIssue(error: z.ZodError, input: Readonly<Record<string, unknown>>): { field: string; problem: string } {
+export function describeIssue(
+  error: z.ZodError,
+  input: Readonly<Record<string, unknown>>,
+): { field: string; problem: string } {
   const issue = error.issues[0];
   if (!issue) return { field: 'body', problem: 'is invalid' };
   const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
   const given = typeof issue.path[0] === 'string' ? input[issue.path[0]] : input;
-  if (issue.code === 'invalid_type' && (given === undefined || given === null)) return { field, problem: 'is required' };
+  if (issue.code === 'invalid_type' && (given === undefined || given === null))
+    return { field, problem: 'is required' };
   if (issue.code === 'invalid_type' && !issue.message.startsWith('must')) {
     return { field, problem: `must be a ${issue.expected}` };
   }

@@ -1,5 +1,11 @@
 import { StaleOrderError } from '#core/errors.ts';
-import { canTransition, type Order, type OrderState, type SettlementAttempt, tradeStateOf } from '#core/orders/order.ts';
+import {
+  canTransition,
+  type Order,
+  type OrderState,
+  type SettlementAttempt,
+  tradeStateOf,
+} from '#core/orders/order.ts';
 import type { OrderStore } from '#core/ports.ts';
 
 /** The fields that move an order to `state` (trade_state follows the state, always). */

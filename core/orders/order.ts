@@ -39,7 +39,13 @@ export function canTransition(from: OrderState, to: OrderState): boolean {
 
 /** States in which no settlement needs to run. REVERSE_FAILED waits for an operator (and alarms). */
 export function isSettled(state: OrderState): boolean {
-  return state === 'PAID' || state === 'FAILED' || state === 'REVERSED' || state === 'CLOSED' || state === 'REVERSE_FAILED';
+  return (
+    state === 'PAID' ||
+    state === 'FAILED' ||
+    state === 'REVERSED' ||
+    state === 'CLOSED' ||
+    state === 'REVERSE_FAILED'
+  );
 }
 
 /** One channel call made for an order, kept on the order for finance and support. */

@@ -11,7 +11,10 @@ export async function findOrder(ports: Ports, request: OrderRequest): Promise<Or
   const order =
     request.trade_id !== undefined
       ? await ports.orders.findByTradeId(request.merchant_id, request.trade_id)
-      : await ports.orders.get({ merchant_id: request.merchant_id, mch_trade_id: request.mch_trade_id ?? '' });
+      : await ports.orders.get({
+          merchant_id: request.merchant_id,
+          mch_trade_id: request.mch_trade_id ?? '',
+        });
   if (!order) throw new GatewayError(ApiCode.orderNotFound, 'order does not exist');
   return order;
 }
@@ -30,7 +33,8 @@ export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
   }
   const channel = ports.channels.get(order.channel);
   const now = ports.clock.now();
-  const notBefore = Date.parse(order.created_at) + scaled(channel?.protocol.reverseNotBeforeMs ?? 0, ports.timeScale);
+  const notBefore =
+    Date.parse(order.created_at) + scaled(channel?.protocol.reverseNotBeforeMs ?? 0, ports.timeScale);
   const saved = await applyChange(ports.orders, order, () => ({
     ...toState('REVERSING'),
     settle_due_at: iso(Math.max(now, notBefore) + ports.leaseGraceMs),

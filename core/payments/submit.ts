@@ -48,11 +48,18 @@ export interface SubmitOutcome {
  * Submits a barcode payment once per `merchant_id` + `mch_trade_id`: records the order, calls the
  * channel, records the answer, and hands anything not final to settlement.
  */
-export async function submitPayment(ports: Ports, merchant: Merchant, request: MicropayRequest): Promise<SubmitOutcome> {
+export async function submitPayment(
+  ports: Ports,
+  merchant: Merchant,
+  request: MicropayRequest,
+): Promise<SubmitOutcome> {
   const route = merchant.pay_types[request.pay_type];
   const channel = route && ports.channels.get(route.channel);
   if (!route || !channel) {
-    throw new GatewayError(ApiCode.payTypeNotEnabled, `pay_type: merchant is not enabled for ${request.pay_type}`);
+    throw new GatewayError(
+      ApiCode.payTypeNotEnabled,
+      `pay_type: merchant is not enabled for ${request.pay_type}`,
+    );
   }
   const now = ports.clock.now();
   const draft = newOrder(ports, channel, request, now);
@@ -123,7 +130,12 @@ function replay(existing: Order, draft: Order): SubmitOutcome {
   return { order: existing, code: existing.state === 'FAILED' && existing.err_code ? 600 : 0 };
 }
 
-async function recordPayAnswer(ports: Ports, channel: Channel, order: Order, result: PayResult): Promise<SubmitOutcome> {
+async function recordPayAnswer(
+  ports: Ports,
+  channel: Channel,
+  order: Order,
+  result: PayResult,
+): Promise<SubmitOutcome> {
   const now = ports.clock.now();
   const attempt = { at: iso(now), action: 'pay' as const, result: result.word };
   let changes: Partial<Order>;
@@ -132,7 +144,12 @@ async function recordPayAnswer(ports: Ports, channel: Channel, order: Order, res
       changes = { ...toState('PAID'), ...result.details, paid_at: iso(now), settle_due_at: undefined };
       break;
     case 'refused':
-      changes = { ...toState('FAILED'), err_code: result.errCode, err_msg: result.errMsg, settle_due_at: undefined };
+      changes = {
+        ...toState('FAILED'),
+        err_code: result.errCode,
+        err_msg: result.errMsg,
+        settle_due_at: undefined,
+      };
       break;
     default: {
       const firstQuery = now + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale);
@@ -141,6 +158,7 @@ async function recordPayAnswer(ports: Ports, channel: Channel, order: Order, res
   }
   const saved = await applyChange(ports.orders, order, () => changes, attempt);
   if (!isSettled(saved.state)) await ensureSettlement(ports, saved);
-  const code = result.kind === 'refused' ? 600 : result.kind === 'unknown' && !isSettled(saved.state) ? 601 : 0;
+  const code =
+    result.kind === 'refused' ? 600 : result.kind === 'unknown' && !isSettled(saved.state) ? 601 : 0;
   return { order: saved, code };
 }

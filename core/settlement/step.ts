@@ -37,7 +37,10 @@ export async function runSettlementStep(ports: Ports, input: StepInput): Promise
   const step = new Step(ports, channel, counts);
   switch (input.action) {
     case 'begin':
-      return step.plan(order, ports.clock.now() + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale));
+      return step.plan(
+        order,
+        ports.clock.now() + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale),
+      );
     case 'query':
       return step.query(order);
     case 'reverse':
@@ -70,7 +73,8 @@ class Step {
   }
 
   async query(order: Order): Promise<StepPlan> {
-    if (isSettled(order.state) || order.state === 'REVERSING') return this.plan(order, this.ports.clock.now());
+    if (isSettled(order.state) || order.state === 'REVERSING')
+      return this.plan(order, this.ports.clock.now());
     const result = await this.channel
       .query(await this.context(order), order.trade_id, this.ms(this.channel.protocol.callDeadlineMs))
       .catch((): QueryResult => ({ kind: 'unknown', word: 'ERROR' }));
@@ -154,7 +158,8 @@ class Step {
   private async context(order: Order) {
     const merchant = await this.ports.merchants.get(order.merchant_id);
     const route = merchant?.pay_types[order.pay_type as keyof typeof merchant.pay_types];
-    if (!merchant || !route) throw new Error(`merchant ${order.merchant_id} has no route for ${order.pay_type}`);
+    if (!merchant || !route)
+      throw new Error(`merchant ${order.merchant_id} has no route for ${order.pay_type}`);
     return { account: route.account, credentials: merchant.secret.channels[order.channel] ?? {} };
   }
 }
@@ -164,7 +169,12 @@ function queryChanges(result: QueryResult, now: number): Partial<Order> {
     case 'paid':
       return { ...toState('PAID'), ...result.details, paid_at: iso(now), settle_due_at: undefined };
     case 'failed':
-      return { ...toState('FAILED'), err_code: result.errCode, err_msg: result.errMsg, settle_due_at: undefined };
+      return {
+        ...toState('FAILED'),
+        err_code: result.errCode,
+        err_msg: result.errMsg,
+        settle_due_at: undefined,
+      };
     case 'closed':
       return { ...toState('CLOSED'), settle_due_at: undefined };
     case 'reversed':

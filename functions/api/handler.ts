@@ -13,9 +13,12 @@ const operations: Readonly<Record<string, Operation>> = {
 /** API Gateway (HTTP API) adapter for `POST /v1/micropay`, `/v1/query` and `/v1/reverse`. */
 async function api(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const operation = operations[event.rawPath] ?? 'query';
-  const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  const body = event.isBase64Encoded
+    ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+    : (event.body ?? '');
   const envelope = await handleApiRequest(ports, operation, body);
-  if (envelope.code !== 0) logger.info('request refused', { operation, code: envelope.code, msg: envelope.msg });
+  if (envelope.code !== 0)
+    logger.info('request refused', { operation, code: envelope.code, msg: envelope.msg });
   return {
     statusCode: 200,
     headers: { 'content-type': 'application/json; charset=utf-8' },

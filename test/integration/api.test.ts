@@ -18,7 +18,10 @@ describe('query and reverse', () => {
     const b = await client.micropay(payment('00'));
     const byMch = await client.query({ mch_trade_id: String(a.envelope.data?.mch_trade_id) });
     assert.equal(byMch.envelope.data?.trade_id, a.envelope.data?.trade_id);
-    const both = await client.query({ trade_id: String(b.envelope.data?.trade_id), mch_trade_id: String(a.envelope.data?.mch_trade_id) });
+    const both = await client.query({
+      trade_id: String(b.envelope.data?.trade_id),
+      mch_trade_id: String(a.envelope.data?.mch_trade_id),
+    });
     assert.equal(both.envelope.data?.trade_id, b.envelope.data?.trade_id);
     assert.equal(both.envelope.data?.total_fee, 101);
     assert.equal(both.envelope.data?.out_trade_id !== undefined, true);

@@ -26,36 +26,165 @@ const cases: Case[] = [
   { name: 'malformed JSON', raw: '{"merchant_id": "M100000001",', code: 100, msg: /^body: not valid JSON/ },
   { name: 'a JSON array', raw: '[1,2]', code: 100, msg: /^body: must be a JSON object/ },
   { name: 'an empty body', raw: '', code: 100, msg: /^body: not valid JSON/ },
-  { name: 'an oversize body', raw: JSON.stringify({ merchant_id: 'M100000001', pad: 'x'.repeat(40_000) }), code: 100, msg: /^body: larger than/ },
-  { name: 'no merchant_id', raw: JSON.stringify({ ...valid(), sign: 'A' }), code: 100, msg: /^merchant_id: is required/ },
-  { name: 'a numeric merchant_id', raw: JSON.stringify({ ...valid(), merchant_id: 7, sign: 'A' }), code: 100, msg: /^merchant_id: must be a string/ },
-  { name: 'an unknown merchant', raw: JSON.stringify({ ...valid(), merchant_id: 'M999', sign: 'A' }), code: 200, msg: /merchant does not exist/ },
+  {
+    name: 'an oversize body',
+    raw: JSON.stringify({ merchant_id: 'M100000001', pad: 'x'.repeat(40_000) }),
+    code: 100,
+    msg: /^body: larger than/,
+  },
+  {
+    name: 'no merchant_id',
+    raw: JSON.stringify({ ...valid(), sign: 'A' }),
+    code: 100,
+    msg: /^merchant_id: is required/,
+  },
+  {
+    name: 'a numeric merchant_id',
+    raw: JSON.stringify({ ...valid(), merchant_id: 7, sign: 'A' }),
+    code: 100,
+    msg: /^merchant_id: must be a string/,
+  },
+  {
+    name: 'an unknown merchant',
+    raw: JSON.stringify({ ...valid(), merchant_id: 'M999', sign: 'A' }),
+    code: 200,
+    msg: /merchant does not exist/,
+  },
   { name: 'no sign', fields: valid(), unsigned: true, code: 100, msg: /^sign: is required/ },
-  { name: 'an unsupported sign_type', fields: { ...valid(), sign_type: 'SHA1' }, code: 100, msg: /^sign_type: must be MD5 or HMAC-SHA256/ },
+  {
+    name: 'an unsupported sign_type',
+    fields: { ...valid(), sign_type: 'SHA1' },
+    code: 100,
+    msg: /^sign_type: must be MD5 or HMAC-SHA256/,
+  },
   { name: 'a missing total_fee', fields: without('total_fee'), code: 100, msg: /^total_fee: is required/ },
-  { name: 'total_fee as a string', fields: { ...valid(), total_fee: '100' }, code: 100, msg: /^total_fee: must be an integer/ },
-  { name: 'total_fee of 0', fields: { ...valid(), total_fee: 0 }, code: 100, msg: /^total_fee: must be greater than 0/ },
-  { name: 'a fractional total_fee', fields: { ...valid(), total_fee: 1.5 }, code: 100, msg: /^total_fee: must be an integer/ },
-  { name: 'a negative total_fee', fields: { ...valid(), total_fee: -1 }, code: 100, msg: /^total_fee: must be greater than 0/ },
-  { name: 'a short mch_trade_id', fields: { ...valid(), mch_trade_id: 'abc' }, code: 100, msg: /^mch_trade_id: must be 5-32/ },
-  { name: 'a mch_trade_id with spaces', fields: { ...valid(), mch_trade_id: 'order 12345' }, code: 100, msg: /^mch_trade_id:/ },
-  { name: 'a missing mch_trade_id', fields: without('mch_trade_id'), code: 100, msg: /^mch_trade_id: is required/ },
-  { name: 'an unknown pay_type', fields: { ...valid(), pay_type: 'unionpay.micro' }, code: 100, msg: /^pay_type: must be one of/ },
-  { name: 'a WeChat code starting 16', fields: { ...valid(), auth_code: '164567890123456700' }, code: 100, msg: /^auth_code: does not fit wechat.micro/ },
-  { name: 'a 17-digit WeChat code', fields: { ...valid(), auth_code: '13456789012345670' }, code: 100, msg: /^auth_code: does not fit wechat.micro/ },
-  { name: 'an Alipay code under wechat.micro', fields: { ...valid(), auth_code: '286789012345678900' }, code: 100, msg: /^auth_code: does not fit/ },
-  { name: 'auth_code as a number', fields: { ...valid(), auth_code: 134567890 }, code: 100, msg: /^auth_code: must be a string/ },
+  {
+    name: 'total_fee as a string',
+    fields: { ...valid(), total_fee: '100' },
+    code: 100,
+    msg: /^total_fee: must be an integer/,
+  },
+  {
+    name: 'total_fee of 0',
+    fields: { ...valid(), total_fee: 0 },
+    code: 100,
+    msg: /^total_fee: must be greater than 0/,
+  },
+  {
+    name: 'a fractional total_fee',
+    fields: { ...valid(), total_fee: 1.5 },
+    code: 100,
+    msg: /^total_fee: must be an integer/,
+  },
+  {
+    name: 'a negative total_fee',
+    fields: { ...valid(), total_fee: -1 },
+    code: 100,
+    msg: /^total_fee: must be greater than 0/,
+  },
+  {
+    name: 'a short mch_trade_id',
+    fields: { ...valid(), mch_trade_id: 'abc' },
+    code: 100,
+    msg: /^mch_trade_id: must be 5-32/,
+  },
+  {
+    name: 'a mch_trade_id with spaces',
+    fields: { ...valid(), mch_trade_id: 'order 12345' },
+    code: 100,
+    msg: /^mch_trade_id:/,
+  },
+  {
+    name: 'a missing mch_trade_id',
+    fields: without('mch_trade_id'),
+    code: 100,
+    msg: /^mch_trade_id: is required/,
+  },
+  {
+    name: 'an unknown pay_type',
+    fields: { ...valid(), pay_type: 'unionpay.micro' },
+    code: 100,
+    msg: /^pay_type: must be one of/,
+  },
+  {
+    name: 'a WeChat code starting 16',
+    fields: { ...valid(), auth_code: '164567890123456700' },
+    code: 100,
+    msg: /^auth_code: does not fit wechat.micro/,
+  },
+  {
+    name: 'a 17-digit WeChat code',
+    fields: { ...valid(), auth_code: '13456789012345670' },
+    code: 100,
+    msg: /^auth_code: does not fit wechat.micro/,
+  },
+  {
+    name: 'an Alipay code under wechat.micro',
+    fields: { ...valid(), auth_code: '286789012345678900' },
+    code: 100,
+    msg: /^auth_code: does not fit/,
+  },
+  {
+    name: 'auth_code as a number',
+    fields: { ...valid(), auth_code: 134567890 },
+    code: 100,
+    msg: /^auth_code: must be a string/,
+  },
   { name: 'a missing auth_code', fields: without('auth_code'), code: 100, msg: /^auth_code: is required/ },
-  { name: 'time_start in milliseconds', fields: { ...valid(), time_start: 1_700_000_000_000 }, code: 100, msg: /^time_start: looks like epoch milliseconds/ },
-  { name: 'time_expire before time_start', fields: { ...valid(), time_start: 1_700_000_100, time_expire: 1_700_000_000 }, code: 100, msg: /^time_expire: must be later/ },
-  { name: 'a spbill_create_ip that is no address', fields: { ...valid(), spbill_create_ip: 'till-7' }, code: 100, msg: /^spbill_create_ip: must be an IPv4 or IPv6/ },
+  {
+    name: 'time_start in milliseconds',
+    fields: { ...valid(), time_start: 1_700_000_000_000 },
+    code: 100,
+    msg: /^time_start: looks like epoch milliseconds/,
+  },
+  {
+    name: 'time_expire before time_start',
+    fields: { ...valid(), time_start: 1_700_000_100, time_expire: 1_700_000_000 },
+    code: 100,
+    msg: /^time_expire: must be later/,
+  },
+  {
+    name: 'a spbill_create_ip that is no address',
+    fields: { ...valid(), spbill_create_ip: 'till-7' },
+    code: 100,
+    msg: /^spbill_create_ip: must be an IPv4 or IPv6/,
+  },
   { name: 'a missing body', fields: without('body'), code: 100, msg: /^body: is required/ },
   { name: 'a disabled merchant', fields: valid(), merchant: 1, code: 201, msg: /status is 3/ },
-  { name: 'a pay type the merchant lacks', fields: { ...valid(), pay_type: 'alipay.micro', auth_code: '286789012345678900' }, code: 202, msg: /^pay_type: merchant is not enabled for alipay.micro/ },
-  { name: 'a query without ids', path: '/v1/query', fields: {}, code: 100, msg: /^trade_id: trade_id or mch_trade_id is required/ },
-  { name: 'a malformed trade_id', path: '/v1/query', fields: { trade_id: 'XYZ' }, code: 100, msg: /^trade_id: must be 24 lower-case hex/ },
-  { name: 'a query for an unknown order', path: '/v1/query', fields: { mch_trade_id: 'never-seen' }, code: 301, msg: /order does not exist/ },
-  { name: 'a reverse of an unknown order', path: '/v1/reverse', fields: { trade_id: '0'.repeat(24) }, code: 301, msg: /order does not exist/ },
+  {
+    name: 'a pay type the merchant lacks',
+    fields: { ...valid(), pay_type: 'alipay.micro', auth_code: '286789012345678900' },
+    code: 202,
+    msg: /^pay_type: merchant is not enabled for alipay.micro/,
+  },
+  {
+    name: 'a query without ids',
+    path: '/v1/query',
+    fields: {},
+    code: 100,
+    msg: /^trade_id: trade_id or mch_trade_id is required/,
+  },
+  {
+    name: 'a malformed trade_id',
+    path: '/v1/query',
+    fields: { trade_id: 'XYZ' },
+    code: 100,
+    msg: /^trade_id: must be 24 lower-case hex/,
+  },
+  {
+    name: 'a query for an unknown order',
+    path: '/v1/query',
+    fields: { mch_trade_id: 'never-seen' },
+    code: 301,
+    msg: /order does not exist/,
+  },
+  {
+    name: 'a reverse of an unknown order',
+    path: '/v1/reverse',
+    fields: { trade_id: '0'.repeat(24) },
+    code: 301,
+    msg: /order does not exist/,
+  },
 ];
 
 describe('bad input gets its SPEC code, names the field, and changes nothing', () => {
@@ -93,7 +222,11 @@ describe('bad input gets its SPEC code, names the field, and changes nothing', (
 
   it('answers for an unknown merchant are unsigned; answers for a known one are signed', async () => {
     const client = merchantClient(stack());
-    const unknown = await client.post('/v1/query', { merchant_id: 'M404', trade_id: '0'.repeat(24), sign: 'A' });
+    const unknown = await client.post('/v1/query', {
+      merchant_id: 'M404',
+      trade_id: '0'.repeat(24),
+      sign: 'A',
+    });
     assert.equal(unknown.envelope.code, 200);
     assert.equal(unknown.envelope.sign, undefined);
     const known = await client.post('/v1/query', client.signed({}));
@@ -102,7 +235,11 @@ describe('bad input gets its SPEC code, names the field, and changes nothing', (
   });
 
   it('other methods and paths get 404, never a 5xx', async () => {
-    for (const [method, path] of [['GET', '/v1/micropay'], ['POST', '/v2/micropay'], ['PUT', '/v1/query']] as const) {
+    for (const [method, path] of [
+      ['GET', '/v1/micropay'],
+      ['POST', '/v2/micropay'],
+      ['PUT', '/v1/query'],
+    ] as const) {
       const response = await request(`${stack().apiUrl}${path}`, { method });
       await response.body.text();
       assert.equal(response.statusCode, 404);

@@ -7,7 +7,11 @@ import { MicropayClient } from '../../cli/client.ts';
 import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
 import { payment, scanOrders, useLocalStack } from '../support/local.ts';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -33,13 +37,19 @@ describe('a process that dies between the channel call and the state machine sta
       const { url } = JSON.parse(line) as { url: string };
       const merchant = sandboxMerchants[0];
       assert.ok(merchant);
-      const client = new MicropayClient({ url, merchantId: merchant.profile.merchant_id, key: merchant.secret.api_key });
+      const client = new MicropayClient({
+        url,
+        merchantId: merchant.profile.merchant_id,
+        key: merchant.secret.api_key,
+      });
 
       // Outcome 01: the user is entering a password, so the order needs settlement after the pay call.
       stack().stepFunctions.holdStarts = true;
       const body = payment('01');
       const pending = client.micropay(body).catch((error: unknown) => error);
-      await until('the StartExecution request', () => (stack().stepFunctions.heldStarts > 0 ? true : undefined));
+      await until('the StartExecution request', () =>
+        stack().stepFunctions.heldStarts > 0 ? true : undefined,
+      );
       const order = (await scanOrders(stack())).find((item) => item.mch_trade_id === body.mch_trade_id);
       assert.equal(order?.state, 'PAYING');
       assert.equal(stack().sandbox.callsFor(String(order?.trade_id)).micropay, 1);

@@ -20,7 +20,10 @@ const table = [
 
 describe('sandbox outcomes through the local stack', () => {
   const stack = useLocalStack();
-  const submitted = new Map<string, { tradeId: string; code: number; tradeState: unknown; needQuery: unknown }>();
+  const submitted = new Map<
+    string,
+    { tradeId: string; code: number; tradeState: unknown; needQuery: unknown }
+  >();
   const captured: string[] = [];
 
   it('submits every outcome over HTTP and settles them all', async () => {
@@ -76,14 +79,18 @@ describe('sandbox outcomes through the local stack', () => {
     const tradeId = submitted.get('10')?.tradeId;
     const order = (await scanOrders(stack())).find((item) => item.trade_id === tradeId);
     assert.equal(order?.state, 'REVERSE_FAILED');
-    const execution = stack().stepFunctions.list().find((e) => e.input.includes(String(tradeId)));
+    const execution = stack()
+      .stepFunctions.list()
+      .find((e) => e.input.includes(String(tradeId)));
     assert.equal(execution?.status, 'FAILED');
   });
 
   it('keeps the settlement history on the order', async () => {
     const tradeId = submitted.get('09')?.tradeId;
     const order = (await scanOrders(stack())).find((item) => item.trade_id === tradeId);
-    const history = (order?.settlement as { action: string; result: string }[]).map((a) => `${a.action}:${a.result}`);
+    const history = ((order?.settlement ?? []) as { action: string; result: string }[]).map(
+      (a) => `${a.action}:${a.result}`,
+    );
     assert.deepEqual(history, [
       'pay:USERPAYING',
       ...Array(6).fill('query:USERPAYING'),
@@ -95,7 +102,11 @@ describe('sandbox outcomes through the local stack', () => {
   it('never stores, logs or passes to the state machine a payment code', async () => {
     const codes = table.map(({ outcome }) => wechatCode(outcome));
     const items = JSON.stringify(await scanOrders(stack()));
-    const inputs = JSON.stringify(stack().stepFunctions.list().map((e) => e.input));
+    const inputs = JSON.stringify(
+      stack()
+        .stepFunctions.list()
+        .map((e) => e.input),
+    );
     const logs = captured.join('');
     assert.ok(logs.length > 0, 'the handlers logged something');
     for (const code of codes) {

@@ -1,16 +1,17 @@
 import { after, before } from 'node:test';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MicropayClient } from '../../cli/client.ts';
-import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
+import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
 /** Time scale the integration tests run the protocol at: the whole table in a few seconds. */
 export const testTimeScale = 0.02;
 
 /** Starts one local stack (DynamoDB Local, sandbox, state machine) for the test file, stopped after it. */
-export function useLocalStack(options: { leaseGraceMs?: number; sweepIntervalMs?: number } = {}): () => LocalStack {
+export function useLocalStack(
+  options: { leaseGraceMs?: number; sweepIntervalMs?: number } = {},
+): () => LocalStack {
   let stack: LocalStack | undefined;
   before(async () => {
     stack = await startLocalStack({ port: 0, timeScale: testTimeScale, ...options });
@@ -24,10 +25,19 @@ export function useLocalStack(options: { leaseGraceMs?: number; sweepIntervalMs?
   };
 }
 
-export function merchantClient(stack: LocalStack, index = 0, signType: 'MD5' | 'HMAC-SHA256' = 'MD5'): MicropayClient {
+export function merchantClient(
+  stack: LocalStack,
+  index = 0,
+  signType: 'MD5' | 'HMAC-SHA256' = 'MD5',
+): MicropayClient {
   const merchant = sandboxMerchants[index];
   if (!merchant) throw new Error(`no sandbox merchant ${index}`);
-  return new MicropayClient({ url: stack.apiUrl, merchantId: merchant.profile.merchant_id, key: merchant.secret.api_key, signType });
+  return new MicropayClient({
+    url: stack.apiUrl,
+    merchantId: merchant.profile.merchant_id,
+    key: merchant.secret.api_key,
+    signType,
+  });
 }
 
 let sequence = 0;
@@ -57,7 +67,9 @@ export function payment(outcome: string, overrides: Record<string, unknown> = {}
 /** Every item of the orders table, as stored. */
 export async function scanOrders(stack: LocalStack): Promise<Record<string, unknown>[]> {
   const client = new DynamoDBClient({});
-  const { Items } = await client.send(new ScanCommand({ TableName: stack.env.ORDERS_TABLE, ConsistentRead: true }));
+  const { Items } = await client.send(
+    new ScanCommand({ TableName: stack.env.ORDERS_TABLE, ConsistentRead: true }),
+  );
   client.destroy();
   return (Items ?? []).map((item) => unmarshall(item));
 }

@@ -36,7 +36,10 @@ describe('signing', () => {
   });
 
   it('writes object values as key-sorted JSON without spaces', () => {
-    assert.equal(canonicalString({ data: { z: 1, a: { y: 'b', c: [2, 1] } } }), 'data={"a":{"c":[2,1],"y":"b"},"z":1}');
+    assert.equal(
+      canonicalString({ data: { z: 1, a: { y: 'b', c: [2, 1] } } }),
+      'data={"a":{"c":[2,1],"y":"b"},"z":1}',
+    );
   });
 
   it('verifies a correct signature in either case', () => {
@@ -44,7 +47,10 @@ describe('signing', () => {
   });
 
   it('rejects a signature after any field changed', () => {
-    assert.equal(verify({ ...example, body: 'test2', sign: '9A0A8659F005D6984697E2CA0A9CF3B7' }, exampleKey), false);
+    assert.equal(
+      verify({ ...example, body: 'test2', sign: '9A0A8659F005D6984697E2CA0A9CF3B7' }, exampleKey),
+      false,
+    );
   });
 
   it('rejects a signature made with another key or of another length', () => {

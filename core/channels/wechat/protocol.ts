@@ -48,7 +48,9 @@ export const payErrorClass: Readonly<Record<string, 'pending' | 'refused'>> = {
 };
 
 /** How orderquery's `trade_state` is read. States not listed (and ORDERNOTEXIST) leave the outcome open. */
-export const queryStateClass: Readonly<Record<string, 'paid' | 'failed' | 'closed' | 'reversed' | 'pending'>> = {
+export const queryStateClass: Readonly<
+  Record<string, 'paid' | 'failed' | 'closed' | 'reversed' | 'pending'>
+> = {
   SUCCESS: 'paid',
   // Paid, then refunded separately: the payment itself succeeded.
   REFUND: 'paid',

@@ -57,11 +57,13 @@ export class WechatSandbox {
     return { ...(this.calls.get(outTradeNo) ?? { micropay: 0, orderquery: 0, reverse: 0 }) };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<undefined> {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url.startsWith('/sandbox/calls/')) {
       const outTradeNo = decodeURIComponent(url.slice('/sandbox/calls/'.length));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.callsFor(outTradeNo)));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(this.callsFor(outTradeNo)));
       return;
     }
     const endpoint = Object.entries(wechatPaths).find(([, path]) => path === url)?.[0] as
@@ -71,7 +73,8 @@ export class WechatSandbox {
       res.writeHead(404).end();
       return;
     }
-    if (req.method !== 'POST') return this.reply(res, undefined, fail('REQUIRE_POST_METHOD', '请使用post方法'));
+    if (req.method !== 'POST')
+      return this.reply(res, undefined, fail('REQUIRE_POST_METHOD', '请使用post方法'));
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const request = fromXml(Buffer.concat(chunks).toString('utf8'));
@@ -84,7 +87,12 @@ export class WechatSandbox {
     const calls = this.calls.get(outTradeNo) ?? { micropay: 0, orderquery: 0, reverse: 0 };
     calls[endpoint] += 1;
     this.calls.set(outTradeNo, calls);
-    const base: WireFields = { return_code: 'SUCCESS', return_msg: 'OK', appid: request.appid ?? '', mch_id: request.mch_id ?? '' };
+    const base: WireFields = {
+      return_code: 'SUCCESS',
+      return_msg: 'OK',
+      appid: request.appid ?? '',
+      mch_id: request.mch_id ?? '',
+    };
     switch (endpoint) {
       case 'micropay':
         return this.micropay(res, key, base, request, outTradeNo);
@@ -95,9 +103,16 @@ export class WechatSandbox {
     }
   }
 
-  private micropay(res: ServerResponse, key: string, base: WireFields, request: WireFields, outTradeNo: string): void {
+  private micropay(
+    res: ServerResponse,
+    key: string,
+    base: WireFields,
+    request: WireFields,
+    outTradeNo: string,
+  ): undefined {
     for (const field of ['body', 'total_fee', 'spbill_create_ip', 'auth_code', 'nonce_str'] as const) {
-      if (!request[field]) return this.reply(res, key, { ...base, ...resultFail('LACK_PARAMS', `缺少参数${field}`) });
+      if (!request[field])
+        return this.reply(res, key, { ...base, ...resultFail('LACK_PARAMS', `缺少参数${field}`) });
     }
     if (this.orders.has(outTradeNo)) {
       return this.reply(res, key, { ...base, ...resultFail('OUT_TRADE_NO_USED', '商户订单号重复') });
@@ -121,7 +136,10 @@ export class WechatSandbox {
       case '03':
         return this.reply(res, key, { ...base, ...resultFail('NOTENOUGH', '余额不足') });
       case '04':
-        return this.reply(res, key, { ...base, ...resultFail('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试') });
+        return this.reply(res, key, {
+          ...base,
+          ...resultFail('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试'),
+        });
       case '05':
         this.orders.set(outTradeNo, order);
         paid();
@@ -201,7 +219,7 @@ export class WechatSandbox {
   }
 
   /** "Does not answer in time": hold the request well past any client deadline, then drop it. */
-  private hang(res: ServerResponse): void {
+  private hang(res: ServerResponse): undefined {
     this.hanging.add(res);
     const timer = setTimeout(() => res.destroy(), Math.max(50, 60_000 * this.options.timeScale));
     res.on('close', () => {
@@ -210,7 +228,7 @@ export class WechatSandbox {
     });
   }
 
-  private reply(res: ServerResponse, key: string | undefined, fields: WireFields): void {
+  private reply(res: ServerResponse, key: string | undefined, fields: WireFields): undefined {
     const body: WireFields = { ...fields, nonce_str: nonce() };
     if (key && fields.return_code === 'SUCCESS') body.sign = sign(body, key, 'MD5');
     res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(toXml(body));

@@ -68,7 +68,12 @@ export class WechatChannel implements Channel {
     const f = answer.fields;
     if (f.return_code !== 'SUCCESS') {
       // Communication-level refusal: WeChat did not accept the request, so no payment exists.
-      return { kind: 'refused', errCode: 'CHANNEL_REJECTED', errMsg: f.return_msg ?? 'rejected', word: 'FAIL' };
+      return {
+        kind: 'refused',
+        errCode: 'CHANNEL_REJECTED',
+        errMsg: f.return_msg ?? 'rejected',
+        word: 'FAIL',
+      };
     }
     if (f.result_code === 'SUCCESS') return { kind: 'paid', details: paymentDetails(f), word: 'SUCCESS' };
     const errCode = f.err_code ?? 'UNKNOWN';
@@ -103,9 +108,13 @@ export class WechatChannel implements Channel {
     const answer = await this.call(ctx, wechatPaths.reverse, deadlineMs, { out_trade_no: outTradeNo });
     if (answer.kind === 'none') return { kind: 'unknown', word: answer.word };
     const f = answer.fields;
-    if (f.return_code === 'SUCCESS' && f.result_code === 'SUCCESS') return { kind: 'reversed', word: 'SUCCESS' };
+    if (f.return_code === 'SUCCESS' && f.result_code === 'SUCCESS')
+      return { kind: 'reversed', word: 'SUCCESS' };
     const recall = f.recall === 'Y' ? 'recall=Y' : 'recall=N';
-    return { kind: f.recall === 'Y' ? 'retry' : 'unknown', word: `${f.err_code ?? f.return_msg ?? 'FAIL'} ${recall}` };
+    return {
+      kind: f.recall === 'Y' ? 'retry' : 'unknown',
+      word: `${f.err_code ?? f.return_msg ?? 'FAIL'} ${recall}`,
+    };
   }
 
   /** Signs and posts one request; answers `none` on timeout, network error, or an answer we cannot trust. */
@@ -137,7 +146,8 @@ export class WechatChannel implements Channel {
       text = await response.body.text();
       if (response.statusCode !== 200) return { kind: 'none', word: `HTTP_${response.statusCode}` };
     } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      const timedOut =
+        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       return { kind: 'none', word: timedOut ? 'TIMEOUT' : 'NETWORK_ERROR' };
     }
     const answer = fromXml(text);

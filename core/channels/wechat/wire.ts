@@ -1,7 +1,12 @@
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 
 /** WeChat Pay v2 speaks flat `<xml>` documents of string fields, values in CDATA. */
-const parser = new XMLParser({ parseTagValue: false, trimValues: true, processEntities: false, htmlEntities: false });
+const parser = new XMLParser({
+  parseTagValue: false,
+  trimValues: true,
+  processEntities: false,
+  htmlEntities: false,
+});
 const builder = new XMLBuilder({ cdataPropName: '__cdata' });
 
 export type WireFields = Record<string, string>;

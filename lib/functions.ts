@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export interface GatewayFunctionProps {
+  /** Entry file under functions/, e.g. `api/handler.ts`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly environment: Readonly<Record<string, string>>;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+}
+
+/** A gateway Lambda: Node 24 on arm64, one esbuild ESM bundle (AWS SDK from the runtime), JSON logs kept 90 days. */
+export function gatewayFunction(scope: Construct, id: string, props: GatewayFunctionProps): NodejsFunction {
+  const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.THREE_MONTHS });
+  return new NodejsFunction(scope, id, {
+    entry: `${root}functions/${props.entry}`,
+    projectRoot: root,
+    depsLockFilePath: `${root}package-lock.json`,
+    description: props.description,
+    runtime: Runtime.NODEJS_24_X,
+    architecture: Architecture.ARM_64,
+    memorySize: 512,
+    timeout: props.timeout ?? Duration.seconds(30),
+    loggingFormat: LoggingFormat.JSON,
+    logGroup,
+    environment: {
+      ...props.environment,
+      POWERTOOLS_SERVICE_NAME: 'micropay',
+      POWERTOOLS_METRICS_NAMESPACE: 'Micropay',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    },
+    bundling: {
+      format: OutputFormat.ESM,
+      target: 'node24',
+      minify: true,
+      sourceMap: true,
+      mainFields: ['module', 'main'],
+      externalModules: ['@aws-sdk/*'],
+      // ESM bundles of CommonJS dependencies still call require().
+      banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
+      metafile: false,
+    },
+  });
+}
+
+/** The ARN pattern of every merchant secret under `prefix` in this stack's account and region. */
+export function merchantSecretsArn(scope: Construct, prefix: string): string {
+  const stack = Stack.of(scope);
+  return `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${prefix}*`;
+}

@@ -1,0 +1,10 @@
+declare module 'asl-validator' {
+  interface ValidationResult {
+    isValid: boolean;
+    errorsText(separator?: string): string;
+  }
+  export default function aslValidator(
+    definition: unknown,
+    options?: Record<string, unknown>,
+  ): ValidationResult;
+}
