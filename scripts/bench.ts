@@ -24,7 +24,11 @@ function summary(label: string, samples: number[], wallMs: number): string {
 const stack = await startLocalStack({ port: 0, timeScale: 0.01 });
 const merchant = sandboxMerchants[0];
 if (!merchant) throw new Error('no sandbox merchant');
-const client = new MicropayClient({ url: stack.apiUrl, merchantId: merchant.profile.merchant_id, key: merchant.secret.api_key });
+const client = new MicropayClient({
+  url: stack.apiUrl,
+  merchantId: merchant.profile.merchant_id,
+  key: merchant.secret.api_key,
+});
 let n = 0;
 const pay = async (): Promise<number> => {
   n += 1;
@@ -37,7 +41,8 @@ const pay = async (): Promise<number> => {
     spbill_create_ip: '127.0.0.1',
     auth_code: '134567890123456700',
   });
-  if (envelope.code !== 0 || envelope.data?.trade_state !== 0) throw new Error(`unexpected answer ${JSON.stringify(envelope)}`);
+  if (envelope.code !== 0 || envelope.data?.trade_state !== 0)
+    throw new Error(`unexpected answer ${JSON.stringify(envelope)}`);
   return performance.now() - started;
 };
 
@@ -52,13 +57,15 @@ try {
   const workers = 8;
   await Promise.all(
     Array.from({ length: workers }, async () => {
-      for (let i = 0; i < requests / workers; i++) concurrent.push(await pay());
+      for (let i = 0; i < Math.ceil(requests / workers); i++) concurrent.push(await pay());
     }),
   );
   const concurrentWall = performance.now() - wall;
   const memory = process.memoryUsage();
 
-  console.log('\nLocal /v1/micropay, sandbox outcome 00 (API + DynamoDB Local + WeChat sandbox over HTTP, one machine)');
+  console.log(
+    '\nLocal /v1/micropay, sandbox outcome 00 (API + DynamoDB Local + WeChat sandbox over HTTP, one machine)',
+  );
   console.log(summary('sequential', sequential, sequentialWall));
   console.log(summary(`${workers} concurrent clients`, concurrent, concurrentWall));
   console.log(
