@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { request } from 'undici';
 import type { Envelope } from '#core/api/gateway.ts';
 import { type SignType, sign, verify } from '#core/signing.ts';
 
@@ -51,23 +50,23 @@ export class MicropayClient {
 
   /** Posts a body as given (already signed, or deliberately broken). */
   async post(path: string, body: unknown, raw = false): Promise<ApiAnswer> {
-    const response = await request(`${this.options.url}${path}`, {
+    const response = await fetch(`${this.options.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: raw ? String(body) : JSON.stringify(body),
     });
-    const text = await response.body.text();
+    const text = await response.text();
     let envelope: Envelope;
     try {
       envelope = JSON.parse(text) as Envelope;
     } catch {
       throw new Error(
-        `gateway answered HTTP ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`,
+        `gateway answered HTTP ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
       );
     }
     const signType = (envelope.sign_type ?? 'MD5') as SignType;
     const signatureValid =
       typeof envelope.sign === 'string' && verify(envelope as never, this.options.key, signType);
-    return { status: response.statusCode, envelope, signatureValid };
+    return { status: response.status, envelope, signatureValid };
   }
 }

@@ -1,4 +1,3 @@
-import { Agent, type Dispatcher, request } from 'undici';
 import type {
   Channel,
   ChannelAccount,
@@ -9,6 +8,7 @@ import type {
   QueryResult,
   ReverseResult,
 } from '#core/channels/channel.ts';
+import { post } from '#core/channels/http.ts';
 import { payErrorClass, queryStateClass, wechatProtocol } from '#core/channels/wechat/protocol.ts';
 import { fromWechatTime, fromXml, toWechatTime, toXml, type WireFields } from '#core/channels/wechat/wire.ts';
 import { nonce } from '#core/ids.ts';
@@ -33,7 +33,6 @@ export class WechatChannel implements Channel {
   readonly name = 'wechat';
   readonly protocol = wechatProtocol;
   private readonly baseUrl: string;
-  private readonly agents = new Map<string, Dispatcher>();
 
   constructor(baseUrl: string) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -136,15 +135,16 @@ export class WechatChannel implements Channel {
     const signed = { ...unsigned, sign: sign(unsigned, key, 'MD5') };
     let text: string;
     try {
-      const response = await request(`${this.baseUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/xml; charset=utf-8' },
-        body: toXml(signed),
-        signal: AbortSignal.timeout(Math.max(1, deadlineMs)),
-        dispatcher: this.agentFor(ctx.credentials),
-      });
-      text = await response.body.text();
-      if (response.statusCode !== 200) return { kind: 'none', word: `HTTP_${response.statusCode}` };
+      const { cert_pem: cert, key_pem: certKey } = ctx.credentials;
+      const response = await post(
+        `${this.baseUrl}${path}`,
+        toXml(signed),
+        { 'content-type': 'text/xml; charset=utf-8' },
+        deadlineMs,
+        cert && certKey ? { cert, key: certKey } : undefined,
+      );
+      text = response.body;
+      if (response.status !== 200) return { kind: 'none', word: `HTTP_${response.status}` };
     } catch (error) {
       const timedOut =
         error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
@@ -157,18 +157,6 @@ export class WechatChannel implements Channel {
       return { kind: 'none', word: 'BAD_SIGNATURE' };
     }
     return { kind: 'answer', fields: answer };
-  }
-
-  /** WeChat's /secapi/ endpoints need the merchant's client certificate; one pooled agent per certificate. */
-  private agentFor(credentials: ChannelCredentials): Dispatcher | undefined {
-    const { cert_pem: cert, key_pem: key } = credentials;
-    if (!cert || !key) return undefined;
-    let agent = this.agents.get(cert);
-    if (!agent) {
-      agent = new Agent({ connect: { cert, key } });
-      this.agents.set(cert, agent);
-    }
-    return agent;
   }
 }
 
