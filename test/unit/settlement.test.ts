@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Channel, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
+import { StaleOrderError } from '#core/errors.ts';
+import { toState } from '#core/orders/changes.ts';
+import type { Order, SettlementAttempt } from '#core/orders/order.ts';
+import type { OrderKey, OrderStore, Ports } from '#core/ports.ts';
+import { runSettlementStep } from '#core/settlement/step.ts';
+
+const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+
+class FakeOrders implements OrderStore {
+  order: Order;
+  constructor(order: Order) {
+    this.order = order;
+  }
+  async create(): Promise<{ created: true }> {
+    return { created: true };
+  }
+  async get(_key: OrderKey) {
+    return this.order;
+  }
+  async findByTradeId() {
+    return this.order;
+  }
+  async update(order: Order, changes: Partial<Order>, attempt?: SettlementAttempt): Promise<Order> {
+    if (order.version !== this.order.version) throw new StaleOrderError('stale');
+    this.order = {
+      ...this.order,
+      ...changes,
+      version: order.version + 1,
+      settlement: attempt ? [...this.order.settlement, attempt] : this.order.settlement,
+    };
+    return this.order;
+  }
+  async listDue() {
+    return [];
+  }
+}
+
+function fakeChannel(queries: QueryResult[], reverses: ReverseResult[]) {
+  const calls: string[] = [];
+  const channel: Channel = {
+    name: 'wechat',
+    protocol: wechatProtocol,
+    validateSetup: () => [],
+    pay: async () => ({ kind: 'unknown', word: 'TIMEOUT' }),
+    query: async () => {
+      calls.push('query');
+      return queries.shift() ?? { kind: 'pending', word: 'USERPAYING' };
+    },
+    reverse: async () => {
+      calls.push('reverse');
+      return reverses.shift() ?? { kind: 'retry', word: 'SYSTEMERROR recall=Y' };
+    },
+  };
+  return { channel, calls };
+}
+
+function setup(queries: QueryResult[] = [], reverses: ReverseResult[] = []) {
+  const clock = { time: t0 + 1_000 };
+  const orders = new FakeOrders({
+    merchant_id: 'M1',
+    mch_trade_id: 'order-1',
+    trade_id: '0'.repeat(24),
+    pay_type: 'wechat.micro',
+    channel: 'wechat',
+    total_fee: 1,
+    ...toState('PAYING'),
+    body: 'b',
+    auth_code_masked: '1345**********6701',
+    request_fingerprint: 'f',
+    created_at: new Date(t0).toISOString(),
+    updated_at: new Date(t0).toISOString(),
+    settlement: [],
+    version: 2,
+  });
+  const { channel, calls } = fakeChannel(queries, reverses);
+  const alarms: string[] = [];
+  const ports: Ports = {
+    orders,
+    merchants: {
+      get: async () => ({
+        merchant_id: 'M1',
+        status: 0,
+        pay_types: { 'wechat.micro': { channel: 'wechat', account: { appid: 'wx', mch_id: '1' } } },
+        secret: { api_key: 'k'.repeat(16), channels: { wechat: { api_key: 'w'.repeat(32) } } },
+      }),
+    },
+    channels: { get: () => channel },
+    workflow: { startSettlement: async () => {} },
+    clock: { now: () => clock.time },
+    alarms: { reverseFailed: (o) => alarms.push(o.trade_id) },
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    timeScale: 1,
+    leaseGraceMs: 60_000,
+  };
+  const input = { merchant_id: 'M1', mch_trade_id: 'order-1', trade_id: '0'.repeat(24) };
+  return { ports, orders, calls, clock, alarms, input };
+}
+
+describe('settlement step (WeChat protocol table)', () => {
+  it('plans the first query 5 s after it begins, and moves the lease past it', async () => {
+    const { ports, orders, input } = setup();
+    const plan = await runSettlementStep(ports, { ...input, action: 'begin' });
+    assert.equal(plan.next, 'query');
+    assert.equal(plan.at, new Date(t0 + 1_000 + 5_000).toISOString());
+    assert.equal(orders.order.settle_due_at, new Date(t0 + 6_000 + 10_000 + 60_000).toISOString());
+  });
+
+  it('queries 6 times 5 s apart, then reverses no earlier than 15 s after the order', async () => {
+    const { ports, orders, calls, clock, input } = setup();
+    let plan = await runSettlementStep(ports, { ...input, action: 'begin' });
+    const queryTimes: string[] = [];
+    while (plan.next === 'query') {
+      clock.time = Date.parse(plan.at);
+      queryTimes.push(plan.at);
+      plan = await runSettlementStep(ports, { ...input, action: 'query', plan });
+    }
+    assert.equal(calls.filter((c) => c === 'query').length, 6);
+    assert.deepEqual(
+      queryTimes.map((at) => (Date.parse(at) - t0) / 1000),
+      [6, 11, 16, 21, 26, 31],
+    );
+    assert.equal(plan.next, 'reverse');
+    assert.equal(orders.order.state, 'REVERSING');
+    assert.ok(Date.parse(plan.at) >= t0 + 15_000);
+  });
+
+  it('waits until 15 s after the order before the first reverse call', async () => {
+    const { ports, orders, calls, clock, input } = setup();
+    orders.order = { ...orders.order, ...toState('REVERSING') };
+    clock.time = t0 + 2_000;
+    const plan = await runSettlementStep(ports, { ...input, action: 'reverse' });
+    assert.deepEqual(calls, []);
+    assert.equal(plan.next, 'reverse');
+    assert.equal(plan.at, new Date(t0 + 15_000).toISOString());
+  });
+
+  it('repeats reverse with backoff while recall=Y, then gives up: REVERSE_FAILED, one alarm', async () => {
+    const { ports, orders, calls, clock, alarms, input } = setup();
+    orders.order = { ...orders.order, ...toState('REVERSING') };
+    clock.time = t0 + 20_000;
+    let plan = await runSettlementStep(ports, { ...input, action: 'reverse' });
+    const gaps: number[] = [];
+    while (plan.next === 'reverse') {
+      gaps.push(Date.parse(plan.at) - clock.time);
+      clock.time = Date.parse(plan.at);
+      plan = await runSettlementStep(ports, { ...input, action: 'reverse', plan });
+    }
+    assert.deepEqual(gaps, wechatProtocol.reverseRetryDelaysMs);
+    assert.equal(calls.length, wechatProtocol.reverseRetryDelaysMs.length + 1);
+    assert.equal(plan.next, 'give_up');
+    const final = await runSettlementStep(ports, { ...input, action: 'give_up', plan });
+    assert.equal(final.next, 'failed');
+    assert.equal(orders.order.state, 'REVERSE_FAILED');
+    assert.equal(orders.order.trade_state, 5);
+    assert.equal(orders.order.settle_due_at, undefined);
+    assert.deepEqual(alarms, [input.trade_id]);
+  });
+
+  it('ends at once when a query finds the payment made', async () => {
+    const details = { out_trade_id: '4200', time_end: 1_767_225_600 };
+    const { ports, orders, input } = setup([{ kind: 'paid', details, word: 'SUCCESS' }]);
+    const plan = await runSettlementStep(ports, { ...input, action: 'query' });
+    assert.equal(plan.next, 'done');
+    assert.equal(orders.order.state, 'PAID');
+    assert.equal(orders.order.out_trade_id, '4200');
+  });
+
+  it('never lets a late "still paying" answer overwrite an order that was paid meanwhile', async () => {
+    const { ports, orders, input } = setup();
+    const original = ports.channels.get('wechat') as Channel;
+    ports.channels.get = () => ({
+      ...original,
+      query: async () => {
+        // Another writer records the payment while this query is in flight.
+        orders.order = { ...orders.order, ...toState('PAID'), version: orders.order.version + 1 };
+        return { kind: 'pending', word: 'USERPAYING' };
+      },
+    });
+    const plan = await runSettlementStep(ports, { ...input, action: 'query' });
+    assert.equal(orders.order.state, 'PAID');
+    assert.equal(plan.next, 'done');
+    assert.equal(orders.order.settlement.at(-1)?.result, 'USERPAYING');
+  });
+});
