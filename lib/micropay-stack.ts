@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { merchantSecretsArn } from './functions.ts';
 import { MerchantApi } from './merchant-api.ts';
@@ -45,6 +45,15 @@ export class MicropayStack extends Stack {
     }
     this.tables.orders.grantReadWriteData(sweep);
     this.settlement.stateMachine.grantStartExecution(api);
+
+    new CfnOutput(this, 'OrdersTableName', {
+      value: this.tables.orders.tableName,
+      description: 'Orders (finance exports)',
+    });
+    new CfnOutput(this, 'MerchantsTableName', {
+      value: this.tables.merchants.tableName,
+      description: 'Merchants (micropay merchant add --merchants-table)',
+    });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stateMachine: this.settlement.stateMachine,
