@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -36,9 +37,11 @@ export async function startDynamoDbLocal(dataDir?: string): Promise<DynamoDbLoca
       'DynamoDB Local needs a Java 17+ runtime: install one (e.g. apt-get install openjdk-17-jre-headless)',
     );
   }
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  // DynamoDB Local runs in its package's folder, so a relative data path would land there.
+  const path = dataDir ? resolve(dataDir) : null;
+  if (path) mkdirSync(path, { recursive: true });
   const port = await freePort();
-  const child = spawn({ port, sharedDb: true, path: dataDir ?? null, stdio: 'ignore' });
+  const child = spawn({ port, sharedDb: true, path, stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
