@@ -12,10 +12,9 @@ export function readSettlementAsl(): string {
 
 /** Applies `${Name}` definition substitutions the way Step Functions does; every placeholder must be given. */
 export function substitute(asl: string, substitutions: Readonly<Record<string, string>>): string {
-  const result = asl.replace(/\$\{([A-Za-z0-9_]+)\}/g, (placeholder, name: string) => {
+  return asl.replace(/\$\{([A-Za-z0-9_]+)\}/g, (placeholder, name: string) => {
     const value = substitutions[name];
     if (value === undefined) throw new Error(`no substitution for ${placeholder}`);
     return value;
   });
-  return result;
 }

@@ -46,7 +46,6 @@ export function gatewayFunction(scope: Construct, id: string, props: GatewayFunc
       externalModules: ['@aws-sdk/*'],
       // ESM bundles of CommonJS dependencies still call require().
       banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
-      metafile: false,
     },
   });
 }

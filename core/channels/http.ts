@@ -28,8 +28,7 @@ function agentFor(url: URL, certificate?: ClientCertificate): HttpAgent | HttpsA
 }
 
 /**
- * POSTs a body and reads the whole answer, giving up after `deadlineMs` (an AbortError named
- * `TimeoutError`). Node's own client: channels need keep-alive, a deadline and client certificates,
+ * POSTs a body and reads the whole answer, giving up after `deadlineMs` (rejects with an AbortError). Node's own client: channels need keep-alive, a deadline and client certificates,
  * which it has, and a fetch library would add most of a megabyte to every Lambda bundle.
  */
 export function post(
@@ -59,15 +58,7 @@ export function post(
         res.on('error', reject);
       },
     );
-    req.on('error', (error) =>
-      reject(req.destroyed && error.name === 'AbortError' ? timeoutError(error) : error),
-    );
+    req.on('error', reject);
     req.end(body);
   });
-}
-
-function timeoutError(cause: Error): Error {
-  const error = new Error('deadline passed', { cause });
-  error.name = 'TimeoutError';
-  return error;
 }
