@@ -7,7 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { StaleOrderError } from '#core/errors.ts';
-import type { Order, SettlementAttempt } from '#core/orders/order.ts';
+import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
 import type { OrderKey, OrderStore } from '#core/ports.ts';
 
 /** Index names of the orders table (created by lib/orders-table.ts and local/tables.ts alike). */
@@ -34,6 +34,7 @@ export class DynamoOrderStore implements OrderStore {
   }
 
   async create(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
+    assertLease(order);
     try {
       await this.doc.send(
         new PutCommand({
@@ -83,6 +84,7 @@ export class DynamoOrderStore implements OrderStore {
     const sets = ['#version = :next'];
     const removes: string[] = [];
     const next: Record<string, unknown> = { ...order, ...changes, version: order.version + 1 };
+    assertLease(next as unknown as Order);
     const updatedAt = new Date().toISOString();
     next.updated_at = updatedAt;
     const all: Record<string, unknown> = { ...changes, updated_at: updatedAt };
@@ -142,6 +144,11 @@ export class DynamoOrderStore implements OrderStore {
       mch_trade_id: String(item.mch_trade_id),
     }));
   }
+}
+
+function assertLease(order: Order): void {
+  const problem = leaseProblem(order);
+  if (problem) throw new Error(`refused write: ${problem}`);
 }
 
 function withDueShard(order: Order): Record<string, unknown> {

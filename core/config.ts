@@ -7,6 +7,8 @@ const schema = z.object({
   SETTLEMENT_STATE_MACHINE_ARN: z.string().min(1),
   MERCHANT_SECRET_PREFIX: z.string().min(1).default('micropay/merchants/'),
   WECHAT_BASE_URL: z.url().default('https://api.mch.weixin.qq.com'),
+  /** PEM of a CA trusted beside the public ones for channel TLS; local mode sets its sandbox's test CA. */
+  CHANNEL_EXTRA_CA_PEM: z.string().optional(),
   /** Multiplies every protocol wait and channel deadline; below 1 only makes sense against a sandbox. */
   MICROPAY_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
   /** Slack after a planned settlement step before the sweep considers the settlement dead. */

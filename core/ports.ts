@@ -18,7 +18,8 @@ export interface OrderStore {
   findByTradeId(merchantId: string, tradeId: string): Promise<Order | undefined>;
   /**
    * Applies `changes` if the stored version is still `order.version`, appends `attempt` to the settlement
-   * history, and returns the new order. Throws StaleOrderError when someone else wrote first.
+   * history, and returns the new order. Throws StaleOrderError when someone else wrote first. Like `create`,
+   * refuses (throws) a write whose result breaks the lease invariant (`leaseProblem`).
    */
   update(order: Order, changes: Partial<Order>, attempt?: SettlementAttempt): Promise<Order>;
   /** Orders whose settlement lease ran out before `nowIso` (oldest first, at most `limit`). */
@@ -35,6 +36,8 @@ export interface SettlementInput {
   readonly merchant_id: string;
   readonly mch_trade_id: string;
   readonly trade_id: string;
+  /** The fencing token (`settle_seq`) the execution was started with. */
+  readonly seq: number;
 }
 
 /** Starts settlement executions. Starting the same name twice must not run two executions. */

@@ -1,3 +1,4 @@
+import type { Verified } from '#core/channels/verified.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 
 /** The channel account a merchant's pay type is routed to (e.g. WeChat `appid`, `mch_id`). */
@@ -10,6 +11,13 @@ export type ChannelCredentials = Readonly<Record<string, string>>;
 export interface ChannelContext {
   readonly account: ChannelAccount;
   readonly credentials: ChannelCredentials;
+}
+
+/** The order a query or reverse is about, as the channel knows it: an answer must match it to decide anything. */
+export interface ChannelOrder {
+  /** Our id for the order at the channel (the channel's `out_trade_no`). */
+  readonly out_trade_no: string;
+  readonly total_fee: number;
 }
 
 export interface PayCommand {
@@ -27,27 +35,49 @@ export interface PayCommand {
   readonly time_expire?: number;
 }
 
+/** The proof a decisive result carries: only a verified answer can decide an order's money. */
+interface Proven {
+  readonly proof: Verified<unknown>;
+}
+
 /**
- * What a pay call came to. `refused` is final (the channel said no for good); `pending` (the user is
- * paying, or a system error) and `unknown` (no answer) must be settled by the protocol.
+ * What a pay call came to. `paid` and `refused` are final and carry the verified answer that says so;
+ * `pending` (the user is paying, or a system error) and `unknown` (no answer, or one that could not be
+ * verified) decide nothing and must be settled by the protocol.
  */
 export type PayResult =
-  | { readonly kind: 'paid'; readonly details: PaymentDetails; readonly word: string }
-  | { readonly kind: 'refused'; readonly errCode: string; readonly errMsg: string; readonly word: string }
+  | ({ readonly kind: 'paid'; readonly details: PaymentDetails; readonly word: string } & Proven)
+  | ({
+      readonly kind: 'refused';
+      readonly errCode: string;
+      readonly errMsg: string;
+      readonly word: string;
+    } & Proven)
   | { readonly kind: 'pending'; readonly errCode?: string; readonly errMsg?: string; readonly word: string }
   | { readonly kind: 'unknown'; readonly word: string };
 
+/** What a query found. `paid` with `refunded` is a payment that was later refunded in full or in part. */
 export type QueryResult =
-  | { readonly kind: 'paid'; readonly details: PaymentDetails; readonly word: string }
-  | { readonly kind: 'failed'; readonly errCode: string; readonly errMsg: string; readonly word: string }
-  | { readonly kind: 'closed'; readonly word: string }
-  | { readonly kind: 'reversed'; readonly word: string }
+  | ({
+      readonly kind: 'paid';
+      readonly details: PaymentDetails;
+      readonly refunded: boolean;
+      readonly word: string;
+    } & Proven)
+  | ({
+      readonly kind: 'failed';
+      readonly errCode: string;
+      readonly errMsg: string;
+      readonly word: string;
+    } & Proven)
+  | ({ readonly kind: 'closed'; readonly word: string } & Proven)
+  | ({ readonly kind: 'reversed'; readonly word: string } & Proven)
   | { readonly kind: 'pending'; readonly word: string }
   | { readonly kind: 'unknown'; readonly word: string };
 
-/** `retry`: the channel asks to call reverse again (`recall=Y`); `unknown`: no usable answer. */
+/** `retry`: the channel asks to call reverse again (`recall=Y`); `unknown`: no usable answer, or not reversed. */
 export type ReverseResult =
-  | { readonly kind: 'reversed'; readonly word: string }
+  | ({ readonly kind: 'reversed'; readonly word: string } & Proven)
   | { readonly kind: 'retry'; readonly word: string }
   | { readonly kind: 'unknown'; readonly word: string };
 
@@ -78,6 +108,6 @@ export interface Channel {
   /** Checks the account and credentials a merchant needs for this channel; returns the problems found. */
   validateSetup(account: ChannelAccount, credentials: ChannelCredentials): string[];
   pay(ctx: ChannelContext, command: PayCommand, deadlineMs: number): Promise<PayResult>;
-  query(ctx: ChannelContext, outTradeNo: string, deadlineMs: number): Promise<QueryResult>;
-  reverse(ctx: ChannelContext, outTradeNo: string, deadlineMs: number): Promise<ReverseResult>;
+  query(ctx: ChannelContext, order: ChannelOrder, deadlineMs: number): Promise<QueryResult>;
+  reverse(ctx: ChannelContext, order: ChannelOrder, deadlineMs: number): Promise<ReverseResult>;
 }

@@ -1,6 +1,7 @@
 import { StaleOrderError } from '#core/errors.ts';
 import {
   canTransition,
+  isSettled,
   type Order,
   type OrderState,
   type SettlementAttempt,
@@ -13,24 +14,32 @@ export function toState(state: OrderState): Pick<Order, 'state' | 'trade_state'>
   return { state, trade_state: tradeStateOf[state] };
 }
 
+/** The state `order` ends in if `changes` are applied: a transition the lifecycle refuses leaves it as it is. */
+export function nextState(order: Order, changes: Partial<Order>): OrderState {
+  return changes.state !== undefined && canTransition(order, changes.state) ? changes.state : order.state;
+}
+
 const maxTries = 6;
 
 /**
- * Writes a change computed from the latest order, re-reading and recomputing when a concurrent writer
- * got there first. A state change the lifecycle does not allow from the latest state is dropped (an
- * older outcome never overwrites a newer state) while the attempt is still recorded.
+ * Writes a change computed from the latest order, re-reading and recomputing when a concurrent writer got
+ * there first. `decide` returns undefined when, given the latest order, there is nothing to write (and no
+ * attempt to record). A state change the lifecycle refuses is dropped (an older outcome never overwrites a
+ * newer state) while the rest is written, and the lease follows the resulting state: a final order drops
+ * it, a non-final one keeps it (a change may move the lease, never remove it).
  */
 export async function applyChange(
   orders: OrderStore,
   current: Order,
-  decide: (order: Order) => Partial<Order>,
+  decide: (order: Order) => Partial<Order> | undefined,
   attempt?: SettlementAttempt,
 ): Promise<Order> {
   let order = current;
   for (let tries = 1; ; tries++) {
-    const changes = withAllowedState(order, decide(order));
+    const decided = decide(order);
+    if (decided === undefined) return order;
     try {
-      return await orders.update(order, changes, attempt);
+      return await orders.update(order, normalized(order, decided), attempt);
     } catch (error) {
       if (!(error instanceof StaleOrderError) || tries >= maxTries) throw error;
       const latest = await orders.get(order);
@@ -40,8 +49,18 @@ export async function applyChange(
   }
 }
 
-function withAllowedState(order: Order, changes: Partial<Order>): Partial<Order> {
-  if (changes.state === undefined || canTransition(order.state, changes.state)) return changes;
-  const { state: _dropped, trade_state: _alsoDropped, ...rest } = changes;
-  return rest;
+function normalized(order: Order, changes: Partial<Order>): Partial<Order> {
+  const state = nextState(order, changes);
+  let result = changes;
+  if (changes.state !== undefined && state !== changes.state) {
+    const { state: _dropped, trade_state: _alsoDropped, ...rest } = changes;
+    result = rest;
+  }
+  if (isSettled(state))
+    return order.settle_due_at === undefined ? result : { ...result, settle_due_at: undefined };
+  if ('settle_due_at' in result && result.settle_due_at === undefined) {
+    const { settle_due_at: _kept, ...rest } = result;
+    return rest;
+  }
+  return result;
 }

@@ -26,15 +26,23 @@ const transitions: Readonly<Record<OrderState, readonly OrderState[]>> = {
   CREATED: ['PAYING', 'PAID', 'FAILED', 'CLOSED', 'REVERSING', 'REVERSED'],
   PAYING: ['PAID', 'FAILED', 'CLOSED', 'REVERSING', 'REVERSED'],
   PAID: ['REVERSING'],
-  REVERSING: ['REVERSED', 'CLOSED', 'REVERSE_FAILED'],
+  // FAILED and CLOSED only for an order the channel never took money for (see `canTransition`): a pay the
+  // channel refused while the merchant was already cancelling it.
+  REVERSING: ['REVERSED', 'FAILED', 'CLOSED', 'REVERSE_FAILED'],
   REVERSE_FAILED: ['REVERSING', 'REVERSED', 'CLOSED'],
   FAILED: [],
   REVERSED: [],
   CLOSED: [],
 };
 
-export function canTransition(from: OrderState, to: OrderState): boolean {
-  return from === to || transitions[from].includes(to);
+/**
+ * Whether `order` may move to `to`. An order whose payment was recorded (`paid_at`) can only end reversed
+ * (or waiting for an operator): no answer may declare its money never taken.
+ */
+export function canTransition(order: Pick<Order, 'state' | 'paid_at'>, to: OrderState): boolean {
+  if (order.state === to) return true;
+  if (!transitions[order.state].includes(to)) return false;
+  return !(order.paid_at !== undefined && (to === 'FAILED' || to === 'CLOSED'));
 }
 
 /** States in which no settlement needs to run. REVERSE_FAILED waits for an operator (and alarms). */
@@ -46,6 +54,21 @@ export function isSettled(state: OrderState): boolean {
     state === 'CLOSED' ||
     state === 'REVERSE_FAILED'
   );
+}
+
+/**
+ * SPEC section 3, invariant 2, where it is enforced: an order that is not final always holds a settlement
+ * lease (`settle_due_at`), so a sweep finds it whatever process dies; a final one holds none. Every store
+ * checks each order it writes with this, so no writer can break it.
+ */
+export function leaseProblem(order: Pick<Order, 'state' | 'settle_due_at' | 'trade_id'>): string | undefined {
+  if (!isSettled(order.state) && order.settle_due_at === undefined) {
+    return `order ${order.trade_id} would be ${order.state} without a settlement lease`;
+  }
+  if (isSettled(order.state) && order.settle_due_at !== undefined) {
+    return `order ${order.trade_id} would be ${order.state} and still hold a settlement lease`;
+  }
+  return undefined;
 }
 
 /** One channel call made for an order, kept on the order for finance and support. */
@@ -108,6 +131,16 @@ export interface Order extends PaymentDetails {
   readonly settlement: readonly SettlementAttempt[];
   /** Settlement lease: while set, a sweep restarts settlement once this ISO time has passed. */
   readonly settle_due_at?: string;
+  /**
+   * Settlement fencing token: every claim of the order by a settlement (a start, or a step about to call the
+   * channel) increments it with a conditional write, and a step whose token is stale stops. So one order
+   * has one settlement at a time, and each channel call is made by one of them.
+   */
+  readonly settle_seq?: number;
+  /** ISO time the pay request was sent (the 15 s reverse floor counts from it). */
+  readonly pay_sent_at?: string;
+  /** ISO time a query found the payment refunded (trade_state 1); the payment record stays. */
+  readonly refund_noted_at?: string;
   readonly version: number;
 }
 

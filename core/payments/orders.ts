@@ -2,9 +2,9 @@ import type { OrderRequest } from '#core/api/requests.ts';
 import { ApiCode, GatewayError } from '#core/errors.ts';
 import { applyChange, toState } from '#core/orders/changes.ts';
 import type { Order } from '#core/orders/order.ts';
-import { ensureSettlement } from '#core/payments/settlement-start.ts';
 import type { Ports } from '#core/ports.ts';
-import { iso, scaled } from '#core/time.ts';
+import { claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
+import { scaled } from '#core/time.ts';
 
 /** One order of the merchant, by `trade_id` (wins when both are given) or `mch_trade_id`. */
 export async function findOrder(ports: Ports, request: OrderRequest): Promise<Order> {
@@ -21,30 +21,31 @@ export async function findOrder(ports: Ports, request: OrderRequest): Promise<Or
 
 /**
  * Cancels an order (撤销): closes it if unpaid, returns the money if paid. The reverse itself is carried out
- * by settlement, which respects the channel's rules (not before 15 s after pay, repeat while asked).
+ * by settlement, which respects the channel's rules (not before 15 s after pay, repeat while asked). A
+ * settlement (or the submit whose pay call is in flight) that already owns the order picks the reverse up
+ * at its next step; otherwise this request claims the order and starts one. Concurrent requests write
+ * once and start one settlement between them. The answer is the order as it is after this request.
  */
 export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
-  if (order.state === 'REVERSED' || order.state === 'REVERSING') return order;
-  if (order.state === 'FAILED' || order.state === 'CLOSED') {
-    throw new GatewayError(
-      ApiCode.orderStateConflict,
-      `order is ${order.state === 'FAILED' ? 'failed' : 'closed'}; there is nothing to reverse`,
-    );
-  }
-  const channel = ports.channels.get(order.channel);
   const now = ports.clock.now();
-  const notBefore =
-    Date.parse(order.created_at) + scaled(channel?.protocol.reverseNotBeforeMs ?? 0, ports.timeScale);
-  const saved = await applyChange(ports.orders, order, () => ({
-    ...toState('REVERSING'),
-    settle_due_at: iso(Math.max(now, notBefore) + ports.leaseGraceMs),
-  }));
-  if (saved.state !== 'REVERSING') {
-    // The order moved on meanwhile (e.g. it failed); answer from its latest state.
-    return saved.state === order.state ? saved : reverseOrder(ports, saved);
-  }
-  // An order still being paid has a settlement (or the submit in flight will start one) that will now
-  // reverse it; a paid order or one whose reverse had failed needs a new one.
-  if (order.state === 'PAID' || order.state === 'REVERSE_FAILED') await ensureSettlement(ports, saved);
+  const channel = ports.channels.get(order.channel);
+  const lease = now + scaled(channel?.protocol.callDeadlineMs ?? 0, ports.timeScale) + ports.leaseGraceMs;
+  let claimed = false;
+  const saved = await applyChange(ports.orders, order, (latest) => {
+    claimed = false;
+    if (latest.state === 'FAILED' || latest.state === 'CLOSED') {
+      throw new GatewayError(
+        ApiCode.orderStateConflict,
+        `order is ${latest.state === 'FAILED' ? 'failed' : 'closed'}; there is nothing to reverse`,
+      );
+    }
+    if (latest.state === 'REVERSED') return undefined;
+    const owned = hasLiveOwner(latest, now);
+    if (latest.state === 'REVERSING' && owned) return undefined;
+    if (owned) return toState('REVERSING');
+    claimed = true;
+    return { ...toState('REVERSING'), ...claim(latest, lease) };
+  });
+  if (claimed) await startSettlement(ports, saved);
   return saved;
 }

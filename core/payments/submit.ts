@@ -4,10 +4,10 @@ import type { Channel, PayResult } from '#core/channels/channel.ts';
 import { ApiCode, GatewayError } from '#core/errors.ts';
 import { maskAuthCode, newTradeId } from '#core/ids.ts';
 import type { Merchant } from '#core/merchants.ts';
-import { applyChange, toState } from '#core/orders/changes.ts';
+import { applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order } from '#core/orders/order.ts';
-import { ensureSettlement } from '#core/payments/settlement-start.ts';
 import type { Ports } from '#core/ports.ts';
+import { claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
 import { iso, scaled } from '#core/time.ts';
 
 /** The parameters that define a payment: the same id with any of these different is a conflict (102). */
@@ -80,10 +80,11 @@ export async function submitPayment(
     time_start: request.time_start,
     time_expire: request.time_expire,
   };
+  const sentAt = ports.clock.now();
   const result: PayResult = await channel
     .pay(context, command, scaled(channel.protocol.payDeadlineMs, ports.timeScale))
     .catch((): PayResult => ({ kind: 'unknown', word: 'ERROR' }));
-  return recordPayAnswer(ports, channel, draft, result);
+  return recordPayAnswer(ports, channel, draft, result, sentAt);
 }
 
 function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now: number): Order {
@@ -116,6 +117,7 @@ function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now:
     updated_at: iso(now),
     settlement: [],
     settle_due_at: iso(now + leaseMs),
+    settle_seq: 0,
     version: 1,
   };
 }
@@ -130,35 +132,51 @@ function replay(existing: Order, draft: Order): SubmitOutcome {
   return { order: existing, code: existing.state === 'FAILED' && existing.err_code ? 600 : 0 };
 }
 
+/**
+ * Records the pay answer and, when the order is not final, makes sure a settlement owns it: this submit
+ * claims it unless another writer has a live claim (a merchant's reverse during the pay call only marks the
+ * order REVERSING and leaves starting settlement to this submit). The answer reports the order as written.
+ */
 async function recordPayAnswer(
   ports: Ports,
   channel: Channel,
   order: Order,
   result: PayResult,
+  sentAt: number,
 ): Promise<SubmitOutcome> {
   const now = ports.clock.now();
   const attempt = { at: iso(now), action: 'pay' as const, result: result.word };
-  let changes: Partial<Order>;
+  const firstQuery = now + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale);
+  const lease = firstQuery + scaled(channel.protocol.callDeadlineMs, ports.timeScale) + ports.leaseGraceMs;
+  let claimed = false;
+  const saved = await applyChange(
+    ports.orders,
+    order,
+    (latest) => {
+      const changes = { ...payChanges(result, now), pay_sent_at: iso(sentAt) };
+      const stillSubmitOwned = (latest.settle_seq ?? 0) === (order.settle_seq ?? 0);
+      claimed = !isSettled(nextState(latest, changes)) && (stillSubmitOwned || !hasLiveOwner(latest, now));
+      return claimed ? { ...changes, ...claim(latest, lease) } : changes;
+    },
+    attempt,
+  );
+  if (claimed) await startSettlement(ports, saved);
+  const code =
+    result.kind === 'refused' && saved.state === 'FAILED'
+      ? 600
+      : result.kind === 'unknown' && (saved.state === 'PAYING' || saved.state === 'CREATED')
+        ? 601
+        : 0;
+  return { order: saved, code };
+}
+
+function payChanges(result: PayResult, now: number): Partial<Order> {
   switch (result.kind) {
     case 'paid':
-      changes = { ...toState('PAID'), ...result.details, paid_at: iso(now), settle_due_at: undefined };
-      break;
+      return { ...toState('PAID'), ...result.details, paid_at: iso(now) };
     case 'refused':
-      changes = {
-        ...toState('FAILED'),
-        err_code: result.errCode,
-        err_msg: result.errMsg,
-        settle_due_at: undefined,
-      };
-      break;
-    default: {
-      const firstQuery = now + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale);
-      changes = { ...toState('PAYING'), settle_due_at: iso(firstQuery + ports.leaseGraceMs) };
-    }
+      return { ...toState('FAILED'), err_code: result.errCode, err_msg: result.errMsg };
+    default:
+      return toState('PAYING');
   }
-  const saved = await applyChange(ports.orders, order, () => changes, attempt);
-  if (!isSettled(saved.state)) await ensureSettlement(ports, saved);
-  const code =
-    result.kind === 'refused' ? 600 : result.kind === 'unknown' && !isSettled(saved.state) ? 601 : 0;
-  return { order: saved, code };
 }

@@ -1,5 +1,11 @@
-import type { Channel, QueryResult, ReverseResult } from '#core/channels/channel.ts';
-import { applyChange, toState } from '#core/orders/changes.ts';
+import type {
+  Channel,
+  ChannelContext,
+  ChannelOrder,
+  QueryResult,
+  ReverseResult,
+} from '#core/channels/channel.ts';
+import { applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order } from '#core/orders/order.ts';
 import type { Ports, SettlementInput } from '#core/ports.ts';
 import { iso, scaled } from '#core/time.ts';
@@ -12,6 +18,8 @@ export interface StepPlan {
   readonly next: 'query' | 'reverse' | 'done' | 'give_up' | 'failed';
   /** ISO time the next step is due (the Wait state's TimestampPath). */
   readonly at: string;
+  /** The fencing token this settlement holds; the next step passes it back. */
+  readonly seq: number;
   /** Queries and reverses made so far in this settlement. */
   readonly queries: number;
   readonly reverses: number;
@@ -24,138 +32,237 @@ export interface StepInput extends SettlementInput {
   readonly plan?: Partial<Pick<StepPlan, 'queries' | 'reverses'>>;
 }
 
+/** Another settlement claimed the order (a newer fencing token): this one stops without touching it. */
+class Superseded extends Error {
+  override name = 'Superseded';
+}
+
+/** When the next step would be due, given what was just done; the planner picks by the order's state. */
+interface Candidates {
+  readonly queryAt: number;
+  /** When to reverse next, or `give_up` when the reverse schedule is exhausted. */
+  readonly reverseAt: number | 'give_up';
+}
+
+interface Planned {
+  readonly next: StepPlan['next'];
+  readonly at: number;
+  /** Changes the plan needs written with it: the lease past the next step, or the move to REVERSING. */
+  readonly changes: Partial<Order>;
+}
+
 /**
  * One step of the settlement protocol (SPEC section 4), run by a Task of the state machine. Which step
- * comes next and when is computed from the channel's protocol table; the state machine only waits and routes.
+ * comes next and when is computed from the channel's protocol table; the state machine only waits and
+ * routes. Before every channel call the step claims the order with its fencing token (a conditional
+ * write), so two executions of one order (a restart beside a slow one, an at-least-once duplicate) never
+ * both call the channel: the one that loses the claim stops.
  */
 export async function runSettlementStep(ports: Ports, input: StepInput): Promise<StepPlan> {
   const order = await ports.orders.get(input);
   if (!order) throw new Error(`order ${input.trade_id} not found`);
   const channel = ports.channels.get(order.channel);
   if (!channel) throw new Error(`channel ${order.channel} is not configured`);
-  const counts = { queries: input.plan?.queries ?? 0, reverses: input.plan?.reverses ?? 0 };
-  const step = new Step(ports, channel, counts);
-  switch (input.action) {
-    case 'begin':
-      return step.plan(
-        order,
-        ports.clock.now() + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale),
-      );
-    case 'query':
-      return step.query(order);
-    case 'reverse':
-      return step.reverse(order);
-    case 'give_up':
-      return step.giveUp(order);
+  const step = new Step(ports, channel, input);
+  try {
+    if ((order.settle_seq ?? 0) !== input.seq) throw new Superseded();
+    switch (input.action) {
+      case 'begin':
+        return await step.begin(order);
+      case 'query':
+        return await step.query(order);
+      case 'reverse':
+        return await step.reverse(order);
+      case 'give_up':
+        return await step.giveUp(order);
+    }
+  } catch (error) {
+    if (!(error instanceof Superseded)) throw error;
+    ports.log.info('settlement superseded by a newer claim; this one stops', {
+      trade_id: order.trade_id,
+      seq: input.seq,
+    });
+    return step.result(order, 'done', ports.clock.now());
   }
 }
 
 class Step {
   private readonly ports: Ports;
   private readonly channel: Channel;
+  private seq: number;
   private readonly counts: { queries: number; reverses: number };
 
-  constructor(ports: Ports, channel: Channel, counts: { queries: number; reverses: number }) {
+  constructor(ports: Ports, channel: Channel, input: StepInput) {
     this.ports = ports;
     this.channel = channel;
-    this.counts = counts;
+    this.seq = input.seq;
+    this.counts = { queries: input.plan?.queries ?? 0, reverses: input.plan?.reverses ?? 0 };
   }
 
   private ms(protocolMs: number): number {
     return scaled(protocolMs, this.ports.timeScale);
   }
 
-  /** Decides the next step for `order`: query at `queryAt` while paying, reverse while reversing. */
-  async plan(order: Order, queryAt: number): Promise<StepPlan> {
-    if (isSettled(order.state)) return this.result(order, 'done', this.ports.clock.now());
-    if (order.state === 'REVERSING') return this.scheduleReverse(order, this.ports.clock.now());
-    return this.schedule(order, 'query', queryAt);
+  async begin(order: Order): Promise<StepPlan> {
+    const now = this.ports.clock.now();
+    return this.record(order, undefined, () => ({}), {
+      queryAt: now + this.ms(this.channel.protocol.firstQueryDelayMs),
+      reverseAt: now,
+    });
   }
 
   async query(order: Order): Promise<StepPlan> {
-    if (isSettled(order.state) || order.state === 'REVERSING')
-      return this.plan(order, this.ports.clock.now());
+    if (order.state === 'REVERSING' || isSettled(order.state)) return this.begin(order);
+    const claimed = await this.claim(order);
+    if (isSettled(claimed.state) || claimed.state === 'REVERSING') return this.begin(claimed);
     const result = await this.channel
-      .query(await this.context(order), order.trade_id, this.ms(this.channel.protocol.callDeadlineMs))
+      .query(await this.context(claimed), channelOrder(claimed), this.callDeadline())
       .catch((): QueryResult => ({ kind: 'unknown', word: 'ERROR' }));
     this.counts.queries += 1;
     const now = this.ports.clock.now();
-    const saved = await applyChange(this.ports.orders, order, () => queryChanges(result, now), {
-      at: iso(now),
-      action: 'query',
-      result: result.word,
-    });
-    if (isSettled(saved.state) || saved.state === 'REVERSING') return this.plan(saved, now);
-    if (this.counts.queries < this.channel.protocol.maxQueries) {
-      return this.schedule(saved, 'query', now + this.ms(this.channel.protocol.queryIntervalMs));
-    }
-    // Out of queries with the outcome still open: cancel the payment so it can never complete unseen.
-    const reversing = await applyChange(this.ports.orders, saved, () => toState('REVERSING'));
-    return this.plan(reversing, now);
+    return this.record(
+      claimed,
+      { at: iso(now), action: 'query', result: result.word },
+      () => queryChanges(result, now),
+      { queryAt: now + this.ms(this.channel.protocol.queryIntervalMs), reverseAt: now },
+    );
   }
 
   async reverse(order: Order): Promise<StepPlan> {
-    if (order.state !== 'REVERSING') return this.plan(order, this.ports.clock.now());
-    const notBefore = this.reverseNotBefore(order);
-    if (this.ports.clock.now() < notBefore) return this.schedule(order, 'reverse', notBefore);
+    if (order.state !== 'REVERSING') return this.begin(order);
+    const floor = this.reverseNotBefore(order);
+    if (this.ports.clock.now() < floor)
+      return this.record(order, undefined, () => ({}), { queryAt: floor, reverseAt: floor });
+    const claimed = await this.claim(order);
+    if (claimed.state !== 'REVERSING') return this.begin(claimed);
     const result = await this.channel
-      .reverse(await this.context(order), order.trade_id, this.ms(this.channel.protocol.callDeadlineMs))
+      .reverse(await this.context(claimed), channelOrder(claimed), this.callDeadline())
       .catch((): ReverseResult => ({ kind: 'unknown', word: 'ERROR' }));
     this.counts.reverses += 1;
     const now = this.ports.clock.now();
-    const saved = await applyChange(
-      this.ports.orders,
-      order,
-      () => (result.kind === 'reversed' ? { ...toState('REVERSED'), settle_due_at: undefined } : {}),
+    const delay = this.channel.protocol.reverseRetryDelaysMs[this.counts.reverses - 1];
+    return this.record(
+      claimed,
       { at: iso(now), action: 'reverse', result: result.word },
+      () => (result.kind === 'reversed' ? toState('REVERSED') : {}),
+      { queryAt: now, reverseAt: delay === undefined ? 'give_up' : now + this.ms(delay) },
     );
-    if (saved.state !== 'REVERSING') return this.plan(saved, now);
-    const delays = this.channel.protocol.reverseRetryDelaysMs;
-    const delay = delays[this.counts.reverses - 1];
-    if (delay === undefined) return this.result(saved, 'give_up', now);
-    return this.schedule(saved, 'reverse', now + this.ms(delay));
   }
 
   /** Reverse kept failing: the order stays visible as reversing (5), marked for an operator, and alarms. */
   async giveUp(order: Order): Promise<StepPlan> {
-    const saved = await applyChange(this.ports.orders, order, (latest) =>
-      latest.state === 'REVERSING' ? { ...toState('REVERSE_FAILED'), settle_due_at: undefined } : {},
-    );
-    if (saved.state === 'REVERSE_FAILED') {
-      this.ports.alarms.reverseFailed(saved);
-      this.ports.log.error('reverse kept failing; order needs an operator', {
-        merchant_id: saved.merchant_id,
-        trade_id: saved.trade_id,
-        reverses: this.counts.reverses,
-      });
-      return this.result(saved, 'failed', this.ports.clock.now());
+    const saved = await applyChange(this.ports.orders, order, (latest) => {
+      this.checkOwner(latest);
+      return latest.state === 'REVERSING' ? toState('REVERSE_FAILED') : undefined;
+    });
+    if (saved.state !== 'REVERSE_FAILED' || saved.version === order.version) {
+      return this.begin(saved);
     }
-    return this.plan(saved, this.ports.clock.now());
+    this.ports.alarms.reverseFailed(saved);
+    this.ports.log.error('reverse kept failing; order needs an operator', {
+      merchant_id: saved.merchant_id,
+      trade_id: saved.trade_id,
+      reverses: this.counts.reverses,
+    });
+    return this.result(saved, 'failed', this.ports.clock.now());
   }
 
-  private scheduleReverse(order: Order, earliest: number): Promise<StepPlan> {
-    return this.schedule(order, 'reverse', Math.max(earliest, this.reverseNotBefore(order)));
+  result(order: Order, next: StepPlan['next'], at: number): StepPlan {
+    return {
+      next,
+      at: iso(at),
+      seq: this.seq,
+      ...this.counts,
+      state: order.state,
+      trade_state: order.trade_state,
+    };
   }
 
-  private reverseNotBefore(order: Order): number {
-    return Date.parse(order.created_at) + this.ms(this.channel.protocol.reverseNotBeforeMs);
+  private callDeadline(): number {
+    return this.ms(this.channel.protocol.callDeadlineMs);
   }
 
-  /** Plans the next step and moves the order's lease past it, so the sweep leaves a live settlement alone. */
-  private async schedule(order: Order, next: 'query' | 'reverse', at: number): Promise<StepPlan> {
-    const dueAt = at + this.ms(this.channel.protocol.callDeadlineMs) + this.ports.leaseGraceMs;
-    const saved = await applyChange(this.ports.orders, order, (latest) =>
-      isSettled(latest.state) ? {} : { settle_due_at: iso(dueAt) },
+  private checkOwner(order: Order): void {
+    if ((order.settle_seq ?? 0) !== this.seq) throw new Superseded();
+  }
+
+  /** Takes the next fencing token before a channel call, with a lease that outlasts the call. */
+  private async claim(order: Order): Promise<Order> {
+    const leaseUntil = this.ports.clock.now() + this.callDeadline() + this.ports.leaseGraceMs;
+    const claimed = await applyChange(this.ports.orders, order, (latest) => {
+      this.checkOwner(latest);
+      return isSettled(latest.state)
+        ? undefined
+        : { settle_seq: this.seq + 1, settle_due_at: iso(leaseUntil) };
+    });
+    if ((claimed.settle_seq ?? 0) === this.seq + 1) this.seq += 1;
+    return claimed;
+  }
+
+  /**
+   * Writes what a step learnt and the plan that follows in one conditional write: the answer's changes,
+   * the settlement attempt, and the lease past the next step (or its removal when the order is final).
+   * A newer claim made meanwhile keeps the answer but ends this settlement.
+   */
+  private async record(
+    order: Order,
+    attempt: Order['settlement'][number] | undefined,
+    answer: () => Partial<Order>,
+    candidates: Candidates,
+  ): Promise<StepPlan> {
+    let planned: Planned = { next: 'done', at: this.ports.clock.now(), changes: {} };
+    const saved = await applyChange(
+      this.ports.orders,
+      order,
+      (latest) => {
+        const changes = answer();
+        const owner = (latest.settle_seq ?? 0) === this.seq;
+        planned = owner ? this.plan(latest, changes, candidates) : { next: 'done', at: 0, changes: {} };
+        const all = { ...changes, ...planned.changes };
+        return attempt || Object.keys(all).length > 0 ? all : undefined;
+      },
+      attempt,
     );
-    if (isSettled(saved.state)) return this.result(saved, 'done', this.ports.clock.now());
-    return this.result(saved, next, at);
+    if ((saved.settle_seq ?? 0) !== this.seq) throw new Superseded();
+    return this.result(saved, planned.next, planned.at);
   }
 
-  private result(order: Order, next: StepPlan['next'], at: number): StepPlan {
-    return { next, at: iso(at), ...this.counts, state: order.state, trade_state: order.trade_state };
+  /** The next step for `order` once `changes` apply, and the lease that covers it. */
+  private plan(order: Order, changes: Partial<Order>, candidates: Candidates): Planned {
+    const now = this.ports.clock.now();
+    const state = nextState(order, changes);
+    if (isSettled(state)) return { next: 'done', at: now, changes: {} };
+    const lease = (at: number) => ({
+      settle_due_at: iso(at + this.callDeadline() + this.ports.leaseGraceMs),
+    });
+    const reverseAt = (from: number) => Math.max(from, this.reverseNotBefore({ ...order, ...changes }));
+    if (state === 'REVERSING') {
+      if (candidates.reverseAt === 'give_up') return { next: 'give_up', at: now, changes: lease(now) };
+      const at = reverseAt(candidates.reverseAt);
+      return { next: 'reverse', at, changes: lease(at) };
+    }
+    if (this.counts.queries < this.channel.protocol.maxQueries) {
+      return { next: 'query', at: candidates.queryAt, changes: lease(candidates.queryAt) };
+    }
+    // Out of queries with the outcome still open: cancel the payment so it can never complete unseen.
+    const at = reverseAt(now);
+    return { next: 'reverse', at, changes: { ...toState('REVERSING'), ...lease(at) } };
   }
 
-  private async context(order: Order) {
+  /**
+   * The channel's reverse floor counts from when the pay request was sent. When that was never recorded (the
+   * submit died), it counts from when the submit's lease ran out: by then its pay call had ended either way.
+   */
+  private reverseNotBefore(order: Order): number {
+    const protocol = this.channel.protocol;
+    const sent =
+      order.pay_sent_at !== undefined
+        ? Date.parse(order.pay_sent_at)
+        : Date.parse(order.created_at) + this.ms(protocol.payDeadlineMs) + this.ports.leaseGraceMs;
+    return sent + this.ms(protocol.reverseNotBeforeMs);
+  }
+
+  private async context(order: Order): Promise<ChannelContext> {
     const merchant = await this.ports.merchants.get(order.merchant_id);
     const route = merchant?.pay_types[order.pay_type as keyof typeof merchant.pay_types];
     if (!merchant || !route)
@@ -164,21 +271,25 @@ class Step {
   }
 }
 
+function channelOrder(order: Order): ChannelOrder {
+  return { out_trade_no: order.trade_id, total_fee: order.total_fee };
+}
+
 function queryChanges(result: QueryResult, now: number): Partial<Order> {
   switch (result.kind) {
     case 'paid':
-      return { ...toState('PAID'), ...result.details, paid_at: iso(now), settle_due_at: undefined };
-    case 'failed':
       return {
-        ...toState('FAILED'),
-        err_code: result.errCode,
-        err_msg: result.errMsg,
-        settle_due_at: undefined,
+        ...toState('PAID'),
+        ...result.details,
+        paid_at: iso(now),
+        ...(result.refunded ? { trade_state: 1, refund_noted_at: iso(now) } : {}),
       };
+    case 'failed':
+      return { ...toState('FAILED'), err_code: result.errCode, err_msg: result.errMsg };
     case 'closed':
-      return { ...toState('CLOSED'), settle_due_at: undefined };
+      return toState('CLOSED');
     case 'reversed':
-      return { ...toState('REVERSED'), settle_due_at: undefined };
+      return toState('REVERSED');
     default:
       return toState('PAYING');
   }

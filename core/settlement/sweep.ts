@@ -1,9 +1,8 @@
 import { StaleOrderError } from '#core/errors.ts';
 import { applyChange } from '#core/orders/changes.ts';
-import { isSettled } from '#core/orders/order.ts';
-import { ensureSettlement } from '#core/payments/settlement-start.ts';
 import type { Ports } from '#core/ports.ts';
-import { iso } from '#core/time.ts';
+import { claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
+import { scaled } from '#core/time.ts';
 
 export interface SweepReport {
   readonly due: number;
@@ -12,28 +11,33 @@ export interface SweepReport {
 
 /**
  * Restarts settlement for every order whose lease ran out: the process that should have settled it died
- * (e.g. between the channel call and the state machine start) or its execution failed. Claiming the lease
- * is a conditional write, so concurrent sweeps start one execution per order, not two.
+ * (e.g. between the channel call and the state machine start) or its execution failed. Claiming the order
+ * is a conditional write, so concurrent sweeps start one execution per order, not two, and the fencing
+ * token it takes stops any older execution that is still about.
  */
 export async function sweepDueOrders(ports: Ports, limit = 100): Promise<SweepReport> {
   const now = ports.clock.now();
-  const due = await ports.orders.listDue(iso(now), limit);
+  const due = await ports.orders.listDue(new Date(now).toISOString(), limit);
   let started = 0;
   for (const key of due) {
     const order = await ports.orders.get(key);
-    if (!order?.settle_due_at || Date.parse(order.settle_due_at) > now) continue;
+    if (!order?.settle_due_at || hasLiveOwner(order, now)) continue;
+    const channel = ports.channels.get(order.channel);
+    const lease = now + scaled(channel?.protocol.callDeadlineMs ?? 0, ports.timeScale) + ports.leaseGraceMs;
     try {
-      if (isSettled(order.state)) {
-        await applyChange(ports.orders, order, () => ({ settle_due_at: undefined }));
-        continue;
-      }
-      const claimed = await ports.orders.update(order, { settle_due_at: iso(now + ports.leaseGraceMs) });
+      let claimed = false;
+      const saved = await applyChange(ports.orders, order, (latest) => {
+        claimed = !hasLiveOwner(latest, now) && latest.settle_due_at !== undefined;
+        // A final order still holding a lease only needs it dropped (the write normalizes that).
+        return claimed ? claim(latest, lease) : undefined;
+      });
+      if (!claimed || saved.settle_due_at === undefined) continue;
       ports.log.warn('settlement lease expired; restarting settlement', {
         merchant_id: order.merchant_id,
         trade_id: order.trade_id,
         state: order.state,
       });
-      if (await ensureSettlement(ports, claimed)) started += 1;
+      if (await startSettlement(ports, saved)) started += 1;
     } catch (error) {
       if (!(error instanceof StaleOrderError)) throw error;
     }

@@ -26,7 +26,7 @@ export const ports: Ports = {
     secretPrefix: config.MERCHANT_SECRET_PREFIX,
     cacheSeconds: config.MERCHANT_CACHE_SECONDS,
   }),
-  channels: channelRegistry({ wechat: config.WECHAT_BASE_URL }),
+  channels: channelRegistry({ wechat: config.WECHAT_BASE_URL, extraCaPem: config.CHANNEL_EXTRA_CA_PEM }),
   workflow: new StepFunctionsWorkflow(new SFNClient({}), config.SETTLEMENT_STATE_MACHINE_ARN),
   clock: { now: () => Date.now() },
   alarms: {

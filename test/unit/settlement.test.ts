@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Channel, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import { verifyAnswer } from '#core/channels/verified.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
 import { StaleOrderError } from '#core/errors.ts';
 import { toState } from '#core/orders/changes.ts';
-import type { Order, SettlementAttempt } from '#core/orders/order.ts';
+import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
 import type { OrderKey, OrderStore, Ports } from '#core/ports.ts';
 import { runSettlementStep } from '#core/settlement/step.ts';
 
@@ -26,12 +27,15 @@ class FakeOrders implements OrderStore {
   }
   async update(order: Order, changes: Partial<Order>, attempt?: SettlementAttempt): Promise<Order> {
     if (order.version !== this.order.version) throw new StaleOrderError('stale');
-    this.order = {
+    const next = {
       ...this.order,
       ...changes,
       version: order.version + 1,
       settlement: attempt ? [...this.order.settlement, attempt] : this.order.settlement,
     };
+    const problem = leaseProblem(next);
+    if (problem) throw new Error(problem);
+    this.order = next;
     return this.order;
   }
   async listDue() {
@@ -74,6 +78,9 @@ function setup(queries: QueryResult[] = [], reverses: ReverseResult[] = []) {
     created_at: new Date(t0).toISOString(),
     updated_at: new Date(t0).toISOString(),
     settlement: [],
+    settle_seq: 1,
+    settle_due_at: new Date(t0 + 60_000).toISOString(),
+    pay_sent_at: new Date(t0).toISOString(),
     version: 2,
   });
   const { channel, calls } = fakeChannel(queries, reverses);
@@ -96,7 +103,7 @@ function setup(queries: QueryResult[] = [], reverses: ReverseResult[] = []) {
     timeScale: 1,
     leaseGraceMs: 60_000,
   };
-  const input = { merchant_id: 'M1', mch_trade_id: 'order-1', trade_id: '0'.repeat(24) };
+  const input = { merchant_id: 'M1', mch_trade_id: 'order-1', trade_id: '0'.repeat(24), seq: 1 };
   return { ports, orders, calls, clock, alarms, input };
 }
 
@@ -116,7 +123,7 @@ describe('settlement step (WeChat protocol table)', () => {
     while (plan.next === 'query') {
       clock.time = Date.parse(plan.at);
       queryTimes.push(plan.at);
-      plan = await runSettlementStep(ports, { ...input, action: 'query', plan });
+      plan = await runSettlementStep(ports, { ...input, action: 'query', plan, seq: plan.seq });
     }
     assert.equal(calls.filter((c) => c === 'query').length, 6);
     assert.deepEqual(
@@ -147,12 +154,12 @@ describe('settlement step (WeChat protocol table)', () => {
     while (plan.next === 'reverse') {
       gaps.push(Date.parse(plan.at) - clock.time);
       clock.time = Date.parse(plan.at);
-      plan = await runSettlementStep(ports, { ...input, action: 'reverse', plan });
+      plan = await runSettlementStep(ports, { ...input, action: 'reverse', plan, seq: plan.seq });
     }
     assert.deepEqual(gaps, wechatProtocol.reverseRetryDelaysMs);
     assert.equal(calls.length, wechatProtocol.reverseRetryDelaysMs.length + 1);
     assert.equal(plan.next, 'give_up');
-    const final = await runSettlementStep(ports, { ...input, action: 'give_up', plan });
+    const final = await runSettlementStep(ports, { ...input, action: 'give_up', plan, seq: plan.seq });
     assert.equal(final.next, 'failed');
     assert.equal(orders.order.state, 'REVERSE_FAILED');
     assert.equal(orders.order.trade_state, 5);
@@ -162,7 +169,11 @@ describe('settlement step (WeChat protocol table)', () => {
 
   it('ends at once when a query finds the payment made', async () => {
     const details = { out_trade_id: '4200', time_end: 1_767_225_600 };
-    const { ports, orders, input } = setup([{ kind: 'paid', details, word: 'SUCCESS' }]);
+    const checked = verifyAnswer({}, { authenticity: () => 'signature', mismatch: () => undefined });
+    assert.ok(checked.ok);
+    const { ports, orders, input } = setup([
+      { kind: 'paid', details, refunded: false, word: 'SUCCESS', proof: checked.verified },
+    ]);
     const plan = await runSettlementStep(ports, { ...input, action: 'query' });
     assert.equal(plan.next, 'done');
     assert.equal(orders.order.state, 'PAID');

@@ -24,8 +24,10 @@ export const payErrorClass: Readonly<Record<string, 'pending' | 'refused'>> = {
   SYSTEMERROR: 'pending',
   BANKERROR: 'pending',
   USERPAYING: 'pending',
-  // Our out_trade_no is unique per order, so "already paid" means this very order went through.
+  // Our out_trade_no is unique per order, so "already paid" and "number already used" mean WeChat already
+  // holds this very order: ask it what became of it.
   ORDERPAID: 'pending',
+  OUT_TRADE_NO_USED: 'pending',
   NOAUTH: 'refused',
   AUTHCODEEXPIRE: 'refused',
   NOTENOUGH: 'refused',
@@ -42,18 +44,17 @@ export const payErrorClass: Readonly<Record<string, 'pending' | 'refused'>> = {
   BUYER_MISMATCH: 'refused',
   APPID_NOT_EXIST: 'refused',
   MCHID_NOT_EXIST: 'refused',
-  OUT_TRADE_NO_USED: 'refused',
   APPID_MCHID_NOT_MATCH: 'refused',
   PARAM_ERROR: 'refused',
 };
 
 /** How orderquery's `trade_state` is read. States not listed (and ORDERNOTEXIST) leave the outcome open. */
 export const queryStateClass: Readonly<
-  Record<string, 'paid' | 'failed' | 'closed' | 'reversed' | 'pending'>
+  Record<string, 'paid' | 'refunded' | 'failed' | 'closed' | 'reversed' | 'pending'>
 > = {
   SUCCESS: 'paid',
-  // Paid, then refunded separately: the payment itself succeeded.
-  REFUND: 'paid',
+  // Paid, then refunded separately: the payment itself succeeded, and the order notes the refund.
+  REFUND: 'refunded',
   NOTPAY: 'pending',
   USERPAYING: 'pending',
   CLOSED: 'closed',

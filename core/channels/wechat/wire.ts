@@ -1,11 +1,20 @@
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 
-/** WeChat Pay v2 speaks flat `<xml>` documents of string fields, values in CDATA. */
+/** Largest WeChat document read; a micropay answer is under 2 KB. */
+export const maxXmlBytes = 64 * 1024;
+
+/**
+ * WeChat Pay v2 speaks flat `<xml>` documents of string fields, values in CDATA. The parser decodes the five
+ * standard entities (a signature is computed over decoded text) and keeps CDATA verbatim; attributes are kept
+ * so that a document carrying them is refused as not flat.
+ */
 const parser = new XMLParser({
   parseTagValue: false,
   trimValues: true,
-  processEntities: false,
+  processEntities: true,
   htmlEntities: false,
+  ignoreAttributes: false,
+  ignoreDeclaration: true,
 });
 const builder = new XMLBuilder({ cdataPropName: '__cdata' });
 
@@ -19,19 +28,30 @@ export function toXml(fields: Readonly<Record<string, string | number | undefine
   return builder.build({ xml: body }) as string;
 }
 
-/** Parses a WeChat `<xml>` document; undefined when it is not one. */
+/**
+ * Parses a WeChat `<xml>` document strictly; undefined when it is not one. Refused: more than `maxXmlBytes`,
+ * a DOCTYPE or ENTITY declaration (entity expansion is an attack, and WeChat never sends one), anything not
+ * well-formed, a root other than one `<xml>`, and any field that is not a single text value (nested
+ * elements, repeated names, attributes).
+ */
 export function fromXml(text: string): WireFields | undefined {
+  if (Buffer.byteLength(text, 'utf8') > maxXmlBytes) return undefined;
+  if (/<!(DOCTYPE|ENTITY)/i.test(text)) return undefined;
+  if (XMLValidator.validate(text) !== true) return undefined;
   let parsed: unknown;
   try {
     parsed = parser.parse(text);
   } catch {
     return undefined;
   }
-  const xml = (parsed as { xml?: unknown } | undefined)?.xml;
+  if (parsed === null || typeof parsed !== 'object' || Object.keys(parsed).length !== 1) return undefined;
+  const xml = (parsed as { xml?: unknown }).xml;
+  if (xml === '') return {};
   if (xml === null || typeof xml !== 'object' || Array.isArray(xml)) return undefined;
   const fields: WireFields = {};
   for (const [name, value] of Object.entries(xml)) {
-    if (typeof value === 'string' || typeof value === 'number') fields[name] = String(value);
+    if (typeof value !== 'string') return undefined;
+    fields[name] = value;
   }
   return fields;
 }

@@ -1,0 +1,177 @@
+import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
+import { payErrorClass, queryStateClass } from '#core/channels/wechat/protocol.ts';
+import { fromWechatTime, fromXml, type WireFields } from '#core/channels/wechat/wire.ts';
+import type { PaymentDetails } from '#core/orders/order.ts';
+import { parseSignType, type SignType, verify } from '#core/signing.ts';
+
+/** What came back from one HTTP call: a body to read, or no answer at all (and why). */
+export type CallOutcome =
+  | { readonly kind: 'answer'; readonly text: string }
+  | { readonly kind: 'none'; readonly word: string };
+
+/** What an answer must match to be about the request that was sent. */
+export interface WechatExpectation {
+  /** The merchant's WeChat API key, which signs both ways. */
+  readonly key: string;
+  /** How the request was signed; WeChat signs its answer the same way unless the answer says otherwise. */
+  readonly signType: SignType;
+  readonly appid: string;
+  readonly mch_id: string;
+  readonly sub_mch_id?: string;
+  readonly out_trade_no: string;
+  readonly total_fee: number;
+}
+
+type Read =
+  | { readonly kind: 'fields'; readonly fields: WireFields }
+  | { readonly kind: 'unknown'; readonly word: string };
+
+function read(outcome: CallOutcome): Read {
+  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
+  const fields = fromXml(outcome.text);
+  return fields ? { kind: 'fields', fields } : { kind: 'unknown', word: 'MALFORMED' };
+}
+
+/**
+ * Proves an answer is WeChat's and about this order. A `return_code=SUCCESS` answer must carry a `sign` that
+ * verifies with the merchant key (per its `sign_type`), the merchant's `appid` and `mch_id` (and `sub_mch_id`
+ * in service-provider mode) and, when `about` says so, our `out_trade_no` and amount. WeChat never signs a
+ * `return_code=FAIL` answer, which carries only `return_code` and `return_msg`: it rests on TLS to the
+ * configured host, and decides only that a request was not accepted.
+ */
+function verifyWechat(
+  fields: WireFields,
+  expected: WechatExpectation,
+  about: { order: boolean; amount: boolean },
+): Verification<WireFields> {
+  return verifyAnswer(fields, {
+    authenticity: (f) => {
+      if (f.return_code === 'FAIL' && f.sign === undefined) {
+        const extra = Object.keys(f).filter((name) => name !== 'return_code' && name !== 'return_msg');
+        return extra.length === 0 ? 'transport' : `UNSIGNED_FAIL_WITH:${extra.join(',')}`;
+      }
+      if (f.sign === undefined) return 'UNSIGNED';
+      const signType = f.sign_type === undefined ? expected.signType : parseSignType(f.sign_type);
+      if (!signType) return 'BAD_SIGN_TYPE';
+      return verify(f, expected.key, signType) ? 'signature' : 'BAD_SIGNATURE';
+    },
+    mismatch: (f) => {
+      if (f.return_code === 'FAIL' && f.sign === undefined) return undefined;
+      const wanted: [string, string | undefined][] = [
+        ['appid', expected.appid],
+        ['mch_id', expected.mch_id],
+        ['sub_mch_id', expected.sub_mch_id],
+      ];
+      if (about.order) wanted.push(['out_trade_no', expected.out_trade_no]);
+      if (about.amount) wanted.push(['total_fee', String(expected.total_fee)]);
+      for (const [name, value] of wanted) {
+        if (value !== undefined && f[name] !== value) return `MISMATCH:${name}`;
+      }
+      return undefined;
+    },
+  });
+}
+
+/** Reads WeChat's answer to `/pay/micropay` (seed 004: 支付结果判断 and the err_code table). */
+export function readPayAnswer(outcome: CallOutcome, expected: WechatExpectation): PayResult {
+  const got = read(outcome);
+  if (got.kind === 'unknown') return got;
+  const f = got.fields;
+  if (f.return_code !== 'SUCCESS' && f.return_code !== 'FAIL') return { kind: 'unknown', word: 'MALFORMED' };
+  const paid = f.return_code === 'SUCCESS' && f.result_code === 'SUCCESS';
+  const checked = verifyWechat(f, expected, { order: paid, amount: paid });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  const proof = checked.verified;
+  if (f.return_code === 'FAIL') {
+    // Communication-level refusal: WeChat did not accept the request, so no payment exists.
+    return {
+      kind: 'refused',
+      errCode: 'CHANNEL_REJECTED',
+      errMsg: f.return_msg ?? 'rejected',
+      word: 'FAIL',
+      proof,
+    };
+  }
+  if (paid) return { kind: 'paid', details: paymentDetails(f), word: 'SUCCESS', proof };
+  if (f.result_code !== 'FAIL' || !f.err_code) return { kind: 'unknown', word: 'MALFORMED' };
+  const errCode = f.err_code;
+  const errMsg = f.err_code_des ?? errCode;
+  return payErrorClass[errCode] === 'refused'
+    ? { kind: 'refused', errCode, errMsg, word: errCode, proof }
+    : { kind: 'pending', errCode, errMsg, word: errCode };
+}
+
+/** Reads WeChat's answer to `/pay/orderquery`; only a verified answer about this order decides anything. */
+export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectation): QueryResult {
+  const got = read(outcome);
+  if (got.kind === 'unknown') return got;
+  const f = got.fields;
+  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', word: `FAIL:${f.return_msg ?? ''}` };
+  // WeChat reports the order's state only when result_code is SUCCESS (ORDERNOTEXIST, SYSTEMERROR: ask again).
+  if (f.result_code !== 'SUCCESS') return { kind: 'pending', word: f.err_code ?? 'FAIL' };
+  const state = f.trade_state ?? 'UNKNOWN';
+  const stateClass = queryStateClass[state] ?? 'pending';
+  if (stateClass === 'pending') return { kind: 'pending', word: state };
+  const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
+  const checked = verifyWechat(f, expected, { order: true, amount: moneyMoved });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  const proof = checked.verified;
+  switch (stateClass) {
+    case 'paid':
+    case 'refunded':
+      return {
+        kind: 'paid',
+        details: paymentDetails(f),
+        refunded: stateClass === 'refunded',
+        word: state,
+        proof,
+      };
+    case 'failed':
+      return { kind: 'failed', errCode: state, errMsg: f.trade_state_desc ?? state, word: state, proof };
+    case 'closed':
+      return { kind: 'closed', word: state, proof };
+    case 'reversed':
+      return { kind: 'reversed', word: state, proof };
+  }
+}
+
+/**
+ * Reads WeChat's answer to `/secapi/pay/reverse`. `recall=Y` means call reverse again, whatever
+ * `result_code` says; only a verified `result_code=SUCCESS` with `recall=N` is a reverse that happened.
+ */
+export function readReverseAnswer(outcome: CallOutcome, expected: WechatExpectation): ReverseResult {
+  const got = read(outcome);
+  if (got.kind === 'unknown') return got;
+  const f = got.fields;
+  const recall = f.recall === 'Y' ? 'recall=Y' : 'recall=N';
+  const word = `${f.result_code === 'SUCCESS' ? 'SUCCESS' : (f.err_code ?? f.return_msg ?? 'FAIL')} ${recall}`;
+  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', word: `FAIL:${f.return_msg ?? ''}` };
+  const checked = verifyWechat(f, expected, { order: false, amount: false });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  if (f.recall === 'Y') return { kind: 'retry', word };
+  if (f.result_code === 'SUCCESS') return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
+  return { kind: 'unknown', word };
+}
+
+function toInt(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+function paymentDetails(f: WireFields): PaymentDetails {
+  return {
+    out_trade_id: f.transaction_id,
+    ch_trade_id: f.out_trade_no,
+    fee_type: f.fee_type,
+    cash_fee: toInt(f.cash_fee),
+    coupon_fee: toInt(f.coupon_fee),
+    bank_type: f.bank_type,
+    openid: f.openid,
+    sub_openid: f.sub_openid,
+    is_subscribe: f.is_subscribe,
+    sub_is_subscribe: f.sub_is_subscribe,
+    appid: f.appid,
+    sub_appid: f.sub_appid,
+    time_end: fromWechatTime(f.time_end),
+  };
+}

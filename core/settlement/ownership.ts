@@ -1,0 +1,44 @@
+import { isSettled, type Order } from '#core/orders/order.ts';
+import type { Ports } from '#core/ports.ts';
+import { iso } from '#core/time.ts';
+
+/**
+ * Whether something is settling `order` right now: a settlement execution, or the submit whose pay call is in
+ * flight. Either holds an unexpired lease; a final order has no owner.
+ */
+export function hasLiveOwner(order: Order, now: number): boolean {
+  return (
+    !isSettled(order.state) && order.settle_due_at !== undefined && Date.parse(order.settle_due_at) > now
+  );
+}
+
+/**
+ * The changes that claim `order` for a new settlement: the next fencing token and a lease until `leaseUntil`.
+ * Written conditionally on the order's version, so of all the writers that try, one claims it; that one
+ * (and only it) starts the execution, and any older execution stops at its next step.
+ */
+export function claim(order: Order, leaseUntil: number): Pick<Order, 'settle_seq' | 'settle_due_at'> {
+  return { settle_seq: (order.settle_seq ?? 0) + 1, settle_due_at: iso(leaseUntil) };
+}
+
+/**
+ * Starts the settlement execution of the claim `order` carries. Its name is derived from the order and the
+ * fencing token, so a retried start never runs a second execution. A failure to start is not the caller's
+ * problem: the order keeps its lease, and the sweep claims it again when the lease runs out.
+ */
+export async function startSettlement(ports: Ports, order: Order): Promise<boolean> {
+  const seq = order.settle_seq ?? 0;
+  try {
+    await ports.workflow.startSettlement(
+      { merchant_id: order.merchant_id, mch_trade_id: order.mch_trade_id, trade_id: order.trade_id, seq },
+      `${order.trade_id}-${seq}`,
+    );
+    return true;
+  } catch (error) {
+    ports.log.warn('settlement not started; the sweep will start it', {
+      trade_id: order.trade_id,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return false;
+  }
+}

@@ -1,0 +1,345 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { MicropayRequest } from '#core/api/requests.ts';
+import { GatewayError } from '#core/errors.ts';
+import { applyChange, toState } from '#core/orders/changes.ts';
+import { canTransition, isSettled, leaseProblem, type Order, type OrderState } from '#core/orders/order.ts';
+import { reverseOrder } from '#core/payments/orders.ts';
+import { type SubmitOutcome, submitPayment } from '#core/payments/submit.ts';
+import type { Ports, SettlementInput } from '#core/ports.ts';
+import { runSettlementStep, type StepAction, type StepPlan } from '#core/settlement/step.ts';
+import { sweepDueOrders } from '#core/settlement/sweep.ts';
+import { memoryPorts, SimChannel, type SimOutcome, testMerchant } from '../support/memory.ts';
+
+/** A process dying at a kill point: nothing after it in that process runs. */
+class Crash extends Error {
+  override name = 'Crash';
+}
+
+interface KillPoint {
+  /** The index of the write, channel call or settlement start where the process dies. */
+  readonly at: number;
+  readonly side: 'before' | 'after';
+}
+
+/** Counts every write, channel call and settlement start, and kills the running process at one of them. */
+class Killer {
+  count = 0;
+  fired = false;
+  readonly log: { op: string; time: number }[] = [];
+  readonly kill: KillPoint | undefined;
+  readonly now: () => number;
+  constructor(kill: KillPoint | undefined, now: () => number) {
+    this.kill = kill;
+    this.now = now;
+  }
+
+  wrap<T extends object>(target: T, methods: readonly string[], label: string): T {
+    return new Proxy(target, {
+      get: (object, property, receiver) => {
+        const value = Reflect.get(object, property, receiver);
+        if (typeof value !== 'function' || !methods.includes(String(property))) return value;
+        return async (...args: unknown[]) => {
+          const index = this.count++;
+          const dies = !this.fired && this.kill?.at === index;
+          if (dies && this.kill?.side === 'before') {
+            this.fired = true;
+            throw new Crash(`killed before ${label}.${String(property)}`);
+          }
+          this.log.push({ op: `${label}.${String(property)}`, time: this.now() });
+          const result = await value.apply(object, args);
+          if (dies) {
+            this.fired = true;
+            throw new Crash(`killed after ${label}.${String(property)}`);
+          }
+          return result;
+        };
+      },
+    });
+  }
+}
+
+const request = (outcome: string): MicropayRequest => ({
+  merchant_id: testMerchant.merchant_id,
+  pay_type: 'wechat.micro',
+  mch_trade_id: `order-${outcome}`,
+  body: 'goods',
+  total_fee: 101,
+  spbill_create_ip: '10.0.0.1',
+  auth_code: `1345678901234567${outcome}`,
+  sign: 'x',
+});
+
+type Mode = 'alone' | 'reverse during pay' | 'reverse after submit';
+
+interface Execution {
+  readonly input: SettlementInput;
+  action: StepAction;
+  at: number;
+  plan?: StepPlan;
+}
+
+const ignoreDeath = (error: unknown) => {
+  if (!(error instanceof Crash) && !(error instanceof GatewayError)) throw error;
+};
+
+/**
+ * Runs one payment with a process killed at `kill`, then lets the system recover as it would in AWS:
+ * executions run their steps on the state machine's routing, and whenever none is running the clock moves
+ * past the order's lease and the sweep runs. Returns what is left to check.
+ */
+async function scenario(outcome: SimOutcome, mode: Mode, kill?: KillPoint) {
+  const channel = new SimChannel(outcome);
+  const base = memoryPorts(channel);
+  const { clock } = base;
+  const killer = new Killer(kill, () => clock.time);
+  const ports: Ports = {
+    ...base.ports,
+    orders: killer.wrap(base.ports.orders, ['create', 'update'], 'orders'),
+    channels: { get: () => killer.wrap(channel, ['pay', 'query', 'reverse'], 'channel') },
+    workflow: killer.wrap(base.ports.workflow, ['startSettlement'], 'workflow'),
+  };
+  const key = { merchant_id: testMerchant.merchant_id, mch_trade_id: `order-${outcome}` };
+  const reverse = async () => {
+    const order = await ports.orders.get(key);
+    if (order) await reverseOrder(ports, order).catch(ignoreDeath);
+  };
+  if (mode === 'reverse during pay') channel.duringPay = reverse;
+
+  let submitted: SubmitOutcome | undefined;
+  try {
+    submitted = await submitPayment(ports, testMerchant, request(outcome));
+  } catch (error) {
+    ignoreDeath(error);
+  }
+  if (mode === 'reverse after submit') await reverse();
+
+  const executions = new Map<string, Execution>();
+  const seen = new Set<string>();
+  for (let round = 0; round < 400; round++) {
+    for (const [name, input] of base.workflow.started) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      executions.set(name, { input, action: 'begin', at: clock.time });
+    }
+    const [name, execution] = [...executions].sort(([, a], [, b]) => a.at - b.at)[0] ?? [];
+    if (name && execution) {
+      clock.time = Math.max(clock.time, execution.at);
+      try {
+        const plan = await runSettlementStep(ports, {
+          ...execution.input,
+          seq: execution.plan?.seq ?? execution.input.seq,
+          action: execution.action,
+          plan: execution.plan,
+        });
+        execution.plan = plan;
+        execution.at = Date.parse(plan.at);
+        if (plan.next === 'done' || plan.next === 'failed') executions.delete(name);
+        else execution.action = plan.next;
+      } catch (error) {
+        ignoreDeath(error);
+        executions.delete(name); // the execution died with its process
+      }
+      continue;
+    }
+    const order = await base.orders.get(key);
+    if (!order || isSettled(order.state)) break;
+    clock.time = Math.max(clock.time, Date.parse(order.settle_due_at ?? '') + 1);
+    await sweepDueOrders(ports).catch(ignoreDeath);
+  }
+  return { order: await base.orders.get(key), channel, killer, submitted, alarms: base.alarms, executions };
+}
+
+const outcomes: SimOutcome[] = ['00', '01', '02', '03', '05', '06', '07', '08', '09', '10'];
+const modes: Mode[] = ['alone', 'reverse during pay', 'reverse after submit'];
+
+/** Every invariant of SPEC section 3 that the run can break, as one list of problems. */
+function problems(run: Awaited<ReturnType<typeof scenario>>): string[] {
+  const found: string[] = [];
+  const { order, channel } = run;
+  const payCalls = channel.calls.filter((c) => c === 'pay').length;
+  if (!order) {
+    if (payCalls > 0) found.push('the channel was called for an order that was never written');
+    return found;
+  }
+  if (payCalls > 1) found.push(`${payCalls} pay calls`);
+  if (!isSettled(order.state)) found.push(`order left ${order.state}`);
+  const problem = leaseProblem(order);
+  if (problem) found.push(problem);
+  if (run.executions.size > 0) found.push('executions still running');
+  const trade = channel.trades.get(order.trade_id);
+  const moneyHeld = trade?.state === 'SUCCESS';
+  if (moneyHeld && order.state !== 'PAID')
+    found.push(`channel holds the money but the order is ${order.state}`);
+  if (order.state === 'PAID' && !moneyHeld) found.push(`order PAID but the channel has ${trade?.state}`);
+  if (order.state === 'REVERSED' && trade && trade.state !== 'REVOKED' && trade.state !== 'PAYERROR') {
+    found.push(`order REVERSED but the channel has ${trade.state}`);
+  }
+  if (order.state === 'REVERSE_FAILED' && channel.outcome !== '10')
+    found.push('REVERSE_FAILED without cause');
+  const paySent = run.killer.log.find((e) => e.op === 'channel.pay')?.time;
+  for (const call of run.killer.log.filter((e) => e.op === 'channel.reverse')) {
+    if (paySent !== undefined && call.time - paySent < 15_000) {
+      found.push(`reverse ${call.time - paySent} ms after pay`);
+    }
+  }
+  return found;
+}
+
+describe('a process killed at any point leaves no order stranded and no money unaccounted for', () => {
+  for (const mode of modes) {
+    it(`every outcome, ${mode}, killed before and after each write, channel call and start`, async () => {
+      let runs = 0;
+      for (const outcome of outcomes) {
+        const clean = await scenario(outcome, mode);
+        assert.deepEqual(problems(clean), [], `${outcome} ${mode}, no crash`);
+        const points = clean.killer.count;
+        for (let at = 0; at < points; at++) {
+          for (const side of ['before', 'after'] as const) {
+            const run = await scenario(outcome, mode, { at, side });
+            runs += 1;
+            assert.deepEqual(
+              problems(run),
+              [],
+              `${outcome} ${mode}, killed ${side} op ${at}: ${JSON.stringify(run.killer.log.map((e) => e.op))}`,
+            );
+          }
+        }
+      }
+      assert.ok(runs > 150, `${runs} kill points walked`);
+    });
+  }
+
+  it('answers a submit with the state the order has after its own write (600 comes with 7)', async () => {
+    for (const mode of modes) {
+      for (const outcome of outcomes) {
+        const { submitted } = await scenario(outcome, mode);
+        assert.ok(submitted);
+        const expected = { 600: 7, 601: 6 }[submitted.code as 600 | 601];
+        if (expected !== undefined) assert.equal(submitted.order.trade_state, expected, `${outcome} ${mode}`);
+      }
+    }
+  });
+});
+
+describe('one settlement at a time', () => {
+  it('two executions of one settlement side by side make the channel calls of one', async () => {
+    const single = await settleTwice('02', 1);
+    const double = await settleTwice('02', 2);
+    assert.deepEqual(double.calls, single.calls);
+    assert.equal(double.state, 'REVERSED');
+  });
+
+  it('six concurrent reverse requests on a paid order start one settlement', async () => {
+    const channel = new SimChannel('00');
+    const { ports, orders, workflow } = memoryPorts(channel);
+    await submitPayment(ports, testMerchant, request('00'));
+    const paid = (await orders.get({ merchant_id: 'M1', mch_trade_id: 'order-00' })) as Order;
+    const answers = await Promise.all(Array.from({ length: 6 }, () => reverseOrder(ports, paid)));
+    assert.equal(workflow.started.size, 1);
+    for (const answer of answers) assert.equal(answer.state, 'REVERSING');
+  });
+});
+
+/** Runs `copies` executions of the same settlement, interleaving their steps, and returns the channel calls. */
+async function settleTwice(outcome: SimOutcome, copies: number) {
+  const channel = new SimChannel(outcome);
+  const { ports, orders, workflow, clock } = memoryPorts(channel);
+  await submitPayment(ports, testMerchant, request(outcome));
+  channel.calls.length = 0;
+  const [input] = [...workflow.started.values()];
+  assert.ok(input);
+  const runs = Array.from({ length: copies }, () => ({
+    action: 'begin' as StepAction,
+    plan: undefined as StepPlan | undefined,
+    done: false,
+  }));
+  for (let round = 0; round < 100 && runs.some((r) => !r.done); round++) {
+    for (const run of runs.filter((r) => !r.done)) {
+      const plan = await runSettlementStep(ports, {
+        ...input,
+        seq: run.plan?.seq ?? input.seq,
+        action: run.action,
+        plan: run.plan,
+      });
+      run.plan = plan;
+      clock.time = Math.max(clock.time, Date.parse(plan.at));
+      if (plan.next === 'done' || plan.next === 'failed') run.done = true;
+      else run.action = plan.next;
+    }
+  }
+  const order = (await orders.get({ merchant_id: 'M1', mch_trade_id: `order-${outcome}` })) as Order;
+  return { calls: [...channel.calls], state: order.state };
+}
+
+describe('the lifecycle table', () => {
+  const states: OrderState[] = [
+    'CREATED',
+    'PAYING',
+    'PAID',
+    'FAILED',
+    'REVERSING',
+    'REVERSED',
+    'CLOSED',
+    'REVERSE_FAILED',
+  ];
+
+  it('every transition, allowed or not, leaves a non-final order with a lease and a final one without', async () => {
+    for (const from of states) {
+      for (const to of states) {
+        for (const paid of [false, true]) {
+          const { orders } = memoryPorts(new SimChannel('00'));
+          const order = sampleOrder(from, paid);
+          await orders.create(order);
+          const allowed = canTransition(order, to);
+          // The change tries to drop the lease; only a move to a final state may.
+          const write = applyChange(orders, order, () => ({ ...toState(to), settle_due_at: undefined }));
+          if (allowed && isSettled(from) && !isSettled(to)) {
+            // A final order has no lease to keep: reopening it without a new one is refused.
+            await assert.rejects(write, /without a settlement lease/, `${from} → ${to}`);
+            continue;
+          }
+          const saved = await write;
+          assert.equal(saved.state, allowed ? to : from, `${from} → ${to}${paid ? ' (paid)' : ''}`);
+          assert.equal(leaseProblem(saved), undefined, `${from} → ${to}`);
+        }
+      }
+    }
+  });
+
+  it('no answer can declare the money of a paid order never taken', () => {
+    for (const to of ['FAILED', 'CLOSED'] as const) {
+      assert.equal(canTransition(sampleOrder('REVERSING', true), to), false);
+      assert.equal(canTransition(sampleOrder('REVERSING', false), to), true);
+    }
+  });
+
+  it('a store refuses a write that would leave a non-final order without a lease', async () => {
+    const { orders } = memoryPorts(new SimChannel('00'));
+    const order = sampleOrder('PAYING', false);
+    await orders.create(order);
+    await assert.rejects(orders.update(order, { settle_due_at: undefined }), /without a settlement lease/);
+  });
+});
+
+function sampleOrder(state: OrderState, paid: boolean): Order {
+  const at = '2026-01-01T00:00:00.000Z';
+  return {
+    merchant_id: 'M1',
+    mch_trade_id: `o-${state}-${paid}`,
+    trade_id: '0'.repeat(24),
+    pay_type: 'wechat.micro',
+    channel: 'wechat',
+    total_fee: 1,
+    ...toState(state),
+    body: 'b',
+    auth_code_masked: '1345**********0000',
+    request_fingerprint: 'f',
+    created_at: at,
+    updated_at: at,
+    settlement: [],
+    ...(isSettled(state) ? {} : { settle_due_at: '2026-01-01T00:01:00.000Z' }),
+    ...(paid ? { paid_at: at } : {}),
+    version: 1,
+  };
+}
