@@ -17,6 +17,9 @@ import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
 /** Largest request body accepted; a POS request is well under 2 KB. */
 export const maxBodyBytes = 32 * 1024;
 
+/** Deepest nesting of objects and arrays accepted (a goods `detail` needs 4); checked before anything recursive runs. */
+export const maxNesting = 16;
+
 export type Operation = 'micropay' | 'query' | 'reverse';
 
 /** The response envelope of every API call (SPEC section 2). */
@@ -86,6 +89,9 @@ async function authenticate(ports: Ports, rawBody: string, caller: Caller): Prom
   if (Buffer.byteLength(rawBody, 'utf8') > maxBodyBytes) {
     throw new GatewayError(ApiCode.invalidParameter, `body: larger than ${maxBodyBytes} bytes`);
   }
+  if (nestingDepth(rawBody) > maxNesting) {
+    throw new GatewayError(ApiCode.invalidParameter, `body: nested deeper than ${maxNesting} levels`);
+  }
   let fields: unknown;
   try {
     fields = JSON.parse(rawBody);
@@ -120,7 +126,38 @@ async function authenticate(ports: Ports, rawBody: string, caller: Caller): Prom
   if (!verify(record, merchant.secret.api_key, signType)) {
     throw new GatewayError(ApiCode.badSignature, 'sign: signature does not verify');
   }
-  return record;
+  return withoutEmpty(record);
+}
+
+/**
+ * The signature leaves out fields whose value is null or empty, so validation reads them as absent too: an
+ * optional field sent as `null` or `""` is simply not given, and a required one is missing.
+ */
+function withoutEmpty(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null && value !== ''));
+}
+
+/** The deepest nesting of `{` and `[` outside strings in a JSON text, without parsing it. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i += 1; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth += 1;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth -= 1;
+    }
+  }
+  return deepest;
 }
 
 function validate<T extends z.ZodType>(schema: T, fields: Record<string, unknown>): z.infer<T> {

@@ -14,6 +14,13 @@ export const authCodeRules: Readonly<Record<(typeof payTypes)[number], { pattern
 const text = (max: number) =>
   z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
+/** A text limit as WeChat counts it: in bytes of UTF-8 (a Chinese character is 3). */
+const utf8 = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .refine((value) => Buffer.byteLength(value, 'utf8') <= max, `must be at most ${max} bytes of UTF-8`);
+
 const epochSeconds = z.unknown().transform((value, ctx) => {
   const digits = typeof value === 'number' ? String(value) : value;
   if (typeof digits !== 'string' || !/^\d+$/.test(digits)) {
@@ -50,7 +57,7 @@ export const micropayRequest = z
     mch_trade_id: z
       .string()
       .regex(/^[A-Za-z0-9_\-.|*@]{5,32}$/, 'must be 5-32 characters of letters, digits and _ - . | * @'),
-    body: text(128),
+    body: utf8(128),
     subject: text(256).optional(),
     total_fee: z
       .number({ error: 'must be an integer number of fen' })
@@ -60,14 +67,14 @@ export const micropayRequest = z
     fee_type: z.enum(['CNY'], { error: 'must be CNY' }).optional(),
     spbill_create_ip: z.string().refine((ip) => isIP(ip) !== 0, 'must be an IPv4 or IPv6 address'),
     auth_code: z.string({ error: 'must be a string of digits' }).regex(/^\d+$/, 'must be digits only'),
-    device_info: text(32).optional(),
-    attach: text(127).optional(),
+    device_info: utf8(32).optional(),
+    attach: utf8(127).optional(),
     time_start: epochSeconds.optional(),
     time_expire: epochSeconds.optional(),
     op_user_id: text(32).optional(),
     store_id: text(32).optional(),
     op_device_id: text(32).optional(),
-    goods_tag: text(32).optional(),
+    goods_tag: utf8(32).optional(),
     scene: z.enum(['bar_code', 'wave_code'], { error: 'must be bar_code or wave_code' }).optional(),
     settle_type: z.union([z.literal(0), z.literal(1)], { error: 'must be 0 or 1' }).optional(),
   })

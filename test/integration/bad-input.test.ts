@@ -149,6 +149,25 @@ const cases: Case[] = [
     msg: /^spbill_create_ip: must be an IPv4 or IPv6/,
   },
   { name: 'a missing body', fields: without('body'), code: 100, msg: /^body: is required/ },
+  { name: 'a body sent as ""', fields: { ...valid(), body: '' }, code: 100, msg: /^body: is required/ },
+  {
+    name: 'a body of 43 Chinese characters (129 bytes of UTF-8)',
+    fields: { ...valid(), body: '商'.repeat(43) },
+    code: 100,
+    msg: /^body: must be at most 128 bytes of UTF-8/,
+  },
+  {
+    name: 'an attach of 128 bytes',
+    fields: { ...valid(), attach: 'a'.repeat(125) + '商' },
+    code: 100,
+    msg: /^attach: must be at most 127 bytes of UTF-8/,
+  },
+  {
+    name: 'a body nested thousands of levels deep',
+    raw: `{"merchant_id":"M100000001","x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+    code: 100,
+    msg: /^body: nested deeper than 16 levels/,
+  },
   { name: 'a disabled merchant', fields: valid(), merchant: 1, code: 201, msg: /status is 3/ },
   {
     name: 'a pay type the merchant lacks',
@@ -209,6 +228,21 @@ describe('bad input gets its SPEC code, names the field, and changes nothing', (
       assert.equal((await scanOrders(stack())).length, ordersBefore);
     });
   }
+
+  it('reads optional fields sent as null or "" as not given, as the signature does', async () => {
+    const client = merchantClient(stack());
+    const answer = await client.micropay({
+      ...valid(),
+      device_info: null,
+      attach: '',
+      goods_tag: null,
+      time_start: '',
+      body: '商'.repeat(42),
+    });
+    assert.equal(answer.envelope.code, 0, String(answer.envelope.msg));
+    assert.equal(answer.envelope.data?.trade_state, 0);
+    assert.equal(answer.envelope.data?.device_info, undefined);
+  });
 
   it('a tampered request fails the signature check → 101', async () => {
     const client = merchantClient(stack());
