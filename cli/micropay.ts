@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -162,6 +162,16 @@ program
   .requiredOption('--wechat-mch-id <mch_id>', 'WeChat mch_id')
   .option('--wechat-sub-mch-id <id>', 'WeChat sub_mch_id (service-provider mode)')
   .requiredOption('--wechat-key <key>', 'WeChat API key (32 characters)')
+  .requiredOption(
+    '--wechat-cert <file>',
+    'WeChat API client certificate, PEM (apiclient_cert.pem): reverse needs it',
+  )
+  .requiredOption('--wechat-cert-key <file>', 'its private key, PEM (apiclient_key.pem)')
+  .addOption(
+    new Option('--wechat-sign-type <type>', 'how requests to WeChat are signed')
+      .choices(['MD5', 'HMAC-SHA256'])
+      .default('MD5'),
+  )
   .addOption(
     new Option('--merchants-table <name>', 'merchants table')
       .env('MERCHANTS_TABLE')
@@ -175,13 +185,23 @@ program
   .action(async (opts) => {
     const account: Record<string, string> = { appid: opts.wechatAppid, mch_id: opts.wechatMchId };
     if (opts.wechatSubMchId) account.sub_mch_id = opts.wechatSubMchId;
+    if (opts.wechatSignType !== 'MD5') account.sign_type = opts.wechatSignType;
+    const readPem = (file: string) => {
+      if (!existsSync(file)) throw new InvalidArgumentError(`file ${file} not found`);
+      return readFileSync(file, 'utf8');
+    };
     const profile: MerchantProfile = {
       merchant_id: opts.id,
       ...(opts.name ? { name: opts.name } : {}),
       status: Number(opts.status) as MerchantStatus,
       pay_types: { 'wechat.micro': { channel: 'wechat', account } },
     };
-    const secret: MerchantSecret = { api_key: opts.key, channels: { wechat: { api_key: opts.wechatKey } } };
+    const wechat = {
+      api_key: opts.wechatKey,
+      cert_pem: readPem(opts.wechatCert),
+      key_pem: readPem(opts.wechatCertKey),
+    };
+    const secret: MerchantSecret = { api_key: opts.key, channels: { wechat } };
     const problems = checkMerchant(channelRegistry({ wechat: 'https://unused.invalid' }), profile, secret);
     if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
     await putMerchant(

@@ -9,7 +9,10 @@ import { merchantSecretsRead, SettlementWorkflow } from './settlement-workflow.t
 export interface MicropayStackProps extends StackProps {
   /** Prefix of the merchant secrets (one secret per merchant). @default 'micropay/merchants/' */
   readonly merchantSecretPrefix?: string;
-  /** WeChat Pay v2 API base URL. @default 'https://api.mch.weixin.qq.com' */
+  /**
+   * WeChat Pay v2 API base URL. Must be HTTPS: WeChat leaves its `return_code=FAIL` answers unsigned, so they
+   * are trusted only over verified TLS from this host. @default 'https://api.mch.weixin.qq.com'
+   */
   readonly wechatBaseUrl?: string;
 }
 
@@ -23,6 +26,12 @@ export class MicropayStack extends Stack {
   constructor(scope: Construct, id: string, props: MicropayStackProps = {}) {
     super(scope, id, props);
     const secretPrefix = props.merchantSecretPrefix ?? 'micropay/merchants/';
+    const wechatBaseUrl = props.wechatBaseUrl ?? 'https://api.mch.weixin.qq.com';
+    if (!wechatBaseUrl.startsWith('https://')) {
+      throw new Error(
+        `wechatBaseUrl must be an https:// URL (channel answers rest on TLS), got ${wechatBaseUrl}`,
+      );
+    }
     const stateMachineName = `micropay-settlement-${this.region}`;
     this.tables = new OrdersTable(this, 'Tables');
     const environment = {
@@ -30,7 +39,7 @@ export class MicropayStack extends Stack {
       MERCHANTS_TABLE: this.tables.merchants.tableName,
       SETTLEMENT_STATE_MACHINE_ARN: SettlementWorkflow.arnOf(this, stateMachineName),
       MERCHANT_SECRET_PREFIX: secretPrefix,
-      WECHAT_BASE_URL: props.wechatBaseUrl ?? 'https://api.mch.weixin.qq.com',
+      WECHAT_BASE_URL: wechatBaseUrl,
     };
     this.settlement = new SettlementWorkflow(this, 'Settlement', { environment, stateMachineName });
     this.merchantApi = new MerchantApi(this, 'MerchantApi', { environment });

@@ -9,7 +9,10 @@ export const sandboxWechat = {
 const wechatRoute = { channel: 'wechat', account: sandboxWechat.account };
 const channels = { wechat: sandboxWechat.credentials };
 
-/** The merchants local mode always has (SPEC section 6). */
+/**
+ * The merchants local mode always has (SPEC section 6). Their WeChat credentials here lack the API client
+ * certificate, which each local stack issues from its own test CA: write them with `withWechatCertificate`.
+ */
 export const sandboxMerchants: ReadonlyArray<{ profile: MerchantProfile; secret: MerchantSecret }> = [
   {
     profile: {
@@ -39,3 +42,12 @@ export const sandboxMerchants: ReadonlyArray<{ profile: MerchantProfile; secret:
     secret: { api_key: 'sandbox-key-wechat-only-000000000', channels },
   },
 ];
+
+/** `secret` with the sandbox WeChat client certificate added to its `wechat` credentials. */
+export function withWechatCertificate(
+  secret: MerchantSecret,
+  certificate: { readonly cert_pem: string; readonly key_pem: string },
+): MerchantSecret {
+  const wechat = { ...secret.channels.wechat, cert_pem: certificate.cert_pem, key_pem: certificate.key_pem };
+  return { ...secret, channels: { ...secret.channels, wechat } };
+}

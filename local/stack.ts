@@ -6,9 +6,10 @@ import { putMerchant } from '#adapters/merchant-admin.ts';
 import type { SweepReport } from '#core/settlement/sweep.ts';
 import { WechatSandbox } from '#sandbox/wechat.ts';
 import { close, listen } from './aws-json.ts';
+import { type ClientCertificate, createSandboxPki } from './certificates.ts';
 import { createTables, startDynamoDbLocal } from './dynamodb.ts';
 import { type ApiHandler, httpApiServer } from './http-api.ts';
-import { sandboxMerchants, sandboxWechat } from './sandbox-merchants.ts';
+import { sandboxMerchants, sandboxWechat, withWechatCertificate } from './sandbox-merchants.ts';
 import { secretsManagerServer } from './secrets-manager.ts';
 import { type LocalFunction, LocalStepFunctions, lambdaContext } from './step-functions.ts';
 
@@ -17,7 +18,7 @@ export interface LocalStackOptions {
   readonly port?: number;
   /** MICROPAY_TIME_SCALE. @default 1 */
   readonly timeScale?: number;
-  /** Where DynamoDB Local and the local secrets keep their data; in memory when absent. */
+  /** Where DynamoDB Local, the local secrets and the sandbox PKI (`certs/`) are kept; in memory when absent. */
   readonly dataDir?: string;
   /** How often the sweep runs. @default 60 s × time scale, at least 200 ms */
   readonly sweepIntervalMs?: number;
@@ -27,9 +28,21 @@ export interface LocalStackOptions {
   readonly logLevel?: string;
 }
 
+/** The sandbox's test PKI, as the gateway and tests see it. */
+export interface LocalPki {
+  /** The test CA; the gateway trusts it beside the public roots (`CHANNEL_EXTRA_CA_PEM`). */
+  readonly caPem: string;
+  /** The client certificate of the sandbox WeChat account (mch_id 1900000109), in every sandbox merchant's secret. */
+  readonly wechatClient: ClientCertificate;
+  /** Where the PEMs are kept (`<dataDir>/certs`); undefined when in memory. */
+  readonly dir?: string;
+}
+
 export interface LocalStack {
   readonly apiUrl: string;
+  /** The WeChat sandbox, `https://127.0.0.1:<port>`. */
   readonly sandboxUrl: string;
+  readonly pki: LocalPki;
   /** The environment the handlers run with (endpoints, tables, scale): what a separate API process needs. */
   readonly env: Readonly<Record<string, string>>;
   readonly sandbox: WechatSandbox;
@@ -45,7 +58,8 @@ const stateMachineArn = `arn:aws:states:${localRegion}:${account}:stateMachine:m
 
 /**
  * The whole gateway on one machine (SPEC section 6): DynamoDB Local, local Secrets Manager and Step
- * Functions endpoints, the WeChat sandbox, the API on `port`, and the sweep on a timer. The handlers are the
+ * Functions endpoints, the WeChat sandbox over HTTPS with its test PKI (the gateway trusts the test CA and holds
+ * the sandbox account's client certificate), the API on `port`, and the sweep on a timer. The handlers are the
  * production ones; only endpoints differ. One stack per process (the handlers read their config once).
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -63,12 +77,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const secretsUrl = await listen(secretsServer);
     stops.push(() => close(secretsServer));
+    const certsDir = options.dataDir && join(options.dataDir, 'certs');
+    const sandboxPki = createSandboxPki(certsDir);
+    const pki: LocalPki = {
+      caPem: sandboxPki.caPem,
+      wechatClient: sandboxPki.issueClientCertificate(sandboxWechat.account.mch_id),
+      dir: certsDir,
+    };
     const sandbox = new WechatSandbox({
-      keys: { [sandboxWechat.account.mch_id]: sandboxWechat.credentials.api_key },
+      accounts: [{ ...sandboxWechat.account, key: sandboxWechat.credentials.api_key }],
       timeScale,
+      pki: sandboxPki,
     });
-    const sandboxUrl = await listen(sandbox.server);
-    stops.push(() => close(sandbox.server));
+    const sandboxUrl = await sandbox.listen();
+    stops.push(() => sandbox.close());
 
     // The Step Functions endpoint must exist before the handlers read their config; its functions come later.
     const functions: Record<string, LocalFunction> = {};
@@ -103,6 +125,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       SETTLEMENT_STATE_MACHINE_ARN: stateMachineArn,
       MERCHANT_SECRET_PREFIX: 'micropay/merchants/',
       WECHAT_BASE_URL: sandboxUrl,
+      CHANNEL_EXTRA_CA_PEM: pki.caPem,
       MICROPAY_TIME_SCALE: String(timeScale),
       SETTLEMENT_LEASE_GRACE_MS: String(
         options.leaseGraceMs ?? Math.max(1_000, Math.round(60_000 * timeScale)),
@@ -126,7 +149,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           secretPrefix: 'micropay/merchants/',
         },
         profile,
-        secret,
+        withWechatCertificate(secret, pki.wechatClient),
       );
     }
 
@@ -155,7 +178,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }, sweepEvery);
     stops.push(async () => clearInterval(timer));
 
-    return { apiUrl, sandboxUrl, env, sandbox, stepFunctions, sweepNow, stop: stopAll };
+    return { apiUrl, sandboxUrl, pki, env, sandbox, stepFunctions, sweepNow, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sandboxMerchants } from './sandbox-merchants.ts';
+import { sandboxMerchants, sandboxWechat } from './sandbox-merchants.ts';
 import { startLocalStack } from './stack.ts';
 
 /** `npm start`: the whole gateway on this machine (SPEC section 6). */
@@ -32,6 +33,18 @@ writeFileSync(
   [...exported.map((name) => `${name}=${stack.env[name]}`), `MICROPAY_URL=${stack.apiUrl}`, ''].join('\n'),
 );
 
+// For `micropay merchant add --wechat-cert … --wechat-cert-key …`: the sandbox account's client certificate.
+// A persisted PKI already keeps it in .local/certs; an in-memory one is only good for this run.
+const certDir = stack.pki.dir ?? '.local/certs-this-run';
+const mchId = sandboxWechat.account.mch_id;
+const clientCert = join(certDir, `client-${mchId}.pem`);
+const clientKey = join(certDir, `client-${mchId}-key.pem`);
+if (!stack.pki.dir) {
+  mkdirSync(certDir, { recursive: true });
+  writeFileSync(clientCert, stack.pki.wechatClient.cert_pem);
+  writeFileSync(clientKey, stack.pki.wechatClient.key_pem, { mode: 0o600 });
+}
+
 const first = sandboxMerchants[0];
 const lines = [
   '',
@@ -39,6 +52,7 @@ const lines = [
   '',
   `  API                 ${stack.apiUrl}   (POST /v1/micropay, /v1/query, /v1/reverse)`,
   `  WeChat sandbox      ${stack.sandboxUrl}   (/pay/micropay, /pay/orderquery, /secapi/pay/reverse)`,
+  `  sandbox test CA     ${stack.pki.dir ? join(stack.pki.dir, 'ca.pem') : 'in memory'}   (trusted by the gateway only; /secapi/ needs the client certificate)`,
   `  time scale          ${timeScale}   (MICROPAY_TIME_SCALE)`,
   '',
   '  Sandbox merchants:',
@@ -54,7 +68,8 @@ const lines = [
   '      --amount 1 --auth-code 134567890123456701',
   '',
   `  Add a merchant:  npm run micropay -- merchant add --env-file ${envFile} --id M200000001 --key <api key> \\`,
-  '                    --wechat-appid wx2421b1c4370ec43b --wechat-mch-id 1900000109 --wechat-key sandboxwechatkey0123456789abcdef',
+  `                    --wechat-appid ${sandboxWechat.account.appid} --wechat-mch-id ${mchId} --wechat-key ${sandboxWechat.credentials.api_key} \\`,
+  `                    --wechat-cert ${clientCert} --wechat-cert-key ${clientKey}`,
   '',
   '  Ctrl-C stops everything.',
   '',

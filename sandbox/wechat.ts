@@ -1,9 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes, randomInt } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { wechatPaths } from '#core/channels/wechat/wechat.ts';
-import { fromXml, toWechatTime, toXml, type WireFields } from '#core/channels/wechat/wire.ts';
-import { nonce } from '#core/ids.ts';
-import { sign, verify } from '#core/signing.ts';
+import { fromXml, toWechatTime, toXml } from '#core/channels/wechat/wire.ts';
+import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
+
+type Fields = Record<string, string>;
+type Endpoint = keyof typeof wechatPaths;
 
 /** Calls the sandbox received for one `out_trade_no`, by endpoint. */
 export interface SandboxCalls {
@@ -12,52 +17,155 @@ export interface SandboxCalls {
   reverse: number;
 }
 
+/** One WeChat merchant account the sandbox knows: `appid` bound to `mch_id`, requests signed with `key`. */
+export interface WechatSandboxAccount {
+  readonly appid: string;
+  readonly mch_id: string;
+  readonly key: string;
+}
+
+/** The sandbox's TLS material (a `SandboxPki` from `local/certificates.ts` fits). */
+export interface WechatSandboxTls {
+  /** The CA client certificates must chain to. */
+  readonly caPem: string;
+  /** The server's certificate and key. */
+  readonly server: { readonly cert_pem: string; readonly key_pem: string };
+}
+
+export interface WechatSandboxOptions {
+  /** The merchant accounts; an `mch_id` may be bound to several `appid`s (with one key). */
+  readonly accounts: readonly WechatSandboxAccount[];
+  /** MICROPAY_TIME_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
+  readonly timeScale?: number;
+  readonly pki: WechatSandboxTls;
+}
+
+type TradeState = 'SUCCESS' | 'USERPAYING' | 'PAYERROR' | 'REVOKED' | 'CLOSED';
+
 interface SandboxOrder {
+  readonly outTradeNo: string;
   readonly outcome: string;
-  readonly fields: WireFields;
-  /** WeChat's trade_state; undefined while WeChat has no such order (pay never arrived). */
-  state: 'SUCCESS' | 'USERPAYING' | 'PAYERROR' | 'REVOKED' | 'CLOSED' | undefined;
+  readonly fields: Fields;
+  /** WeChat's order number; absent for a number only closed by a reverse (WeChat never had that order). */
+  readonly transactionId?: string;
+  state: TradeState;
   queries: number;
   reverses: number;
   paidAt?: number;
 }
 
-export interface WechatSandboxOptions {
-  /** API key per `mch_id`; requests must be signed with it, answers are. */
-  readonly keys: Readonly<Record<string, string>>;
-  /** MICROPAY_TIME_SCALE: how long "does not answer in time" hangs (60 s × scale). */
-  readonly timeScale: number;
+/** Every parameter WeChat's micropay, orderquery and reverse define; anything else is PARAM_ERROR. */
+const knownParameters = new Set(
+  'appid mch_id sub_appid sub_mch_id device_info nonce_str sign sign_type body detail attach out_trade_no total_fee fee_type spbill_create_ip goods_tag limit_pay time_start time_expire receipt auth_code scene_info transaction_id version'.split(
+    ' ',
+  ),
+);
+const requiredParameters: Record<Endpoint, readonly string[]> = {
+  micropay: [
+    'appid',
+    'mch_id',
+    'nonce_str',
+    'sign',
+    'body',
+    'out_trade_no',
+    'total_fee',
+    'spbill_create_ip',
+    'auth_code',
+  ],
+  orderquery: ['appid', 'mch_id', 'nonce_str', 'sign'],
+  reverse: ['appid', 'mch_id', 'nonce_str', 'sign'],
+};
+const stateDescription: Record<TradeState, string> = {
+  SUCCESS: '支付成功',
+  USERPAYING: '用户支付中',
+  PAYERROR: '支付失败(用户取消支付)',
+  REVOKED: '已撤销',
+  CLOSED: '已关闭',
+};
+
+/** Thrown inside a handler to end it with a `result_code=FAIL` answer. */
+class Refusal extends Error {
+  readonly errCode: string;
+  readonly description: string;
+  constructor(errCode: string, description: string) {
+    super(`${errCode}: ${description}`);
+    this.errCode = errCode;
+    this.description = description;
+  }
 }
 
 /**
- * A WeChat Pay v2 sandbox over real HTTP: signed XML at `/pay/micropay`, `/pay/orderquery` and
- * `/secapi/pay/reverse`, outcomes chosen by the last two digits of `auth_code` (SPEC section 6).
- * `GET /sandbox/calls/<out_trade_no>` reports what it received for an order.
+ * A WeChat Pay v2 sandbox over HTTPS, strict as WeChat is: signed XML (`sign_type` MD5 or HMAC-SHA256) at
+ * `/pay/micropay`, `/pay/orderquery` and `/secapi/pay/reverse`, the last only with a client certificate
+ * issued by the test CA for the request's `mch_id` (mutual TLS); WeChat's err_codes for unbound appids,
+ * missing, unknown or malformed parameters and reused order numbers; outcomes chosen by the last two digits
+ * of `auth_code` (SPEC section 6). `GET /sandbox/calls/<out_trade_no>` reports what it received for an order.
+ * A test double: nothing under core/, adapters/ or functions/ may import it.
  */
 export class WechatSandbox {
-  private readonly options: WechatSandboxOptions;
+  readonly server: Server;
+  private readonly timeScale: number;
+  private readonly merchants = new Map<string, { key: string; appids: Set<string> }>();
   private readonly orders = new Map<string, SandboxOrder>();
+  private readonly byTransactionId = new Map<string, SandboxOrder>();
   private readonly calls = new Map<string, SandboxCalls>();
   private readonly hanging = new Set<ServerResponse>();
-  readonly server: Server;
+  private baseUrl: string | undefined;
 
   constructor(options: WechatSandboxOptions) {
-    this.options = options;
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch(() => {
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    });
+    this.timeScale = options.timeScale ?? 1;
+    for (const { appid, mch_id, key } of options.accounts) {
+      const merchant = this.merchants.get(mch_id) ?? { key, appids: new Set<string>() };
+      merchant.appids.add(appid);
+      this.merchants.set(mch_id, merchant);
+    }
+    this.server = createServer(
+      {
+        cert: options.pki.server.cert_pem,
+        key: options.pki.server.key_pem,
+        ca: [options.pki.caPem],
+        // Ask every client for a certificate but decide per path: only /secapi/ requires one.
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (req, res) => {
+        this.handle(req, res).catch(() => {
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+      },
+    );
     this.server.on('close', () => {
       for (const res of this.hanging) res.destroy();
     });
+  }
+
+  /** Starts listening; resolves to the base URL (`https://127.0.0.1:<port>`). */
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    this.baseUrl = `https://${host}:${(this.server.address() as AddressInfo).port}`;
+    return this.baseUrl;
+  }
+
+  /** The base URL; only after `listen`. */
+  get url(): string {
+    if (!this.baseUrl) throw new Error('WeChat sandbox is not listening');
+    return this.baseUrl;
+  }
+
+  /** Stops listening, dropping open (and hanging) connections. */
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   callsFor(outTradeNo: string): SandboxCalls {
     return { ...(this.calls.get(outTradeNo) ?? { micropay: 0, orderquery: 0, reverse: 0 }) };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<undefined> {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url.startsWith('/sandbox/calls/')) {
       const outTradeNo = decodeURIComponent(url.slice('/sandbox/calls/'.length));
@@ -66,63 +174,85 @@ export class WechatSandbox {
         .end(JSON.stringify(this.callsFor(outTradeNo)));
       return;
     }
-    const endpoint = Object.entries(wechatPaths).find(([, path]) => path === url)?.[0] as
-      | keyof typeof wechatPaths
-      | undefined;
+    const endpoint = (Object.keys(wechatPaths) as Endpoint[]).find((name) => wechatPaths[name] === url);
     if (!endpoint) {
       res.writeHead(404).end();
       return;
     }
-    if (req.method !== 'POST')
-      return this.reply(res, undefined, fail('REQUIRE_POST_METHOD', '请使用post方法'));
+    if (req.method !== 'POST') return fail(res, '请使用post方法');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const request = fromXml(Buffer.concat(chunks).toString('utf8'));
-    if (!request) return this.reply(res, undefined, fail('XML_FORMAT_ERROR', 'XML格式错误'));
-    const key = this.options.keys[request.mch_id ?? ''];
-    if (!key) return this.reply(res, undefined, fail('MCHID_NOT_EXIST', 'MCHID不存在'));
-    if (!verify(request, key, 'MD5')) return this.reply(res, undefined, fail('SIGNERROR', '签名错误'));
-    const outTradeNo = request.out_trade_no;
-    if (!outTradeNo) return this.reply(res, key, fail('LACK_PARAMS', '缺少参数out_trade_no'));
-    const calls = this.calls.get(outTradeNo) ?? { micropay: 0, orderquery: 0, reverse: 0 };
-    calls[endpoint] += 1;
-    this.calls.set(outTradeNo, calls);
-    const base: WireFields = {
-      return_code: 'SUCCESS',
-      return_msg: 'OK',
-      appid: request.appid ?? '',
-      mch_id: request.mch_id ?? '',
-    };
-    switch (endpoint) {
-      case 'micropay':
-        return this.micropay(res, key, base, request, outTradeNo);
-      case 'orderquery':
-        return this.reply(res, key, { ...base, ...this.orderquery(outTradeNo) });
-      case 'reverse':
-        return this.reply(res, key, { ...base, ...this.reverse(outTradeNo) });
+    if (!request) return fail(res, 'XML格式错误');
+    const merchant = this.merchants.get(request.mch_id ?? '');
+    if (!merchant) return fail(res, 'mch_id参数错误: 商户号不存在');
+    if (url.startsWith('/secapi/')) {
+      const problem = certificateProblem(req.socket as TLSSocket, request.mch_id ?? '');
+      if (problem) return fail(res, `证书错误: ${problem}`);
+    }
+    const signType = parseSignType(request.sign_type);
+    if (!signType) return fail(res, 'sign_type参数错误');
+
+    const answer = (fields: Fields) => signed(res, request, merchant.key, signType, fields);
+    try {
+      // A missing field (sign included) is named before the signature is checked: nothing to verify without it.
+      const missing = requiredParameters[endpoint].find((name) => !request[name]);
+      if (missing) throw new Refusal('LACK_PARAMS', `缺少参数${missing}`);
+      if (endpoint !== 'micropay' && !request.transaction_id && !request.out_trade_no) {
+        throw new Refusal('LACK_PARAMS', '缺少参数transaction_id或out_trade_no');
+      }
+      if (!verify(request, merchant.key, signType)) return fail(res, '签名错误');
+      if (!merchant.appids.has(request.appid ?? '')) {
+        throw new Refusal('APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
+      }
+      checkParameters(request);
+      // orderquery and reverse name the order by transaction_id or out_trade_no; transaction_id wins.
+      const order =
+        endpoint !== 'micropay' && request.transaction_id
+          ? this.byTransactionId.get(request.transaction_id)
+          : this.orders.get(request.out_trade_no ?? '');
+      const outTradeNo = order?.outTradeNo ?? request.out_trade_no;
+      if (outTradeNo) {
+        const calls = this.calls.get(outTradeNo) ?? { micropay: 0, orderquery: 0, reverse: 0 };
+        calls[endpoint] += 1;
+        this.calls.set(outTradeNo, calls);
+      }
+      switch (endpoint) {
+        case 'micropay': {
+          if (order) throw new Refusal(...reuseRefusal(order.state));
+          const fields = this.micropay(request, request.out_trade_no ?? '');
+          if (!fields) return this.hang(res);
+          return answer(fields);
+        }
+        case 'orderquery':
+          return answer(this.orderquery(order));
+        case 'reverse':
+          if (!order && request.transaction_id) throw new Refusal('ORDERNOTEXIST', '此交易订单号不存在');
+          return answer(this.reverse(order, request.out_trade_no ?? ''));
+      }
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      return answer({ result_code: 'FAIL', err_code: error.errCode, err_code_des: error.description });
     }
   }
 
-  private micropay(
-    res: ServerResponse,
-    key: string,
-    base: WireFields,
-    request: WireFields,
-    outTradeNo: string,
-  ): undefined {
-    for (const field of ['body', 'total_fee', 'spbill_create_ip', 'auth_code', 'nonce_str'] as const) {
-      if (!request[field])
-        return this.reply(res, key, { ...base, ...resultFail('LACK_PARAMS', `缺少参数${field}`) });
-    }
-    if (this.orders.has(outTradeNo)) {
-      return this.reply(res, key, { ...base, ...resultFail('OUT_TRADE_NO_USED', '商户订单号重复') });
-    }
+  /** The outcome table (SPEC section 6); undefined when the sandbox must not answer at all. */
+  private micropay(request: Fields, outTradeNo: string): Fields | undefined {
     const outcome = (request.auth_code ?? '').slice(-2);
-    const order: SandboxOrder = { outcome, fields: request, state: undefined, queries: 0, reverses: 0 };
-    const paid = (): WireFields => {
-      order.state = 'SUCCESS';
-      order.paidAt = Date.now();
-      return { result_code: 'SUCCESS', ...this.paymentFields(order, outTradeNo) };
+    const create = (state: TradeState): SandboxOrder => {
+      const order: SandboxOrder = {
+        outTradeNo,
+        outcome,
+        fields: request,
+        transactionId: transactionId(),
+        state,
+        queries: 0,
+        reverses: 0,
+        paidAt: state === 'SUCCESS' ? Date.now() : undefined,
+      };
+      this.orders.set(outTradeNo, order);
+      if (order.transactionId) this.byTransactionId.set(order.transactionId, order);
+      return order;
     };
     switch (outcome) {
       case '01':
@@ -130,35 +260,27 @@ export class WechatSandbox {
       case '08':
       case '09':
       case '10':
-        this.orders.set(outTradeNo, order);
-        order.state = 'USERPAYING';
-        return this.reply(res, key, { ...base, ...resultFail('USERPAYING', '用户支付中，需要输入密码') });
+        create('USERPAYING');
+        throw new Refusal('USERPAYING', '用户支付中，需要输入密码');
       case '03':
-        return this.reply(res, key, { ...base, ...resultFail('NOTENOUGH', '余额不足') });
+        throw new Refusal('NOTENOUGH', '余额不足');
       case '04':
-        return this.reply(res, key, {
-          ...base,
-          ...resultFail('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试'),
-        });
+        throw new Refusal('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试');
       case '05':
-        this.orders.set(outTradeNo, order);
-        paid();
-        return this.reply(res, key, { ...base, ...resultFail('SYSTEMERROR', '系统超时') });
+        create('SUCCESS');
+        throw new Refusal('SYSTEMERROR', '系统超时');
       case '06':
-        this.orders.set(outTradeNo, order);
-        paid();
-        return this.hang(res);
+        create('SUCCESS');
+        return undefined;
       case '07':
-        return this.hang(res);
+        return undefined;
       default:
-        this.orders.set(outTradeNo, order);
-        return this.reply(res, key, { ...base, ...paid() });
+        return { result_code: 'SUCCESS', ...paymentFields(create('SUCCESS')) };
     }
   }
 
-  private orderquery(outTradeNo: string): WireFields {
-    const order = this.orders.get(outTradeNo);
-    if (!order?.state) return resultFail('ORDERNOTEXIST', '此交易订单号不存在');
+  private orderquery(order: SandboxOrder | undefined): Fields {
+    if (!order) throw new Refusal('ORDERNOTEXIST', '此交易订单号不存在');
     order.queries += 1;
     if (order.state === 'USERPAYING') {
       if (order.outcome === '01' && order.queries >= 2) {
@@ -168,77 +290,128 @@ export class WechatSandbox {
         order.state = 'PAYERROR';
       }
     }
-    const state = order.state;
-    const description: Record<string, string> = {
-      SUCCESS: '支付成功',
-      USERPAYING: '用户支付中',
-      PAYERROR: '支付失败(用户取消支付)',
-      REVOKED: '已撤销',
-      CLOSED: '已关闭',
-    };
     return {
       result_code: 'SUCCESS',
-      trade_state: state,
-      trade_state_desc: description[state] ?? state,
-      out_trade_no: outTradeNo,
-      ...(state === 'SUCCESS' ? this.paymentFields(order, outTradeNo) : {}),
+      out_trade_no: order.outTradeNo,
+      ...(order.transactionId ? { transaction_id: order.transactionId } : {}),
+      trade_state: order.state,
+      trade_state_desc: stateDescription[order.state],
+      ...(order.state === 'SUCCESS' ? paymentFields(order) : {}),
     };
   }
 
-  private reverse(outTradeNo: string): WireFields {
-    const order = this.orders.get(outTradeNo);
-    if (order) {
-      order.reverses += 1;
-      if (order.outcome === '10' || (order.outcome === '09' && order.reverses === 1)) {
-        return { ...resultFail('SYSTEMERROR', '系统超时'), recall: 'Y' };
-      }
-      order.state = 'REVOKED';
-    } else {
+  private reverse(order: SandboxOrder | undefined, outTradeNo: string): Fields {
+    if (!order) {
       // Reversing an order WeChat never saw closes its number, so a late pay cannot go through.
-      this.orders.set(outTradeNo, { outcome: '', fields: {}, state: 'REVOKED', queries: 0, reverses: 1 });
+      const closed: SandboxOrder = {
+        outTradeNo,
+        outcome: '',
+        fields: {},
+        state: 'REVOKED',
+        queries: 0,
+        reverses: 1,
+      };
+      this.orders.set(outTradeNo, closed);
+      return { result_code: 'SUCCESS', recall: 'N' };
     }
+    order.reverses += 1;
+    if (order.outcome === '10' || (order.outcome === '09' && order.reverses === 1)) {
+      return { result_code: 'FAIL', err_code: 'SYSTEMERROR', err_code_des: '系统超时', recall: 'Y' };
+    }
+    order.state = 'REVOKED';
     return { result_code: 'SUCCESS', recall: 'N' };
   }
 
-  private paymentFields(order: SandboxOrder, outTradeNo: string): WireFields {
-    return {
-      openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-      is_subscribe: 'N',
-      trade_type: 'MICROPAY',
-      bank_type: 'CFT',
-      fee_type: order.fields.fee_type ?? 'CNY',
-      total_fee: order.fields.total_fee ?? '0',
-      cash_fee_type: 'CNY',
-      cash_fee: order.fields.total_fee ?? '0',
-      coupon_fee: '0',
-      transaction_id: `42000${randomBytes(10).toString('hex').replace(/\D/g, '7').slice(0, 23)}`,
-      out_trade_no: outTradeNo,
-      attach: order.fields.attach ?? '',
-      time_end: toWechatTime(Math.floor((order.paidAt ?? Date.now()) / 1000)),
-    };
-  }
-
   /** "Does not answer in time": hold the request well past any client deadline, then drop it. */
-  private hang(res: ServerResponse): undefined {
+  private hang(res: ServerResponse): void {
     this.hanging.add(res);
-    const timer = setTimeout(() => res.destroy(), Math.max(50, 60_000 * this.options.timeScale));
+    const timer = setTimeout(() => res.destroy(), Math.max(50, 60_000 * this.timeScale));
     res.on('close', () => {
       clearTimeout(timer);
       this.hanging.delete(res);
     });
   }
+}
 
-  private reply(res: ServerResponse, key: string | undefined, fields: WireFields): undefined {
-    const body: WireFields = { ...fields, nonce_str: nonce() };
-    if (key && fields.return_code === 'SUCCESS') body.sign = sign(body, key, 'MD5');
-    res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(toXml(body));
+/** Why this connection may not call `/secapi/` for `mchId`; undefined when it may. */
+function certificateProblem(socket: TLSSocket, mchId: string): string | undefined {
+  const peer = socket.getPeerCertificate();
+  if (!peer || Object.keys(peer).length === 0) return 'client certificate required';
+  if (!socket.authorized) return `client certificate not trusted (${socket.authorizationError})`;
+  const cn = peer.subject?.CN;
+  return cn === mchId ? undefined : `client certificate is for ${String(cn)}, not mch_id ${mchId}`;
+}
+
+/** WeChat's checks of parameter shapes, after the signature and the appid binding. */
+function checkParameters(request: Fields): void {
+  const unknown = Object.keys(request).find((name) => !knownParameters.has(name));
+  if (unknown) throw new Refusal('PARAM_ERROR', `参数错误: 未定义的参数${unknown}`);
+  for (const name of ['nonce_str', 'out_trade_no'] as const) {
+    if ((request[name] ?? '').length > 32) throw new Refusal('PARAM_ERROR', `参数错误: ${name}长度超过32`);
+  }
+  if (request.total_fee !== undefined && !/^[1-9]\d*$/.test(request.total_fee)) {
+    throw new Refusal('PARAM_ERROR', '参数错误: total_fee必须为大于0的整数(单位为分)');
+  }
+  if (request.auth_code !== undefined && !/^1[0-5]\d{16}$/.test(request.auth_code)) {
+    throw new Refusal('AUTH_CODE_INVALID', '授权码检验错误');
   }
 }
 
-function fail(code: string, message: string): WireFields {
-  return { return_code: 'FAIL', return_msg: `${code}: ${message}` };
+function reuseRefusal(state: TradeState): [string, string] {
+  if (state === 'SUCCESS') return ['ORDERPAID', '订单已支付'];
+  if (state === 'REVOKED') return ['ORDERREVERSED', '订单已撤销'];
+  return ['OUT_TRADE_NO_USED', '商户订单号重复'];
 }
 
-function resultFail(errCode: string, description: string): WireFields {
-  return { result_code: 'FAIL', err_code: errCode, err_code_des: description };
+/** WeChat's order number: 28 digits, "4200…". */
+function transactionId(): string {
+  return `4200${Array.from({ length: 24 }, () => randomInt(10)).join('')}`;
+}
+
+function paymentFields(order: SandboxOrder): Fields {
+  return {
+    openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+    is_subscribe: 'N',
+    trade_type: 'MICROPAY',
+    bank_type: 'CFT',
+    fee_type: order.fields.fee_type ?? 'CNY',
+    total_fee: order.fields.total_fee ?? '0',
+    cash_fee_type: 'CNY',
+    cash_fee: order.fields.total_fee ?? '0',
+    coupon_fee: '0',
+    transaction_id: order.transactionId ?? '',
+    out_trade_no: order.outTradeNo,
+    attach: order.fields.attach ?? '',
+    time_end: toWechatTime(Math.floor((order.paidAt ?? Date.now()) / 1000)),
+  };
+}
+
+/** A communication-level refusal: WeChat answers these with nothing but the two fields, unsigned. */
+function fail(res: ServerResponse, message: string): void {
+  send(res, { return_code: 'FAIL', return_msg: message });
+}
+
+/** An accepted request's answer: the account's identity, a fresh nonce, signed the way the request was. */
+function signed(res: ServerResponse, request: Fields, key: string, signType: SignType, fields: Fields): void {
+  const body: Fields = {
+    return_code: 'SUCCESS',
+    return_msg: 'OK',
+    appid: request.appid ?? '',
+    mch_id: request.mch_id ?? '',
+    ...pick(request, ['sub_appid', 'sub_mch_id', 'device_info']),
+    nonce_str: randomBytes(16).toString('hex'),
+    ...fields,
+  };
+  body.sign = sign(body, key, signType);
+  send(res, body);
+}
+
+function pick(fields: Fields, names: readonly string[]): Fields {
+  return Object.fromEntries(
+    names.filter((name) => fields[name]).map((name) => [name, fields[name] as string]),
+  );
+}
+
+function send(res: ServerResponse, fields: Fields): void {
+  res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(toXml(fields));
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { build } from 'esbuild';
 import { MicropayStack } from '../../lib/micropay-stack.ts';
 
 // Bundling is skipped here (the synth in .ci/run bundles for real); these tests read the templates.
@@ -151,6 +152,38 @@ describe('the CDK app (bin/app.ts)', () => {
       ]);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('channel trust in the deployed stack', () => {
+  it('refuses a WeChat base URL that is not HTTPS', () => {
+    const other = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    assert.throws(
+      () => new MicropayStack(other, 'Plain', { wechatBaseUrl: 'http://api.mch.weixin.qq.com' }),
+      /wechatBaseUrl must be an https:\/\/ URL/,
+    );
+  });
+});
+
+describe('Lambda bundles', () => {
+  it('contain no sandbox, local-mode or test code', async () => {
+    for (const fn of ['api', 'settle', 'sweep']) {
+      const result = await build({
+        entryPoints: [`functions/${fn}/handler.ts`],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        external: ['@aws-sdk/*'],
+        write: false,
+        metafile: true,
+        outfile: `${fn}.mjs`,
+        logLevel: 'silent',
+      });
+      const inputs = Object.keys(result.metafile.inputs);
+      assert.ok(inputs.includes('core/signing.ts'), `${fn} bundles the domain`);
+      const leaked = inputs.filter((path) => /^(sandbox|local|test|cli)\//.test(path));
+      assert.deepEqual(leaked, [], `${fn} bundles ${leaked.join(', ')}`);
     }
   });
 });

@@ -6,7 +6,7 @@ import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
 /** Time scale the integration tests run the protocol at: the whole table in a few seconds. */
-export const testTimeScale = 0.02;
+export const testTimeScale = 0.05;
 
 /** Starts one local stack (DynamoDB Local, sandbox, state machine) for the test file, stopped after it. */
 export function useLocalStack(

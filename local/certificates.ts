@@ -1,0 +1,205 @@
+import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import forge from 'node-forge';
+
+/** A certificate and its private key, PEM (the key PKCS#8, as WeChat's `apiclient_key.pem`). */
+export interface PemPair {
+  readonly cert_pem: string;
+  readonly key_pem: string;
+}
+
+/** A WeChat API client certificate: PEMs, and the PKCS#12 (`apiclient_cert.p12`) whose passphrase is the mch_id. */
+export interface ClientCertificate extends PemPair {
+  readonly pfx: Buffer;
+}
+
+/** The sandbox's test PKI: a CA, the sandbox's server certificate, and client certificates per `mch_id`. */
+export interface SandboxPki {
+  /** The test CA's certificate: what the gateway (`CHANNEL_EXTRA_CA_PEM`) and tests trust. */
+  readonly caPem: string;
+  /** For 127.0.0.1 and localhost, signed by the CA. */
+  readonly server: PemPair;
+  /**
+   * The client certificate for `mchId` (CN = mch_id) signed by the CA: issued once per PKI, and kept in its
+   * directory if it has one (`client-<mch_id>.pem`, `client-<mch_id>-key.pem`).
+   */
+  issueClientCertificate(mchId: string): ClientCertificate;
+}
+
+// Built from this constant, never from the parsed CA: forge reads a UTF-8 name back as raw bytes.
+const caSubject: forge.pki.CertificateField[] = [
+  {
+    name: 'commonName',
+    value: 'Micropay sandbox test CA — not for production',
+    valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.pki.CertificateField['valueTagClass'],
+  },
+];
+const day = 24 * 3600 * 1000;
+
+/**
+ * Creates the sandbox's test PKI. With `dir`, PEMs found there are reused and new ones written there, so a
+ * persisted local stack keeps one CA (and merchants keep working client certificates) across restarts;
+ * without it everything lives in memory.
+ */
+export function createSandboxPki(dir?: string): SandboxPki {
+  if (dir) mkdirSync(dir, { recursive: true });
+  const stored = (name: string, make: () => PemPair, usable: (pair: PemPair) => boolean): PemPair => {
+    if (!dir) return make();
+    const certFile = join(dir, `${name}.pem`);
+    const keyFile = join(dir, `${name}-key.pem`);
+    if (existsSync(certFile) && existsSync(keyFile)) {
+      const pair = { cert_pem: readFileSync(certFile, 'utf8'), key_pem: readFileSync(keyFile, 'utf8') };
+      if (usable(pair)) return pair;
+    }
+    const pair = make();
+    writeFileSync(certFile, pair.cert_pem);
+    writeFileSync(keyFile, pair.key_pem, { mode: 0o600 });
+    return pair;
+  };
+
+  const ca = stored('ca', makeCa, intact);
+  const caCert = forge.pki.certificateFromPem(ca.cert_pem);
+  const caKey = forge.pki.privateKeyFromPem(ca.key_pem);
+  const caX509 = new X509Certificate(ca.cert_pem);
+  const signedByCa = (pair: PemPair) => {
+    const cert = new X509Certificate(pair.cert_pem);
+    return intact(pair) && cert.checkIssued(caX509) && cert.verify(caX509.publicKey);
+  };
+  const clients = new Map<string, ClientCertificate>();
+
+  const server = stored(
+    'server',
+    () =>
+      issue(caCert, caKey, [{ name: 'commonName', value: 'localhost' }], 825, [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
+      ]),
+    signedByCa,
+  );
+
+  return {
+    caPem: ca.cert_pem,
+    server,
+    issueClientCertificate(mchId) {
+      // mch_id names a file when the PKI is kept on disk.
+      if (!/^\w{1,32}$/.test(mchId)) throw new Error(`not a WeChat mch_id: ${mchId}`);
+      const known = clients.get(mchId);
+      if (known) return known;
+      const pair = stored(
+        `client-${mchId}`,
+        () =>
+          issue(
+            caCert,
+            caKey,
+            [
+              { name: 'organizationName', value: 'Micropay sandbox' },
+              { name: 'organizationalUnitName', value: 'MMPaySandbox' },
+              { name: 'commonName', value: mchId },
+            ],
+            825,
+            [
+              { name: 'basicConstraints', cA: false },
+              { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+              { name: 'extKeyUsage', clientAuth: true },
+            ],
+          ),
+        (candidate) =>
+          signedByCa(candidate) && new X509Certificate(candidate.cert_pem).subject.endsWith(`CN=${mchId}`),
+      );
+      const client = { ...pair, pfx: toPfx(pair, ca.cert_pem, mchId) };
+      clients.set(mchId, client);
+      return client;
+    },
+  };
+}
+
+function makeCa(): PemPair {
+  const { keyPem, publicKey } = keyPair();
+  const cert = forge.pki.createCertificate();
+  setBasics(cert, publicKey, caSubject, caSubject, 3650);
+  cert.setExtensions([
+    { name: 'basicConstraints', critical: true, cA: true, pathLenConstraint: 0 },
+    { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
+  return { cert_pem: forge.pki.certificateToPem(cert), key_pem: keyPem };
+}
+
+function issue(
+  caCert: forge.pki.Certificate,
+  caKey: forge.pki.rsa.PrivateKey,
+  subject: forge.pki.CertificateField[],
+  days: number,
+  extensions: object[],
+): PemPair {
+  const { keyPem, publicKey } = keyPair();
+  const cert = forge.pki.createCertificate();
+  setBasics(cert, publicKey, subject, caSubject, days);
+  cert.setExtensions([
+    ...extensions,
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return { cert_pem: forge.pki.certificateToPem(cert), key_pem: keyPem };
+}
+
+function setBasics(
+  cert: forge.pki.Certificate,
+  publicKey: forge.pki.rsa.PublicKey,
+  subject: forge.pki.CertificateField[],
+  issuer: forge.pki.CertificateField[],
+  days: number,
+): void {
+  cert.publicKey = publicKey;
+  // A positive serial: the top bit clear, as DER INTEGER sign rules want.
+  cert.serialNumber = `0${randomBytes(15).toString('hex')}`;
+  // Backdated a day so that clock skew between processes never makes a fresh certificate "not yet valid".
+  cert.validity.notBefore = new Date(Date.now() - day);
+  cert.validity.notAfter = new Date(Date.now() + days * day);
+  cert.setSubject(subject);
+  cert.setIssuer(issuer);
+}
+
+/** node:crypto generates RSA keys in native code, far faster than forge's JavaScript. */
+function keyPair(): { keyPem: string; publicKey: forge.pki.rsa.PublicKey } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { keyPem: privateKey, publicKey: forge.pki.publicKeyFromPem(publicKey) };
+}
+
+/** Readable, the key belongs to the certificate, and still valid for at least a day. */
+function intact(pair: PemPair): boolean {
+  try {
+    const cert = new X509Certificate(pair.cert_pem);
+    return (
+      cert.checkPrivateKey(createPrivateKey(pair.key_pem)) && Date.parse(cert.validTo) > Date.now() + day
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** PKCS#12 as WeChat issues it: key, certificate and CA chain, 3DES, passphrase = mch_id. */
+function toPfx(pair: PemPair, caPem: string, mchId: string): Buffer {
+  const asn1 = forge.pkcs12.toPkcs12Asn1(
+    forge.pki.privateKeyFromPem(pair.key_pem),
+    [forge.pki.certificateFromPem(pair.cert_pem), forge.pki.certificateFromPem(caPem)],
+    mchId,
+    { algorithm: '3des', friendlyName: mchId },
+  );
+  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+}

@@ -1,0 +1,403 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:https';
+import { createRequire } from 'node:module';
+import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
+import { type SignType, sign, verify } from '#core/signing.ts';
+import { WechatSandbox } from '#sandbox/wechat.ts';
+import { type ClientCertificate, createSandboxPki, type SandboxPki } from '../../local/certificates.ts';
+
+/** The part of `tenpay` (the WeChat Pay v2 client library, CommonJS, untyped) these tests drive. */
+interface TenpayPayment {
+  urls: Record<string, string>;
+  micropay(params: Record<string, string | number>): Promise<Record<string, string>>;
+  orderQuery(params: Record<string, string>): Promise<Record<string, string>>;
+  reverse(params: Record<string, string>): Promise<Record<string, string>>;
+}
+type TenpayConstructor = new (config: {
+  appid: string;
+  mchid: string;
+  partnerKey: string;
+  pfx?: Buffer;
+}) => TenpayPayment;
+const Payment = createRequire(import.meta.url)('tenpay') as TenpayConstructor;
+
+const account = {
+  appid: 'wx2421b1c4370ec43b',
+  mch_id: '1900000109',
+  key: 'sandboxwechatkey0123456789abcdef',
+};
+const other = { appid: 'wx9999999999999999', mch_id: '1900000200', key: 'otherwechatkey0123456789abcdef00' };
+const transactionIdPattern = /^4200\d{24}$/;
+
+/** A fresh out_trade_no (at most 32 characters). */
+const outTradeNo = () => `sbx${randomBytes(12).toString('hex')}`;
+const authCode = (outcome: string) => `1345678901234567${outcome}`;
+const nonce = () => randomBytes(16).toString('hex');
+
+interface CallOptions {
+  /** Sign with this account (default: `account`); `false` sends the fields unsigned. */
+  readonly as?: typeof account | false;
+  readonly signType?: SignType;
+  readonly certificate?: { readonly cert_pem: string; readonly key_pem: string };
+  /** Sent as is, instead of signed fields. */
+  readonly raw?: string;
+}
+
+describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
+  let pki: SandboxPki;
+  let client: ClientCertificate;
+  let sandbox: WechatSandbox;
+  let url: string;
+  const defaultCas = tls.getCACertificates('default');
+
+  before(async () => {
+    pki = createSandboxPki();
+    client = pki.issueClientCertificate(account.mch_id);
+    sandbox = new WechatSandbox({ accounts: [account, other], timeScale: 0.001, pki });
+    url = await sandbox.listen();
+    // tenpay talks HTTPS through urllib with Node's default trust store; the test CA joins it here.
+    tls.setDefaultCACertificates([...defaultCas, pki.caPem]);
+  });
+  after(async () => {
+    tls.setDefaultCACertificates(defaultCas);
+    await sandbox.close();
+  });
+
+  /** Posts `fields` (appid, mch_id, nonce_str added; signed) to `path`; the answer's fields. */
+  async function call(path: string, fields: Record<string, string>, options: CallOptions = {}) {
+    const as = options.as ?? account;
+    const signType = options.signType ?? 'MD5';
+    let body = options.raw;
+    if (body === undefined) {
+      const unsigned: Record<string, string> = {
+        ...(as ? { appid: as.appid, mch_id: as.mch_id } : {}),
+        nonce_str: nonce(),
+        ...(signType === 'MD5' ? {} : { sign_type: signType }),
+        ...fields,
+      };
+      body = toXml(as ? { ...unsigned, sign: sign(unsigned, as.key, signType) } : unsigned);
+    }
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        `${url}${path}`,
+        {
+          method: 'POST',
+          ca: pki.caPem,
+          cert: options.certificate?.cert_pem,
+          key: options.certificate?.key_pem,
+          // A fresh connection per call: no TLS session or socket carries one call's certificate to the next.
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    const answer = fromXml(text);
+    assert.ok(answer, `not WeChat XML: ${text}`);
+    return answer;
+  }
+
+  const pay = (outcome: string, fields: Record<string, string> = {}, options: CallOptions = {}) =>
+    call(
+      '/pay/micropay',
+      {
+        body: 'Sandbox goods',
+        out_trade_no: outTradeNo(),
+        total_fee: '101',
+        spbill_create_ip: '10.1.2.3',
+        auth_code: authCode(outcome),
+        ...fields,
+      },
+      options,
+    );
+  const reverse = (fields: Record<string, string>, options: CallOptions = {}) =>
+    call('/secapi/pay/reverse', fields, { certificate: client, ...options });
+
+  /** A `result_code=FAIL` answer with `errCode`, signed, carrying the account's identity. */
+  function assertRefused(answer: Record<string, string>, errCode: string, signType: SignType = 'MD5') {
+    assert.equal(answer.return_code, 'SUCCESS', JSON.stringify(answer));
+    assert.equal(answer.result_code, 'FAIL');
+    assert.equal(answer.err_code, errCode, answer.err_code_des);
+    assert.ok(answer.appid && answer.mch_id && answer.nonce_str);
+    assert.ok(verify(answer, account.key, signType), 'answer signature');
+  }
+
+  /** A communication-level refusal: exactly return_code=FAIL and return_msg, nothing else. */
+  function assertFail(answer: Record<string, string>, message: RegExp) {
+    assert.deepEqual(Object.keys(answer).sort(), ['return_code', 'return_msg']);
+    assert.equal(answer.return_code, 'FAIL');
+    assert.match(answer.return_msg ?? '', message);
+  }
+
+  describe('driven by tenpay, the WeChat Pay v2 client library', () => {
+    const tenpay = () => {
+      const payment = new Payment({
+        appid: account.appid,
+        mchid: account.mch_id,
+        partnerKey: account.key,
+        pfx: client.pfx,
+      });
+      payment.urls.micropay = `${url}/pay/micropay`;
+      payment.urls.orderquery = `${url}/pay/orderquery`;
+      payment.urls.reverse = `${url}/secapi/pay/reverse`;
+      return payment;
+    };
+
+    for (const signType of ['MD5', 'HMAC-SHA256'] as const) {
+      it(`pays, queries and reverses with sign_type ${signType}; tenpay's answer checks pass`, async () => {
+        const payment = tenpay();
+        const orderNo = outTradeNo();
+        const paid = await payment.micropay({
+          body: 'Sandbox goods',
+          out_trade_no: orderNo,
+          total_fee: 101,
+          auth_code: authCode('00'),
+          sign_type: signType,
+        });
+        assert.match(paid.transaction_id ?? '', transactionIdPattern);
+        assert.equal(paid.out_trade_no, orderNo);
+        assert.equal(paid.total_fee, '101');
+        assert.equal(paid.sign_type, undefined);
+
+        const byNumber = await payment.orderQuery({ out_trade_no: orderNo, sign_type: signType });
+        assert.equal(byNumber.trade_state, 'SUCCESS');
+        assert.equal(byNumber.transaction_id, paid.transaction_id);
+        assert.equal(byNumber.cash_fee, '101');
+        const byTransaction = await payment.orderQuery({
+          transaction_id: paid.transaction_id ?? '',
+          sign_type: signType,
+        });
+        assert.equal(byTransaction.out_trade_no, orderNo);
+
+        const withoutCertificate = new Payment({
+          appid: account.appid,
+          mchid: account.mch_id,
+          partnerKey: account.key,
+        });
+        withoutCertificate.urls.reverse = payment.urls.reverse ?? '';
+        await assert.rejects(withoutCertificate.reverse({ out_trade_no: orderNo }), /证书错误/);
+        const reversed = await payment.reverse({ out_trade_no: orderNo, sign_type: signType });
+        assert.equal(reversed.recall, 'N');
+        const after = await payment.orderQuery({ out_trade_no: orderNo, sign_type: signType });
+        assert.equal(after.trade_state, 'REVOKED');
+        assert.deepEqual(sandbox.callsFor(orderNo), { micropay: 1, orderquery: 3, reverse: 1 });
+      });
+    }
+
+    it('surfaces a refusal as its err_code (03: NOTENOUGH)', async () => {
+      await assert.rejects(
+        tenpay().micropay({ body: 'x', out_trade_no: outTradeNo(), total_fee: 1, auth_code: authCode('03') }),
+        /^Error: NOTENOUGH$/,
+      );
+    });
+
+    it('01: USERPAYING, then paid at the second query', async () => {
+      const payment = tenpay();
+      const orderNo = outTradeNo();
+      await assert.rejects(
+        payment.micropay({ body: 'x', out_trade_no: orderNo, total_fee: 5, auth_code: authCode('01') }),
+        /USERPAYING/,
+      );
+      assert.equal((await payment.orderQuery({ out_trade_no: orderNo })).trade_state, 'USERPAYING');
+      const paid = await payment.orderQuery({ out_trade_no: orderNo });
+      assert.equal(paid.trade_state, 'SUCCESS');
+      assert.match(paid.transaction_id ?? '', transactionIdPattern);
+    });
+  });
+
+  describe('mutual TLS on /secapi/', () => {
+    it('refuses a reverse without a client certificate', async () => {
+      const orderNo = (await pay('00')).out_trade_no ?? '';
+      assertFail(await reverse({ out_trade_no: orderNo }, { certificate: undefined }), /^证书错误/);
+      assert.equal((await call('/pay/orderquery', { out_trade_no: orderNo })).trade_state, 'SUCCESS');
+    });
+
+    it('refuses a certificate from another CA, and one issued for another mch_id', async () => {
+      const orderNo = (await pay('00')).out_trade_no ?? '';
+      const untrusted = createSandboxPki().issueClientCertificate(account.mch_id);
+      assertFail(
+        await reverse({ out_trade_no: orderNo }, { certificate: untrusted }),
+        /^证书错误.*not trusted/,
+      );
+      const otherMerchant = pki.issueClientCertificate(other.mch_id);
+      assertFail(
+        await reverse({ out_trade_no: orderNo }, { certificate: otherMerchant }),
+        /^证书错误.*1900000200/,
+      );
+      const reversed = await reverse({ out_trade_no: orderNo });
+      assert.equal(reversed.result_code, 'SUCCESS');
+      assert.equal(reversed.recall, 'N');
+      assert.ok(verify(reversed, account.key, 'MD5'));
+    });
+
+    it('needs no certificate on /pay/', async () => {
+      assert.equal((await pay('00', {}, { certificate: undefined })).result_code, 'SUCCESS');
+    });
+  });
+
+  describe("WeChat's refusals", () => {
+    it('APPID_MCHID_NOT_MATCH: an appid not bound to the mch_id', async () => {
+      const stranger = { ...account, appid: other.appid };
+      const answer = await pay('00', {}, { as: stranger });
+      assertRefused(answer, 'APPID_MCHID_NOT_MATCH');
+      assert.equal(answer.appid, other.appid);
+    });
+
+    it('LACK_PARAMS: a required field missing', async () => {
+      assertRefused(await pay('00', { spbill_create_ip: '' }), 'LACK_PARAMS');
+      assertRefused(await pay('00', { auth_code: '' }), 'LACK_PARAMS');
+      assertRefused(await call('/pay/orderquery', {}), 'LACK_PARAMS');
+      assertRefused(await reverse({}), 'LACK_PARAMS');
+    });
+
+    it('PARAM_ERROR: total_fee not a positive integer, unknown parameters, overlong ids', async () => {
+      for (const total_fee of ['0', '1.5', '-1', '1e2']) {
+        assertRefused(await pay('00', { total_fee }), 'PARAM_ERROR');
+      }
+      assertRefused(await pay('00', { merchant_id: 'M100000001' }), 'PARAM_ERROR');
+      assertRefused(
+        await call('/pay/orderquery', { out_trade_no: outTradeNo(), op_user_id: '1' }),
+        'PARAM_ERROR',
+      );
+      assertRefused(await pay('00', { nonce_str: 'n'.repeat(33) }), 'PARAM_ERROR');
+      assertRefused(await pay('00', { out_trade_no: 'o'.repeat(33) }), 'PARAM_ERROR');
+      assert.equal(
+        (await pay('00', { nonce_str: 'n'.repeat(32), out_trade_no: outTradeNo() })).result_code,
+        'SUCCESS',
+      );
+    });
+
+    it('AUTH_CODE_INVALID: not 18 digits starting 10–15', async () => {
+      for (const auth_code of [
+        `28${'0'.repeat(16)}`,
+        '13456789012345670',
+        '1345678901234567000',
+        '16'.padEnd(18, '0'),
+      ]) {
+        assertRefused(await pay('00', { auth_code }), 'AUTH_CODE_INVALID');
+      }
+    });
+
+    it('a reused out_trade_no: ORDERPAID, ORDERREVERSED, otherwise OUT_TRADE_NO_USED', async () => {
+      const paidNo = (await pay('00')).out_trade_no ?? '';
+      assertRefused(await pay('00', { out_trade_no: paidNo }), 'ORDERPAID');
+
+      const reversedNo = (await pay('00')).out_trade_no ?? '';
+      assert.equal((await reverse({ out_trade_no: reversedNo })).result_code, 'SUCCESS');
+      assertRefused(await pay('00', { out_trade_no: reversedNo }), 'ORDERREVERSED');
+
+      const payingNo = outTradeNo();
+      assertRefused(await pay('01', { out_trade_no: payingNo }), 'USERPAYING');
+      assertRefused(await pay('00', { out_trade_no: payingNo }), 'OUT_TRADE_NO_USED');
+      assert.equal(sandbox.callsFor(payingNo).micropay, 2);
+    });
+
+    it('queries by transaction_id, which wins over out_trade_no', async () => {
+      const first = await pay('00');
+      const second = await pay('00');
+      const answer = await call('/pay/orderquery', {
+        transaction_id: first.transaction_id ?? '',
+        out_trade_no: second.out_trade_no ?? '',
+      });
+      assert.equal(answer.out_trade_no, first.out_trade_no);
+      assert.equal(answer.transaction_id, first.transaction_id);
+      assert.equal(answer.trade_state, 'SUCCESS');
+      assertRefused(
+        await call('/pay/orderquery', { transaction_id: `4200${'0'.repeat(24)}` }),
+        'ORDERNOTEXIST',
+      );
+      const unknown = await call('/pay/orderquery', { out_trade_no: outTradeNo() });
+      assertRefused(unknown, 'ORDERNOTEXIST');
+    });
+
+    it('answers FAIL with only return_code and return_msg: bad signature, unknown mch_id, bad XML', async () => {
+      assertFail(await pay('00', {}, { as: { ...account, key: 'x'.repeat(32) } }), /^签名错误$/);
+      assertFail(
+        await pay('00', {}, { as: { ...account, key: 'x'.repeat(32) }, signType: 'HMAC-SHA256' }),
+        /签名错误/,
+      );
+      assertFail(await pay('00', {}, { as: { ...account, mch_id: '1999999999' } }), /mch_id/);
+      assertFail(await pay('00', {}, { as: false }), /mch_id/);
+      assertFail(await pay('00', { sign_type: 'SHA1' }), /sign_type/);
+      assertFail(await call('/pay/micropay', {}, { raw: '<xml><a>1</a><a>2</a></xml>' }), /XML/);
+      assertFail(await call('/pay/micropay', {}, { raw: '<!DOCTYPE x><xml></xml>' }), /XML/);
+    });
+
+    it('an unsigned request with its merchant known: LACK_PARAMS sign', async () => {
+      const body = toXml({
+        appid: account.appid,
+        mch_id: account.mch_id,
+        nonce_str: nonce(),
+        out_trade_no: outTradeNo(),
+      });
+      const answer = await call('/pay/orderquery', {}, { raw: body });
+      assertRefused(answer, 'LACK_PARAMS');
+      assert.match(answer.err_code_des ?? '', /sign/);
+    });
+  });
+
+  describe('signing and the outcome table', () => {
+    it('verifies HMAC-SHA256 (sign_type case-insensitive) and signs its answer the same way, without sign_type', async () => {
+      const answer = await pay('00', {}, { signType: 'HMAC-SHA256' });
+      assert.equal(answer.result_code, 'SUCCESS');
+      assert.equal(answer.sign_type, undefined);
+      assert.ok(verify(answer, account.key, 'HMAC-SHA256'));
+      assert.ok(!verify(answer, account.key, 'MD5'));
+      const unsigned = {
+        appid: account.appid,
+        mch_id: account.mch_id,
+        nonce_str: nonce(),
+        sign_type: 'hmac-sha256',
+      };
+      const query = { ...unsigned, out_trade_no: answer.out_trade_no ?? '' };
+      const raw = toXml({ ...query, sign: sign(query, account.key, 'HMAC-SHA256') });
+      const queried = await call('/pay/orderquery', {}, { raw });
+      assert.equal(queried.trade_state, 'SUCCESS');
+      assert.ok(verify(queried, account.key, 'HMAC-SHA256'));
+    });
+
+    it('09: the first reverse answers recall=Y, the second succeeds; 10 never does', async () => {
+      const orderNo = outTradeNo();
+      assertRefused(await pay('09', { out_trade_no: orderNo }), 'USERPAYING');
+      const first = await reverse({ out_trade_no: orderNo });
+      assertRefused(first, 'SYSTEMERROR');
+      assert.equal(first.recall, 'Y');
+      const second = await reverse({ out_trade_no: orderNo });
+      assert.equal(second.result_code, 'SUCCESS');
+      assert.equal(second.recall, 'N');
+
+      const failing = outTradeNo();
+      await pay('10', { out_trade_no: failing });
+      for (let i = 0; i < 3; i += 1) assert.equal((await reverse({ out_trade_no: failing })).recall, 'Y');
+      assert.deepEqual(sandbox.callsFor(failing), { micropay: 1, orderquery: 0, reverse: 3 });
+    });
+
+    it('06 and 07 do not answer; 06 paid all the same, 07 did not', async () => {
+      const paidNo = outTradeNo();
+      const lostNo = outTradeNo();
+      await assert.rejects(pay('06', { out_trade_no: paidNo }));
+      await assert.rejects(pay('07', { out_trade_no: lostNo }));
+      assert.equal((await call('/pay/orderquery', { out_trade_no: paidNo })).trade_state, 'SUCCESS');
+      assertRefused(await call('/pay/orderquery', { out_trade_no: lostNo }), 'ORDERNOTEXIST');
+      // Reversing a number WeChat never saw closes it.
+      assert.equal((await reverse({ out_trade_no: lostNo })).result_code, 'SUCCESS');
+      assertRefused(await pay('00', { out_trade_no: lostNo }), 'ORDERREVERSED');
+    });
+
+    it('reports the calls it received for an order at GET /sandbox/calls/<out_trade_no>', async () => {
+      const orderNo = (await pay('00')).out_trade_no ?? '';
+      await call('/pay/orderquery', { out_trade_no: orderNo });
+      const res = await fetch(`${url}/sandbox/calls/${orderNo}`);
+      assert.deepEqual(await res.json(), { micropay: 1, orderquery: 1, reverse: 0 });
+    });
+  });
+});
