@@ -61,6 +61,42 @@ describe('query and reverse', () => {
     assert.equal(stack().sandbox.callsFor(tradeId).reverse, 1);
   });
 
+  it('six concurrent reverse requests on a paid order make one reverse call at the channel', async () => {
+    const client = merchantClient(stack());
+    const paid = await client.micropay(payment('00'));
+    const tradeId = String(paid.envelope.data?.trade_id);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => client.reverse({ trade_id: tradeId })));
+    for (const answer of answers)
+      assert.deepEqual([answer.envelope.code, answer.envelope.data?.trade_state], [0, 5]);
+    await stack().stepFunctions.idle();
+    assert.equal((await client.query({ trade_id: tradeId })).envelope.data?.trade_state, 4);
+    assert.equal(stack().sandbox.callsFor(tradeId).reverse, 1);
+    const executions = stack()
+      .stepFunctions.list()
+      .filter((e) => e.input.includes(tradeId));
+    assert.equal(executions.length, 1);
+  });
+
+  it('a reverse that arrives while the pay call is in flight is carried out once the pay call ends', async () => {
+    const client = merchantClient(stack());
+    const body = payment('06');
+    const submit = client.micropay(body);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const reversing = await client.reverse({ mch_trade_id: String(body.mch_trade_id) });
+    assert.equal(reversing.envelope.data?.trade_state, 5);
+    const submitted = await submit;
+    // The pay call timed out after the reverse was recorded: the order is reversing, not paying.
+    assert.deepEqual([submitted.envelope.code, submitted.envelope.data?.trade_state], [0, 5]);
+    const tradeId = String(submitted.envelope.data?.trade_id);
+    await stack().stepFunctions.idle();
+    assert.equal((await client.query({ trade_id: tradeId })).envelope.data?.trade_state, 4);
+    assert.deepEqual(stack().sandbox.callsFor(tradeId), { micropay: 1, orderquery: 0, reverse: 1 });
+    const { order, attempts } = await historyOf(stack(), tradeId);
+    const reverse = attempts.find((a) => a.action === 'reverse');
+    assert.ok(reverse && order?.pay_sent_at);
+    assert.ok(Date.parse(reverse.at) - Date.parse(String(order.pay_sent_at)) >= reverseNotBeforeMs);
+  });
+
   it('cancels a payment the user is still entering a password for', async () => {
     const client = merchantClient(stack());
     const open = await client.micropay(payment('02'));

@@ -5,7 +5,7 @@ import { verifyAnswer } from '#core/channels/verified.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
 import { StaleOrderError } from '#core/errors.ts';
 import { toState } from '#core/orders/changes.ts';
-import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
+import { leaseProblem, type Order, type SettlementAttempt, toMerchantView } from '#core/orders/order.ts';
 import type { OrderKey, OrderStore, Ports } from '#core/ports.ts';
 import { runSettlementStep } from '#core/settlement/step.ts';
 
@@ -178,6 +178,28 @@ describe('settlement step (WeChat protocol table)', () => {
     assert.equal(plan.next, 'done');
     assert.equal(orders.order.state, 'PAID');
     assert.equal(orders.order.out_trade_id, '4200');
+  });
+
+  it('a query that finds the payment refunded keeps the payment record and reports trade_state 1', async () => {
+    const checked = verifyAnswer({}, { authenticity: () => 'signature', mismatch: () => undefined });
+    assert.ok(checked.ok);
+    const details = { out_trade_id: '4200', time_end: 1_767_225_600 };
+    const { ports, orders, input } = setup([
+      { kind: 'paid', details, refunded: true, word: 'REFUND', proof: checked.verified },
+    ]);
+    const plan = await runSettlementStep(ports, { ...input, action: 'query' });
+    assert.equal(plan.next, 'done');
+    assert.deepEqual([orders.order.state, orders.order.trade_state], ['PAID', 1]);
+    assert.equal(orders.order.out_trade_id, '4200');
+    assert.ok(orders.order.refund_noted_at);
+    assert.equal(toMerchantView(orders.order).trade_state, 1);
+  });
+
+  it('a step of a superseded settlement stops without calling the channel', async () => {
+    const { ports, calls, input } = setup();
+    const plan = await runSettlementStep(ports, { ...input, seq: 0, action: 'query' });
+    assert.equal(plan.next, 'done');
+    assert.deepEqual(calls, []);
   });
 
   it('never lets a late "still paying" answer overwrite an order that was paid meanwhile', async () => {

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ChannelHttp } from '#core/channels/http.ts';
+import { WechatChannel } from '#core/channels/wechat/wechat.ts';
+import { createSandboxPki } from '../../local/certificates.ts';
+
+const account = { appid: 'wx2421b1c4370ec43b', mch_id: '1900000109' };
+const apiKey = 'sandboxwechatkey0123456789abcdef';
+
+describe('WeChat account setup check', () => {
+  const channel = new WechatChannel('https://api.mch.weixin.qq.com', new ChannelHttp());
+  const pki = createSandboxPki();
+  const client = pki.issueClientCertificate(account.mch_id);
+
+  it('accepts an account with its API key and a matching client certificate', () => {
+    assert.deepEqual(
+      channel.validateSetup(account, { api_key: apiKey, cert_pem: client.cert_pem, key_pem: client.key_pem }),
+      [],
+    );
+  });
+
+  it('refuses an account without the client certificate: every reverse would fail', () => {
+    const problems = channel.validateSetup(account, { api_key: apiKey });
+    assert.match(problems.join('; '), /client certificate \(cert_pem and key_pem\): reverse requires it/);
+  });
+
+  it('refuses a certificate with another key, or text that is no PEM', () => {
+    const mismatched = channel.validateSetup(account, {
+      api_key: apiKey,
+      cert_pem: client.cert_pem,
+      key_pem: pki.server.key_pem,
+    });
+    assert.match(mismatched.join('; '), /do not belong together/);
+    const garbage = channel.validateSetup(account, { api_key: apiKey, cert_pem: 'x', key_pem: 'y' });
+    assert.match(garbage.join('; '), /not a readable PEM/);
+  });
+
+  it('refuses a short API key, a missing appid and an unknown sign_type', () => {
+    const problems = channel.validateSetup(
+      { mch_id: '1', sign_type: 'SHA1' },
+      { api_key: 'short', cert_pem: client.cert_pem, key_pem: client.key_pem },
+    );
+    assert.equal(problems.length, 3, problems.join('; '));
+  });
+});
