@@ -64,7 +64,7 @@ try {
   const memory = process.memoryUsage();
 
   console.log(
-    '\nLocal /v1/micropay, sandbox outcome 00 (API + DynamoDB Local + WeChat sandbox over HTTP, one machine)',
+    '\nLocal /v1/micropay, sandbox outcome 00 (API + DynamoDB Local + WeChat sandbox over HTTPS, one machine)',
   );
   console.log(summary('sequential', sequential, sequentialWall));
   console.log(summary(`${workers} concurrent clients`, concurrent, concurrentWall));
