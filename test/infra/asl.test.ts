@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
 import aslValidator from 'asl-validator';
+import { describe, it } from 'vitest';
 import { readSettlementAsl, substitute } from '#adapters/asl.ts';
 
 type State = {

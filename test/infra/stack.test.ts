@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
+import { describe, it } from 'vitest';
 import { MicropayStack } from '../../lib/micropay-stack.ts';
 
 // Bundling is skipped here (the synth in .ci/run bundles for real); these tests read the templates.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { merchantClient, payment, scanOrders, testTimeScale, useLocalStack } from '../support/local.ts';
 
 const reverseNotBeforeMs = 15_000 * testTimeScale;

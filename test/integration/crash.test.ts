@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { MicropayClient } from '../../cli/client.ts';
 import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
 import { payment, scanOrders, useLocalStack } from '../support/local.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { merchantClient, orderId, payment, scanOrders, useLocalStack } from '../support/local.ts';
 
 describe('idempotency', () => {

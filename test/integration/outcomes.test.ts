@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { merchantClient, payment, scanOrders, useLocalStack, wechatCode } from '../support/local.ts';
 
 /** SPEC section 6: what each sandbox outcome must end in, and the channel calls it takes to get there. */
@@ -27,8 +27,17 @@ describe('sandbox outcomes through the local stack', () => {
   const captured: string[] = [];
 
   it('submits every outcome over HTTP and settles them all', async () => {
+    // Everything the handlers log (Powertools writes through the console in local mode, and the test
+    // runner may route the console elsewhere) is kept to prove that no payment code is ever logged.
+    const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+    const originals = methods.map((name) => console[name]);
     const write = process.stdout.write.bind(process.stdout);
-    // Everything the handlers log goes to stdout: keep a copy to prove no payment code is ever logged.
+    for (const [i, name] of methods.entries()) {
+      console[name] = (...args: unknown[]) => {
+        captured.push(args.map(String).join(' '));
+        originals[i]?.apply(console, args);
+      };
+    }
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
       captured.push(String(chunk));
       return write(chunk, ...rest);
@@ -50,6 +59,8 @@ describe('sandbox outcomes through the local stack', () => {
       await stack().stepFunctions.idle();
     } finally {
       process.stdout.write = write;
+      for (const [i, name] of methods.entries())
+        console[name] = originals[i] as (typeof console)[typeof name];
     }
     assert.equal(submitted.size, table.length);
   });

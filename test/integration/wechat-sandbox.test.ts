@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { createRequire } from 'node:module';
-import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { type SignType, sign, verify } from '#core/signing.ts';
 import { WechatSandbox } from '#sandbox/wechat.ts';
@@ -53,7 +53,7 @@ describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
   let url: string;
   const defaultCas = tls.getCACertificates('default');
 
-  before(async () => {
+  beforeAll(async () => {
     pki = createSandboxPki();
     client = pki.issueClientCertificate(account.mch_id);
     sandbox = new WechatSandbox({ accounts: [account, other], timeScale: 0.001, pki });
@@ -61,7 +61,7 @@ describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
     // tenpay talks HTTPS through urllib with Node's default trust store; the test CA joins it here.
     tls.setDefaultCACertificates([...defaultCas, pki.caPem]);
   });
-  after(async () => {
+  afterAll(async () => {
     tls.setDefaultCACertificates(defaultCas);
     await sandbox.close();
   });

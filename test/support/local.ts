@@ -1,6 +1,6 @@
-import { after, before } from 'node:test';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
 import { MicropayClient } from '../../cli/client.ts';
 import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
@@ -13,10 +13,10 @@ export function useLocalStack(
   options: { leaseGraceMs?: number; sweepIntervalMs?: number } = {},
 ): () => LocalStack {
   let stack: LocalStack | undefined;
-  before(async () => {
+  beforeAll(async () => {
     stack = await startLocalStack({ port: 0, timeScale: testTimeScale, ...options });
   });
-  after(async () => {
+  afterAll(async () => {
     await stack?.stop();
   });
   return () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { describe, it } from 'vitest';
 import { handleApiRequest, maxNesting, nestingDepth, type Operation } from '#core/api/gateway.ts';
 import { sign } from '#core/signing.ts';
 import { memoryPorts, SimChannel, testMerchant } from '../support/memory.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { MicropayRequest } from '#core/api/requests.ts';
 import { GatewayError } from '#core/errors.ts';
 import { applyChange, toState } from '#core/orders/changes.ts';

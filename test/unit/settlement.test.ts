@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { Channel, QueryResult, ReverseResult } from '#core/channels/channel.ts';
 import { verifyAnswer } from '#core/channels/verified.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';

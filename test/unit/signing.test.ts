@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { canonicalString, parseSignType, sign, verify } from '#core/signing.ts';
 
 // WeChat Pay v2's published signing example (SPEC section 2).

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { ChannelHttp } from '#core/channels/http.ts';
 import { WechatChannel } from '#core/channels/wechat/wechat.ts';
 import { createSandboxPki } from '../../local/certificates.ts';

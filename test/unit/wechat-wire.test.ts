@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { fromWechatTime, fromXml, toWechatTime, toXml } from '#core/channels/wechat/wire.ts';
 import { maskAuthCode, newTradeId } from '#core/ids.ts';
 
