@@ -42,7 +42,7 @@ export class SettlementWorkflow extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromString(readSettlementAsl()),
       definitionSubstitutions: { SettleFunctionArn: this.settleFunction.functionArn },
-      timeout: Duration.hours(1),
+      timeout: Duration.minutes(5),
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.THREE_MONTHS }),

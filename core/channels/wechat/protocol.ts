@@ -10,7 +10,7 @@ export const wechatProtocol: SettlementProtocol = {
   queryIntervalMs: 5_000,
   maxQueries: 6,
   reverseNotBeforeMs: 15_000,
-  reverseRetryDelaysMs: [5_000, 10_000, 20_000, 40_000, 60_000],
+  reverseRetryDelaysMs: [5_000, 10_000, 20_000, 30_000, 30_000],
   payDeadlineMs: 15_000,
   callDeadlineMs: 10_000,
 };
