@@ -78,7 +78,11 @@ export class DynamoOrderStore implements OrderStore {
     return hit ? this.get({ merchant_id: merchantId, mch_trade_id: String(hit.mch_trade_id) }) : undefined;
   }
 
-  async update(order: Order, changes: Partial<Order>, attempt?: SettlementAttempt): Promise<Order> {
+  async update(
+    order: Order,
+    changes: Partial<Order>,
+    attempts: readonly SettlementAttempt[] = [],
+  ): Promise<Order> {
     const names: Record<string, string> = { '#version': 'version' };
     const values: Record<string, unknown> = { ':expected': order.version, ':next': order.version + 1 };
     const sets = ['#version = :next'];
@@ -102,12 +106,12 @@ export class DynamoOrderStore implements OrderStore {
         sets.push(`#f${i} = :v${i}`);
       }
     }
-    if (attempt) {
+    if (attempts.length > 0) {
       names['#settlement'] = 'settlement';
-      values[':attempt'] = [attempt];
+      values[':attempt'] = attempts;
       values[':empty'] = [];
       sets.push('#settlement = list_append(if_not_exists(#settlement, :empty), :attempt)');
-      next.settlement = [...order.settlement, attempt];
+      next.settlement = [...order.settlement, ...attempts];
     }
     try {
       await this.doc.send(

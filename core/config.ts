@@ -1,29 +1,55 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+
+const number = (check: (n: number) => boolean, message: string) =>
+  z.pipe(
+    z.string(),
+    z.transform((text, ctx) => {
+      const value = Number(text);
+      if (text.trim() !== '' && Number.isFinite(value) && check(value)) return value;
+      ctx.issues.push({ code: 'custom', message, input: text });
+      return z.NEVER;
+    }),
+  );
+
+const required = z.string().check(z.minLength(1, 'is required'));
 
 /** Runtime configuration, read from the environment once at cold start. */
 const schema = z.object({
-  ORDERS_TABLE: z.string().min(1),
-  MERCHANTS_TABLE: z.string().min(1),
-  SETTLEMENT_STATE_MACHINE_ARN: z.string().min(1),
-  MERCHANT_SECRET_PREFIX: z.string().min(1).default('micropay/merchants/'),
-  WECHAT_BASE_URL: z.url().default('https://api.mch.weixin.qq.com'),
+  ORDERS_TABLE: required,
+  MERCHANTS_TABLE: required,
+  SETTLEMENT_STATE_MACHINE_ARN: required,
+  MERCHANT_SECRET_PREFIX: z._default(required, 'micropay/merchants/'),
+  WECHAT_BASE_URL: z._default(z.url({ error: 'must be a URL' }), 'https://api.mch.weixin.qq.com'),
   /** PEM of a CA trusted beside the public ones for channel TLS; local mode sets its sandbox's test CA. */
-  CHANNEL_EXTRA_CA_PEM: z.string().optional(),
+  CHANNEL_EXTRA_CA_PEM: z.optional(z.string()),
   /** Multiplies every protocol wait and channel deadline; below 1 only makes sense against a sandbox. */
-  MICROPAY_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+  MICROPAY_TIME_SCALE: z._default(
+    number((n) => n > 0 && n <= 1, 'must be a number in (0, 1]'),
+    1,
+  ),
   /** Slack after a planned settlement step before the sweep considers the settlement dead. */
-  SETTLEMENT_LEASE_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
+  SETTLEMENT_LEASE_GRACE_MS: z._default(
+    number((n) => Number.isInteger(n) && n >= 0, 'must be a whole number of milliseconds'),
+    60_000,
+  ),
   /** Seconds merchant profiles and secrets are cached. */
-  MERCHANT_CACHE_SECONDS: z.coerce.number().int().min(0).default(120),
+  MERCHANT_CACHE_SECONDS: z._default(
+    number((n) => Number.isInteger(n) && n >= 0, 'must be a whole number of seconds'),
+    120,
+  ),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;
 
 /** Parses the environment; a missing or malformed variable fails start-up with its name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  const parsed = z.safeParse(schema, env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      const message = issue.code === 'invalid_type' ? 'is required' : issue.message;
+      return `${name}: ${message}`;
+    });
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   return Object.freeze(parsed.data);

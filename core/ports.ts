@@ -17,11 +17,11 @@ export interface OrderStore {
   get(key: OrderKey): Promise<Order | undefined>;
   findByTradeId(merchantId: string, tradeId: string): Promise<Order | undefined>;
   /**
-   * Applies `changes` if the stored version is still `order.version`, appends `attempt` to the settlement
+   * Applies `changes` if the stored version is still `order.version`, appends `attempts` to the settlement
    * history, and returns the new order. Throws StaleOrderError when someone else wrote first. Like `create`,
    * refuses (throws) a write whose result breaks the lease invariant (`leaseProblem`).
    */
-  update(order: Order, changes: Partial<Order>, attempt?: SettlementAttempt): Promise<Order>;
+  update(order: Order, changes: Partial<Order>, attempts?: readonly SettlementAttempt[]): Promise<Order>;
   /** Orders whose settlement lease ran out before `nowIso` (oldest first, at most `limit`). */
   listDue(nowIso: string, limit: number): Promise<OrderKey[]>;
 }

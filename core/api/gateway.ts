@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   describeIssue,
   type MicropayRequest,
@@ -160,8 +160,8 @@ export function nestingDepth(text: string): number {
   return deepest;
 }
 
-function validate<T extends z.ZodType>(schema: T, fields: Record<string, unknown>): z.infer<T> {
-  const parsed = schema.safeParse(fields);
+function validate<T extends z.ZodMiniType>(schema: T, fields: Record<string, unknown>): z.infer<T> {
+  const parsed = z.safeParse(schema, fields);
   if (parsed.success) return parsed.data;
   const { field, problem } = describeIssue(parsed.error, fields);
   throw new GatewayError(ApiCode.invalidParameter, `${field}: ${problem}`);

@@ -24,7 +24,7 @@ const maxTries = 6;
 /**
  * Writes a change computed from the latest order, re-reading and recomputing when a concurrent writer got
  * there first. `decide` returns undefined when, given the latest order, there is nothing to write (and no
- * attempt to record). A state change the lifecycle refuses is dropped (an older outcome never overwrites a
+ * attempts to record). A state change the lifecycle refuses is dropped (an older outcome never overwrites a
  * newer state) while the rest is written, and the lease follows the resulting state: a final order drops
  * it, a non-final one keeps it (a change may move the lease, never remove it).
  */
@@ -32,14 +32,14 @@ export async function applyChange(
   orders: OrderStore,
   current: Order,
   decide: (order: Order) => Partial<Order> | undefined,
-  attempt?: SettlementAttempt,
+  attempts: readonly SettlementAttempt[] = [],
 ): Promise<Order> {
   let order = current;
   for (let tries = 1; ; tries++) {
     const decided = decide(order);
     if (decided === undefined) return order;
     try {
-      return await orders.update(order, normalized(order, decided), attempt);
+      return await orders.update(order, normalized(order, decided), attempts);
     } catch (error) {
       if (!(error instanceof StaleOrderError) || tries >= maxTries) throw error;
       const latest = await orders.get(order);

@@ -158,7 +158,7 @@ async function recordPayAnswer(
       claimed = !isSettled(nextState(latest, changes)) && (stillSubmitOwned || !hasLiveOwner(latest, now));
       return claimed ? { ...changes, ...claim(latest, lease) } : changes;
     },
-    attempt,
+    [attempt],
   );
   if (claimed) await startSettlement(ports, saved);
   const code =

@@ -221,7 +221,7 @@ class Step {
         const all = { ...changes, ...planned.changes };
         return attempt || Object.keys(all).length > 0 ? all : undefined;
       },
-      attempt,
+      attempt ? [attempt] : [],
     );
     if ((saved.settle_seq ?? 0) !== this.seq) throw new Superseded();
     return this.result(saved, planned.next, planned.at);

@@ -43,14 +43,18 @@ export class MemoryOrderStore implements OrderStore {
     return [...this.items.values()].find((o) => o.merchant_id === merchantId && o.trade_id === tradeId);
   }
 
-  async update(order: Order, changes: Partial<Order>, attempt?: SettlementAttempt): Promise<Order> {
+  async update(
+    order: Order,
+    changes: Partial<Order>,
+    attempts: readonly SettlementAttempt[] = [],
+  ): Promise<Order> {
     const stored = this.items.get(MemoryOrderStore.key(order));
     if (!stored || stored.version !== order.version) throw new StaleOrderError('stale');
     const next: Order = {
       ...stored,
       ...changes,
       version: stored.version + 1,
-      settlement: attempt ? [...stored.settlement, attempt] : stored.settlement,
+      settlement: [...stored.settlement, ...attempts],
     };
     for (const [name, value] of Object.entries(next)) if (value === undefined) delete (next as never)[name];
     const problem = leaseProblem(next);

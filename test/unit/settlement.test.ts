@@ -25,13 +25,17 @@ class FakeOrders implements OrderStore {
   async findByTradeId() {
     return this.order;
   }
-  async update(order: Order, changes: Partial<Order>, attempt?: SettlementAttempt): Promise<Order> {
+  async update(
+    order: Order,
+    changes: Partial<Order>,
+    attempts: readonly SettlementAttempt[] = [],
+  ): Promise<Order> {
     if (order.version !== this.order.version) throw new StaleOrderError('stale');
     const next = {
       ...this.order,
       ...changes,
       version: order.version + 1,
-      settlement: attempt ? [...this.order.settlement, attempt] : this.order.settlement,
+      settlement: [...this.order.settlement, ...attempts],
     };
     const problem = leaseProblem(next);
     if (problem) throw new Error(problem);
