@@ -81,17 +81,28 @@ export type ReverseResult =
   | { readonly kind: 'retry'; readonly word: string }
   | { readonly kind: 'unknown'; readonly word: string };
 
-/**
- * The settlement protocol of a channel, as data (SPEC section 4). Durations are real-world milliseconds;
- * the runtime multiplies them by the time scale.
- */
-export interface SettlementProtocol {
+/** When to query an open payment: the first query, then the gap between queries. */
+export interface QuerySchedule {
   /** Wait before the first query after a not-final pay answer. */
   readonly firstQueryDelayMs: number;
   /** Wait between two queries. */
   readonly queryIntervalMs: number;
+}
+
+/**
+ * The settlement protocol of a channel, as data (SPEC section 4). Durations are real-world milliseconds;
+ * the runtime multiplies them by the time scale. The default query schedule is the protocol's own.
+ */
+export interface SettlementProtocol extends QuerySchedule {
+  /**
+   * Schedules that replace the default after a particular pay answer, by the answer's word (e.g. BlueOcean:
+   * 10 s after `201`, 5 s after `40400`).
+   */
+  readonly scheduleAfter?: Readonly<Record<string, QuerySchedule>>;
   /** Queries before giving up on the payment and reversing it. */
   readonly maxQueries: number;
+  /** No query later than this long after the pay request was sent (then reverse); unbounded when absent. */
+  readonly queryWindowMs?: number;
   /** Earliest reverse after the payment was submitted. */
   readonly reverseNotBeforeMs: number;
   /** Waits before each repeated reverse; their count + 1 is the number of reverse attempts. */

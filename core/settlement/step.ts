@@ -3,10 +3,11 @@ import type {
   ChannelContext,
   ChannelOrder,
   QueryResult,
+  QuerySchedule,
   ReverseResult,
 } from '#core/channels/channel.ts';
 import { applyChange, nextState, toState } from '#core/orders/changes.ts';
-import { isSettled, type Order } from '#core/orders/order.ts';
+import { isSettled, type Order, type SettlementAttempt } from '#core/orders/order.ts';
 import type { Ports, SettlementInput } from '#core/ports.ts';
 import { iso, scaled } from '#core/time.ts';
 
@@ -25,11 +26,16 @@ export interface StepPlan {
   readonly reverses: number;
   readonly state: Order['state'];
   readonly trade_state: number;
+  /**
+   * Channel calls made but not yet written to the order's history: an answer that changes nothing is not
+   * worth a write of its own, so it rides along with the next write of this settlement.
+   */
+  readonly unrecorded: readonly SettlementAttempt[];
 }
 
 export interface StepInput extends SettlementInput {
   readonly action: StepAction;
-  readonly plan?: Partial<Pick<StepPlan, 'queries' | 'reverses'>>;
+  readonly plan?: Partial<Pick<StepPlan, 'queries' | 'reverses' | 'unrecorded'>>;
 }
 
 /** Another settlement claimed the order (a newer fencing token): this one stops without touching it. */
@@ -91,12 +97,14 @@ class Step {
   private readonly channel: Channel;
   private seq: number;
   private readonly counts: { queries: number; reverses: number };
+  private unrecorded: SettlementAttempt[];
 
   constructor(ports: Ports, channel: Channel, input: StepInput) {
     this.ports = ports;
     this.channel = channel;
     this.seq = input.seq;
     this.counts = { queries: input.plan?.queries ?? 0, reverses: input.plan?.reverses ?? 0 };
+    this.unrecorded = [...(input.plan?.unrecorded ?? [])];
   }
 
   private ms(protocolMs: number): number {
@@ -106,14 +114,15 @@ class Step {
   async begin(order: Order): Promise<StepPlan> {
     const now = this.ports.clock.now();
     return this.record(order, undefined, () => ({}), {
-      queryAt: now + this.ms(this.channel.protocol.firstQueryDelayMs),
+      queryAt: now + this.ms(this.schedule(order).firstQueryDelayMs),
       reverseAt: now,
     });
   }
 
   async query(order: Order): Promise<StepPlan> {
     if (order.state === 'REVERSING' || isSettled(order.state)) return this.begin(order);
-    const claimed = await this.claim(order);
+    const interval = this.ms(this.schedule(order).queryIntervalMs);
+    const claimed = await this.claim(order, interval);
     if (isSettled(claimed.state) || claimed.state === 'REVERSING') return this.begin(claimed);
     const result = await this.channel
       .query(await this.context(claimed), channelOrder(claimed), this.callDeadline())
@@ -124,7 +133,7 @@ class Step {
       claimed,
       { at: iso(now), action: 'query', result: result.word },
       () => queryChanges(result, now),
-      { queryAt: now + this.ms(this.channel.protocol.queryIntervalMs), reverseAt: now },
+      { queryAt: now + interval, reverseAt: now },
     );
   }
 
@@ -133,25 +142,25 @@ class Step {
     const floor = this.reverseNotBefore(order);
     if (this.ports.clock.now() < floor)
       return this.record(order, undefined, () => ({}), { queryAt: floor, reverseAt: floor });
-    const claimed = await this.claim(order);
+    const retryDelay = this.channel.protocol.reverseRetryDelaysMs[this.counts.reverses];
+    const claimed = await this.claim(order, this.ms(retryDelay ?? 0));
     if (claimed.state !== 'REVERSING') return this.begin(claimed);
     const result = await this.channel
       .reverse(await this.context(claimed), channelOrder(claimed), this.callDeadline())
       .catch((): ReverseResult => ({ kind: 'unknown', word: 'ERROR' }));
     this.counts.reverses += 1;
     const now = this.ports.clock.now();
-    const delay = this.channel.protocol.reverseRetryDelaysMs[this.counts.reverses - 1];
     return this.record(
       claimed,
       { at: iso(now), action: 'reverse', result: result.word },
       () => (result.kind === 'reversed' ? toState('REVERSED') : {}),
-      { queryAt: now, reverseAt: delay === undefined ? 'give_up' : now + this.ms(delay) },
+      { queryAt: now, reverseAt: retryDelay === undefined ? 'give_up' : now + this.ms(retryDelay) },
     );
   }
 
   /** Reverse kept failing: the order stays visible as reversing (5), marked for an operator, and alarms. */
   async giveUp(order: Order): Promise<StepPlan> {
-    const saved = await applyChange(this.ports.orders, order, (latest) => {
+    const saved = await this.write(order, (latest) => {
       this.checkOwner(latest);
       return latest.state === 'REVERSING' ? toState('REVERSE_FAILED') : undefined;
     });
@@ -175,6 +184,7 @@ class Step {
       ...this.counts,
       state: order.state,
       trade_state: order.trade_state,
+      unrecorded: this.unrecorded,
     };
   }
 
@@ -186,10 +196,13 @@ class Step {
     if ((order.settle_seq ?? 0) !== this.seq) throw new Superseded();
   }
 
-  /** Takes the next fencing token before a channel call, with a lease that outlasts the call. */
-  private async claim(order: Order): Promise<Order> {
-    const leaseUntil = this.ports.clock.now() + this.callDeadline() + this.ports.leaseGraceMs;
-    const claimed = await applyChange(this.ports.orders, order, (latest) => {
+  /**
+   * Takes the next fencing token before a channel call. Its lease outlasts the call and the wait that
+   * follows when the answer changes nothing (`gapMs`), so such an answer needs no write of its own.
+   */
+  private async claim(order: Order, gapMs: number): Promise<Order> {
+    const leaseUntil = this.ports.clock.now() + this.callDeadline() + gapMs + this.ports.leaseGraceMs;
+    const claimed = await this.write(order, (latest) => {
       this.checkOwner(latest);
       return isSettled(latest.state)
         ? undefined
@@ -199,30 +212,51 @@ class Step {
     return claimed;
   }
 
-  /**
-   * Writes what a step learnt and the plan that follows in one conditional write: the answer's changes,
-   * the settlement attempt, and the lease past the next step (or its removal when the order is final).
-   * A newer claim made meanwhile keeps the answer but ends this settlement.
-   */
-  private async record(
-    order: Order,
-    attempt: Order['settlement'][number] | undefined,
-    answer: () => Partial<Order>,
-    candidates: Candidates,
-  ): Promise<StepPlan> {
-    let planned: Planned = { next: 'done', at: this.ports.clock.now(), changes: {} };
+  /** A conditional write of this settlement; it carries the attempts not yet written. */
+  private async write(order: Order, decide: (latest: Order) => Partial<Order> | undefined): Promise<Order> {
+    let wrote = false;
     const saved = await applyChange(
       this.ports.orders,
       order,
       (latest) => {
-        const changes = answer();
-        const owner = (latest.settle_seq ?? 0) === this.seq;
-        planned = owner ? this.plan(latest, changes, candidates) : { next: 'done', at: 0, changes: {} };
-        const all = { ...changes, ...planned.changes };
-        return attempt || Object.keys(all).length > 0 ? all : undefined;
+        const changes = decide(latest);
+        wrote = changes !== undefined;
+        return changes;
       },
-      attempt ? [attempt] : [],
+      this.unrecorded,
     );
+    if (wrote) this.unrecorded = [];
+    return saved;
+  }
+
+  /**
+   * Writes what a step learnt and the plan that follows in one conditional write: the answer's changes,
+   * the settlement attempts, and the lease past the next step (or its removal when the order is final).
+   * An answer that changes nothing, with a lease that already covers the next step, is not written: its
+   * attempt waits for the next write. A newer claim made meanwhile keeps the answer but ends this settlement.
+   */
+  private async record(
+    order: Order,
+    attempt: SettlementAttempt | undefined,
+    answer: () => Partial<Order>,
+    candidates: Candidates,
+  ): Promise<StepPlan> {
+    let planned: Planned = { next: 'done', at: this.ports.clock.now(), changes: {} };
+    let carried = false;
+    if (attempt) this.unrecorded.push(attempt);
+    const saved = await this.write(order, (latest) => {
+      const changes = answer();
+      const owner = (latest.settle_seq ?? 0) === this.seq;
+      planned = owner ? this.plan(latest, changes, candidates) : { next: 'done', at: 0, changes: {} };
+      const all = effective(latest, { ...changes, ...planned.changes });
+      const leaseCovers =
+        latest.settle_due_at !== undefined &&
+        Date.parse(latest.settle_due_at) >= planned.at + this.ports.leaseGraceMs;
+      const { settle_due_at: _lease, ...rest } = all;
+      carried = owner && planned.next !== 'done' && leaseCovers && Object.keys(rest).length === 0;
+      if (carried) return undefined;
+      return this.unrecorded.length > 0 || Object.keys(all).length > 0 ? all : undefined;
+    });
     if ((saved.settle_seq ?? 0) !== this.seq) throw new Superseded();
     return this.result(saved, planned.next, planned.at);
   }
@@ -241,7 +275,10 @@ class Step {
       const at = reverseAt(candidates.reverseAt);
       return { next: 'reverse', at, changes: lease(at) };
     }
-    if (this.counts.queries < this.channel.protocol.maxQueries) {
+    const protocol = this.channel.protocol;
+    const window = protocol.queryWindowMs;
+    const inWindow = window === undefined || candidates.queryAt <= this.paySent(order) + this.ms(window);
+    if (this.counts.queries < protocol.maxQueries && inWindow) {
       return { next: 'query', at: candidates.queryAt, changes: lease(candidates.queryAt) };
     }
     // Out of queries with the outcome still open: cancel the payment so it can never complete unseen.
@@ -254,12 +291,21 @@ class Step {
    * submit died), it counts from when the submit's lease ran out: by then its pay call had ended either way.
    */
   private reverseNotBefore(order: Order): number {
+    return this.paySent(order) + this.ms(this.channel.protocol.reverseNotBeforeMs);
+  }
+
+  /** When the pay request was sent, or (never recorded) when the submit's lease ran out. */
+  private paySent(order: Order): number {
+    return order.pay_sent_at !== undefined
+      ? Date.parse(order.pay_sent_at)
+      : Date.parse(order.created_at) + this.ms(this.channel.protocol.payDeadlineMs) + this.ports.leaseGraceMs;
+  }
+
+  /** The query schedule: the one the channel's table gives for the pay answer, or its default. */
+  private schedule(order: Order): QuerySchedule {
+    const payAnswer = order.settlement.find((attempt) => attempt.action === 'pay')?.result;
     const protocol = this.channel.protocol;
-    const sent =
-      order.pay_sent_at !== undefined
-        ? Date.parse(order.pay_sent_at)
-        : Date.parse(order.created_at) + this.ms(protocol.payDeadlineMs) + this.ports.leaseGraceMs;
-    return sent + this.ms(protocol.reverseNotBeforeMs);
+    return (payAnswer !== undefined ? protocol.scheduleAfter?.[payAnswer] : undefined) ?? protocol;
   }
 
   private async context(order: Order): Promise<ChannelContext> {
@@ -269,6 +315,14 @@ class Step {
       throw new Error(`merchant ${order.merchant_id} has no route for ${order.pay_type}`);
     return { account: route.account, credentials: merchant.secret.channels[order.channel] ?? {} };
   }
+}
+
+/** The changes that would alter something: fields already holding the same value are left out. */
+function effective(order: Order, changes: Partial<Order>): Partial<Order> {
+  const current = order as unknown as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(changes).filter(([name, value]) => current[name] !== value),
+  ) as Partial<Order>;
 }
 
 function channelOrder(order: Order): ChannelOrder {

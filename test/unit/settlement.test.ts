@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
-import type { Channel, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import type { Channel, QueryResult, ReverseResult, SettlementProtocol } from '#core/channels/channel.ts';
 import { verifyAnswer } from '#core/channels/verified.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
 import { StaleOrderError } from '#core/errors.ts';
@@ -47,11 +47,11 @@ class FakeOrders implements OrderStore {
   }
 }
 
-function fakeChannel(queries: QueryResult[], reverses: ReverseResult[]) {
+function fakeChannel(queries: QueryResult[], reverses: ReverseResult[], protocol = wechatProtocol) {
   const calls: string[] = [];
   const channel: Channel = {
     name: 'wechat',
-    protocol: wechatProtocol,
+    protocol,
     validateSetup: () => [],
     pay: async () => ({ kind: 'unknown', word: 'TIMEOUT' }),
     query: async () => {
@@ -66,7 +66,7 @@ function fakeChannel(queries: QueryResult[], reverses: ReverseResult[]) {
   return { channel, calls };
 }
 
-function setup(queries: QueryResult[] = [], reverses: ReverseResult[] = []) {
+function setup(queries: QueryResult[] = [], reverses: ReverseResult[] = [], protocol = wechatProtocol) {
   const clock = { time: t0 + 1_000 };
   const orders = new FakeOrders({
     merchant_id: 'M1',
@@ -87,7 +87,7 @@ function setup(queries: QueryResult[] = [], reverses: ReverseResult[] = []) {
     pay_sent_at: new Date(t0).toISOString(),
     version: 2,
   });
-  const { channel, calls } = fakeChannel(queries, reverses);
+  const { channel, calls } = fakeChannel(queries, reverses, protocol);
   const alarms: string[] = [];
   const ports: Ports = {
     orders,
@@ -217,9 +217,71 @@ describe('settlement step (WeChat protocol table)', () => {
         return { kind: 'pending', word: 'USERPAYING' };
       },
     });
-    const plan = await runSettlementStep(ports, { ...input, action: 'query' });
+    let plan = await runSettlementStep(ports, { ...input, action: 'query' });
+    // A "still paying" answer is not written on its own; the next step finds the order paid and ends.
+    if (plan.next === 'query')
+      plan = await runSettlementStep(ports, { ...input, action: 'query', plan, seq: plan.seq });
     assert.equal(orders.order.state, 'PAID');
     assert.equal(plan.next, 'done');
     assert.equal(orders.order.settlement.at(-1)?.result, 'USERPAYING');
+  });
+
+  it('writes nothing for a query that finds the payment still open, and records it with the next write', async () => {
+    const { ports, orders, clock, input } = setup();
+    let plan = await runSettlementStep(ports, { ...input, action: 'begin' });
+    const versions: number[] = [];
+    while (plan.next === 'query') {
+      clock.time = Date.parse(plan.at);
+      const before = orders.order.version;
+      plan = await runSettlementStep(ports, { ...input, action: 'query', plan, seq: plan.seq });
+      versions.push(orders.order.version - before);
+    }
+    // One write per query (its claim), and one more for the last, which moves the order to REVERSING.
+    assert.deepEqual(versions, [1, 1, 1, 1, 1, 2]);
+    assert.deepEqual(
+      orders.order.settlement.map((a) => `${a.action}:${a.result}`),
+      Array(6).fill('query:USERPAYING'),
+    );
+  });
+});
+
+describe('settlement step (a protocol table with a schedule per pay answer and a query window)', () => {
+  const protocol: SettlementProtocol = {
+    ...wechatProtocol,
+    scheduleAfter: { '201': { firstQueryDelayMs: 10_000, queryIntervalMs: 10_000 } },
+    queryWindowMs: 30_000,
+  };
+
+  function queryTimesAfter(payAnswer: string) {
+    const ctx = setup([], [], protocol);
+    ctx.orders.order = {
+      ...ctx.orders.order,
+      settlement: [{ at: new Date(t0).toISOString(), action: 'pay', result: payAnswer }],
+    };
+    return ctx;
+  }
+
+  async function run(ctx: ReturnType<typeof setup>) {
+    const { ports, clock, input } = ctx;
+    let plan = await runSettlementStep(ports, { ...input, action: 'begin' });
+    const times: number[] = [];
+    while (plan.next === 'query') {
+      clock.time = Date.parse(plan.at);
+      times.push((clock.time - t0) / 1000);
+      plan = await runSettlementStep(ports, { ...input, action: 'query', plan, seq: plan.seq });
+    }
+    return { times, plan };
+  }
+
+  it('after the answer the table names, queries on that schedule and never later than the window', async () => {
+    const { times, plan } = await run(queryTimesAfter('201'));
+    assert.deepEqual(times, [11, 21]);
+    assert.equal(plan.next, 'reverse');
+  });
+
+  it('after any other answer, queries on the default schedule, still inside the window', async () => {
+    const { times, plan } = await run(queryTimesAfter('40400'));
+    assert.deepEqual(times, [6, 11, 16, 21, 26]);
+    assert.equal(plan.next, 'reverse');
   });
 });
