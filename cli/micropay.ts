@@ -1,13 +1,21 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkMerchant, putMerchant } from '#adapters/merchant-admin.ts';
-import { channelRegistry } from '#core/channels/registry.ts';
-import type { MerchantProfile, MerchantSecret, MerchantStatus } from '#core/merchants.ts';
+import type { ChannelCredentials } from '#core/channels/channel.ts';
+import { setupRegistry } from '#core/channels/registry.ts';
+import type {
+  MerchantProfile,
+  MerchantSecret,
+  MerchantStatus,
+  PayType,
+  PayTypeRoute,
+} from '#core/merchants.ts';
 import { type ApiAnswer, MicropayClient } from './client.ts';
+import { onboardings } from './onboarding/index.ts';
 
 const tradeStates: Record<number, string> = {
   0: 'paid',
@@ -143,13 +151,15 @@ for (const name of ['query', 'reverse'] as const) {
     });
 }
 
-program
+const merchantAdd = program
   .command('merchant')
   .description(
     'merchant administration (writes the merchants table and Secrets Manager with your AWS credentials)',
   )
   .command('add')
-  .description('add or update a merchant and its secret')
+  .description(
+    'add or update a merchant and its secret; give the flags of each channel that serves it (one per pay type)',
+  )
   .requiredOption('--id <merchant_id>', 'merchant_id')
   .requiredOption('--key <api_key>', 'the API key the merchant signs with')
   .option('--name <name>', 'display name')
@@ -157,20 +167,6 @@ program
     new Option('--status <status>', 'status: 0 active, 1 applied, 2 rejected, 3 disabled')
       .choices(['0', '1', '2', '3'])
       .default('0'),
-  )
-  .requiredOption('--wechat-appid <appid>', 'WeChat appid')
-  .requiredOption('--wechat-mch-id <mch_id>', 'WeChat mch_id')
-  .option('--wechat-sub-mch-id <id>', 'WeChat sub_mch_id (service-provider mode)')
-  .requiredOption('--wechat-key <key>', 'WeChat API key (32 characters)')
-  .requiredOption(
-    '--wechat-cert <file>',
-    'WeChat API client certificate, PEM (apiclient_cert.pem): reverse needs it',
-  )
-  .requiredOption('--wechat-cert-key <file>', 'its private key, PEM (apiclient_key.pem)')
-  .addOption(
-    new Option('--wechat-sign-type <type>', 'how requests to WeChat are signed')
-      .choices(['MD5', 'HMAC-SHA256'])
-      .default('MD5'),
   )
   .addOption(
     new Option('--merchants-table <name>', 'merchants table')
@@ -181,41 +177,63 @@ program
     new Option('--secret-prefix <prefix>', 'secret name prefix')
       .env('MERCHANT_SECRET_PREFIX')
       .default('micropay/merchants/'),
-  )
-  .action(async (opts) => {
-    const account: Record<string, string> = { appid: opts.wechatAppid, mch_id: opts.wechatMchId };
-    if (opts.wechatSubMchId) account.sub_mch_id = opts.wechatSubMchId;
-    if (opts.wechatSignType !== 'MD5') account.sign_type = opts.wechatSignType;
-    const readPem = (file: string) => {
-      if (!existsSync(file)) throw new InvalidArgumentError(`file ${file} not found`);
-      return readFileSync(file, 'utf8');
-    };
-    const profile: MerchantProfile = {
-      merchant_id: opts.id,
-      ...(opts.name ? { name: opts.name } : {}),
+  );
+for (const onboarding of onboardings) onboarding.options(merchantAdd);
+merchantAdd.action(async (opts) => {
+  const { profile, secret } = merchantFromOptions(opts);
+  const problems = checkMerchant(setupRegistry(), profile, secret);
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+  await putMerchant(
+    {
+      dynamo: new DynamoDBClient({}),
+      secrets: new SecretsManagerClient({}),
+      table: opts.merchantsTable,
+      secretPrefix: opts.secretPrefix,
+    },
+    profile,
+    secret,
+  );
+  const routes = Object.entries(profile.pay_types).map(
+    ([payType, route]) => `${payType} via ${route?.channel}`,
+  );
+  console.log(`merchant ${profile.merchant_id} saved (status ${profile.status}, ${routes.join(', ')})`);
+});
+
+/** The profile and secret the flags describe: each configured channel routes the pay types it serves. */
+function merchantFromOptions(opts: Record<string, unknown>): {
+  profile: MerchantProfile;
+  secret: MerchantSecret;
+} {
+  const payTypes: Partial<Record<PayType, PayTypeRoute>> = {};
+  const channels: Record<string, ChannelCredentials> = {};
+  for (const onboarding of onboardings) {
+    if (opts[onboarding.trigger] === undefined) continue;
+    const { account, credentials } = onboarding.setup(opts);
+    channels[onboarding.channel] = credentials;
+    for (const payType of onboarding.payTypes) {
+      const taken = payTypes[payType];
+      if (taken) {
+        throw new InvalidArgumentError(
+          `${payType} can be served by one channel only: both ${taken.channel} and ${onboarding.channel} are configured`,
+        );
+      }
+      payTypes[payType] = { channel: onboarding.channel, account };
+    }
+  }
+  if (Object.keys(payTypes).length === 0) {
+    const triggers = onboardings.map((o) => `--${o.trigger.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    throw new InvalidArgumentError(`configure at least one channel (${triggers.join(', ')})`);
+  }
+  return {
+    profile: {
+      merchant_id: String(opts.id),
+      ...(opts.name ? { name: String(opts.name) } : {}),
       status: Number(opts.status) as MerchantStatus,
-      pay_types: { 'wechat.micro': { channel: 'wechat', account } },
-    };
-    const wechat = {
-      api_key: opts.wechatKey,
-      cert_pem: readPem(opts.wechatCert),
-      key_pem: readPem(opts.wechatCertKey),
-    };
-    const secret: MerchantSecret = { api_key: opts.key, channels: { wechat } };
-    const problems = checkMerchant(channelRegistry({ wechat: 'https://unused.invalid' }), profile, secret);
-    if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
-    await putMerchant(
-      {
-        dynamo: new DynamoDBClient({}),
-        secrets: new SecretsManagerClient({}),
-        table: opts.merchantsTable,
-        secretPrefix: opts.secretPrefix,
-      },
-      profile,
-      secret,
-    );
-    console.log(`merchant ${profile.merchant_id} saved (status ${profile.status}, pay types: wechat.micro)`);
-  });
+      pay_types: payTypes,
+    },
+    secret: { api_key: String(opts.key), channels },
+  };
+}
 
 try {
   await program.parseAsync();

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { type ChannelEndpoints, defaultChannelUrls } from '#core/channels/registry.ts';
 
 const number = (check: (n: number) => boolean, message: string) =>
   z.pipe(
@@ -12,6 +13,7 @@ const number = (check: (n: number) => boolean, message: string) =>
   );
 
 const required = z.string().check(z.minLength(1, 'is required'));
+const url = (fallback: string) => z._default(z.url({ error: 'must be a URL' }), fallback);
 
 /** Runtime configuration, read from the environment once at cold start. */
 const schema = z.object({
@@ -19,7 +21,10 @@ const schema = z.object({
   MERCHANTS_TABLE: required,
   SETTLEMENT_STATE_MACHINE_ARN: required,
   MERCHANT_SECRET_PREFIX: z._default(required, 'micropay/merchants/'),
-  WECHAT_BASE_URL: z._default(z.url({ error: 'must be a URL' }), 'https://api.mch.weixin.qq.com'),
+  WECHAT_BASE_URL: url(defaultChannelUrls.wechat),
+  ALIPAY_GATEWAY_URL: url(defaultChannelUrls.alipay),
+  BLUEOCEAN_BASE_URL: url(defaultChannelUrls.blueocean),
+  FSHOWS_GATEWAY_URL: url(defaultChannelUrls.fshows),
   /** PEM of a CA trusted beside the public ones for channel TLS; local mode sets its sandbox's test CA. */
   CHANNEL_EXTRA_CA_PEM: z.optional(z.string()),
   /** Multiplies every protocol wait and channel deadline; below 1 only makes sense against a sandbox. */
@@ -53,4 +58,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
   return Object.freeze(parsed.data);
+}
+
+/** The channel endpoints the configuration names. */
+export function channelEndpoints(config: Config): ChannelEndpoints {
+  return {
+    urls: {
+      wechat: config.WECHAT_BASE_URL,
+      alipay: config.ALIPAY_GATEWAY_URL,
+      blueocean: config.BLUEOCEAN_BASE_URL,
+      fshows: config.FSHOWS_GATEWAY_URL,
+    },
+    extraCaPem: config.CHANNEL_EXTRA_CA_PEM,
+  };
 }

@@ -10,8 +10,8 @@ const wechatRoute = { channel: 'wechat', account: sandboxWechat.account };
 const channels = { wechat: sandboxWechat.credentials };
 
 /**
- * The merchants local mode always has (SPEC section 6). Their WeChat credentials here lack the API client
- * certificate, which each local stack issues from its own test CA: write them with `withWechatCertificate`.
+ * The merchants local mode always has (SPEC section 6). Credentials made per run (WeChat's API client
+ * certificate from the stack's test CA, key pairs) are added by the local stack from its running sandboxes.
  */
 export const sandboxMerchants: ReadonlyArray<{ profile: MerchantProfile; secret: MerchantSecret }> = [
   {
@@ -42,12 +42,3 @@ export const sandboxMerchants: ReadonlyArray<{ profile: MerchantProfile; secret:
     secret: { api_key: 'sandbox-key-wechat-only-000000000', channels },
   },
 ];
-
-/** `secret` with the sandbox WeChat client certificate added to its `wechat` credentials. */
-export function withWechatCertificate(
-  secret: MerchantSecret,
-  certificate: { readonly cert_pem: string; readonly key_pem: string },
-): MerchantSecret {
-  const wechat = { ...secret.channels.wechat, cert_pem: certificate.cert_pem, key_pem: certificate.key_pem };
-  return { ...secret, channels: { ...secret.channels, wechat } };
-}

@@ -3,13 +3,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readSettlementAsl, substitute } from '#adapters/asl.ts';
 import { putMerchant } from '#adapters/merchant-admin.ts';
+import type { ChannelName } from '#core/channels/registry.ts';
+import type { MerchantSecret } from '#core/merchants.ts';
 import type { SweepReport } from '#core/settlement/sweep.ts';
-import { WechatSandbox } from '#sandbox/wechat.ts';
 import { close, listen } from './aws-json.ts';
-import { type ClientCertificate, createSandboxPki } from './certificates.ts';
+import { createSandboxPki } from './certificates.ts';
 import { createTables, startDynamoDbLocal } from './dynamodb.ts';
 import { type ApiHandler, httpApiServer } from './http-api.ts';
-import { sandboxMerchants, sandboxWechat, withWechatCertificate } from './sandbox-merchants.ts';
+import { type RunningSandbox, sandboxEnvironment, sandboxStarters } from './sandbox-channels.ts';
+import { sandboxMerchants } from './sandbox-merchants.ts';
 import { secretsManagerServer } from './secrets-manager.ts';
 import { type LocalFunction, LocalStepFunctions, lambdaContext } from './step-functions.ts';
 
@@ -28,24 +30,25 @@ export interface LocalStackOptions {
   readonly logLevel?: string;
 }
 
-/** The sandbox's test PKI, as the gateway and tests see it. */
+/** The sandboxes' test PKI, as the gateway and tests see it. */
 export interface LocalPki {
   /** The test CA; the gateway trusts it beside the public roots (`CHANNEL_EXTRA_CA_PEM`). */
   readonly caPem: string;
-  /** The client certificate of the sandbox WeChat account (mch_id 1900000109), in every sandbox merchant's secret. */
-  readonly wechatClient: ClientCertificate;
   /** Where the PEMs are kept (`<dataDir>/certs`); undefined when in memory. */
   readonly dir?: string;
 }
 
 export interface LocalStack {
   readonly apiUrl: string;
-  /** The WeChat sandbox, `https://127.0.0.1:<port>`. */
-  readonly sandboxUrl: string;
   readonly pki: LocalPki;
   /** The environment the handlers run with (endpoints, tables, scale): what a separate API process needs. */
   readonly env: Readonly<Record<string, string>>;
-  readonly sandbox: WechatSandbox;
+  /** The running sandbox channels, in the order they were started. */
+  readonly sandboxes: readonly RunningSandbox[];
+  /** The sandbox of one channel; throws when the stack runs none. */
+  sandbox(channel: ChannelName): RunningSandbox;
+  /** What every sandbox merchant's secret holds, as written for this run (with certificates and key pairs). */
+  readonly merchantSecrets: Readonly<Record<string, MerchantSecret>>;
   readonly stepFunctions: LocalStepFunctions;
   sweepNow(): Promise<SweepReport>;
   stop(): Promise<void>;
@@ -79,18 +82,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => close(secretsServer));
     const certsDir = options.dataDir && join(options.dataDir, 'certs');
     const sandboxPki = createSandboxPki(certsDir);
-    const pki: LocalPki = {
-      caPem: sandboxPki.caPem,
-      wechatClient: sandboxPki.issueClientCertificate(sandboxWechat.account.mch_id),
-      dir: certsDir,
-    };
-    const sandbox = new WechatSandbox({
-      accounts: [{ ...sandboxWechat.account, key: sandboxWechat.credentials.api_key }],
-      timeScale,
-      pki: sandboxPki,
-    });
-    const sandboxUrl = await sandbox.listen();
-    stops.push(() => sandbox.close());
+    const pki: LocalPki = { caPem: sandboxPki.caPem, dir: certsDir };
+    const sandboxes: RunningSandbox[] = [];
+    for (const start of sandboxStarters) {
+      const sandbox = await start({ timeScale, pki: sandboxPki, dataDir: options.dataDir });
+      sandboxes.push(sandbox);
+      stops.push(() => sandbox.close());
+    }
 
     // The Step Functions endpoint must exist before the handlers read their config; its functions come later.
     const functions: Record<string, LocalFunction> = {};
@@ -124,7 +122,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       MERCHANTS_TABLE: 'micropay-merchants',
       SETTLEMENT_STATE_MACHINE_ARN: stateMachineArn,
       MERCHANT_SECRET_PREFIX: 'micropay/merchants/',
-      WECHAT_BASE_URL: sandboxUrl,
+      ...sandboxEnvironment(sandboxes),
       CHANNEL_EXTRA_CA_PEM: pki.caPem,
       MICROPAY_TIME_SCALE: String(timeScale),
       SETTLEMENT_LEASE_GRACE_MS: String(
@@ -140,7 +138,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamoClient = new DynamoDBClient({});
     const secretsClient = new SecretsManagerClient({});
     await createTables(dynamoClient, env.ORDERS_TABLE as string, env.MERCHANTS_TABLE as string);
+    const merchantSecrets: Record<string, MerchantSecret> = {};
     for (const { profile, secret } of sandboxMerchants) {
+      const withRunCredentials = withSandboxCredentials(secret, sandboxes);
+      merchantSecrets[profile.merchant_id] = withRunCredentials;
       await putMerchant(
         {
           dynamo: dynamoClient,
@@ -149,7 +150,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           secretPrefix: 'micropay/merchants/',
         },
         profile,
-        withWechatCertificate(secret, pki.wechatClient),
+        withRunCredentials,
       );
     }
 
@@ -178,9 +179,36 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }, sweepEvery);
     stops.push(async () => clearInterval(timer));
 
-    return { apiUrl, sandboxUrl, pki, env, sandbox, stepFunctions, sweepNow, stop: stopAll };
+    const sandbox = (channel: ChannelName) => {
+      const found = sandboxes.find((s) => s.channel === channel);
+      if (!found) throw new Error(`the local stack runs no ${channel} sandbox`);
+      return found;
+    };
+    return {
+      apiUrl,
+      pki,
+      env,
+      sandboxes,
+      sandbox,
+      merchantSecrets,
+      stepFunctions,
+      sweepNow,
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+/** `secret` with each running sandbox's credentials for this run added to that channel's credentials. */
+function withSandboxCredentials(
+  secret: MerchantSecret,
+  sandboxes: readonly RunningSandbox[],
+): MerchantSecret {
+  const channels = { ...secret.channels };
+  for (const sandbox of sandboxes) {
+    channels[sandbox.channel] = { ...channels[sandbox.channel], ...sandbox.credentials };
+  }
+  return { ...secret, channels };
 }

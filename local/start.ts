@@ -39,10 +39,12 @@ const certDir = stack.pki.dir ?? '.local/certs-this-run';
 const mchId = sandboxWechat.account.mch_id;
 const clientCert = join(certDir, `client-${mchId}.pem`);
 const clientKey = join(certDir, `client-${mchId}-key.pem`);
-if (!stack.pki.dir) {
+const wechatCredentials =
+  stack.merchantSecrets[sandboxMerchants[0]?.profile.merchant_id ?? '']?.channels.wechat;
+if (!stack.pki.dir && wechatCredentials?.cert_pem && wechatCredentials.key_pem) {
   mkdirSync(certDir, { recursive: true });
-  writeFileSync(clientCert, stack.pki.wechatClient.cert_pem);
-  writeFileSync(clientKey, stack.pki.wechatClient.key_pem, { mode: 0o600 });
+  writeFileSync(clientCert, wechatCredentials.cert_pem);
+  writeFileSync(clientKey, wechatCredentials.key_pem, { mode: 0o600 });
 }
 
 const first = sandboxMerchants[0];
@@ -50,10 +52,10 @@ const lines = [
   '',
   `Micropay gateway (local) is up${values.persist ? ', data kept in .local/' : ', data in memory'}.`,
   '',
-  `  API                 ${stack.apiUrl}   (POST /v1/micropay, /v1/query, /v1/reverse)`,
-  `  WeChat sandbox      ${stack.sandboxUrl}   (/pay/micropay, /pay/orderquery, /secapi/pay/reverse)`,
-  `  sandbox test CA     ${stack.pki.dir ? join(stack.pki.dir, 'ca.pem') : 'in memory'}   (trusted by the gateway only; /secapi/ needs the client certificate)`,
-  `  time scale          ${timeScale}   (MICROPAY_TIME_SCALE)`,
+  `  ${'API'.padEnd(26)} ${stack.apiUrl}   (POST /v1/micropay, /v1/query, /v1/reverse)`,
+  ...stack.sandboxes.map((sandbox) => `  ${sandbox.label.padEnd(26)} ${sandbox.url}   (${sandbox.paths})`),
+  `  ${'sandbox test CA'.padEnd(26)} ${stack.pki.dir ? join(stack.pki.dir, 'ca.pem') : 'in memory'}   (trusted by the gateway only; /secapi/ needs the client certificate)`,
+  `  ${'time scale'.padEnd(26)} ${timeScale}   (MICROPAY_TIME_SCALE)`,
   '',
   '  Sandbox merchants:',
   ...sandboxMerchants.map(

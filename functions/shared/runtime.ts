@@ -7,7 +7,7 @@ import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
 import { AwsMerchantDirectory } from '#adapters/merchant-directory.ts';
 import { StepFunctionsWorkflow } from '#adapters/sfn-workflow.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
-import { loadConfig } from '#core/config.ts';
+import { channelEndpoints, loadConfig } from '#core/config.ts';
 import type { Ports } from '#core/ports.ts';
 
 /** Shared by every function: config parsed once, clients created once per container, outside the handler. */
@@ -26,7 +26,7 @@ export const ports: Ports = {
     secretPrefix: config.MERCHANT_SECRET_PREFIX,
     cacheSeconds: config.MERCHANT_CACHE_SECONDS,
   }),
-  channels: channelRegistry({ wechat: config.WECHAT_BASE_URL, extraCaPem: config.CHANNEL_EXTRA_CA_PEM }),
+  channels: channelRegistry(channelEndpoints(config)),
   workflow: new StepFunctionsWorkflow(new SFNClient({}), config.SETTLEMENT_STATE_MACHINE_ARN),
   clock: { now: () => Date.now() },
   alarms: {

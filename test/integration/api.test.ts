@@ -58,7 +58,7 @@ describe('query and reverse', () => {
     const reverse = attempts.find((a) => a.action === 'reverse');
     assert.ok(reverse && order);
     assert.ok(Date.parse(reverse.at) - Date.parse(String(order.created_at)) >= reverseNotBeforeMs);
-    assert.equal(stack().sandbox.callsFor(tradeId).reverse, 1);
+    assert.equal(stack().sandbox('wechat').callsFor(tradeId).reverse, 1);
   });
 
   it('six concurrent reverse requests on a paid order make one reverse call at the channel', async () => {
@@ -70,7 +70,7 @@ describe('query and reverse', () => {
       assert.deepEqual([answer.envelope.code, answer.envelope.data?.trade_state], [0, 5]);
     await stack().stepFunctions.idle();
     assert.equal((await client.query({ trade_id: tradeId })).envelope.data?.trade_state, 4);
-    assert.equal(stack().sandbox.callsFor(tradeId).reverse, 1);
+    assert.equal(stack().sandbox('wechat').callsFor(tradeId).reverse, 1);
     const executions = stack()
       .stepFunctions.list()
       .filter((e) => e.input.includes(tradeId));
@@ -90,7 +90,7 @@ describe('query and reverse', () => {
     const tradeId = String(submitted.envelope.data?.trade_id);
     await stack().stepFunctions.idle();
     assert.equal((await client.query({ trade_id: tradeId })).envelope.data?.trade_state, 4);
-    assert.deepEqual(stack().sandbox.callsFor(tradeId), { micropay: 1, orderquery: 0, reverse: 1 });
+    assert.deepEqual(stack().sandbox('wechat').callsFor(tradeId), { micropay: 1, orderquery: 0, reverse: 1 });
     const { order, attempts } = await historyOf(stack(), tradeId);
     const reverse = attempts.find((a) => a.action === 'reverse');
     assert.ok(reverse && order?.pay_sent_at);
@@ -105,9 +105,9 @@ describe('query and reverse', () => {
     assert.equal(answer.envelope.data?.trade_state, 5);
     await stack().stepFunctions.idle();
     assert.equal((await client.query({ trade_id: tradeId })).envelope.data?.trade_state, 4);
-    const calls = stack().sandbox.callsFor(tradeId);
+    const calls = stack().sandbox('wechat').callsFor(tradeId);
     assert.equal(calls.reverse, 1);
-    assert.ok(calls.orderquery < 6, 'queries stop once the merchant cancels');
+    assert.ok((calls.orderquery ?? 0) < 6, 'queries stop once the merchant cancels');
   });
 
   it('refuses to reverse a failed order with 302', async () => {
@@ -128,7 +128,7 @@ describe('query and reverse', () => {
     assert.equal(retry.envelope.data?.trade_state, 5);
     await stack().stepFunctions.idle();
     // Sandbox outcome 10 never reverses: the retry runs the whole reverse schedule again and alarms again.
-    assert.equal(stack().sandbox.callsFor(tradeId).reverse, 12);
+    assert.equal(stack().sandbox('wechat').callsFor(tradeId).reverse, 12);
     assert.equal((await historyOf(stack(), tradeId)).order?.state, 'REVERSE_FAILED');
   });
 });

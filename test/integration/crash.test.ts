@@ -52,7 +52,7 @@ describe('a process that dies between the channel call and the state machine sta
       );
       const order = (await scanOrders(stack())).find((item) => item.mch_trade_id === body.mch_trade_id);
       assert.equal(order?.state, 'PAYING');
-      assert.equal(stack().sandbox.callsFor(String(order?.trade_id)).micropay, 1);
+      assert.equal(stack().sandbox('wechat').callsFor(String(order?.trade_id)).micropay, 1);
 
       child.kill('SIGKILL');
       await exited;
@@ -66,7 +66,11 @@ describe('a process that dies between the channel call and the state machine sta
       });
       assert.equal(settled.trade_state, 0);
       assert.equal(settled.settle_due_at, undefined);
-      assert.deepEqual(stack().sandbox.callsFor(tradeId), { micropay: 1, orderquery: 2, reverse: 0 });
+      assert.deepEqual(stack().sandbox('wechat').callsFor(tradeId), {
+        micropay: 1,
+        orderquery: 2,
+        reverse: 0,
+      });
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

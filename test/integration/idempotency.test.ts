@@ -13,7 +13,7 @@ describe('idempotency', () => {
     assert.equal(tradeIds.size, 1);
     assert.deepEqual(new Set(answers.map((a) => a.envelope.code)), new Set([0]));
     const [tradeId] = [...tradeIds];
-    assert.equal(stack().sandbox.callsFor(String(tradeId)).micropay, 1);
+    assert.equal(stack().sandbox('wechat').callsFor(String(tradeId)).micropay, 1);
     const items = (await scanOrders(stack())).filter((item) => item.mch_trade_id === body.mch_trade_id);
     assert.equal(items.length, 1);
   });
@@ -25,7 +25,7 @@ describe('idempotency', () => {
     const tradeId = String(answers[0]?.envelope.data?.trade_id);
     assert.ok(answers.every((a) => a.envelope.data?.trade_id === tradeId));
     await stack().stepFunctions.idle();
-    assert.deepEqual(stack().sandbox.callsFor(tradeId), { micropay: 1, orderquery: 2, reverse: 0 });
+    assert.deepEqual(stack().sandbox('wechat').callsFor(tradeId), { micropay: 1, orderquery: 2, reverse: 0 });
     const { envelope } = await client.query({ trade_id: tradeId });
     assert.equal(envelope.data?.trade_state, 0);
   });
@@ -55,7 +55,7 @@ describe('idempotency', () => {
       assert.match(String(conflict.envelope.msg), /mch_trade_id/);
       const after = (await scanOrders(stack())).find((item) => item.mch_trade_id === body.mch_trade_id);
       assert.deepEqual(after, before);
-      assert.equal(stack().sandbox.callsFor(String(first.envelope.data?.trade_id)).micropay, 1);
+      assert.equal(stack().sandbox('wechat').callsFor(String(first.envelope.data?.trade_id)).micropay, 1);
     });
   }
 

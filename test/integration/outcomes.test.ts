@@ -75,7 +75,7 @@ describe('sandbox outcomes through the local stack', () => {
       assert.equal(envelope.code, 0);
       assert.equal(envelope.data?.trade_state, row.final);
       assert.equal(envelope.data?.need_query, row.final === 5 ? 'Y' : 'N');
-      assert.deepEqual(stack().sandbox.callsFor(first.tradeId), row.calls);
+      assert.deepEqual(stack().sandbox('wechat').callsFor(first.tradeId), row.calls);
     });
   }
 

@@ -1,0 +1,5 @@
+import type { ChannelOnboarding } from './onboarding.ts';
+import { wechatOnboarding } from './wechat.ts';
+
+/** Every channel `merchant add` can configure. New channels register here. */
+export const onboardings: readonly ChannelOnboarding[] = [wechatOnboarding];
