@@ -75,7 +75,10 @@ export const micropayRequest = z
         z.positive('must be greater than 0'),
         z.maximum(100_000_000_00, 'must be at most 10000000000 fen'),
       ),
-    fee_type: z.optional(z.enum(['CNY'], { error: 'must be CNY' })),
+    // Which currency a payment may be in is the merchant's route's (CNY, or HKD through BlueOcean): checked at submit.
+    fee_type: z.optional(
+      z.string().check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code (CNY, HKD, …)')),
+    ),
     spbill_create_ip: z.string().check(z.refine((ip) => isIP(ip) !== 0, 'must be an IPv4 or IPv6 address')),
     auth_code: z
       .string({ error: 'must be a string of digits' })

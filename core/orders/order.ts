@@ -1,3 +1,5 @@
+import { fenToYuan } from '#core/money.ts';
+
 /** Internal order states (SPEC section 3). */
 export type OrderState =
   | 'CREATED'
@@ -97,6 +99,25 @@ export interface PaymentDetails {
   readonly sub_appid?: string;
   /** Epoch seconds the channel says the payment completed. */
   readonly time_end?: number;
+  // Alipay (seed 002). Amounts are integers of fen, converted exactly from Alipay's yuan.
+  readonly buyer_logon_id?: string;
+  readonly buyer_user_id?: string;
+  readonly buyer_pay_amount?: number;
+  readonly invoice_amount?: number;
+  readonly point_amount?: number;
+  readonly receipt_amount?: number;
+  /** Alipay's `fund_bill_list` as it sent it (JSON text: how the buyer paid). */
+  readonly fund_bill_list?: string;
+  // fshows (seed 003): fees and net amount in yuan, rates as fractions; exact decimal strings.
+  readonly liquidator_commission_fee?: string;
+  readonly bank_commission_fee?: string;
+  readonly pay_platform_fee?: string;
+  readonly gateway_commission_fee?: string;
+  readonly net_money?: string;
+  readonly liquidator_commission_rate?: string;
+  readonly bank_commission_rate?: string;
+  readonly pay_platform_rate?: string;
+  readonly gateway_commission_rate?: string;
 }
 
 /** The order record: one flat DynamoDB item, the shape finance queries (SPEC section 7). */
@@ -141,6 +162,8 @@ export interface Order extends PaymentDetails {
   readonly pay_sent_at?: string;
   /** ISO time a query found the payment refunded (trade_state 1); the payment record stays. */
   readonly refund_noted_at?: string;
+  /** What the channel says its reverse did, where it says (Alipay's cancel: `close` or `refund`). */
+  readonly reverse_action?: string;
   readonly version: number;
 }
 
@@ -169,8 +192,20 @@ export function toMerchantView(order: Order): Record<string, unknown> {
     sub_is_subscribe: order.sub_is_subscribe,
     attach: order.attach,
     device_info: order.device_info,
+    buyer_logon_id: order.buyer_logon_id,
+    buyer_user_id: order.buyer_user_id,
+    buyer_pay_amount: yuanOf(order.buyer_pay_amount),
+    invoice_amount: yuanOf(order.invoice_amount),
+    point_amount: yuanOf(order.point_amount),
+    receipt_amount: yuanOf(order.receipt_amount),
+    fund_bill_list: order.fund_bill_list,
     err_code: order.err_code,
     err_msg: order.err_msg,
   };
   return Object.fromEntries(Object.entries(view).filter(([, v]) => v !== undefined));
+}
+
+/** Alipay's amounts are shown as the merchant documents show them (seed 002): yuan strings. */
+function yuanOf(fen: number | undefined): string | undefined {
+  return fen === undefined ? undefined : fenToYuan(fen);
 }

@@ -61,8 +61,15 @@ export async function submitPayment(
       `pay_type: merchant is not enabled for ${request.pay_type}`,
     );
   }
+  const currency = route.account.currency ?? 'CNY';
+  if (request.fee_type !== undefined && request.fee_type !== currency) {
+    throw new GatewayError(
+      ApiCode.invalidParameter,
+      `fee_type: this merchant's ${request.pay_type} is settled in ${currency}; send ${currency} or leave fee_type out`,
+    );
+  }
   const now = ports.clock.now();
-  const draft = newOrder(ports, channel, request, now);
+  const draft = newOrder(ports, channel, { ...request, fee_type: currency }, now);
   const created = await ports.orders.create(draft);
   if (!created.created) return replay(created.existing, draft);
 
@@ -76,7 +83,7 @@ export async function submitPayment(
     attach: request.attach,
     device_info: request.device_info,
     goods_tag: request.goods_tag,
-    fee_type: request.fee_type,
+    fee_type: draft.fee_type,
     time_start: request.time_start,
     time_expire: request.time_expire,
   };
@@ -98,7 +105,7 @@ function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now:
     pay_type: request.pay_type,
     channel: channel.name,
     total_fee: request.total_fee,
-    fee_type: request.fee_type ?? 'CNY',
+    fee_type: request.fee_type,
     ...toState('CREATED'),
     body: request.body,
     subject: request.subject,

@@ -160,8 +160,9 @@ function toInt(value: string | undefined): number | undefined {
 
 function paymentDetails(f: WireFields): PaymentDetails {
   return {
+    // WeChat is both the channel and the payment method: its order number is both ids.
     out_trade_id: f.transaction_id,
-    ch_trade_id: f.out_trade_no,
+    ch_trade_id: f.transaction_id,
     fee_type: f.fee_type,
     cash_fee: toInt(f.cash_fee),
     coupon_fee: toInt(f.coupon_fee),
