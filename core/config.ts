@@ -18,6 +18,8 @@ const url = (fallback: string) => z._default(z.url({ error: 'must be a URL' }), 
 /** Runtime configuration, read from the environment once at cold start. */
 const schema = z.object({
   ORDERS_TABLE: required,
+  /** Settlement wake-ups: how the sweep finds orders whose lease ran out (`adapters/dynamo-orders.ts`). */
+  WAKEUPS_TABLE: required,
   MERCHANTS_TABLE: required,
   SETTLEMENT_STATE_MACHINE_ARN: required,
   MERCHANT_SECRET_PREFIX: z._default(required, 'micropay/merchants/'),

@@ -10,7 +10,10 @@ export interface OrderKey {
 
 /** Persistence of orders. Every write is conditional on the version read, so writers never lose updates. */
 export interface OrderStore {
-  /** Writes a new order unless the key exists; returns the existing order when it does. */
+  /**
+   * Writes a new order unless the merchant already has an order under the same order id (`core/ids.ts`: the
+   * same `mch_trade_id`, or, with odds the ids module gives, another that collides); returns that one.
+   */
   create(
     order: Order,
   ): Promise<{ readonly created: true } | { readonly created: false; readonly existing: Order }>;
@@ -22,7 +25,11 @@ export interface OrderStore {
    * refuses (throws) a write whose result breaks the lease invariant (`leaseProblem`).
    */
   update(order: Order, changes: Partial<Order>, attempts?: readonly SettlementAttempt[]): Promise<Order>;
-  /** Orders whose settlement lease ran out before `nowIso` (oldest first, at most `limit`). */
+  /**
+   * Orders whose settlement lease ran out by `nowIso` (about `limit` at most). Every order that holds a lease
+   * is listed by some call after its lease runs out, and again later while it stays open and unclaimed, as
+   * long as the sweep keeps calling.
+   */
   listDue(nowIso: string, limit: number): Promise<OrderKey[]>;
 }
 

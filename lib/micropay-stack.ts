@@ -36,6 +36,7 @@ export class MicropayStack extends Stack {
     this.tables = new OrdersTable(this, 'Tables');
     const environment = {
       ORDERS_TABLE: this.tables.orders.tableName,
+      WAKEUPS_TABLE: this.tables.wakeups.tableName,
       MERCHANTS_TABLE: this.tables.merchants.tableName,
       SETTLEMENT_STATE_MACHINE_ARN: SettlementWorkflow.arnOf(this, stateMachineName),
       MERCHANT_SECRET_PREFIX: secretPrefix,
@@ -49,10 +50,12 @@ export class MicropayStack extends Stack {
     const { settleFunction: settle, sweepFunction: sweep } = this.settlement;
     for (const fn of [api, settle]) {
       this.tables.orders.grantReadWriteData(fn);
+      this.tables.wakeups.grantWriteData(fn);
       this.tables.merchants.grantReadData(fn);
       fn.addToRolePolicy(readSecrets);
     }
     this.tables.orders.grantReadWriteData(sweep);
+    this.tables.wakeups.grantReadWriteData(sweep);
     this.settlement.stateMachine.grantStartExecution(api);
 
     new CfnOutput(this, 'OrdersTableName', {

@@ -100,7 +100,7 @@ function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now:
   return {
     merchant_id: request.merchant_id,
     mch_trade_id: request.mch_trade_id,
-    trade_id: newTradeId(now),
+    trade_id: newTradeId(now, request.merchant_id, request.mch_trade_id),
     ch_trade_id: undefined,
     pay_type: request.pay_type,
     channel: channel.name,
@@ -130,6 +130,13 @@ function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now:
 }
 
 function replay(existing: Order, draft: Order): SubmitOutcome {
+  if (existing.mch_trade_id !== draft.mch_trade_id) {
+    // Another mch_trade_id of this merchant hashes to the same order id (odds in core/ids.ts).
+    throw new GatewayError(
+      ApiCode.duplicateMismatch,
+      'mch_trade_id: its order id collides with another order of this merchant; use another mch_trade_id',
+    );
+  }
   if (existing.request_fingerprint !== draft.request_fingerprint) {
     throw new GatewayError(
       ApiCode.duplicateMismatch,

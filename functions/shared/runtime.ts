@@ -18,7 +18,11 @@ export const metrics = new Metrics({ namespace: 'Micropay', serviceName: 'microp
 const dynamo = new DynamoDBClient({});
 
 export const ports: Ports = {
-  orders: new DynamoOrderStore(dynamo, config.ORDERS_TABLE),
+  orders: new DynamoOrderStore(dynamo, {
+    ordersTable: config.ORDERS_TABLE,
+    wakeupsTable: config.WAKEUPS_TABLE,
+    recheckAfterMs: config.SETTLEMENT_LEASE_GRACE_MS,
+  }),
   merchants: new AwsMerchantDirectory({
     dynamo,
     secrets: new SecretsManagerClient({}),

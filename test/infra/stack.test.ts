@@ -29,11 +29,7 @@ describe('MicropayStack', () => {
       Properties: Match.objectLike({
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        KeySchema: [
-          { AttributeName: 'merchant_id', KeyType: 'HASH' },
-          { AttributeName: 'mch_trade_id', KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'by-trade-id' })]),
+        KeySchema: [{ AttributeName: 'order_key', KeyType: 'HASH' }],
         DeletionProtectionEnabled: true,
       }),
       DeletionPolicy: 'Retain',
@@ -42,7 +38,19 @@ describe('MicropayStack', () => {
       assert.deepEqual(table.Properties.PointInTimeRecoverySpecification, {
         PointInTimeRecoveryEnabled: true,
       });
+      // No secondary indexes: a payment's writes cost no index writes.
+      assert.equal(table.Properties.GlobalSecondaryIndexes, undefined);
     }
+  });
+
+  it('keeps settlement wake-ups in a table whose items expire by TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'bucket', KeyType: 'HASH' },
+        { AttributeName: 'due', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+    });
   });
 
   it('runs every function on Node 24', () => {
