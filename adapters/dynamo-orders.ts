@@ -29,8 +29,8 @@ export interface DynamoOrderStoreOptions {
 const wakeupRetentionSeconds = 7 * 24 * 3600;
 /** Where the sweep has got to: the wake-ups due up to this time have been looked at. */
 const watermarkKey = { bucket: 'WATERMARK', due: 'sweep' };
-/** How far back a sweep with no watermark yet (a new table) begins. */
-const firstSweepLookbackMs = 3600 * 1000;
+/** How far back a sweep with no watermark yet (a new table) begins: inside one sweep's reach. */
+const firstSweepLookbackMs = 30 * 60 * 1000;
 /** Minutes of wake-ups one sweep looks at, at most: one that fell far behind catches up an hour a run. */
 const maxMinutesPerSweep = 60;
 
@@ -167,6 +167,7 @@ export class DynamoOrderStore implements OrderStore {
     const now = Date.parse(nowIso);
     const from = (await this.watermark()) ?? new Date(now - firstSweepLookbackMs).toISOString();
     const due: OrderKey[] = [];
+    const seen = new Set<string>();
     let reached = from;
     const last = minuteOf(nowIso);
     let minute = minuteOf(from);
@@ -175,7 +176,8 @@ export class DynamoOrderStore implements OrderStore {
       minute <= last && looked < maxMinutesPerSweep;
       looked++, minute = nextMinute(minute)
     ) {
-      const wakeups = await this.wakeupsIn(minute, from, nowIso);
+      const wakeups = (await this.wakeupsIn(minute, from, nowIso)).filter((key) => !seen.has(key));
+      for (const key of wakeups) seen.add(key);
       for (const [key, order] of await this.ordersOf(wakeups)) {
         if (!order?.settle_due_at) continue;
         const leaseEnd = Date.parse(order.settle_due_at);
@@ -221,29 +223,32 @@ export class DynamoOrderStore implements OrderStore {
   /** The order keys of the wake-ups of one minute due after `fromIso` and by `toIso`, every shard. */
   private async wakeupsIn(minute: string, fromIso: string, toIso: string): Promise<string[]> {
     const keys = new Set<string>();
-    for (let shard = 0; shard < this.shards; shard++) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.wakeups,
-            KeyConditionExpression: '#bucket = :bucket AND #due BETWEEN :from AND :to',
-            ExpressionAttributeNames: {
-              '#bucket': wakeupsTableSchema.partitionKey,
-              '#due': wakeupsTableSchema.sortKey,
-            },
-            ExpressionAttributeValues: {
-              ':bucket': `${minute}#${shard}`,
-              ':from': `${fromIso}#\uffff`,
-              ':to': `${toIso}#\uffff`,
-            },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) keys.add(String(item.order_key));
-        start = page.LastEvaluatedKey;
-      } while (start);
-    }
+    const shards = Array.from({ length: this.shards }, (_, shard) => shard);
+    await Promise.all(
+      shards.map(async (shard) => {
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await this.doc.send(
+            new QueryCommand({
+              TableName: this.wakeups,
+              KeyConditionExpression: '#bucket = :bucket AND #due BETWEEN :from AND :to',
+              ExpressionAttributeNames: {
+                '#bucket': wakeupsTableSchema.partitionKey,
+                '#due': wakeupsTableSchema.sortKey,
+              },
+              ExpressionAttributeValues: {
+                ':bucket': `${minute}#${shard}`,
+                ':from': `${fromIso}#\uffff`,
+                ':to': `${toIso}#\uffff`,
+              },
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of page.Items ?? []) keys.add(String(item.order_key));
+          start = page.LastEvaluatedKey;
+        } while (start);
+      }),
+    );
     return [...keys];
   }
 
