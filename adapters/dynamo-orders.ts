@@ -11,7 +11,7 @@ import { ordersTableSchema, wakeupsTableSchema } from '#adapters/tables.ts';
 import { StaleOrderError } from '#core/errors.ts';
 import { orderHash, orderHashOfTradeId } from '#core/ids.ts';
 import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
-import type { OrderKey, OrderStore } from '#core/ports.ts';
+import type { DueOrders, OrderKey, OrderStore } from '#core/ports.ts';
 
 export interface DynamoOrderStoreOptions {
   readonly ordersTable: string;
@@ -163,10 +163,11 @@ export class DynamoOrderStore implements OrderStore {
    * order gets its next wake-up before the watermark moves past the one that was looked at, so a sweep that
    * dies half-way only makes the next one look again. At least `limit` wake-ups are looked at per call.
    */
-  async listDue(nowIso: string, limit: number): Promise<OrderKey[]> {
+  async listDue(nowIso: string, limit: number): Promise<DueOrders> {
     const now = Date.parse(nowIso);
     const from = (await this.watermark()) ?? new Date(now - firstSweepLookbackMs).toISOString();
     const due: OrderKey[] = [];
+    const openCreatedAt: string[] = [];
     const seen = new Set<string>();
     let reached = from;
     const last = minuteOf(nowIso);
@@ -180,6 +181,7 @@ export class DynamoOrderStore implements OrderStore {
       for (const key of wakeups) seen.add(key);
       for (const [key, order] of await this.ordersOf(wakeups)) {
         if (!order?.settle_due_at) continue;
+        openCreatedAt.push(order.created_at);
         const leaseEnd = Date.parse(order.settle_due_at);
         const expired = leaseEnd <= now;
         await this.wakeAt(key, new Date(expired ? now + this.recheckAfterMs : leaseEnd).toISOString());
@@ -190,7 +192,7 @@ export class DynamoOrderStore implements OrderStore {
       if (due.length >= limit) break;
     }
     await this.advanceWatermark(reached);
-    return due;
+    return { due, openCreatedAt };
   }
 
   private async read(key: string): Promise<Order | undefined> {
@@ -265,7 +267,7 @@ export class DynamoOrderStore implements OrderStore {
             RequestItems: {
               [this.table]: {
                 Keys: pending,
-                ProjectionExpression: '#key, merchant_id, mch_trade_id, settle_due_at',
+                ProjectionExpression: '#key, merchant_id, mch_trade_id, settle_due_at, created_at',
                 ExpressionAttributeNames: { '#key': ordersTableSchema.partitionKey },
               },
             },

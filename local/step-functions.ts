@@ -32,11 +32,18 @@ export interface LocalStepFunctionsOptions {
   readonly onExecutionMetered?: (execution: MeteredExecution) => void;
   /** The time scale the waits run at, to turn measured waits back into real-world time. @default 1 */
   readonly timeScale?: number;
+  /**
+   * `EXPRESS` (the deployed default) starts a new execution for every StartExecution, even under a name
+   * already used, as Express workflows do (they are at-least-once); `STANDARD` makes a start idempotent by
+   * name and input, as Standard workflows do. @default 'EXPRESS'
+   */
+  readonly type?: 'EXPRESS' | 'STANDARD';
 }
 
 /**
  * Local Step Functions: StartExecution, DescribeExecution and StopExecution over the SDK's wire
- * protocol, each execution run by aws-local-stepfunctions from the real ASL file.
+ * protocol, each execution run by aws-local-stepfunctions from the real ASL file, with Express or Standard
+ * start semantics.
  */
 export class LocalStepFunctions {
   readonly server: Server;
@@ -113,7 +120,10 @@ export class LocalStepFunctions {
         `State Machine Does Not Exist: '${stateMachineArn}'`,
       );
     const name = String(input.name ?? crypto.randomUUID());
-    const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const express = (this.options.type ?? 'EXPRESS') === 'EXPRESS';
+    const arn = express
+      ? `${stateMachineArn.replace(':stateMachine:', ':express:')}:${name}:${crypto.randomUUID()}`
+      : `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const body = String(input.input ?? '{}');
     const existing = this.executions.get(arn);
     if (existing) {

@@ -71,7 +71,11 @@ export async function submitPayment(
   const now = ports.clock.now();
   const draft = newOrder(ports, channel, { ...request, fee_type: currency }, now);
   const created = await ports.orders.create(draft);
-  if (!created.created) return replay(created.existing, draft);
+  if (!created.created) {
+    const replayed = replay(created.existing, draft);
+    ports.telemetry.paymentAnswered(channel.name, 'replayed');
+    return replayed;
+  }
 
   const context = { account: route.account, credentials: merchant.secret.channels[route.channel] ?? {} };
   const command = {
@@ -91,7 +95,12 @@ export async function submitPayment(
   const result: PayResult = await channel
     .pay(context, command, scaled(channel.protocol.payDeadlineMs, ports.timeScale))
     .catch((): PayResult => ({ kind: 'unknown', word: 'ERROR' }));
-  return recordPayAnswer(ports, channel, draft, result, sentAt);
+  const outcome = await recordPayAnswer(ports, channel, draft, result, sentAt);
+  ports.telemetry.paymentAnswered(
+    channel.name,
+    outcome.code === 600 ? 'refused' : outcome.order.state === 'PAID' ? 'paid' : 'settling',
+  );
+  return outcome;
 }
 
 function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now: number): Order {

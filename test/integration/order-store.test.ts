@@ -5,6 +5,7 @@ import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
 import { newTradeId } from '#core/ids.ts';
 import { toState } from '#core/orders/changes.ts';
 import type { Order } from '#core/orders/order.ts';
+import type { DueOrders } from '#core/ports.ts';
 import { createTables, type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb.ts';
 import { Meter } from '../../local/meter.ts';
 
@@ -81,7 +82,7 @@ function openOrder(leaseUntil: number, overrides: Partial<Order> = {}): Order {
   };
 }
 
-const keys = (list: readonly { mch_trade_id: string }[]) => list.map((k) => k.mch_trade_id);
+const keys = (found: DueOrders) => found.due.map((k) => k.mch_trade_id);
 
 describe('the DynamoDB order store', () => {
   it('finds an order by mch_trade_id and by trade_id with one consistent read each, and no other', async () => {
