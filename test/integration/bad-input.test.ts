@@ -278,4 +278,11 @@ describe('bad input gets its SPEC code, names the field, and changes nothing', (
       assert.equal(response.status, 404);
     }
   });
+
+  it('serves its OpenAPI document at GET /openapi.json', async () => {
+    const response = await fetch(`${stack().apiUrl}/openapi.json`);
+    const document = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.equal(document.openapi, '3.1.0');
+    assert.deepEqual(Object.keys(document.paths).sort(), ['/v1/micropay', '/v1/query', '/v1/reverse']);
+  });
 });

@@ -1,7 +1,9 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
-import { MicropayClient } from '../../cli/client.ts';
+import * as z from 'zod/mini';
+import { envelope } from '#core/api/responses.ts';
+import { type ApiAnswer, MicropayClient } from '../../cli/client.ts';
 import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
@@ -25,6 +27,23 @@ export function useLocalStack(
   };
 }
 
+/**
+ * A client that also checks every answer of the API against the documented answer schema
+ * (`core/api/responses.ts`, the OpenAPI document's), so an answer the document does not describe fails a test.
+ */
+class CheckedClient extends MicropayClient {
+  override async post(path: string, body: unknown, raw = false): Promise<ApiAnswer> {
+    const answer = await super.post(path, body, raw);
+    if (answer.status === 200) {
+      const parsed = z.safeParse(envelope, answer.envelope);
+      if (!parsed.success) {
+        throw new Error(`answer of ${path} is not as documented: ${JSON.stringify(parsed.error.issues)}`);
+      }
+    }
+    return answer;
+  }
+}
+
 export function merchantClient(
   stack: LocalStack,
   index = 0,
@@ -32,7 +51,7 @@ export function merchantClient(
 ): MicropayClient {
   const merchant = sandboxMerchants[index];
   if (!merchant) throw new Error(`no sandbox merchant ${index}`);
-  return new MicropayClient({
+  return new CheckedClient({
     url: stack.apiUrl,
     merchantId: merchant.profile.merchant_id,
     key: merchant.secret.api_key,
