@@ -54,7 +54,8 @@ export class Meter {
     try {
       return await run();
     } finally {
-      const entry = (this.functions[name] ??= { invocations: 0, totalMs: 0 });
+      const entry = this.functions[name] ?? { invocations: 0, totalMs: 0 };
+      this.functions[name] = entry;
       entry.invocations += 1;
       entry.totalMs += performance.now() - started;
     }
