@@ -53,6 +53,8 @@ export interface LocalStack {
   /** What every sandbox merchant's secret holds, as written for this run (with certificates and key pairs). */
   readonly merchantSecrets: Readonly<Record<string, MerchantSecret>>;
   readonly stepFunctions: LocalStepFunctions;
+  /** What the run consumed in billed units, when started with a meter. */
+  readonly meter?: Meter;
   sweepNow(): Promise<SweepReport>;
   stop(): Promise<void>;
 }
@@ -225,6 +227,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sandbox,
       merchantSecrets,
       stepFunctions,
+      meter,
       sweepNow,
       stop: stopAll,
     };
