@@ -2,8 +2,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { financePrefixes, settlementTimeZone } from '#finance/catalog.ts';
-import { FinanceDuckDb, type QueryResult, type ReportName, readSql, reportNames } from '#finance/duckdb.ts';
+import { FinanceDuckDb, type QueryResult } from '#finance/duckdb.ts';
 import { writeLocalExport } from '#finance/local-export.ts';
+import { type ReportName, readSql, reportNames } from '#finance/sql.ts';
 
 const date = (name: string) => (value: string) => {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value)))

@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type DuckDBConnection, DuckDBInstance, type Json } from '@duckdb/node-api';
 import {
   curatedColumns,
@@ -10,20 +9,7 @@ import {
   financeTables,
   rawItemDuckDbType,
 } from './catalog.ts';
-
-/** The reports finance runs: the names of their SQL files in finance/sql/. */
-export const reportNames = ['daily-settlement', 'open-orders', 'ledger'] as const;
-export type ReportName = (typeof reportNames)[number];
-
-/** Every SQL file: the reports and the curate query. Athena's named queries are made from the same files. */
-export const sqlNames = [...reportNames, 'curate-orders'] as const;
-
-const sqlDir = fileURLToPath(new URL('./sql/', import.meta.url));
-
-/** The text of one SQL file, as Athena's named query holds it. */
-export function readSql(name: (typeof sqlNames)[number]): string {
-  return readFileSync(join(sqlDir, `${name}.sql`), 'utf8');
-}
+import { type ReportName, readSql } from './sql.ts';
 
 /** A query's result: its columns (name and DuckDB type) and its rows as JSON values. */
 export interface QueryResult {

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { FinanceExports } from './finance-exports.ts';
 import { merchantSecretsArn } from './functions.ts';
 import { MerchantApi } from './merchant-api.ts';
 import { Monitoring } from './monitoring.ts';
@@ -22,6 +23,8 @@ export class MicropayStack extends Stack {
   public readonly merchantApi: MerchantApi;
   public readonly settlement: SettlementWorkflow;
   public readonly monitoring: Monitoring;
+  /** Daily exports of the orders table, the curated table and finance's Athena workgroup. */
+  public readonly finance: FinanceExports;
 
   constructor(scope: Construct, id: string, props: MicropayStackProps = {}) {
     super(scope, id, props);
@@ -67,6 +70,10 @@ export class MicropayStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stateMachine: this.settlement.stateMachine,
       functions: { Api: api, Settle: settle, Sweep: sweep },
+    });
+    this.finance = new FinanceExports(this, 'Finance', {
+      ordersTable: this.tables.orders,
+      alarmTopic: this.monitoring.alarmTopic,
     });
   }
 }
