@@ -167,7 +167,7 @@ describe('finance exports in the regional stack', () => {
   it('limits every query of the finance workgroup and encrypts its results', () => {
     const configuration = only('AWS::Athena::WorkGroup', 'FinanceWorkGroup').Properties
       .WorkGroupConfiguration as unknown as Record<string, never>;
-    assert.equal(configuration.BytesScannedCutoffPerQuery, 10 * 1024 ** 3);
+    assert.equal(configuration.BytesScannedCutoffPerQuery, 50 * 1024 ** 3);
     assert.equal(configuration.EnforceWorkGroupConfiguration, true);
     const results = configuration.ResultConfiguration as unknown as Record<string, unknown>;
     assert.deepEqual(results.EncryptionConfiguration, { EncryptionOption: 'SSE_S3' });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -219,5 +219,11 @@ describe('the finance SQL under DuckDB', () => {
     assert.deepEqual((await db.query('SELECT count(*) AS n FROM orders')).rows, [{ n: 1 }]);
     await db.curate(exported.dt, exported.exportId);
     assert.deepEqual((await db.query('SELECT count(*) AS n FROM orders')).rows, [{ n: orders.length }]);
+  });
+
+  it('has every curated column documented in the finance guide, with its type', () => {
+    const guide = readFileSync('docs/finance.md', 'utf8');
+    for (const column of curatedColumns)
+      assert.ok(guide.includes(`| \`${column.name}\` | ${column.type} |`), column.name);
   });
 });
