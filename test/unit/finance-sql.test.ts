@@ -88,6 +88,20 @@ const orders = [
     settle_due_at: '2026-12-02T01:01:00.000Z',
     due_shard: 'DUE',
   },
+  {
+    ...base,
+    merchant_id: 'M100000001',
+    mch_trade_id: 'wechat-rf',
+    trade_id: 't-wechat-rf',
+    channel: 'wechat',
+    state: 'REVERSE_FAILED',
+    trade_state: 5,
+    total_fee: 333,
+    cash_fee: 333,
+    created_at: '2026-12-01T10:00:00.000Z',
+    paid_at: '2026-12-01T10:00:02.000Z',
+    updated_at: '2026-12-01T10:04:00.000Z',
+  },
 ];
 
 describe('the finance SQL under DuckDB', () => {
@@ -154,6 +168,7 @@ describe('the finance SQL under DuckDB', () => {
       { trade_id: 't-fshows-1', settlement_date: '2026-12-02' },
       { trade_id: 't-fshows-2', settlement_date: '2026-12-02' },
       { trade_id: 't-hk-1', settlement_date: '2026-12-02' },
+      { trade_id: 't-wechat-rf', settlement_date: '2026-12-01' },
     ]);
   });
 
@@ -180,18 +195,23 @@ describe('the finance SQL under DuckDB', () => {
     assert.equal(rows.find((r) => r.channel === 'blueocean')?.fee_yuan, null, 'no fee reported: NULL, not 0');
   });
 
-  it('counts a reversal of money taken as reversed, with the part that was paid', async () => {
+  it('counts a reversal of money taken as reversed, and a REVERSE_FAILED payment as open, not paid', async () => {
     const { rows } = await db.report('daily-settlement', ['2026-12-01']);
     assert.deepEqual(
       rows.map((r) => [
         r.merchant_id,
-        r.pay_type,
+        r.channel,
         r.paid_count,
         r.reversed_count,
         r.reversed_fen,
         r.reversed_paid_fen,
+        r.open_count,
+        r.open_fen,
       ]),
-      [['M100000001', 'alipay.micro', 0, 1, 250, 250]],
+      [
+        ['M100000001', 'alipay', 0, 1, 250, 250, 0, 0],
+        ['M100000001', 'wechat', 0, 0, 0, 0, 1, 333],
+      ],
     );
   });
 
@@ -199,7 +219,10 @@ describe('the finance SQL under DuckDB', () => {
     const open = await db.report('open-orders', []);
     assert.deepEqual(
       open.rows.map((r) => [r.trade_id, r.state]),
-      [['t-hk-1', 'REVERSING']],
+      [
+        ['t-wechat-rf', 'REVERSE_FAILED'],
+        ['t-hk-1', 'REVERSING'],
+      ],
     );
     const ledger = await db.report('ledger', ['M100000005', '2026-12-01', '2026-12-02']);
     assert.deepEqual(
