@@ -349,6 +349,7 @@ export class FinanceExports extends Construct {
         actions: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
         resources: [catalogArn, databaseArn, tableArn(financeTables.current)],
       }),
+      new PolicyStatement({ actions: ['athena:GetDataCatalog'], resources: [dataCatalogArn] }),
       new PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [this.bucket.bucketArn] }),
       listPrefixes([financePrefixes.exports, financePrefixes.curated, financePrefixes.athenaResults]),
       new PolicyStatement({ actions: ['s3:GetObject'], resources: [objects(financePrefixes.exports)] }),
