@@ -110,7 +110,11 @@ export function financeCommands(program: Command): void {
         progress(`report ${report}: running over snapshot dt=${snapshot}…`);
         if (opts.format === 'parquet') {
           const out = opts.out ?? `${report}.parquet`;
-          await db.toParquet(readSql(report), parameters[report], out);
+          const only = opts.merchant && report !== 'ledger';
+          const sql = only
+            ? `SELECT * FROM (${readSql(report)}) AS r WHERE r.merchant_id = ?`
+            : readSql(report);
+          await db.toParquet(sql, only ? [...parameters[report], opts.merchant] : parameters[report], out);
           progressDone(
             `report ${report}: written to ${out} in ${(performance.now() - started).toFixed(0)} ms`,
           );
