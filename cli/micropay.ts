@@ -15,6 +15,7 @@ import type {
   PayTypeRoute,
 } from '#core/merchants.ts';
 import { type ApiAnswer, MicropayClient } from './client.ts';
+import { financeCommands } from './finance.ts';
 import { onboardings } from './onboarding/index.ts';
 
 const tradeStates: Record<number, string> = {
@@ -35,7 +36,7 @@ const integer = (name: string) => (value: string) => {
 
 const program = new Command('micropay')
   .description(
-    'Command-line client of the micropay gateway: pay, query, reverse, and merchant administration.',
+    'Command-line client of the micropay gateway: pay, query, reverse, merchant administration, finance exports and reports.',
   )
   .option(
     '--env-file <path>',
@@ -234,6 +235,8 @@ function merchantFromOptions(opts: Record<string, unknown>): {
     secret: { api_key: String(opts.key), channels },
   };
 }
+
+financeCommands(program);
 
 try {
   await program.parseAsync();

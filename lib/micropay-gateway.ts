@@ -10,6 +10,7 @@ import {
   channelUrlVariables,
   defaultChannelUrls,
 } from '#core/channels/registry.ts';
+import { FinanceExports, type FinanceExportsProps } from './finance-exports.ts';
 import { merchantSecretsArn } from './functions.ts';
 import { MerchantApi, type MerchantApiThrottling } from './merchant-api.ts';
 import { Monitoring } from './monitoring.ts';
@@ -43,6 +44,8 @@ export interface MicropayGatewayProps {
   readonly removalPolicy?: RemovalPolicy;
   /** How often the sweep restarts settlements that died. @default Duration.minutes(1) */
   readonly sweepEvery?: Duration;
+  /** Finance exports: schedule, retention, scan limit (docs/finance.md). @default FinanceExports' defaults */
+  readonly finance?: Omit<FinanceExportsProps, 'ordersTable' | 'alarmTopic' | 'removalPolicy'>;
 }
 
 /**
@@ -54,6 +57,8 @@ export class MicropayGateway extends Construct {
   public readonly merchantApi: MerchantApi;
   public readonly settlement: SettlementWorkflow;
   public readonly monitoring: Monitoring;
+  /** Daily exports of the orders table, the curated table and finance's Athena workgroup. */
+  public readonly finance: FinanceExports;
 
   constructor(scope: Construct, id: string, props: MicropayGatewayProps = {}) {
     super(scope, id);
@@ -111,6 +116,13 @@ export class MicropayGateway extends Construct {
       alarmTopic: props.alarmTopic,
       alarmEmail: props.alarmEmail,
       dashboardName: `micropay-${stack.region}`,
+    });
+
+    this.finance = new FinanceExports(this, 'Finance', {
+      ...props.finance,
+      ordersTable: this.tables.orders,
+      alarmTopic: this.monitoring.alarmTopic,
+      removalPolicy: props.removalPolicy,
     });
 
     new CfnOutput(this, 'OrdersTableName', {

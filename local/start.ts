@@ -28,6 +28,7 @@ const envFile = '.local/local.env';
 mkdirSync('.local', { recursive: true });
 const exported = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_DYNAMODB'];
 exported.push('AWS_ENDPOINT_URL_SECRETS_MANAGER', 'MERCHANTS_TABLE', 'MERCHANT_SECRET_PREFIX');
+exported.push('ORDERS_TABLE'); // micropay export --env-file .local/local.env
 writeFileSync(
   envFile,
   [...exported.map((name) => `${name}=${stack.env[name]}`), `MICROPAY_URL=${stack.apiUrl}`, ''].join('\n'),

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Meter } from '../local/meter.ts';
 import { startLocalStack } from '../local/stack.ts';
@@ -129,3 +130,8 @@ try {
 } finally {
   await stack.stop();
 }
+
+// Finance: export + curate + the three reports over 10,000 orders (scripts/bench-finance.ts).
+execFileSync(process.execPath, ['scripts/bench-finance.ts', ...(quick ? ['2000'] : [])], {
+  stdio: 'inherit',
+});

@@ -97,8 +97,13 @@ describe('MicropayGateway', () => {
   });
 
   it('grants StartExecution to the API and the sweep, and to nothing that does not start executions', () => {
+    // Of the settlement state machine (the finance export's schedule starts its own).
     const starters = resources('AWS::IAM::Policy').filter(([, p]) =>
-      JSON.stringify(p.Properties.PolicyDocument.Statement).includes('states:StartExecution'),
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]).some(
+        (s) =>
+          JSON.stringify(s.Action).includes('states:StartExecution') &&
+          JSON.stringify(s.Resource).includes('SettlementStateMachine'),
+      ),
     );
     const roles = starters.map(([, p]) => JSON.stringify(p.Properties.Roles));
     assert.equal(starters.length, 2);
