@@ -20,13 +20,15 @@ export const openOrderAges = [
 
 /**
  * Telemetry as CloudWatch metrics (embedded metric format, written with the function's logs): each count
- * is one metric with its own dimensions, published at once so a function that dies loses none before it.
+ * is published at once with its own dimensions (publishing clears them), so a function that dies loses none
+ * before it. One Metrics instance does it all: a new one per count (`singleMetric`) re-reads its whole
+ * configuration each time, which was a twentieth of a payment's CPU.
  */
 export function powertoolsTelemetry(metrics: Metrics): Telemetry {
   const count = (name: string, dimensions: Readonly<Record<string, string>>, value = 1) => {
-    const single = metrics.singleMetric();
-    for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-    single.addMetric(name, MetricUnit.Count, value);
+    metrics.addDimensions(dimensions);
+    metrics.addMetric(name, MetricUnit.Count, value);
+    metrics.publishStoredMetrics();
   };
   return {
     paymentAnswered: (channel, outcome) => count(metricNames.payments, { channel, outcome }),

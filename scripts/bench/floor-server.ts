@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 
 /**
  * The floor the gateway's API process is measured against: the irreducible work of one barcode payment
@@ -22,7 +22,10 @@ const wechat = {
 };
 const tables = { orders: env.FLOOR_ORDERS_TABLE ?? '', wakeups: env.FLOOR_WAKEUPS_TABLE ?? '' };
 const dynamoAgent = new HttpAgent({ keepAlive: true });
-const sandboxAgent = new HttpsAgent({ keepAlive: true, ca: [...rootCertificates, env.FLOOR_CA_PEM ?? ''] });
+const sandboxAgent = new HttpsAgent({
+  keepAlive: true,
+  secureContext: createSecureContext({ ca: [...rootCertificates, env.FLOOR_CA_PEM ?? ''] }),
+});
 
 function md5Sign(fields: Record<string, unknown>, key: string): string {
   const text = Object.keys(fields)

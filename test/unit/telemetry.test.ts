@@ -87,16 +87,17 @@ describe('what the domain tells operators', () => {
 describe('telemetry as CloudWatch metrics', () => {
   function recordingMetrics() {
     const published: { name: string; value: number; dimensions: Record<string, string> }[] = [];
+    let dimensions: Record<string, string> = {};
+    let stored: { name: string; value: number }[] = [];
     const metrics = {
-      singleMetric: () => {
-        const dimensions: Record<string, string> = {};
-        return {
-          addDimension: (key: string, value: string) => {
-            dimensions[key] = value;
-          },
-          addMetric: (name: string, _unit: string, value: number) =>
-            published.push({ name, value, dimensions }),
-        };
+      addDimensions: (more: Record<string, string>) => {
+        dimensions = { ...dimensions, ...more };
+      },
+      addMetric: (name: string, _unit: string, value: number) => stored.push({ name, value }),
+      publishStoredMetrics: () => {
+        for (const metric of stored) published.push({ ...metric, dimensions });
+        stored = [];
+        dimensions = {};
       },
     } as unknown as Metrics;
     return { metrics, published };
@@ -125,5 +126,27 @@ describe('telemetry as CloudWatch metrics', () => {
       { name: 'Payments', value: 1, dimensions: { channel: 'wechat', outcome: 'paid' } },
       { name: 'Settled', value: 1, dimensions: { channel: 'alipay', state: 'REVERSED' } },
     ]);
+  });
+
+  it('writes one EMF line per count with its own dimensions, with the real Powertools Metrics', async () => {
+    const { Metrics } = await import('@aws-lambda-powertools/metrics');
+    const metrics = new Metrics({ namespace: 'Micropay', serviceName: 'micropay' });
+    // Powertools turns itself off in tests (POWERTOOLS_DEV) and writes EMF to its own console: read it there.
+    (metrics as unknown as { disabled: boolean }).disabled = false;
+    const lines: string[] = [];
+    (metrics as unknown as { console: { log: (line: string) => void } }).console = {
+      log: (line) => lines.push(line),
+    };
+    const telemetry = powertoolsTelemetry(metrics);
+    telemetry.paymentAnswered('wechat', 'paid');
+    telemetry.paymentAnswered('alipay', 'refused');
+    const emf = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(
+      emf.map((e) => [e.channel, e.outcome, e.Payments, e.service]),
+      [
+        ['wechat', 'paid', 1, 'micropay'],
+        ['alipay', 'refused', 1, 'micropay'],
+      ],
+    );
   });
 });
