@@ -283,6 +283,19 @@ describe('Alipay pay answers: only verified answers about this order and amount 
     assert.equal(pay(failed('ACQ.PAYMENT_AUTH_CODE_INVALID', { out_trade_no: undefined })).kind, 'refused');
   });
 
+  it("keeps no payment code from Alipay's message: its signature refusal quotes the signed string", () => {
+    const result = pay({
+      code: '40002',
+      msg: 'Invalid Arguments',
+      sub_code: 'isv.invalid-signature',
+      sub_msg:
+        '验签出错，网关生成的验签字符串为：biz_content={"auth_code":"286789012345678900"}&trade_no=2026010122001455610500012345',
+    });
+    assert.ok(result.kind === 'refused');
+    assert.equal(result.errMsg.includes('286789012345678900'), false);
+    assert.match(result.errMsg, /"auth_code":"2867\*{10}8900".*2026010122001455610500012345/);
+  });
+
   it('nothing verifies without Alipay public key', () => {
     const result = readPayAnswer(answer('alipay.trade.pay', paidNode), {
       ...expected,

@@ -8,6 +8,7 @@ import {
 import { fromAlipayTime, maxAnswerBytes, memberSpans, rsa2Verify } from '#core/channels/alipay/wire.ts';
 import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
+import { maskAuthCode } from '#core/ids.ts';
 import { yuanToFen } from '#core/money.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 
@@ -103,6 +104,14 @@ function verifyAlipay(
   });
 }
 
+/**
+ * Alipay's message, safe to keep on the order: its refusal of a signature quotes the string it checked, payment
+ * code included, so every run of digits as long as a payment code is masked as `auth_code_masked` is.
+ */
+export function withoutCodes(message: string): string {
+  return message.replace(/(?<!\d)\d{16,24}(?!\d)/g, (digits) => maskAuthCode(digits));
+}
+
 /** The answer's own words for the record: its `sub_code`, else its `code`. */
 function wordOf(fields: Readonly<Record<string, unknown>>): string {
   return str(fields, 'sub_code') ?? str(fields, 'code') ?? 'NO_CODE';
@@ -121,7 +130,7 @@ export function readPayAnswer(outcome: CallOutcome, expected: AlipayExpectation)
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   const proof = checked.verified;
   const subCode = str(fields, 'sub_code');
-  const errMsg = str(fields, 'sub_msg') ?? str(fields, 'msg') ?? code;
+  const errMsg = withoutCodes(str(fields, 'sub_msg') ?? str(fields, 'msg') ?? code);
   switch (codeClass) {
     case 'paid':
       return { kind: 'paid', details: paymentDetails(got.answer, expected), word: code, proof };
