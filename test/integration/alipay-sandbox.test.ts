@@ -277,8 +277,8 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
 
     it("sends requests that verify under the SDK's own check, with the same key pair", async () => {
       const captured: string[] = [];
-      const capture = await listen((body) => {
-        captured.push(body);
+      const capture = await listen((body, query) => {
+        captured.push(`${query}&${body}`);
         return '{}';
       });
       try {
@@ -295,6 +295,8 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
           5_000,
         );
         const params = Object.fromEntries(new URLSearchParams(captured[0] ?? ''));
+        // The common parameters in the query string, as Alipay's SDKs put them; the business content in the body.
+        assert.match(captured[0] ?? '', /^app_id=.*&charset=utf-8&.*&sign=[^&]+&biz_content=[^&]+$/);
         assert.equal(params.method, 'alipay.trade.pay');
         assert.equal(params.sign_type, 'RSA2');
         assert.match(params.timestamp ?? '', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
@@ -327,8 +329,8 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
 
     it('refuses an answer changed by one byte after signing: unknown, never paid (and the query that follows)', async () => {
       let changed = 0;
-      const tamper = await listen(async (body) => {
-        const text = await post(body);
+      const tamper = await listen(async (body, query) => {
+        const text = await post(body, `${url}?${query}`);
         const altered = text.replace('"msg":"Success"', '"msg":"success"');
         if (altered !== text) changed += 1;
         return altered;
@@ -578,12 +580,13 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
 
 /** A plain HTTP server that answers every POST with what `respond` makes of its body. */
 async function listen(
-  respond: (body: string) => string | Promise<string>,
+  respond: (body: string, query: string) => string | Promise<string>,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const answer = await respond(Buffer.concat(chunks).toString('utf8'));
+    const query = new URL(req.url ?? '/', 'http://capture').search.slice(1);
+    const answer = await respond(Buffer.concat(chunks).toString('utf8'), query);
     res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' }).end(answer);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -14,6 +14,8 @@ import {
   toForm,
 } from '#core/channels/alipay/wire.ts';
 import type { SettlementProtocol } from '#core/channels/channel.ts';
+import { channelRegistry } from '#core/channels/registry.ts';
+import { channelEndpoints, loadConfig } from '#core/config.ts';
 
 describe('Alipay wire format', () => {
   it('signs every non-empty parameter but sign, sorted by name, values as they are', () => {
@@ -118,6 +120,18 @@ describe('Alipay protocol tables', () => {
       assert.ok(retrying >= 50_000 && retrying <= 70_000, `${retrying} ms`);
     });
   }
+
+  it('ALIPAY_PROTOCOL picks the table the channel runs (seed when not set); an unknown name fails start-up', () => {
+    const base = { ORDERS_TABLE: 'o', MERCHANTS_TABLE: 'm', SETTLEMENT_STATE_MACHINE_ARN: 'arn' };
+    const alipayOf = (env: NodeJS.ProcessEnv) =>
+      channelRegistry(channelEndpoints(loadConfig(env))).get('alipay');
+    assert.equal(alipayOf(base)?.protocol, alipayProtocols.seed);
+    assert.equal(alipayOf({ ...base, ALIPAY_PROTOCOL: 'guidance' })?.protocol, alipayProtocols.guidance);
+    assert.throws(
+      () => loadConfig({ ...base, ALIPAY_PROTOCOL: 'fast' }),
+      /ALIPAY_PROTOCOL: must be one of seed, guidance/,
+    );
+  });
 
   it('seed: the first query 5 s after an open answer, 6 queries 5 s apart (seed 002, SPEC section 4)', () => {
     const { firstQueryDelayMs, queryIntervalMs, maxQueries, queryWindowMs } = alipayProtocols.seed;

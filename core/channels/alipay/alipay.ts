@@ -49,7 +49,7 @@ function cachedKey(text: string | undefined, read: (text: string) => KeyObject |
 /**
  * Alipay open platform, bar-code payment (当面付, seed 002). Account: `app_id`, optional `seller_id`. Credentials:
  * `app_private_key_pem` (the application's RSA private key, PKCS#8 or PKCS#1), `alipay_public_key_pem` (Alipay's
- * public key for the app) and, in service-provider mode, `app_auth_token`. Requests are form-encoded and signed
+ * public key for the app) and, in service-provider mode, `app_auth_token`. Requests are form-encoded POSTs signed
  * RSA2; answers count only when Alipay's signature verifies over the node as sent.
  */
 export class AlipayChannel implements Channel {
@@ -134,10 +134,14 @@ export class AlipayChannel implements Channel {
       biz_content: JSON.stringify(biz),
     };
     params.sign = rsa2Sign(signingString(params), privateKey);
+    // As Alipay's own SDKs send them: the common parameters in the query string (Alipay reads `charset` there to
+    // decode the body; a subject in Chinese must arrive as signed), the business content as the form body.
+    const { biz_content, ...common } = params;
+    const target = `${this.gatewayUrl}${this.gatewayUrl.includes('?') ? '&' : '?'}${toForm(common)}`;
     try {
       const response = await this.http.post(
-        this.gatewayUrl,
-        toForm(params),
+        target,
+        toForm({ biz_content }),
         { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
         { deadlineMs, maxResponseBytes: maxAnswerBytes },
       );

@@ -45,8 +45,10 @@ export const alipayProtocols = {
   guidance: alipayGuidanceProtocol,
 } as const satisfies Record<string, SettlementProtocol>;
 
+/** The name an operator chooses a table by (`ALIPAY_PROTOCOL`). */
 export type AlipayProtocolName = keyof typeof alipayProtocols;
 
+/** The names of the tables, for the configuration schema. */
 export const alipayProtocolNames = Object.keys(alipayProtocols) as [
   AlipayProtocolName,
   ...AlipayProtocolName[],
