@@ -176,7 +176,7 @@ export function readQueryAnswer(outcome: CallOutcome, expected: AlipayExpectatio
       return {
         kind: 'failed',
         errCode: word,
-        errMsg: 'Alipay closed the trade unpaid',
+        errMsg: 'Alipay closed the trade: never paid, or refunded in full',
         word,
         proof: checked.verified,
       };
