@@ -81,7 +81,8 @@ describe('sandbox outcomes through the local stack, on every channel', () => {
     }) as typeof process.stdout.write;
     try {
       const client = merchantClient(stack());
-      // One channel's table at a time: a dozen payments at once is what the scaled pay deadline (750 ms) allows.
+      // One channel's table at a time, each settled before the next: a dozen payments in flight is what the
+      // scaled deadlines (750 ms to pay, 500 ms to query) were sized for on a shared machine.
       for (const payType of sandboxPayTypes) {
         await Promise.all(
           table.map(async ({ outcome }) => {
@@ -95,8 +96,8 @@ describe('sandbox outcomes through the local stack, on every channel', () => {
             });
           }),
         );
+        await stack().stepFunctions.idle();
       }
-      await stack().stepFunctions.idle();
     } finally {
       process.stdout.write = write;
       for (const [i, name] of methods.entries())
