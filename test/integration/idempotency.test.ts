@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import {
   merchantClient,
   orderId,
@@ -7,10 +7,12 @@ import {
   sandboxPayTypes,
   scanOrders,
   useLocalStack,
+  warmUp,
 } from '../support/local.ts';
 
 describe('idempotency', () => {
   const stack = useLocalStack();
+  beforeAll(() => warmUp(stack()));
 
   for (const payType of sandboxPayTypes) {
     it(`${payType.payType}: 20 concurrent identical submissions make one channel call and share one trade_id`, async () => {

@@ -7,6 +7,7 @@ import {
   sandboxPayTypes,
   scanOrders,
   useLocalStack,
+  warmUp,
 } from '../support/local.ts';
 
 /**
@@ -83,6 +84,7 @@ describe('sandbox outcomes through the local stack, on every channel', () => {
       const client = merchantClient(stack());
       // One channel's table at a time, each settled before the next: a dozen payments in flight is what the
       // scaled deadlines (750 ms to pay, 500 ms to query) were sized for on a shared machine.
+      await warmUp(stack());
       for (const payType of sandboxPayTypes) {
         await Promise.all(
           table.map(async ({ outcome }) => {
