@@ -153,7 +153,7 @@ class Step {
     return this.record(
       claimed,
       { at: iso(now), action: 'reverse', result: result.word },
-      () => (result.kind === 'reversed' ? toState('REVERSED') : {}),
+      () => (result.kind === 'reversed' ? { ...toState('REVERSED'), reverse_action: result.action } : {}),
       { queryAt: now, reverseAt: retryDelay === undefined ? 'give_up' : now + this.ms(retryDelay) },
     );
   }

@@ -5,6 +5,7 @@ import type {
   PayResult,
   QueryResult,
   ReverseResult,
+  SettlementProtocol,
 } from '#core/channels/channel.ts';
 import { verifyAnswer } from '#core/channels/verified.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
@@ -106,15 +107,17 @@ export interface SimTrade {
  */
 export class SimChannel implements Channel {
   readonly name = 'wechat';
-  readonly protocol = wechatProtocol;
+  /** The settlement protocol it runs under (WeChat's unless a test gives another channel's table). */
+  readonly protocol: SettlementProtocol;
   readonly trades = new Map<string, SimTrade>();
   readonly calls: string[] = [];
   outcome: SimOutcome;
   /** Runs inside the pay call, after the channel took the request: a concurrent request lands mid-flight. */
   duringPay?: () => Promise<void>;
 
-  constructor(outcome: SimOutcome) {
+  constructor(outcome: SimOutcome, protocol: SettlementProtocol = wechatProtocol) {
     this.outcome = outcome;
+    this.protocol = protocol;
   }
 
   validateSetup(): string[] {
