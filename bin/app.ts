@@ -1,13 +1,14 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import type { StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { AlipayProtocolName } from '#core/channels/alipay/protocol.ts';
 import type { ChannelName } from '#core/channels/registry.ts';
 import { MicropayGateway } from '../lib/micropay-gateway.ts';
 
 /**
  * One gateway stack per region listed in cdk.json's `regions` context (or `-c regions=a,b`). Optional
  * context: `channelUrls` ({"blueocean": "https://api.au.blueoceanpay.com", …}), `workflowType`
- * (EXPRESS or STANDARD), `alarmEmail`.
+ * (EXPRESS or STANDARD), `alarmEmail`, `alipayProtocol` (seed or guidance).
  */
 const app = new App();
 const context = app.node.tryGetContext('regions') as string[] | string | undefined;
@@ -23,6 +24,7 @@ for (const region of regions) {
     channelUrls,
     workflowType: app.node.tryGetContext('workflowType') as StateMachineType | undefined,
     alarmEmail: app.node.tryGetContext('alarmEmail') as string | undefined,
+    alipayProtocol: app.node.tryGetContext('alipayProtocol') as AlipayProtocolName | undefined,
   });
 }
 // Every synth is checked against the AWS Solutions rules; accepted findings are suppressed with a reason.

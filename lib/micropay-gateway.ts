@@ -4,6 +4,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import type { AlipayProtocolName } from '#core/channels/alipay/protocol.ts';
 import {
   type ChannelName,
   channelNames,
@@ -30,6 +31,11 @@ export interface MicropayGatewayProps {
    * history in the console. @default StateMachineType.EXPRESS
    */
   readonly workflowType?: StateMachineType;
+  /**
+   * Alipay's protocol table: `seed` (seed 002 and SPEC section 4: 6 queries 5 s apart, then cancel) or
+   * `guidance` (Alipay's current bar-code guidance: polls every few seconds for about 60 s). @default 'seed'
+   */
+  readonly alipayProtocol?: AlipayProtocolName;
   /** Prefix of the merchant secrets (one secret per merchant). @default 'micropay/merchants/' */
   readonly merchantSecretPrefix?: string;
   /** An existing SNS topic the alarms go to. @default a new topic (output `AlarmTopicArn`) */
@@ -81,6 +87,7 @@ export class MicropayGateway extends Construct {
       MERCHANTS_TABLE: this.tables.merchants.tableName,
       SETTLEMENT_STATE_MACHINE_ARN: SettlementWorkflow.arnOf(this, stateMachineName),
       MERCHANT_SECRET_PREFIX: secretPrefix,
+      ALIPAY_PROTOCOL: props.alipayProtocol ?? 'seed',
       ...Object.fromEntries(channelNames.map((name) => [channelUrlVariables[name], urls[name]])),
     };
     this.settlement = new SettlementWorkflow(this, 'Settlement', {

@@ -201,6 +201,18 @@ describe('channel trust in the deployed stack', () => {
   });
 });
 
+describe('the Alipay protocol table', () => {
+  it('is seed unless the stack chooses guidance, and every function reads the same one', () => {
+    const variables = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).map(
+        (fn) => (fn.Properties.Environment?.Variables ?? {}).ALIPAY_PROTOCOL,
+      );
+    assert.deepEqual([...new Set(variables(template))], ['seed']);
+    const guided = Template.fromStack(gatewayStack({ alipayProtocol: 'guidance' }));
+    assert.deepEqual([...new Set(variables(guided).filter(Boolean))], ['guidance']);
+  });
+});
+
 describe('the settlement workflow type', () => {
   it('is Express by default, logging errors to a log group with a retention period', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {

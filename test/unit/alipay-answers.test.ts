@@ -155,8 +155,8 @@ describe('Alipay pay answers: only verified answers about this order and amount 
         msg: 'Service Currently Unavailable',
         sub_code: 'isp.unknow-error',
       }),
-      kind: 'unknown',
-      word: /^20000$/,
+      kind: 'pending',
+      word: /^isp\.unknow-error$/,
     },
     {
       name: 'a signed 40002 isv.invalid-signature: the gateway refused the request itself',

@@ -122,7 +122,12 @@ describe('Alipay protocol tables', () => {
   }
 
   it('ALIPAY_PROTOCOL picks the table the channel runs (seed when not set); an unknown name fails start-up', () => {
-    const base = { ORDERS_TABLE: 'o', MERCHANTS_TABLE: 'm', SETTLEMENT_STATE_MACHINE_ARN: 'arn' };
+    const base = {
+      ORDERS_TABLE: 'o',
+      WAKEUPS_TABLE: 'w',
+      MERCHANTS_TABLE: 'm',
+      SETTLEMENT_STATE_MACHINE_ARN: 'arn',
+    };
     const alipayOf = (env: NodeJS.ProcessEnv) =>
       channelRegistry(channelEndpoints(loadConfig(env))).get('alipay');
     assert.equal(alipayOf(base)?.protocol, alipayProtocols.seed);

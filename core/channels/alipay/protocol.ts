@@ -59,15 +59,16 @@ export type AnswerClass = 'paid' | 'pending' | 'unknown' | 'refused' | 'by_sub_c
 
 /**
  * Alipay's gateway `code` of an answer to `alipay.trade.pay` (Alipay's public error codes and the bar-code
- * guidance). `10003`: the buyer is confirming (match on the code, never on `msg`). `20000`: service unavailable,
- * the outcome is unknown and must be queried. `20001`, `40001`, `40002`, `40006`: the gateway refused the request
+ * guidance). `10003`: the buyer is confirming (match on the code, never on `msg`). `20000`: service unavailable:
+ * Alipay answered, but not about the payment, which must be queried (like WeChat's SYSTEMERROR: pending, so the
+ * merchant is told 0 and `trade_state` 6, not 601, which means the channel did not answer in time). `20001`, `40001`, `40002`, `40006`: the gateway refused the request
  * itself (token, missing or invalid arguments, signature, permissions) before any trade existed. `40004`: the
  * business refused or failed; its `sub_code` decides. Codes not listed leave the outcome open.
  */
 export const payCodeClass: Readonly<Record<string, AnswerClass>> = {
   '10000': 'paid',
   '10003': 'pending',
-  '20000': 'unknown',
+  '20000': 'pending',
   '20001': 'refused',
   '40001': 'refused',
   '40002': 'refused',
