@@ -1,12 +1,4 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDbCaller, DynamoDocuments, isConditionalCheckFailed } from '#adapters/dynamodb-http.ts';
 import { ordersTableSchema, wakeupsTableSchema } from '#adapters/tables.ts';
 import { StaleOrderError } from '#core/errors.ts';
 import { orderHash, orderHashOfTradeId } from '#core/ids.ts';
@@ -51,14 +43,14 @@ export function orderKeyOf(merchantId: string, hash: string): string {
  * wake-up ahead of it, and an order that settles at once costs three writes (wake-up, create, update).
  */
 export class DynamoOrderStore implements OrderStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly doc: DynamoDocuments;
   private readonly table: string;
   private readonly wakeups: string;
   private readonly recheckAfterMs: number;
   private readonly shards: number;
 
-  constructor(client: DynamoDBClient, options: DynamoOrderStoreOptions) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  constructor(db: DynamoDbCaller, options: DynamoOrderStoreOptions) {
+    this.doc = new DynamoDocuments(db);
     this.table = options.ordersTable;
     this.wakeups = options.wakeupsTable;
     this.recheckAfterMs = options.recheckAfterMs ?? 60_000;
@@ -70,16 +62,14 @@ export class DynamoOrderStore implements OrderStore {
     const key = keyOf(order);
     if (order.settle_due_at) await this.wakeAt(key, order.settle_due_at);
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...order, [ordersTableSchema.partitionKey]: key },
-          ConditionExpression: `attribute_not_exists(${ordersTableSchema.partitionKey})`,
-        }),
-      );
+      await this.doc.put({
+        TableName: this.table,
+        Item: { ...order, [ordersTableSchema.partitionKey]: key },
+        ConditionExpression: `attribute_not_exists(${ordersTableSchema.partitionKey})`,
+      });
       return { created: true };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
+      if (isConditionalCheckFailed(error)) {
         const existing = await this.read(key);
         if (existing?.merchant_id === order.merchant_id) return { created: false, existing };
       }
@@ -139,18 +129,16 @@ export class DynamoOrderStore implements OrderStore {
       next.settlement = [...order.settlement, ...attempts];
     }
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { [ordersTableSchema.partitionKey]: key },
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: '#version = :expected',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.doc.update({
+        TableName: this.table,
+        Key: { [ordersTableSchema.partitionKey]: key },
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: '#version = :expected',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      });
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
+      if (isConditionalCheckFailed(error)) {
         throw new StaleOrderError(`order ${order.trade_id} changed since version ${order.version}`);
       }
       throw error;
@@ -196,30 +184,26 @@ export class DynamoOrderStore implements OrderStore {
   }
 
   private async read(key: string): Promise<Order | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { [ordersTableSchema.partitionKey]: key },
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? fromItem(Item) : undefined;
+    const item = await this.doc.get({
+      TableName: this.table,
+      Key: { [ordersTableSchema.partitionKey]: key },
+      ConsistentRead: true,
+    });
+    return item ? fromItem(item) : undefined;
   }
 
   /** Writes "look at this order at `dueIso`" (idempotent: the same order and time is one item). */
   private async wakeAt(orderKey: string, dueIso: string): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.wakeups,
-        Item: {
-          [wakeupsTableSchema.partitionKey]: `${minuteOf(dueIso)}#${shardOf(orderKey, this.shards)}`,
-          [wakeupsTableSchema.sortKey]: `${dueIso}#${orderKey}`,
-          order_key: orderKey,
-          [wakeupsTableSchema.timeToLiveAttribute]:
-            Math.floor(Date.parse(dueIso) / 1000) + wakeupRetentionSeconds,
-        },
-      }),
-    );
+    await this.doc.put({
+      TableName: this.wakeups,
+      Item: {
+        [wakeupsTableSchema.partitionKey]: `${minuteOf(dueIso)}#${shardOf(orderKey, this.shards)}`,
+        [wakeupsTableSchema.sortKey]: `${dueIso}#${orderKey}`,
+        order_key: orderKey,
+        [wakeupsTableSchema.timeToLiveAttribute]:
+          Math.floor(Date.parse(dueIso) / 1000) + wakeupRetentionSeconds,
+      },
+    });
   }
 
   /** The order keys of the wake-ups of one minute due after `fromIso` and by `toIso`, every shard. */
@@ -230,24 +214,22 @@ export class DynamoOrderStore implements OrderStore {
       shards.map(async (shard) => {
         let start: Record<string, unknown> | undefined;
         do {
-          const page = await this.doc.send(
-            new QueryCommand({
-              TableName: this.wakeups,
-              KeyConditionExpression: '#bucket = :bucket AND #due BETWEEN :from AND :to',
-              ExpressionAttributeNames: {
-                '#bucket': wakeupsTableSchema.partitionKey,
-                '#due': wakeupsTableSchema.sortKey,
-              },
-              ExpressionAttributeValues: {
-                ':bucket': `${minute}#${shard}`,
-                ':from': `${fromIso}#\uffff`,
-                ':to': `${toIso}#\uffff`,
-              },
-              ExclusiveStartKey: start,
-            }),
-          );
-          for (const item of page.Items ?? []) keys.add(String(item.order_key));
-          start = page.LastEvaluatedKey;
+          const page = await this.doc.query({
+            TableName: this.wakeups,
+            KeyConditionExpression: '#bucket = :bucket AND #due BETWEEN :from AND :to',
+            ExpressionAttributeNames: {
+              '#bucket': wakeupsTableSchema.partitionKey,
+              '#due': wakeupsTableSchema.sortKey,
+            },
+            ExpressionAttributeValues: {
+              ':bucket': `${minute}#${shard}`,
+              ':from': `${fromIso}#\uffff`,
+              ':to': `${toIso}#\uffff`,
+            },
+            ExclusiveStartKey: start,
+          });
+          for (const item of page.items) keys.add(String(item.order_key));
+          start = page.lastKey;
         } while (start);
       }),
     );
@@ -258,50 +240,41 @@ export class DynamoOrderStore implements OrderStore {
   private async ordersOf(keys: readonly string[]): Promise<Map<string, Order | undefined>> {
     const found = new Map<string, Order | undefined>(keys.map((key) => [key, undefined]));
     for (let i = 0; i < keys.length; i += 100) {
-      let pending: Record<string, unknown>[] | undefined = keys
+      let pending: Record<string, unknown>[] = keys
         .slice(i, i + 100)
         .map((key) => ({ [ordersTableSchema.partitionKey]: key }));
-      while (pending && pending.length > 0) {
-        const { Responses, UnprocessedKeys } = await this.doc.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.table]: {
-                Keys: pending,
-                ProjectionExpression: '#key, merchant_id, mch_trade_id, settle_due_at, created_at',
-                ExpressionAttributeNames: { '#key': ordersTableSchema.partitionKey },
-              },
-            },
-          }),
-        );
-        for (const item of Responses?.[this.table] ?? []) {
+      while (pending.length > 0) {
+        const { items, unprocessed } = await this.doc.batchGet({
+          TableName: this.table,
+          Keys: pending,
+          ProjectionExpression: '#key, merchant_id, mch_trade_id, settle_due_at, created_at',
+          ExpressionAttributeNames: { '#key': ordersTableSchema.partitionKey },
+        });
+        for (const item of items) {
           found.set(String(item[ordersTableSchema.partitionKey]), item as unknown as Order);
         }
-        pending = UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
+        pending = unprocessed;
       }
     }
     return found;
   }
 
   private async watermark(): Promise<string | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.wakeups, Key: watermarkKey, ConsistentRead: true }),
-    );
-    return typeof Item?.reached === 'string' ? Item.reached : undefined;
+    const item = await this.doc.get({ TableName: this.wakeups, Key: watermarkKey, ConsistentRead: true });
+    return typeof item?.reached === 'string' ? item.reached : undefined;
   }
 
   /** Moves the watermark forward only: of two concurrent sweeps, the one that got further wins. */
   private async advanceWatermark(reached: string): Promise<void> {
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.wakeups,
-          Item: { ...watermarkKey, reached },
-          ConditionExpression: 'attribute_not_exists(reached) OR reached < :reached',
-          ExpressionAttributeValues: { ':reached': reached },
-        }),
-      );
+      await this.doc.put({
+        TableName: this.wakeups,
+        Item: { ...watermarkKey, reached },
+        ConditionExpression: 'attribute_not_exists(reached) OR reached < :reached',
+        ExpressionAttributeValues: { ':reached': reached },
+      });
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionalCheckFailed(error)) throw error;
     }
   }
 }

@@ -1,16 +1,39 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDbCaller } from '#adapters/dynamodb-http.ts';
+import { DynamoDocuments } from '#adapters/dynamodb-http.ts';
 import type { Merchant, MerchantProfile, MerchantSecret } from '#core/merchants.ts';
 import type { MerchantDirectory } from '#core/ports.ts';
 
 /** The Secrets Manager name of a merchant's secret. */
 export const merchantSecretName = (prefix: string, merchantId: string): string => `${prefix}${merchantId}`;
 
+/** Reads a JSON secret by name, reusing what it read for `maxAgeSeconds`. */
+export interface SecretReader {
+  get(name: string, maxAgeSeconds: number): Promise<unknown>;
+}
+
+/**
+ * Secrets through Powertools Parameters (its cache, its transforms), loaded on the first read: the Secrets
+ * Manager client is a tenth of a second of import that a function's cold start need not wait for.
+ */
+export function powertoolsSecrets(): SecretReader {
+  let provider: Promise<{ get: (name: string, options: object) => Promise<unknown> }> | undefined;
+  return {
+    async get(name, maxAgeSeconds) {
+      provider ??= (async () => {
+        const [{ SecretsProvider }, { SecretsManagerClient }] = await Promise.all([
+          import('@aws-lambda-powertools/parameters/secrets'),
+          import('@aws-sdk/client-secrets-manager'),
+        ]);
+        return new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
+      })();
+      return (await provider).get(name, { transform: 'json', maxAge: maxAgeSeconds });
+    },
+  };
+}
+
 export interface MerchantDirectoryOptions {
-  readonly dynamo: DynamoDBClient;
-  readonly secrets: SecretsManagerClient;
+  readonly dynamo: DynamoDbCaller;
+  readonly secrets: SecretReader;
   readonly table: string;
   readonly secretPrefix: string;
   /** Seconds a profile or secret is reused before it is read again (rotation takes effect within this). */
@@ -23,24 +46,22 @@ export interface MerchantDirectoryOptions {
  * takes effect within minutes and without a deploy.
  */
 export class AwsMerchantDirectory implements MerchantDirectory {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly secrets: SecretsProvider;
+  private readonly doc: DynamoDocuments;
   private readonly options: MerchantDirectoryOptions;
   private readonly profiles = new Map<string, { profile: MerchantProfile | undefined; until: number }>();
 
   constructor(options: MerchantDirectoryOptions) {
     this.options = options;
-    this.doc = DynamoDBDocumentClient.from(options.dynamo);
-    this.secrets = new SecretsProvider({ awsSdkV3Client: options.secrets });
+    this.doc = new DynamoDocuments(options.dynamo);
   }
 
   async get(merchantId: string): Promise<Merchant | undefined> {
     const profile = await this.profile(merchantId);
     if (!profile) return undefined;
-    const secret = (await this.secrets.get(merchantSecretName(this.options.secretPrefix, merchantId), {
-      transform: 'json',
-      maxAge: this.options.cacheSeconds,
-    })) as MerchantSecret | undefined;
+    const secret = (await this.options.secrets.get(
+      merchantSecretName(this.options.secretPrefix, merchantId),
+      this.options.cacheSeconds,
+    )) as MerchantSecret | undefined;
     if (!secret?.api_key) throw new Error(`secret of merchant ${merchantId} has no api_key`);
     return { ...profile, secret };
   }
@@ -48,10 +69,10 @@ export class AwsMerchantDirectory implements MerchantDirectory {
   private async profile(merchantId: string): Promise<MerchantProfile | undefined> {
     const cached = this.profiles.get(merchantId);
     if (cached && cached.until > Date.now()) return cached.profile;
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.options.table, Key: { merchant_id: merchantId } }),
-    );
-    const profile = Item as MerchantProfile | undefined;
+    const profile = (await this.doc.get({
+      TableName: this.options.table,
+      Key: { merchant_id: merchantId },
+    })) as MerchantProfile | undefined;
     // Unknown ids are not cached, so a merchant added a moment ago is found at once.
     if (profile)
       this.profiles.set(merchantId, { profile, until: Date.now() + this.options.cacheSeconds * 1000 });

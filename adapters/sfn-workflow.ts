@@ -1,28 +1,32 @@
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SettlementInput, Workflow } from '#core/ports.ts';
 
-/** Starts settlement executions of the Step Functions state machine. */
+/**
+ * Starts settlement executions of the Step Functions state machine. The Step Functions client is loaded on
+ * the first start: a payment that settles at once never needs it, so a cold start does not wait for it.
+ */
 export class StepFunctionsWorkflow implements Workflow {
-  private readonly client: SFNClient;
   private readonly stateMachineArn: string;
+  private client: Promise<{ client: SFNClient; sdk: typeof import('@aws-sdk/client-sfn') }> | undefined;
 
-  constructor(client: SFNClient, stateMachineArn: string) {
-    this.client = client;
+  constructor(stateMachineArn: string) {
     this.stateMachineArn = stateMachineArn;
   }
 
   async startSettlement(input: SettlementInput, executionName: string): Promise<void> {
+    this.client ??= import('@aws-sdk/client-sfn').then((sdk) => ({ client: new sdk.SFNClient({}), sdk }));
+    const { client, sdk } = await this.client;
     try {
-      await this.client.send(
-        new StartExecutionCommand({
+      await client.send(
+        new sdk.StartExecutionCommand({
           stateMachineArn: this.stateMachineArn,
           name: executionName,
           input: JSON.stringify(input),
         }),
       );
     } catch (error) {
-      // Same name already started: that execution is the settlement; nothing to do.
-      if (error instanceof ExecutionAlreadyExists) return;
+      // Same name already started (Standard workflows): that execution is the settlement; nothing to do.
+      if (error instanceof sdk.ExecutionAlreadyExists) return;
       throw error;
     }
   }

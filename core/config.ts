@@ -18,6 +18,10 @@ const url = (fallback: string) => z._default(z.url({ error: 'must be a URL' }), 
 
 /** Runtime configuration, read from the environment once at cold start. */
 const schema = z.object({
+  /** Set by Lambda (and local mode). */
+  AWS_REGION: required,
+  /** DynamoDB's endpoint when it is not the region's (local mode: DynamoDB Local). */
+  AWS_ENDPOINT_URL_DYNAMODB: z.optional(z.url({ error: 'must be a URL' })),
   ORDERS_TABLE: required,
   /** Settlement wake-ups: how the sweep finds orders whose lease ran out (`adapters/dynamo-orders.ts`). */
   WAKEUPS_TABLE: required,

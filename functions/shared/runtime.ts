@@ -1,10 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
-import { AwsMerchantDirectory } from '#adapters/merchant-directory.ts';
+import { DynamoDbHttp } from '#adapters/dynamodb-http.ts';
+import { AwsMerchantDirectory, powertoolsSecrets } from '#adapters/merchant-directory.ts';
 import { StepFunctionsWorkflow } from '#adapters/sfn-workflow.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
 import { channelEndpoints, loadConfig } from '#core/config.ts';
@@ -16,7 +14,7 @@ export const config = loadConfig();
 export const logger = new Logger({ serviceName: 'micropay' });
 export const metrics = new Metrics({ namespace: 'Micropay', serviceName: 'micropay' });
 
-const dynamo = new DynamoDBClient({});
+const dynamo = new DynamoDbHttp({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
 
 export const ports: Ports = {
   orders: new DynamoOrderStore(dynamo, {
@@ -26,13 +24,13 @@ export const ports: Ports = {
   }),
   merchants: new AwsMerchantDirectory({
     dynamo,
-    secrets: new SecretsManagerClient({}),
+    secrets: powertoolsSecrets(),
     table: config.MERCHANTS_TABLE,
     secretPrefix: config.MERCHANT_SECRET_PREFIX,
     cacheSeconds: config.MERCHANT_CACHE_SECONDS,
   }),
   channels: channelRegistry(channelEndpoints(config)),
-  workflow: new StepFunctionsWorkflow(new SFNClient({}), config.SETTLEMENT_STATE_MACHINE_ARN),
+  workflow: new StepFunctionsWorkflow(config.SETTLEMENT_STATE_MACHINE_ARN),
   clock: { now: () => Date.now() },
   telemetry: powertoolsTelemetry(metrics),
   log: logger,

@@ -205,7 +205,7 @@ describe('the Alipay protocol table', () => {
   it('is seed unless the stack chooses guidance, and every function reads the same one', () => {
     const variables = (t: Template) =>
       Object.values(t.findResources('AWS::Lambda::Function')).map(
-        (fn) => (fn.Properties.Environment?.Variables ?? {}).ALIPAY_PROTOCOL,
+        (fn) => fn.Properties.Environment?.Variables?.ALIPAY_PROTOCOL,
       );
     assert.deepEqual([...new Set(variables(template))], ['seed']);
     const guided = Template.fromStack(gatewayStack({ alipayProtocol: 'guidance' }));

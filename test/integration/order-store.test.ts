@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
+import { type DynamoDbCaller, DynamoDbHttp } from '#adapters/dynamodb-http.ts';
 import { newTradeId } from '#core/ids.ts';
 import { toState } from '#core/orders/changes.ts';
 import type { Order } from '#core/orders/order.ts';
@@ -19,6 +20,7 @@ const recheckAfterMs = 60_000;
 
 let dynamo: DynamoDbLocal;
 let client: DynamoDBClient;
+let db: DynamoDbHttp;
 let meter: Meter;
 let proxy: { url: string; server: import('node:http').Server };
 let tables = 0;
@@ -27,12 +29,22 @@ beforeAll(async () => {
   dynamo = await startDynamoDbLocal();
   meter = new Meter();
   proxy = await meter.dynamoProxy(dynamo.endpoint);
-  client = new DynamoDBClient({
-    endpoint: proxy.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  client = new DynamoDBClient({ endpoint: proxy.url, region: 'us-east-1', credentials });
+  db = new DynamoDbHttp({ endpoint: proxy.url, region: 'us-east-1', credentials });
 });
+
+/** A caller that dies (throws) on the first call `dies` picks, as a process killed there would stop. */
+function dyingAt(
+  dies: (operation: string, input: Readonly<Record<string, unknown>>) => boolean,
+): DynamoDbCaller {
+  return {
+    call: (operation, input) => {
+      if (dies(operation, input)) return Promise.reject(new Error(`killed at ${operation}`));
+      return db.call(operation, input);
+    },
+  };
+}
 
 afterAll(async () => {
   client?.destroy();
@@ -49,7 +61,7 @@ async function freshStore(): Promise<DynamoOrderStore> {
     merchants: `merchants-${tables}`,
   };
   await createTables(client, names);
-  return new DynamoOrderStore(client, {
+  return new DynamoOrderStore(db, {
     ordersTable: names.orders,
     wakeupsTable: names.wakeups,
     recheckAfterMs,
@@ -146,44 +158,22 @@ describe('the DynamoDB order store', () => {
     const store = await freshStore();
     const order = openOrder(t0 + 75_000);
     await store.create(order);
-    const dying = new DynamoDBClient({
-      endpoint: proxy.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    dying.middlewareStack.add(
-      (next) => async (args) => {
-        const input = args.input as { Item?: { bucket?: unknown } };
-        if (input.Item?.bucket === 'WATERMARK') throw new Error('killed before the watermark');
-        return next(args);
-      },
-      { step: 'initialize' },
+    const dying = dyingAt(
+      (operation, input) => operation === 'PutItem' && JSON.stringify(input.Item).includes('"WATERMARK"'),
     );
     const names = { ordersTable: `orders-${tables}`, wakeupsTable: `wakeups-${tables}`, recheckAfterMs };
-    await assert.rejects(new DynamoOrderStore(dying, names).listDue(iso(t0 + 80_000), 100));
-    dying.destroy();
+    await assert.rejects(new DynamoOrderStore(dying, names).listDue(iso(t0 + 80_000), 100), /killed/);
     assert.deepEqual(keys(await store.listDue(iso(t0 + 80_000), 100)), [order.mch_trade_id]);
   });
 
   it('ignores a wake-up whose order was never written (its create died after the wake-up)', async () => {
     const store = await freshStore();
     const order = openOrder(t0 + 75_000);
-    const failing = new DynamoDBClient({
-      endpoint: proxy.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    failing.middlewareStack.add(
-      (next) => async (args) => {
-        const input = args.input as { TableName?: string; Item?: unknown };
-        if (input.TableName === `orders-${tables}` && input.Item) throw new Error('killed before the order');
-        return next(args);
-      },
-      { step: 'initialize' },
+    const dying = dyingAt(
+      (operation, input) => operation === 'PutItem' && input.TableName === `orders-${tables}`,
     );
     const names = { ordersTable: `orders-${tables}`, wakeupsTable: `wakeups-${tables}`, recheckAfterMs };
-    await assert.rejects(new DynamoOrderStore(failing, names).create(order));
-    failing.destroy();
+    await assert.rejects(new DynamoOrderStore(dying, names).create(order), /killed/);
     assert.equal(await store.get(order), undefined);
     assert.deepEqual(keys(await store.listDue(iso(t0 + 80_000), 100)), []);
   });
