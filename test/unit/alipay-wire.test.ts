@@ -123,6 +123,7 @@ describe('Alipay protocol tables', () => {
 
   it('ALIPAY_PROTOCOL picks the table the channel runs (seed when not set); an unknown name fails start-up', () => {
     const base = {
+      AWS_REGION: 'us-east-1',
       ORDERS_TABLE: 'o',
       WAKEUPS_TABLE: 'w',
       MERCHANTS_TABLE: 'm',
