@@ -1,4 +1,11 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { createServer, Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
@@ -7,7 +14,8 @@ import { createSecureContext, rootCertificates } from 'node:tls';
  * The floor the gateway's API process is measured against: the irreducible work of one barcode payment
  * done with raw HTTP and no SDK, on the same DynamoDB Local tables and WeChat sandbox. It verifies the
  * request's MD5 signature, writes the wake-up and the order (conditional put), calls the sandbox's
- * /pay/micropay with signed XML, writes the answer (conditional update) and answers a signed envelope. It
+ * /pay/micropay with signed XML, writes the answer (conditional update) and answers a signed envelope; its
+ * DynamoDB requests are signed (Signature V4) as DynamoDB requires. It
  * skips what the gateway does beyond that: validation, idempotent replays, answer verification, retries,
  * telemetry, logging. Configured by the environment the bench passes; prints `{"url": …}` when listening.
  */
@@ -54,15 +62,40 @@ function post(url: URL, agent: HttpAgent, headers: Record<string, string>, body:
   });
 }
 
-const dynamoHeaders = (operation: string) => ({
-  'content-type': 'application/x-amz-json-1.0',
-  'x-amz-target': `DynamoDB_20120810.${operation}`,
-  // DynamoDB Local checks that a signature is present, not what it is.
-  authorization:
-    'AWS4-HMAC-SHA256 Credential=local/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
-});
-const ddb = (operation: string, input: unknown) =>
-  post(dynamo, dynamoAgent, dynamoHeaders(operation), JSON.stringify(input));
+/**
+ * Signature V4, as DynamoDB requires of any client (DynamoDB Local does not check it, so an unsigned floor would
+ * skip work no deployable server can): the canonical request's and body's SHA-256, one HMAC with the day's key.
+ */
+const secret = env.AWS_SECRET_ACCESS_KEY ?? 'local';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const hmac = (key: string | Buffer, text: string) => createHmac('sha256', key).update(text).digest();
+let dayKey: { date: string; key: KeyObject } | undefined;
+function dynamoHeaders(operation: string, body: string): Record<string, string> {
+  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const date = amzDate.slice(0, 8);
+  if (dayKey?.date !== date) {
+    const derived = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), 'us-east-1'), 'dynamodb'), 'aws4_request');
+    dayKey = { date, key: createSecretKey(derived) };
+  }
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-amz-json-1.0',
+    host: dynamo.host,
+    'x-amz-date': amzDate,
+    'x-amz-target': `DynamoDB_20120810.${operation}`,
+  };
+  const names = Object.keys(headers).sort();
+  const canonical = `POST\n/\n\n${names.map((name) => `${name}:${headers[name]}`).join('\n')}\n\n${names.join(';')}\n${sha256(body)}`;
+  const scope = `${date}/us-east-1/dynamodb/aws4_request`;
+  const signature = createHmac('sha256', dayKey.key)
+    .update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`)
+    .digest('hex');
+  headers.authorization = `AWS4-HMAC-SHA256 Credential=local/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
+  return headers;
+}
+const ddb = (operation: string, input: unknown) => {
+  const body = JSON.stringify(input);
+  return post(dynamo, dynamoAgent, dynamoHeaders(operation, body), body);
+};
 const s = (value: string) => ({ S: value });
 const n = (value: number) => ({ N: String(value) });
 
