@@ -144,6 +144,11 @@ export interface Order extends PaymentDetails {
   readonly auth_code_masked: string;
   /** HMAC of the business parameters, keyed with the merchant key: tells a retry from a conflicting reuse. */
   readonly request_fingerprint: string;
+  /**
+   * Random, made by the submit that wrote the order: when a retried write (its first answer lost) finds the order
+   * already there, the token says it is this submit's own, which must go on to pay, not a duplicate's.
+   */
+  readonly create_token?: string;
   readonly err_code?: string;
   readonly err_msg?: string;
   readonly created_at: string;

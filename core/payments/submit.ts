@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MicropayRequest } from '#core/api/requests.ts';
 import type { Channel, PayResult } from '#core/channels/channel.ts';
 import { ApiCode, GatewayError } from '#core/errors.ts';
-import { maskAuthCode, newTradeId } from '#core/ids.ts';
+import { maskAuthCode, newTradeId, nonce } from '#core/ids.ts';
 import type { Merchant } from '#core/merchants.ts';
 import { applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order } from '#core/orders/order.ts';
@@ -71,7 +71,8 @@ export async function submitPayment(
   const now = ports.clock.now();
   const draft = newOrder(ports, channel, { ...request, fee_type: currency }, now);
   const created = await ports.orders.create(draft);
-  if (!created.created) {
+  // A write retried after its answer was lost finds the order it wrote itself: that is still this submit's.
+  if (!created.created && created.existing.create_token !== draft.create_token) {
     const replayed = replay(created.existing, draft);
     ports.telemetry.paymentAnswered(channel.name, 'replayed');
     return replayed;
@@ -134,6 +135,7 @@ function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now:
     time_expire: request.time_expire,
     auth_code_masked: maskAuthCode(request.auth_code),
     request_fingerprint: fingerprint(request),
+    create_token: nonce().slice(0, 16),
     created_at: iso(now),
     updated_at: iso(now),
     settlement: [],
