@@ -89,6 +89,8 @@ export interface PaymentDetails {
   readonly ch_trade_id?: string;
   readonly fee_type?: string;
   readonly cash_fee?: number;
+  /** The currency of `cash_fee` where the channel states one (WeChat charges HKD orders in CNY). */
+  readonly cash_fee_type?: string;
   readonly coupon_fee?: number;
   readonly bank_type?: string;
   readonly openid?: string;
@@ -182,6 +184,7 @@ export function toMerchantView(order: Order): Record<string, unknown> {
     time_end: order.time_end,
     fee_type: order.fee_type ?? 'CNY',
     cash_fee: order.cash_fee,
+    cash_fee_type: order.cash_fee_type,
     coupon_fee: order.coupon_fee,
     bank_type: order.bank_type,
     openid: order.openid,
