@@ -1,4 +1,6 @@
+import { BlueoceanChannel } from '#core/channels/blueocean/blueocean.ts';
 import type { Channel } from '#core/channels/channel.ts';
+import { FshowsChannel } from '#core/channels/fshows/fshows.ts';
 import { ChannelHttp } from '#core/channels/http.ts';
 import { WechatChannel } from '#core/channels/wechat/wechat.ts';
 import type { ChannelRegistry } from '#core/ports.ts';
@@ -33,6 +35,8 @@ export interface ChannelEndpoints {
 /** How each channel is built from its endpoint and the shared HTTP client. New channels register here. */
 const factories: Partial<Record<ChannelName, (url: string, http: ChannelHttp) => Channel>> = {
   wechat: (url, http) => new WechatChannel(url, http),
+  blueocean: (url, http) => new BlueoceanChannel(url, http),
+  fshows: (url, http) => new FshowsChannel(url, http),
 };
 
 /** The channels this gateway speaks, by name. */
