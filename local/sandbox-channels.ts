@@ -2,6 +2,8 @@ import type { ChannelCredentials } from '#core/channels/channel.ts';
 import { type ChannelName, channelUrlVariables } from '#core/channels/registry.ts';
 import { WechatSandbox } from '#sandbox/wechat.ts';
 import type { SandboxPki } from './certificates.ts';
+import { blueoceanStarter } from './sandbox-blueocean.ts';
+import { fshowsStarter } from './sandbox-fshows.ts';
 import { sandboxWechat } from './sandbox-merchants.ts';
 
 /** Calls a sandbox received for one order, by endpoint (e.g. `{ micropay: 1, orderquery: 2, reverse: 0 }`). */
@@ -18,6 +20,8 @@ export interface RunningSandbox {
   readonly credentials: ChannelCredentials;
   /** Calls it received for one of our `out_trade_no`s (our trade_id). */
   callsFor(outTradeNo: string): SandboxCalls;
+  /** When each of those calls arrived (epoch ms), where the sandbox records it (BlueOcean's windows). */
+  readonly callTimes?: (outTradeNo: string) => readonly { readonly endpoint: string; readonly at: number }[];
   close(): Promise<void>;
 }
 
@@ -52,7 +56,7 @@ const wechat: SandboxStarter = async ({ timeScale, pki }) => {
 };
 
 /** Every sandbox channel `npm start` and the integration tests run. New channels register here. */
-export const sandboxStarters: readonly SandboxStarter[] = [wechat];
+export const sandboxStarters: readonly SandboxStarter[] = [wechat, blueoceanStarter, fshowsStarter];
 
 /** The environment that points the gateway at the running sandboxes. */
 export function sandboxEnvironment(sandboxes: readonly RunningSandbox[]): Record<string, string> {
