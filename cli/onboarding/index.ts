@@ -1,5 +1,11 @@
+import { blueoceanOnboarding } from './blueocean.ts';
+import { fshowsOnboarding } from './fshows.ts';
 import type { ChannelOnboarding } from './onboarding.ts';
 import { wechatOnboarding } from './wechat.ts';
 
 /** Every channel `merchant add` can configure. New channels register here. */
-export const onboardings: readonly ChannelOnboarding[] = [wechatOnboarding];
+export const onboardings: readonly ChannelOnboarding[] = [
+  wechatOnboarding,
+  blueoceanOnboarding,
+  fshowsOnboarding,
+];
