@@ -10,7 +10,9 @@ const userPaying: QuerySchedule = { firstQueryDelayMs: 10_000, queryIntervalMs: 
  * while BlueOcean answers `recall=Y`, an error or nothing.
  *
  * Between queries after a busy answer the seed names no interval; its own interval (10 s) is used, which also
- * makes three queries the most that fit the 30 s window on either schedule. Worst case in one Express
+ * makes three queries the most that fit the 30 s window on either schedule. Queries keep to a grid counted
+ * from the pay answer (after 201: 10 s and 20 s after it; 30 s after it is past the window, which counts
+ * from the request), so slow steps never cost a query the window has room for. Worst case in one Express
  * execution: the last query starts by 30 s after pay and ends by 40 s, then six reverses at their 10 s
  * deadline with 95 s of backoff between them: about 195 s after pay, well inside 5 minutes.
  */
@@ -21,6 +23,7 @@ export const blueoceanProtocol: SettlementProtocol = {
   scheduleAfter: { '201': userPaying, USERPAYING: userPaying, NOTPAY: userPaying },
   maxQueries: 3,
   queryWindowMs: 30_000,
+  queriesFromPayAnswer: true,
   reverseNotBeforeMs: 15_000,
   reverseRetryDelaysMs: [5_000, 10_000, 20_000, 30_000, 30_000],
   payDeadlineMs: 15_000,
