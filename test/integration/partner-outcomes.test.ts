@@ -197,6 +197,8 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
     const { envelope } = await merchantClient(stack(), 3).query({ trade_id: String(tradeId) });
     assert.equal(envelope.data?.fee_type, 'HKD');
     assert.equal(envelope.data?.ch_trade_id, order?.ch_trade_id);
+    // The CNY amount is finance's (with its currency on the record), not a POS's to read as HK cents.
+    assert.equal(envelope.data?.cash_fee, undefined);
   });
 
   it("BlueOcean: a fee_type other than the route's HKD is refused with 100 naming fee_type; HKD is taken", async () => {
