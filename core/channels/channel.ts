@@ -101,7 +101,7 @@ export interface SettlementProtocol extends QuerySchedule {
   readonly scheduleAfter?: Readonly<Record<string, QuerySchedule>>;
   /** Queries before giving up on the payment and reversing it. */
   readonly maxQueries: number;
-  /** No query later than this long after the pay request was sent (then reverse); unbounded when absent. */
+  /** Queries only before this long after the pay request was sent (then reverse); unbounded when absent. */
   readonly queryWindowMs?: number;
   /**
    * Keep queries on a grid counted from the pay answer (the first delay, then every interval) rather than a

@@ -277,7 +277,9 @@ class Step {
     }
     const protocol = this.channel.protocol;
     const window = protocol.queryWindowMs;
-    const inWindow = window === undefined || candidates.queryAt <= this.paySent(order) + this.ms(window);
+    // Strictly before the window's end: a query planned exactly on it would be kept or dropped by a millisecond
+    // of the pay call (BlueOcean's steps from the pay answer land on 30 s after the request when it is instant).
+    const inWindow = window === undefined || candidates.queryAt < this.paySent(order) + this.ms(window);
     if (this.counts.queries < protocol.maxQueries && inWindow) {
       return { next: 'query', at: candidates.queryAt, changes: lease(candidates.queryAt) };
     }

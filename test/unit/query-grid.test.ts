@@ -82,6 +82,26 @@ describe('queries on a grid counted from the pay answer (queriesFromPayAnswer)',
     }
   });
 
+  it('a step landing exactly on the window’s end is not taken: an instant 201 still gets two queries', async () => {
+    const run = await queryTimes(blueoceanProtocol, {
+      payAnswer: '201',
+      payLatencyMs: 0,
+      startLagMs: 0,
+      queryLatencyMs: 0,
+    });
+    assert.deepEqual(run.times, [10, 20]);
+  });
+
+  it('no answer within the pay deadline: one query 5 s after it, the next step is the window’s end', async () => {
+    const run = await queryTimes(blueoceanProtocol, {
+      payAnswer: 'TIMEOUT',
+      payLatencyMs: blueoceanProtocol.payDeadlineMs,
+      startLagMs: 0,
+      queryLatencyMs: 0,
+    });
+    assert.deepEqual(run.times, [20]);
+  });
+
   it('without the grid, the same lag pushes the second query past the 30 s window', async () => {
     const run = await queryTimes(
       { ...blueoceanProtocol, queriesFromPayAnswer: false },
