@@ -20,9 +20,10 @@ interface Row {
 }
 
 /**
- * SPEC section 6 through BlueOcean's protocol table: after 201 a query every 10 s, none later than 30 s after
- * pay (so two: at 10 s and 20 s, the next would fall after 30 s); after 40400 or no answer the first query 5 s
- * after the answer (no answer comes at the 15 s pay deadline: one query at 20 s); then reverse.
+ * SPEC section 6 through BlueOcean's protocol table: queries on 10 s steps from the pay answer, only before 30 s
+ * after pay. After 201 the steps are 10 s and 20 s after the answer (the third, 30 s after it, is past the
+ * window); after 40400 or no answer the first step is 5 s after the answer (no answer comes at the 15 s pay
+ * deadline: one query at 20 s, the next step would be at 30 s); then reverse.
  */
 const blueoceanTable: readonly Row[] = [
   { outcome: '00', submitCode: 0, final: 0, calls: { pay: 1, query: 0, reverse: 0 } },
@@ -97,11 +98,12 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
           for (let job = jobs.shift(); job; job = jobs.shift()) await job();
         }),
       );
-    // BlueOcean's 30 s window is 1.5 s at the test time scale, and after 201 its second query fits only if the
-    // pay call and the first query took less than 0.5 s between them: that is the protocol (at scale 1 they
-    // have 10 s). So the local stack is warmed first (its first calls pay for module, connection and JIT
-    // start-up), BlueOcean's table runs a few at a time while nothing else does, the 201 outcomes first, and
-    // fshows' table (which has no window) starts once BlueOcean's windows are over.
+    // BlueOcean's 30 s window is 1.5 s at the test time scale: after 201 its second query fits only if the pay
+    // call and the first query leave it room (at scale 1 they have 10 s). So the local stack is warmed first
+    // (its first calls pay for module, connection and JIT start-up), BlueOcean's table runs a few at a time
+    // while nothing else does, the 201 outcomes first, and fshows' table (no window) once BlueOcean's windows
+    // are over. If the machine stalled meanwhile (another test file's start-up on the shared cores), measured
+    // against the protocol's own 10 s steps, BlueOcean's table runs once more on new orders.
     await run(
       [merchantClient(stack(), 3), merchantClient(stack(), 4)].map((client) => async () => {
         await client.micropay(payment('08'));
@@ -111,8 +113,15 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
     await stack().stepFunctions.idle();
     const first = ['01', '02', '09', '10', '08'];
     const rest = blueoceanTable.map((r) => r.outcome).filter((o) => !first.includes(o));
-    await run([...[...first, ...rest].map((outcome) => submit('blueocean', 3, outcome)), early], 3);
-    await new Promise((resolve) => setTimeout(resolve, scaled(blueoceanProtocol.queryWindowMs ?? 0)));
+    const stalls: string[] = [];
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      await run([...[...first, ...rest].map((outcome) => submit('blueocean', 3, outcome)), early], 3);
+      await new Promise((resolve) => setTimeout(resolve, scaled(blueoceanProtocol.queryWindowMs ?? 0)));
+      const stall = await blueoceanStall();
+      if (!stall) break;
+      stalls.push(stall);
+    }
+    assert.ok(stalls.length < 2, `the machine stalled past BlueOcean's window twice: ${stalls.join('; ')}`);
     await run(
       fshowsTable.map(({ outcome }) => submit('fshows', 4, outcome)),
       4,
@@ -120,6 +129,38 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
     await stack().stepFunctions.idle();
     assert.equal(submitted.size, blueoceanTable.length + fshowsTable.length);
   });
+
+  /**
+   * Whether this run's BlueOcean orders met a stalled machine rather than the protocol: a pay call that should
+   * answer at once but took more than 5 s (scaled) or timed out, or a query that timed out or reached the
+   * sandbox more than 8 s (scaled) after the 10 s step it was planned for. Either leaves the window too little
+   * room at the test scale; neither depends on the protocol being right.
+   */
+  async function blueoceanStall(): Promise<string | undefined> {
+    const orders = await scanOrders(stack());
+    for (const { outcome } of blueoceanTable) {
+      if (outcome === '06' || outcome === '07') continue; // their pay times out by design
+      const tradeId = submitted.get(`blueocean:${outcome}`)?.tradeId;
+      const order = orders.find((o) => o.trade_id === tradeId);
+      const history = (order?.settlement ?? []) as { at: string; action: string; result: string }[];
+      const pay = history.find((a) => a.action === 'pay');
+      if (!pay) return `${outcome}: no pay answer recorded`;
+      const latency = Date.parse(pay.at) - Date.parse(String(order?.pay_sent_at));
+      if (pay.result === 'TIMEOUT' || latency > scaled(5_000)) return `${outcome}: pay took ${latency} ms`;
+      if (history.some((a) => a.action === 'query' && a.result === 'TIMEOUT'))
+        return `${outcome}: a query timed out`;
+      const schedule = blueoceanProtocol.scheduleAfter?.[pay.result] ?? blueoceanProtocol;
+      const queries = (stack().sandbox('blueocean').callTimes?.(String(tradeId)) ?? []).filter(
+        (call) => call.endpoint === 'query',
+      );
+      for (const [k, call] of queries.entries()) {
+        const step = Date.parse(pay.at) + scaled(schedule.firstQueryDelayMs + k * schedule.queryIntervalMs);
+        if (call.at - step > scaled(8_000))
+          return `${outcome}: query ${k + 1} came ${call.at - step} ms late`;
+      }
+    }
+    return undefined;
+  }
 
   for (const { channel, merchant, table } of channels) {
     for (const row of table) {
@@ -148,9 +189,9 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
       const times = stack().sandbox('blueocean').callTimes?.(tradeId) ?? [];
       const queries = times.filter((call) => call.endpoint === 'query').map((call) => call.at);
       assert.ok(queries.length > 0, outcome);
-      // Queries are planned on 10 s steps from the answer: only the steps that fall by 30 s after pay may run.
+      // Queries are planned on 10 s steps from the answer: only the steps before 30 s after pay may run.
       const window = paySent + scaled(blueoceanProtocol.queryWindowMs ?? 0);
-      const steps = Math.floor((window - answered) / scaled(10_000));
+      const steps = Math.ceil((window - answered) / scaled(10_000)) - 1;
       assert.ok(queries.length <= steps, `${outcome}: ${queries.length} queries, ${steps} steps fit by 30 s`);
       // The step plans its call by the end of the window; the sandbox sees it after the step's own reads and
       // writes, which at the test scale and under load can take a few hundred ms. Whether a query too many

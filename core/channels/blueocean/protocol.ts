@@ -6,7 +6,7 @@ const userPaying: QuerySchedule = { firstQueryDelayMs: 10_000, queryIntervalMs: 
 /**
  * BlueOcean Pay micropay settlement (seed 000, 提醒1/提醒2; SPEC section 4). After `40400`/`4006` (busy), or
  * no answer, wait 5 s and query; after `201` (result unknown: the user is paying) query every 10 s. Either
- * way no query later than 30 s after pay, then reverse, never earlier than 15 s after pay, again with backoff
+ * way no query from 30 s after pay on, then reverse, never earlier than 15 s after pay, again with backoff
  * while BlueOcean answers `recall=Y`, an error or nothing.
  *
  * Between queries after a busy answer the seed names no interval; its own interval (10 s) is used, which also
