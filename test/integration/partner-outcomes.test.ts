@@ -120,6 +120,7 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
       const stall = await blueoceanStall();
       if (!stall) break;
       stalls.push(stall);
+      console.warn(`BlueOcean's table runs again: the machine stalled past its window (${stall})`);
     }
     assert.ok(stalls.length < 2, `the machine stalled past BlueOcean's window twice: ${stalls.join('; ')}`);
     await run(
