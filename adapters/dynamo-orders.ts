@@ -1,81 +1,104 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ordersTableSchema, wakeupsTableSchema } from '#adapters/tables.ts';
 import { StaleOrderError } from '#core/errors.ts';
+import { orderHash, orderHashOfTradeId } from '#core/ids.ts';
 import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
-import type { OrderKey, OrderStore } from '#core/ports.ts';
+import type { DueOrders, OrderKey, OrderStore } from '#core/ports.ts';
 
-/** Index names of the orders table (created by lib/orders-table.ts and local/tables.ts alike). */
-export const ordersIndexes = {
-  byTradeId: 'by-trade-id',
-  /** Sparse: only orders with a settlement lease (`settle_due_at`) are in it. */
-  due: 'settlement-due',
-} as const;
+export interface DynamoOrderStoreOptions {
+  readonly ordersTable: string;
+  readonly wakeupsTable: string;
+  /**
+   * When an order found with its lease run out is looked at again if it is still open then (its sweep
+   * claims it meanwhile, or dies). @default 60_000
+   */
+  readonly recheckAfterMs?: number;
+  /** Shards per wake-up minute: each takes up to 1,000 writes a second. @default 4 */
+  readonly shards?: number;
+}
 
-/** The partition value of the due index: one partition keeps the sweep a single Query. */
-const dueShard = 'DUE';
+/** How long a wake-up is kept after it was due (DynamoDB's TTL deletes it, at no charge). */
+const wakeupRetentionSeconds = 7 * 24 * 3600;
+/** Where the sweep has got to: the wake-ups due up to this time have been looked at. */
+const watermarkKey = { bucket: 'WATERMARK', due: 'sweep' };
+/** How far back a sweep with no watermark yet (a new table) begins: inside one sweep's reach. */
+const firstSweepLookbackMs = 30 * 60 * 1000;
+/** Minutes of wake-ups one sweep looks at, at most: one that fell far behind catches up an hour a run. */
+const maxMinutesPerSweep = 60;
+
+/** The key of an order in the orders table. */
+export function orderKeyOf(merchantId: string, hash: string): string {
+  return `${merchantId}/${hash}`;
+}
 
 /**
- * Orders in DynamoDB: partition key `merchant_id`, sort key `mch_trade_id` (the idempotency key), one
- * flat item per order. Every update is conditional on `version`.
+ * Orders in DynamoDB: one flat item per order keyed by `order_key` (`core/ids.ts`), every update
+ * conditional on `version`, no secondary index.
+ *
+ * The settlement lease (`settle_due_at`) is kept findable through wake-ups in a second table: whenever an
+ * order gets a lease it did not have (its creation, or a final order reopened), a wake-up at the lease's end
+ * is written before the order is. The sweep (`listDue`) reads the wake-ups that fell due since its
+ * watermark; for each order still open it writes the next wake-up (at the lease's end, or `recheckAfterMs`
+ * on when the lease already ran out) before it moves the watermark on. So every open order always has a
+ * wake-up ahead of it, and an order that settles at once costs three writes (wake-up, create, update).
  */
 export class DynamoOrderStore implements OrderStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
+  private readonly wakeups: string;
+  private readonly recheckAfterMs: number;
+  private readonly shards: number;
 
-  constructor(client: DynamoDBClient, table: string) {
+  constructor(client: DynamoDBClient, options: DynamoOrderStoreOptions) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    this.table = table;
+    this.table = options.ordersTable;
+    this.wakeups = options.wakeupsTable;
+    this.recheckAfterMs = options.recheckAfterMs ?? 60_000;
+    this.shards = options.shards ?? 4;
   }
 
   async create(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
     assertLease(order);
+    const key = keyOf(order);
+    if (order.settle_due_at) await this.wakeAt(key, order.settle_due_at);
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: withDueShard(order),
-          ConditionExpression: 'attribute_not_exists(mch_trade_id)',
+          Item: { ...order, [ordersTableSchema.partitionKey]: key },
+          ConditionExpression: `attribute_not_exists(${ordersTableSchema.partitionKey})`,
         }),
       );
       return { created: true };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        const existing = await this.get(order);
-        if (existing) return { created: false, existing };
+        const existing = await this.read(key);
+        if (existing?.merchant_id === order.merchant_id) return { created: false, existing };
       }
       throw error;
     }
   }
 
   async get(key: OrderKey): Promise<Order | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { merchant_id: key.merchant_id, mch_trade_id: key.mch_trade_id },
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? fromItem(Item) : undefined;
+    const order = await this.read(keyOf(key));
+    return order?.merchant_id === key.merchant_id && order.mch_trade_id === key.mch_trade_id
+      ? order
+      : undefined;
   }
 
   async findByTradeId(merchantId: string, tradeId: string): Promise<Order | undefined> {
-    const { Items } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: ordersIndexes.byTradeId,
-        KeyConditionExpression: 'trade_id = :t',
-        ExpressionAttributeValues: { ':t': tradeId },
-      }),
-    );
-    const hit = Items?.find((item) => item.merchant_id === merchantId);
-    // The index is eventually consistent; the item itself is read consistently.
-    return hit ? this.get({ merchant_id: merchantId, mch_trade_id: String(hit.mch_trade_id) }) : undefined;
+    const hash = orderHashOfTradeId(tradeId);
+    if (hash === undefined) return undefined;
+    const order = await this.read(orderKeyOf(merchantId, hash));
+    return order?.merchant_id === merchantId && order.trade_id === tradeId ? order : undefined;
   }
 
   async update(
@@ -89,13 +112,15 @@ export class DynamoOrderStore implements OrderStore {
     const removes: string[] = [];
     const next: Record<string, unknown> = { ...order, ...changes, version: order.version + 1 };
     assertLease(next as unknown as Order);
+    const key = keyOf(order);
+    // A lease the order did not hold (a final order reopened) needs its wake-up before the write lands.
+    if (order.settle_due_at === undefined && typeof next.settle_due_at === 'string') {
+      await this.wakeAt(key, next.settle_due_at);
+    }
     const updatedAt = new Date().toISOString();
     next.updated_at = updatedAt;
-    const all: Record<string, unknown> = { ...changes, updated_at: updatedAt };
-    if ('settle_due_at' in changes)
-      all.due_shard = changes.settle_due_at === undefined ? undefined : dueShard;
     let i = 0;
-    for (const [field, value] of Object.entries(all)) {
+    for (const [field, value] of Object.entries({ ...changes, updated_at: updatedAt })) {
       if (field === 'version' || field === 'merchant_id' || field === 'mch_trade_id') continue;
       i += 1;
       names[`#f${i}`] = field;
@@ -117,7 +142,7 @@ export class DynamoOrderStore implements OrderStore {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { merchant_id: order.merchant_id, mch_trade_id: order.mch_trade_id },
+          Key: { [ordersTableSchema.partitionKey]: key },
           UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: '#version = :expected',
           ExpressionAttributeNames: names,
@@ -133,21 +158,171 @@ export class DynamoOrderStore implements OrderStore {
     return fromItem(next);
   }
 
-  async listDue(nowIso: string, limit: number): Promise<OrderKey[]> {
-    const { Items } = await this.doc.send(
-      new QueryCommand({
+  /**
+   * The orders whose lease ran out, from the wake-ups due since the watermark (up to `nowIso`). Each open
+   * order gets its next wake-up before the watermark moves past the one that was looked at, so a sweep that
+   * dies half-way only makes the next one look again. At least `limit` wake-ups are looked at per call.
+   */
+  async listDue(nowIso: string, limit: number): Promise<DueOrders> {
+    const now = Date.parse(nowIso);
+    const from = (await this.watermark()) ?? new Date(now - firstSweepLookbackMs).toISOString();
+    const due: OrderKey[] = [];
+    const openCreatedAt: string[] = [];
+    const seen = new Set<string>();
+    let reached = from;
+    const last = minuteOf(nowIso);
+    let minute = minuteOf(from);
+    for (
+      let looked = 0;
+      minute <= last && looked < maxMinutesPerSweep;
+      looked++, minute = nextMinute(minute)
+    ) {
+      const wakeups = (await this.wakeupsIn(minute, from, nowIso)).filter((key) => !seen.has(key));
+      for (const key of wakeups) seen.add(key);
+      for (const [key, order] of await this.ordersOf(wakeups)) {
+        if (!order?.settle_due_at) continue;
+        openCreatedAt.push(order.created_at);
+        const leaseEnd = Date.parse(order.settle_due_at);
+        const expired = leaseEnd <= now;
+        await this.wakeAt(key, new Date(expired ? now + this.recheckAfterMs : leaseEnd).toISOString());
+        if (expired) due.push({ merchant_id: order.merchant_id, mch_trade_id: order.mch_trade_id });
+      }
+      // Wake-ups are always written for later than their writer's now, so none can land behind this.
+      reached = minute === last ? nowIso : `${minute}:59.999Z`;
+      if (due.length >= limit) break;
+    }
+    await this.advanceWatermark(reached);
+    return { due, openCreatedAt };
+  }
+
+  private async read(key: string): Promise<Order | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
         TableName: this.table,
-        IndexName: ordersIndexes.due,
-        KeyConditionExpression: 'due_shard = :shard AND settle_due_at <= :now',
-        ExpressionAttributeValues: { ':shard': dueShard, ':now': nowIso },
-        Limit: limit,
+        Key: { [ordersTableSchema.partitionKey]: key },
+        ConsistentRead: true,
       }),
     );
-    return (Items ?? []).map((item) => ({
-      merchant_id: String(item.merchant_id),
-      mch_trade_id: String(item.mch_trade_id),
-    }));
+    return Item ? fromItem(Item) : undefined;
   }
+
+  /** Writes "look at this order at `dueIso`" (idempotent: the same order and time is one item). */
+  private async wakeAt(orderKey: string, dueIso: string): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.wakeups,
+        Item: {
+          [wakeupsTableSchema.partitionKey]: `${minuteOf(dueIso)}#${shardOf(orderKey, this.shards)}`,
+          [wakeupsTableSchema.sortKey]: `${dueIso}#${orderKey}`,
+          order_key: orderKey,
+          [wakeupsTableSchema.timeToLiveAttribute]:
+            Math.floor(Date.parse(dueIso) / 1000) + wakeupRetentionSeconds,
+        },
+      }),
+    );
+  }
+
+  /** The order keys of the wake-ups of one minute due after `fromIso` and by `toIso`, every shard. */
+  private async wakeupsIn(minute: string, fromIso: string, toIso: string): Promise<string[]> {
+    const keys = new Set<string>();
+    const shards = Array.from({ length: this.shards }, (_, shard) => shard);
+    await Promise.all(
+      shards.map(async (shard) => {
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await this.doc.send(
+            new QueryCommand({
+              TableName: this.wakeups,
+              KeyConditionExpression: '#bucket = :bucket AND #due BETWEEN :from AND :to',
+              ExpressionAttributeNames: {
+                '#bucket': wakeupsTableSchema.partitionKey,
+                '#due': wakeupsTableSchema.sortKey,
+              },
+              ExpressionAttributeValues: {
+                ':bucket': `${minute}#${shard}`,
+                ':from': `${fromIso}#\uffff`,
+                ':to': `${toIso}#\uffff`,
+              },
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of page.Items ?? []) keys.add(String(item.order_key));
+          start = page.LastEvaluatedKey;
+        } while (start);
+      }),
+    );
+    return [...keys];
+  }
+
+  /** The orders behind wake-ups, read in batches (eventually consistent: the sweep re-reads what it claims). */
+  private async ordersOf(keys: readonly string[]): Promise<Map<string, Order | undefined>> {
+    const found = new Map<string, Order | undefined>(keys.map((key) => [key, undefined]));
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = keys
+        .slice(i, i + 100)
+        .map((key) => ({ [ordersTableSchema.partitionKey]: key }));
+      while (pending && pending.length > 0) {
+        const { Responses, UnprocessedKeys } = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: pending,
+                ProjectionExpression: '#key, merchant_id, mch_trade_id, settle_due_at, created_at',
+                ExpressionAttributeNames: { '#key': ordersTableSchema.partitionKey },
+              },
+            },
+          }),
+        );
+        for (const item of Responses?.[this.table] ?? []) {
+          found.set(String(item[ordersTableSchema.partitionKey]), item as unknown as Order);
+        }
+        pending = UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return found;
+  }
+
+  private async watermark(): Promise<string | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.wakeups, Key: watermarkKey, ConsistentRead: true }),
+    );
+    return typeof Item?.reached === 'string' ? Item.reached : undefined;
+  }
+
+  /** Moves the watermark forward only: of two concurrent sweeps, the one that got further wins. */
+  private async advanceWatermark(reached: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.wakeups,
+          Item: { ...watermarkKey, reached },
+          ConditionExpression: 'attribute_not_exists(reached) OR reached < :reached',
+          ExpressionAttributeValues: { ':reached': reached },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}
+
+function keyOf(order: Pick<Order, 'merchant_id' | 'mch_trade_id'>): string {
+  return orderKeyOf(order.merchant_id, orderHash(order.merchant_id, order.mch_trade_id));
+}
+
+/** `2026-12-01T07:41` of an ISO time. */
+function minuteOf(iso: string): string {
+  return iso.slice(0, 16);
+}
+
+function nextMinute(minute: string): string {
+  return new Date(Date.parse(`${minute}:00.000Z`) + 60_000).toISOString().slice(0, 16);
+}
+
+function shardOf(orderKey: string, shards: number): number {
+  let sum = 0;
+  for (let i = 0; i < orderKey.length; i++) sum = (sum * 31 + orderKey.charCodeAt(i)) >>> 0;
+  return sum % shards;
 }
 
 function assertLease(order: Order): void {
@@ -155,12 +330,8 @@ function assertLease(order: Order): void {
   if (problem) throw new Error(`refused write: ${problem}`);
 }
 
-function withDueShard(order: Order): Record<string, unknown> {
-  return order.settle_due_at ? { ...order, due_shard: dueShard } : { ...order };
-}
-
 function fromItem(item: Record<string, unknown>): Order {
-  const { due_shard: _shard, ...order } = item;
+  const { [ordersTableSchema.partitionKey]: _key, ...order } = item;
   for (const [key, value] of Object.entries(order)) if (value === undefined) delete order[key];
   return {
     ...(order as unknown as Order),

@@ -15,7 +15,9 @@ import type {
   PayTypeRoute,
 } from '#core/merchants.ts';
 import { type ApiAnswer, MicropayClient } from './client.ts';
+import { financeCommands } from './finance.ts';
 import { onboardings } from './onboarding/index.ts';
+import { payTypeOf } from './pay-type.ts';
 
 const tradeStates: Record<number, string> = {
   0: 'paid',
@@ -35,7 +37,7 @@ const integer = (name: string) => (value: string) => {
 
 const program = new Command('micropay')
   .description(
-    'Command-line client of the micropay gateway: pay, query, reverse, and merchant administration.',
+    'Command-line client of the micropay gateway: pay, query, reverse, merchant administration, finance exports and reports.',
   )
   .option(
     '--env-file <path>',
@@ -94,7 +96,7 @@ apiOptions(program.command('pay'))
   .description('submit a barcode payment, then follow it until its outcome is final')
   .requiredOption('--amount <fen>', 'total_fee in fen', integer('--amount'))
   .requiredOption('--auth-code <code>', "the shopper's payment code")
-  .option('--pay-type <type>', 'pay_type', 'wechat.micro')
+  .option('--pay-type <type>', 'pay_type (default: from the code: 10–15 wechat.micro, 25–30 alipay.micro)')
   .option('--mch-trade-id <id>', 'your order id (default: generated)')
   .option('--body <text>', 'goods description', 'POS payment')
   .option('--ip <address>', 'spbill_create_ip', '127.0.0.1')
@@ -102,9 +104,15 @@ apiOptions(program.command('pay'))
   .option('--no-wait', 'return after the submit answer')
   .option('--timeout <seconds>', 'how long to follow the order', integer('--timeout'), 180)
   .action(async (opts) => {
+    const payType = opts.payType ?? payTypeOf(opts.authCode);
+    if (!payType) {
+      throw new InvalidArgumentError(
+        '--auth-code is neither a WeChat (10–15…) nor an Alipay (25–30…) payment code: give --pay-type',
+      );
+    }
     const client = clientOf(opts);
     const answer = await client.micropay({
-      pay_type: opts.payType,
+      pay_type: payType,
       mch_trade_id: opts.mchTradeId ?? `cli-${Date.now()}-${randomBytes(2).toString('hex')}`,
       body: opts.body,
       total_fee: opts.amount,
@@ -234,6 +242,8 @@ function merchantFromOptions(opts: Record<string, unknown>): {
     secret: { api_key: String(opts.key), channels },
   };
 }
+
+financeCommands(program);
 
 try {
   await program.parseAsync();

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { alipayProtocolNames } from '#core/channels/alipay/protocol.ts';
 import { type ChannelEndpoints, defaultChannelUrls } from '#core/channels/registry.ts';
 
 const number = (check: (n: number) => boolean, message: string) =>
@@ -18,6 +19,8 @@ const url = (fallback: string) => z._default(z.url({ error: 'must be a URL' }), 
 /** Runtime configuration, read from the environment once at cold start. */
 const schema = z.object({
   ORDERS_TABLE: required,
+  /** Settlement wake-ups: how the sweep finds orders whose lease ran out (`adapters/dynamo-orders.ts`). */
+  WAKEUPS_TABLE: required,
   MERCHANTS_TABLE: required,
   SETTLEMENT_STATE_MACHINE_ARN: required,
   MERCHANT_SECRET_PREFIX: z._default(required, 'micropay/merchants/'),
@@ -25,6 +28,11 @@ const schema = z.object({
   ALIPAY_GATEWAY_URL: url(defaultChannelUrls.alipay),
   BLUEOCEAN_BASE_URL: url(defaultChannelUrls.blueocean),
   FSHOWS_GATEWAY_URL: url(defaultChannelUrls.fshows),
+  /** Alipay's settlement table: `seed` (seed 002: 6 queries 5 s apart) or `guidance` (Alipay's: 3–6 s for ~60 s). */
+  ALIPAY_PROTOCOL: z._default(
+    z.enum(alipayProtocolNames, { error: `must be one of ${alipayProtocolNames.join(', ')}` }),
+    'seed',
+  ),
   /** PEM of a CA trusted beside the public ones for channel TLS; local mode sets its sandbox's test CA. */
   CHANNEL_EXTRA_CA_PEM: z.optional(z.string()),
   /** Multiplies every protocol wait and channel deadline; below 1 only makes sense against a sandbox. */
@@ -70,5 +78,6 @@ export function channelEndpoints(config: Config): ChannelEndpoints {
       fshows: config.FSHOWS_GATEWAY_URL,
     },
     extraCaPem: config.CHANNEL_EXTRA_CA_PEM,
+    alipayProtocol: config.ALIPAY_PROTOCOL,
   };
 }

@@ -10,7 +10,10 @@ export interface OrderKey {
 
 /** Persistence of orders. Every write is conditional on the version read, so writers never lose updates. */
 export interface OrderStore {
-  /** Writes a new order unless the key exists; returns the existing order when it does. */
+  /**
+   * Writes a new order unless the merchant already has an order under the same order id (`core/ids.ts`: the
+   * same `mch_trade_id`, or, with odds the ids module gives, another that collides); returns that one.
+   */
   create(
     order: Order,
   ): Promise<{ readonly created: true } | { readonly created: false; readonly existing: Order }>;
@@ -22,8 +25,20 @@ export interface OrderStore {
    * refuses (throws) a write whose result breaks the lease invariant (`leaseProblem`).
    */
   update(order: Order, changes: Partial<Order>, attempts?: readonly SettlementAttempt[]): Promise<Order>;
-  /** Orders whose settlement lease ran out before `nowIso` (oldest first, at most `limit`). */
-  listDue(nowIso: string, limit: number): Promise<OrderKey[]>;
+  /**
+   * Orders whose settlement lease ran out by `nowIso` (about `limit` at most). Every order that holds a lease
+   * is listed by some call after its lease runs out, and again later while it stays open and unclaimed, as
+   * long as the sweep keeps calling.
+   */
+  listDue(nowIso: string, limit: number): Promise<DueOrders>;
+}
+
+/** What one look for due orders found. */
+export interface DueOrders {
+  /** Open orders whose lease ran out. */
+  readonly due: readonly OrderKey[];
+  /** When each open order looked at was created (due or not): the dashboard's open orders by age. */
+  readonly openCreatedAt: readonly string[];
 }
 
 /** Looks merchants up (profile and secret), with caching that lets a rotated key in within minutes. */
@@ -53,9 +68,24 @@ export interface Clock {
   now(): number;
 }
 
-/** Counts events an operator must see (reverse that keeps failing, …). */
-export interface Alarms {
+/** What a submit told the merchant about the payment (the dashboard counts payments by it). */
+export type PaymentOutcome = 'paid' | 'refused' | 'settling' | 'replayed';
+
+/**
+ * What operators watch: counts the domain reports as things happen, for the dashboard and the alarms
+ * (Powertools metrics in AWS). Never given a payment code or a key.
+ */
+export interface Telemetry {
+  /** A submit answered; `outcome` is what the merchant was told. */
+  paymentAnswered(channel: string, outcome: PaymentOutcome): void;
+  /** Settlement brought an order to a final state (REVERSE_FAILED included). */
+  settled(order: Order): void;
+  /** Reverse kept failing: the payment may still be held, an operator must act (this alarms). */
   reverseFailed(order: Order): void;
+  /** The sweep restarted the settlement of an order whose lease ran out. */
+  settlementRestarted(order: Order): void;
+  /** How old the open orders are that one sweep looked at (milliseconds since each was created). */
+  openOrders(agesMs: readonly number[]): void;
 }
 
 /** Structured log sink (Powertools Logger fits it). Never given a payment code or a key. */
@@ -72,7 +102,7 @@ export interface Ports {
   readonly channels: ChannelRegistry;
   readonly workflow: Workflow;
   readonly clock: Clock;
-  readonly alarms: Alarms;
+  readonly telemetry: Telemetry;
   readonly log: Log;
   /** Multiplies every protocol wait and channel deadline (1 in production). */
   readonly timeScale: number;

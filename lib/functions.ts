@@ -14,11 +14,27 @@ export interface GatewayFunctionProps {
   readonly environment: Readonly<Record<string, string>>;
   /** @default Duration.seconds(30) */
   readonly timeout?: Duration;
+  /** How long the function's logs are kept. @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: RetentionDays;
 }
 
-/** A gateway Lambda: Node 24 on arm64, one esbuild ESM bundle (AWS SDK from the runtime), JSON logs kept 90 days. */
+/** The esbuild settings every gateway function is bundled with (the bench builds with the same). */
+export const bundling = {
+  format: OutputFormat.ESM,
+  target: 'node24',
+  minify: true,
+  sourceMap: true,
+  mainFields: ['module', 'main'],
+  externalModules: ['@aws-sdk/*'],
+  // ESM bundles of CommonJS dependencies still call require().
+  banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
+};
+
+/** A gateway Lambda: Node 24 on arm64, one esbuild ESM bundle (AWS SDK from the runtime), JSON logs. */
 export function gatewayFunction(scope: Construct, id: string, props: GatewayFunctionProps): NodejsFunction {
-  const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.THREE_MONTHS });
+  const logGroup = new LogGroup(scope, `${id}Logs`, {
+    retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+  });
   return new NodejsFunction(scope, id, {
     entry: `${root}functions/${props.entry}`,
     projectRoot: root,
@@ -37,16 +53,7 @@ export function gatewayFunction(scope: Construct, id: string, props: GatewayFunc
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     },
-    bundling: {
-      format: OutputFormat.ESM,
-      target: 'node24',
-      minify: true,
-      sourceMap: true,
-      mainFields: ['module', 'main'],
-      externalModules: ['@aws-sdk/*'],
-      // ESM bundles of CommonJS dependencies still call require().
-      banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
-    },
+    bundling,
   });
 }
 

@@ -1,29 +1,58 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  SingleValueWidget,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
+/** Metric names the functions emit (`functions/shared/telemetry.ts`), namespace `Micropay`, dimension `service`. */
+const namespace = 'Micropay';
+const service = 'micropay';
+
 export interface MonitoringProps {
   readonly stateMachine: StateMachine;
-  /** Functions whose errors page someone. */
+  readonly api: HttpApi;
+  /** Functions whose errors page someone, by name. */
   readonly functions: Readonly<Record<string, IFunction>>;
+  /** Where alarms go: an existing topic (e.g. the on-call one). @default a new topic */
+  readonly alarmTopic?: ITopic;
+  /** An e-mail address subscribed to the alarm topic. @default no subscription */
+  readonly alarmEmail?: string;
+  /** Name of the dashboard. @default CloudFormation's */
+  readonly dashboardName?: string;
 }
 
 /**
- * Alarms an operator must act on, all to one SNS topic: a reverse that kept failing (money may be held),
- * settlement executions that failed, and function errors.
+ * What an operator watches and what pages them. Alarms, all to one SNS topic: a reverse that kept failing
+ * (money may be held), settlement executions that failed or timed out, function errors. The dashboard:
+ * payments per minute by channel and outcome, API latency p50/p99, open orders by age, settlements by final
+ * state, REVERSE_FAILED, executions failed or timed out, sweep restarts.
  */
 export class Monitoring extends Construct {
   /** Subscribe on-call to this topic. */
-  public readonly alarmTopic: Topic;
+  public readonly alarmTopic: ITopic;
   public readonly reverseFailedAlarm: Alarm;
+  public readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    this.alarmTopic = new Topic(this, 'Alarms', { displayName: 'Micropay gateway alarms' });
+    this.alarmTopic =
+      props.alarmTopic ??
+      new Topic(this, 'Alarms', { displayName: 'Micropay gateway alarms', enforceSSL: true });
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.alarmTopic);
     const alarm = (name: string, metric: Metric, description: string) => {
       const created = new Alarm(this, name, {
@@ -37,28 +66,96 @@ export class Monitoring extends Construct {
       created.addAlarmAction(action);
       return created;
     };
+    const fiveMinutes = { period: Duration.minutes(5), statistic: 'Sum' };
+    const reverseFailed = new Metric({
+      namespace,
+      metricName: 'ReverseFailed',
+      dimensionsMap: { service },
+      ...fiveMinutes,
+    });
     this.reverseFailedAlarm = alarm(
       'ReverseFailed',
-      new Metric({
-        namespace: 'Micropay',
-        metricName: 'ReverseFailed',
-        dimensionsMap: { service: 'micropay' },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
+      reverseFailed,
       'An order is REVERSE_FAILED: reverse kept failing and the payment may still be held. Reverse it again (POST /v1/reverse) or settle it with the channel.',
     );
+    const failed = props.stateMachine.metricFailed(fiveMinutes);
+    const timedOut = props.stateMachine.metricTimedOut(fiveMinutes);
     alarm(
       'SettlementFailed',
-      props.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      failed,
       'A settlement execution failed; the sweep restarts interrupted ones, ReverseFailed ones need an operator.',
     );
+    alarm(
+      'SettlementTimedOut',
+      timedOut,
+      'A settlement execution ran out of time; the order keeps its lease and the sweep restarts it.',
+    );
     for (const [name, fn] of Object.entries(props.functions)) {
-      alarm(
-        `${name}Errors`,
-        fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        `${name} function errors`,
-      );
+      alarm(`${name}Errors`, fn.metricErrors(fiveMinutes), `${name} function errors`);
     }
+
+    const search = (metric: string, dimensions: string, statistic: string, label: string) =>
+      new MathExpression({
+        expression: `SEARCH('{${namespace},${['service', ...dimensions.split(',')].join(',')}} MetricName="${metric}"', '${statistic}', 60)`,
+        label,
+        period: Duration.minutes(1),
+      });
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.hours(3),
+    });
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown:
+          '# Micropay gateway\nPayments answered by channel and outcome (`paid`, `refused`, `settling`: being queried/reversed, `replayed`: a retry). Open orders are counted by the sweep each minute as it looks at them (each open order about every 1–2 minutes). REVERSE_FAILED needs an operator.',
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Payments per minute, by channel and outcome',
+        left: [search('Payments', 'channel,outcome', 'Sum', '')],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'API latency (ms)',
+        left: [
+          props.api.metricLatency({ statistic: 'p50', period: Duration.minutes(1), label: 'p50' }),
+          props.api.metricLatency({ statistic: 'p99', period: Duration.minutes(1), label: 'p99' }),
+        ],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Open orders by age (seen by the sweep)',
+        left: [search('OpenOrders', 'age', 'Maximum', '')],
+        stacked: true,
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Settlements by final state',
+        left: [search('Settled', 'channel,state', 'Sum', '')],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new SingleValueWidget({
+        title: 'REVERSE_FAILED (last 3 h)',
+        metrics: [reverseFailed.with({ period: Duration.hours(3) })],
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'Settlement executions failed / timed out',
+        left: [failed.with({ label: 'failed' }), timedOut.with({ label: 'timed out' })],
+        width: 9,
+      }),
+      new GraphWidget({
+        title: 'Sweep restarts, by channel',
+        left: [search('SettlementRestarts', 'channel', 'Sum', '')],
+        width: 9,
+      }),
+    );
   }
 }

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { merchantsTableSchema, ordersTableSchema } from '#adapters/tables.ts';
+import { merchantsTableSchema, ordersTableSchema, wakeupsTableSchema } from '#adapters/tables.ts';
 
 export interface OrdersTableProps {
   /** What happens to the tables when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -9,12 +9,15 @@ export interface OrdersTableProps {
 }
 
 /**
- * The orders table (one flat item per order, what finance queries) and the merchants table (profiles;
- * keys live in Secrets Manager). On-demand, point-in-time recovery on, deletion protection on.
+ * The orders table (one flat item per order, what finance queries), the settlement wake-ups (how the sweep
+ * finds orders whose lease ran out; items expire by TTL) and the merchants table (profiles; keys live in
+ * Secrets Manager). On-demand, point-in-time recovery on, deletion protection on, no secondary indexes.
  */
 export class OrdersTable extends Construct {
-  /** Orders: `merchant_id` + `mch_trade_id`, indexes by trade id and by settlement due time. */
+  /** Orders, by `order_key` (`<merchant_id>/<order hash>`). */
   public readonly orders: Table;
+  /** Settlement wake-ups, by due minute and shard; written with every lease an order takes, deleted by TTL. */
+  public readonly wakeups: Table;
   /** Merchant profiles: status, pay types, channel accounts. */
   public readonly merchants: Table;
 
@@ -23,6 +26,7 @@ export class OrdersTable extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const common = {
       billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
@@ -30,16 +34,13 @@ export class OrdersTable extends Construct {
     this.orders = new Table(this, 'Orders', {
       ...common,
       partitionKey: { name: ordersTableSchema.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: ordersTableSchema.sortKey, type: AttributeType.STRING },
     });
-    for (const index of ordersTableSchema.indexes) {
-      this.orders.addGlobalSecondaryIndex({
-        indexName: index.name,
-        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
-        ...(index.sortKey ? { sortKey: { name: index.sortKey, type: AttributeType.STRING } } : {}),
-        projectionType: ProjectionType.KEYS_ONLY,
-      });
-    }
+    this.wakeups = new Table(this, 'Wakeups', {
+      ...common,
+      partitionKey: { name: wakeupsTableSchema.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: wakeupsTableSchema.sortKey, type: AttributeType.STRING },
+      timeToLiveAttribute: wakeupsTableSchema.timeToLiveAttribute,
+    });
     this.merchants = new Table(this, 'Merchants', {
       ...common,
       partitionKey: { name: merchantsTableSchema.partitionKey, type: AttributeType.STRING },

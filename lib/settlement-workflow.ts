@@ -14,8 +14,16 @@ export interface SettlementWorkflowProps {
   readonly environment: Readonly<Record<string, string>>;
   /** Name of the state machine; its ARN is derived from it so functions can name it without a cycle. */
   readonly stateMachineName: string;
+  /**
+   * `EXPRESS`: billed by requests and duration, at-least-once, at most 5 minutes an execution (every
+   * channel's protocol table fits, a test checks). `STANDARD`: billed per state transition, exactly-once,
+   * a year long, and its executions' history is kept 90 days. @default StateMachineType.EXPRESS
+   */
+  readonly workflowType?: StateMachineType;
   /** How often the sweep restarts settlement of orders whose settlement died. @default Duration.minutes(1) */
   readonly sweepEvery?: Duration;
+  /** How long the functions' and the executions' logs are kept. @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: RetentionDays;
 }
 
 /**
@@ -28,27 +36,30 @@ export class SettlementWorkflow extends Construct {
   public readonly settleFunction: NodejsFunction;
   /** Restarts settlement of orders whose lease ran out. */
   public readonly sweepFunction: NodejsFunction;
+  /** Executions that fail, with their error (ERROR level, no execution data: no payment details in logs). */
+  public readonly executionLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: SettlementWorkflowProps) {
     super(scope, id);
+    const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     this.settleFunction = gatewayFunction(this, 'Settle', {
       entry: 'settle/handler.ts',
       description: 'Settlement step: query or reverse an order per its channel protocol table',
       environment: props.environment,
       timeout: Duration.seconds(45),
+      logRetention: retention,
     });
+    this.executionLogs = new LogGroup(this, 'ExecutionLogs', { retention });
+    const workflowType = props.workflowType ?? StateMachineType.EXPRESS;
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
-      stateMachineType: StateMachineType.STANDARD,
+      stateMachineType: workflowType,
       definitionBody: DefinitionBody.fromString(readSettlementAsl()),
       definitionSubstitutions: { SettleFunctionArn: this.settleFunction.functionArn },
+      // The ASL's own TimeoutSeconds says the same; Express executions cannot run longer anyway.
       timeout: Duration.minutes(5),
       tracingEnabled: true,
-      logs: {
-        destination: new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.THREE_MONTHS }),
-        level: LogLevel.ERROR,
-        includeExecutionData: false,
-      },
+      logs: { destination: this.executionLogs, level: LogLevel.ERROR, includeExecutionData: false },
     });
     this.settleFunction.grantInvoke(this.stateMachine);
 
@@ -57,6 +68,7 @@ export class SettlementWorkflow extends Construct {
       description: 'Restarts settlement of orders whose settlement died',
       environment: props.environment,
       timeout: Duration.minutes(2),
+      logRetention: retention,
     });
     this.stateMachine.grantStartExecution(this.sweepFunction);
     new Rule(this, 'SweepSchedule', {

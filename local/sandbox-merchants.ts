@@ -17,7 +17,16 @@ export const sandboxFshows = {
   account: { app_id: '2016072300007148', store_id: '20170720205421027980' },
 } as const;
 
+/**
+ * The sandbox Alipay application M100000001's alipay.micro uses. Its key pair and the sandbox's public key are
+ * made per run by the sandbox starter (`local/alipay-keys.ts`) and added to the merchant's secret.
+ */
+export const sandboxAlipay = {
+  account: { app_id: '2021000000000001', seller_id: '2088000000000001' },
+} as const;
+
 const wechatRoute = { channel: 'wechat', account: sandboxWechat.account };
+const alipayRoute = { channel: 'alipay', account: sandboxAlipay.account };
 const channels = { wechat: sandboxWechat.credentials };
 
 /**
@@ -30,7 +39,7 @@ export const sandboxMerchants: ReadonlyArray<{ profile: MerchantProfile; secret:
       merchant_id: 'M100000001',
       name: 'Sandbox merchant',
       status: 0,
-      pay_types: { 'wechat.micro': wechatRoute },
+      pay_types: { 'wechat.micro': wechatRoute, 'alipay.micro': alipayRoute },
     },
     secret: { api_key: 'sandbox-key-0123456789abcdef0123', channels },
   },

@@ -15,7 +15,7 @@ interface StoredSecret {
  * Local Secrets Manager: CreateSecret, PutSecretValue, GetSecretValue, DescribeSecret, DeleteSecret.
  * Secrets live in memory and, when `file` is given, in that JSON file so they survive a restart.
  */
-export function secretsManagerServer(region: string, file?: string): Server {
+export function secretsManagerServer(region: string, file?: string, onRead?: () => void): Server {
   const secrets = new Map<string, StoredSecret>(
     file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as [string, StoredSecret][]) : [],
   );
@@ -60,6 +60,7 @@ export function secretsManagerServer(region: string, file?: string): Server {
       return describe(secret);
     },
     GetSecretValue: async (input) => {
+      onRead?.();
       const secret = find(input.SecretId);
       return { ...describe(secret), SecretString: secret.value, CreatedDate: secret.created / 1000 };
     },

@@ -10,6 +10,7 @@ import { close, listen } from './aws-json.ts';
 import { createSandboxPki } from './certificates.ts';
 import { createTables, startDynamoDbLocal } from './dynamodb.ts';
 import { type ApiHandler, httpApiServer } from './http-api.ts';
+import type { Meter } from './meter.ts';
 import { type RunningSandbox, sandboxEnvironment, sandboxStarters } from './sandbox-channels.ts';
 import { sandboxMerchants } from './sandbox-merchants.ts';
 import { secretsManagerServer } from './secrets-manager.ts';
@@ -28,6 +29,8 @@ export interface LocalStackOptions {
   readonly leaseGraceMs?: number;
   /** Powertools log level of the handlers. @default WARN */
   readonly logLevel?: string;
+  /** Counts what the run consumes in billed units (the bench's cost table); nothing is counted when absent. */
+  readonly meter?: Meter;
 }
 
 /** The sandboxes' test PKI, as the gateway and tests see it. */
@@ -50,6 +53,8 @@ export interface LocalStack {
   /** What every sandbox merchant's secret holds, as written for this run (with certificates and key pairs). */
   readonly merchantSecrets: Readonly<Record<string, MerchantSecret>>;
   readonly stepFunctions: LocalStepFunctions;
+  /** What the run consumed in billed units, when started with a meter. */
+  readonly meter?: Meter;
   sweepNow(): Promise<SweepReport>;
   stop(): Promise<void>;
 }
@@ -72,11 +77,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const stop of stops.reverse()) await stop().catch(() => {});
   };
   try {
+    const meter = options.meter;
     const dynamo = await startDynamoDbLocal(options.dataDir && join(options.dataDir, 'dynamodb'));
     stops.push(dynamo.stop);
+    let dynamoEndpoint = dynamo.endpoint;
+    if (meter) {
+      const proxy = await meter.dynamoProxy(dynamo.endpoint);
+      stops.push(() => close(proxy.server));
+      dynamoEndpoint = proxy.url;
+    }
     const secretsServer = secretsManagerServer(
       localRegion,
       options.dataDir && join(options.dataDir, 'secrets.json'),
+      meter &&
+        (() => {
+          meter.secretReads += 1;
+        }),
     );
     const secretsUrl = await listen(secretsServer);
     stops.push(() => close(secretsServer));
@@ -104,6 +120,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: localRegion,
       definitions: { [stateMachineArn]: definition },
       functions: { [settleFunctionArn]: lazySettle },
+      timeScale,
+      onExecutionMetered: meter && ((execution) => meter.executions.push(execution)),
     });
     const sfnUrl = await listen(stepFunctions.server);
     stops.push(async () => {
@@ -115,10 +133,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_REGION: localRegion,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
       AWS_ENDPOINT_URL_SFN: sfnUrl,
       ORDERS_TABLE: 'micropay-orders',
+      WAKEUPS_TABLE: 'micropay-wakeups',
       MERCHANTS_TABLE: 'micropay-merchants',
       SETTLEMENT_STATE_MACHINE_ARN: stateMachineArn,
       MERCHANT_SECRET_PREFIX: 'micropay/merchants/',
@@ -137,7 +156,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const dynamoClient = new DynamoDBClient({});
     const secretsClient = new SecretsManagerClient({});
-    await createTables(dynamoClient, env.ORDERS_TABLE as string, env.MERCHANTS_TABLE as string);
+    await createTables(dynamoClient, {
+      orders: env.ORDERS_TABLE as string,
+      wakeups: env.WAKEUPS_TABLE as string,
+      merchants: env.MERCHANTS_TABLE as string,
+    });
     const merchantSecrets: Record<string, MerchantSecret> = {};
     for (const { profile, secret } of sandboxMerchants) {
       const withRunCredentials = withSandboxCredentials(secret, sandboxes);
@@ -159,10 +182,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       import('../functions/settle/handler.ts'),
       import('../functions/sweep/handler.ts'),
     ]);
-    functions.settle = settle as LocalFunction;
-    const sweepNow = () => sweep(undefined, lambdaContext('micropay-sweep')) as Promise<SweepReport>;
-
-    const apiServer = httpApiServer(api as ApiHandler);
+    const metered = <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
+      meter ? (...args: A) => meter.time(name, () => fn(...args)) : fn;
+    functions.settle = metered('settle', settle as LocalFunction);
+    const sweepNow = metered(
+      'sweep',
+      () => sweep(undefined, lambdaContext('micropay-sweep')) as Promise<SweepReport>,
+    );
+    const apiHandler = metered('api', api as ApiHandler);
+    const apiServer = httpApiServer(
+      meter
+        ? (event, context) => {
+            meter.apiRequests += 1;
+            return apiHandler(event, context);
+          }
+        : apiHandler,
+    );
     const apiUrl = await listen(apiServer, options.port ?? 3000);
     stops.push(() => close(apiServer));
 
@@ -192,6 +227,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sandbox,
       merchantSecrets,
       stepFunctions,
+      meter,
       sweepNow,
       stop: stopAll,
     };

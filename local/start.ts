@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MerchantProfile } from '#core/merchants.ts';
-import { sandboxMerchants, sandboxWechat } from './sandbox-merchants.ts';
+import { sandboxAlipay, sandboxMerchants, sandboxWechat } from './sandbox-merchants.ts';
 import { startLocalStack } from './stack.ts';
 
 /** `npm start`: the whole gateway on this machine (SPEC section 6). */
@@ -29,6 +29,7 @@ const envFile = '.local/local.env';
 mkdirSync('.local', { recursive: true });
 const exported = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_DYNAMODB'];
 exported.push('AWS_ENDPOINT_URL_SECRETS_MANAGER', 'MERCHANTS_TABLE', 'MERCHANT_SECRET_PREFIX');
+exported.push('ORDERS_TABLE'); // micropay export --env-file .local/local.env
 writeFileSync(
   envFile,
   [...exported.map((name) => `${name}=${stack.env[name]}`), `MICROPAY_URL=${stack.apiUrl}`, ''].join('\n'),
@@ -74,11 +75,17 @@ const lines = [
   '  Pay now, from another terminal:',
   '',
   `    npm run micropay -- pay --url ${stack.apiUrl} --merchant ${first?.profile.merchant_id} --key ${first?.secret.api_key} \\`,
-  '      --amount 1 --auth-code 134567890123456701',
+  '      --amount 1 --auth-code 134567890123456701      (WeChat; an Alipay code: 286789012345678901)',
   '',
   `  Add a merchant:  npm run micropay -- merchant add --env-file ${envFile} --id M200000001 --key <api key> \\`,
   `                    --wechat-appid ${sandboxWechat.account.appid} --wechat-mch-id ${mchId} --wechat-key ${sandboxWechat.credentials.api_key} \\`,
   `                    --wechat-cert ${clientCert} --wechat-cert-key ${clientKey}`,
+  ...(values.persist
+    ? [
+        `                  Alipay: --alipay-app-id ${sandboxAlipay.account.app_id} --alipay-private-key .local/alipay-sandbox/app-private-key.pem \\`,
+        '                    --alipay-public-key .local/alipay-sandbox/alipay-public-key.pem',
+      ]
+    : []),
   '',
   '  Ctrl-C stops everything.',
   '',

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { AwsServiceError, awsJsonServer } from './aws-json.ts';
+import type { MeteredExecution } from './meter.ts';
 
 /** A Lambda handler run in-process in place of the function a Task state names. */
 export type LocalFunction = (event: unknown, context: Context) => Promise<unknown>;
@@ -27,11 +28,22 @@ export interface LocalStepFunctionsOptions {
   readonly definitions: Readonly<Record<string, object>>;
   /** In-process handlers by the Lambda ARN the Task states name. */
   readonly functions: Readonly<Record<string, LocalFunction>>;
+  /** Told each finished execution's billed transitions and real-world duration (`local/meter.ts`). */
+  readonly onExecutionMetered?: (execution: MeteredExecution) => void;
+  /** The time scale the waits run at, to turn measured waits back into real-world time. @default 1 */
+  readonly timeScale?: number;
+  /**
+   * `EXPRESS` (the deployed default) starts a new execution for every StartExecution, even under a name
+   * already used, as Express workflows do (they are at-least-once); `STANDARD` makes a start idempotent by
+   * name and input, as Standard workflows do. @default 'EXPRESS'
+   */
+  readonly type?: 'EXPRESS' | 'STANDARD';
 }
 
 /**
  * Local Step Functions: StartExecution, DescribeExecution and StopExecution over the SDK's wire
- * protocol, each execution run by aws-local-stepfunctions from the real ASL file.
+ * protocol, each execution run by aws-local-stepfunctions from the real ASL file, with Express or Standard
+ * start semantics.
  */
 export class LocalStepFunctions {
   readonly server: Server;
@@ -108,7 +120,10 @@ export class LocalStepFunctions {
         `State Machine Does Not Exist: '${stateMachineArn}'`,
       );
     const name = String(input.name ?? crypto.randomUUID());
-    const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const express = (this.options.type ?? 'EXPRESS') === 'EXPRESS';
+    const arn = express
+      ? `${stateMachineArn.replace(':stateMachine:', ':express:')}:${name}:${crypto.randomUUID()}`
+      : `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const body = String(input.input ?? '{}');
     const existing = this.executions.get(arn);
     if (existing) {
@@ -144,6 +159,12 @@ export class LocalStepFunctions {
         execution.stopDate = Date.now() / 1000;
       },
     );
+    const metered = this.options.onExecutionMetered;
+    if (metered) {
+      // The execution counts as done once its metering is in, so `idle()` sees every execution counted.
+      const counted = meter(run.eventLogs, this.options.timeScale ?? 1).then(metered, () => {});
+      execution.done = Promise.all([execution.done, counted]).then(() => {});
+    }
     this.executions.set(arn, execution);
     return { executionArn: arn, startDate: execution.startDate };
   }
@@ -169,6 +190,33 @@ export class LocalStepFunctions {
       cause: e.cause,
     };
   }
+}
+
+/**
+ * Reads an execution's events into what it is billed for: every state entered or retried is a transition
+ * (Standard), and its duration with the waits turned back into real-world time (Express).
+ */
+async function meter(
+  events: AsyncGenerator<{ type: string; timestamp: number; state?: { type: string } }>,
+  timeScale: number,
+): Promise<MeteredExecution> {
+  let transitions = 0;
+  let started: number | undefined;
+  let ended: number | undefined;
+  let waited = 0;
+  let waitEntered: number | undefined;
+  for await (const event of events) {
+    if (event.type === 'ExecutionStarted') started = event.timestamp;
+    if (event.type === 'StateEntered' || event.type === 'StateRetried') transitions += 1;
+    if (event.state?.type === 'Wait' && event.type === 'StateEntered') waitEntered = event.timestamp;
+    if (event.state?.type === 'Wait' && event.type === 'StateExited' && waitEntered !== undefined) {
+      waited += event.timestamp - waitEntered;
+      waitEntered = undefined;
+    }
+    if (event.type.startsWith('Execution') && event.type !== 'ExecutionStarted') ended = event.timestamp;
+  }
+  const total = (ended ?? Date.now()) - (started ?? Date.now());
+  return { transitions, realDurationMs: total - waited + waited / timeScale };
 }
 
 /** The part of a Lambda context the handlers' middleware reads. */

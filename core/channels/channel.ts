@@ -27,8 +27,17 @@ export interface PayCommand {
   readonly auth_code: string;
   readonly body: string;
   readonly spbill_create_ip: string;
+  /** The order title (Alipay's required `subject`; a channel without one uses `body`). */
+  readonly subject?: string;
   readonly attach?: string;
   readonly device_info?: string;
+  readonly store_id?: string;
+  /** The cashier (Alipay's `operator_id`). */
+  readonly op_user_id?: string;
+  /** The till (Alipay's `terminal_id`, else `device_info`). */
+  readonly op_device_id?: string;
+  /** `bar_code` (default) or `wave_code`. */
+  readonly scene?: string;
   readonly goods_tag?: string;
   readonly fee_type?: string;
   readonly time_start?: number;
@@ -75,9 +84,12 @@ export type QueryResult =
   | { readonly kind: 'pending'; readonly word: string }
   | { readonly kind: 'unknown'; readonly word: string };
 
-/** `retry`: the channel asks to call reverse again (`recall=Y`); `unknown`: no usable answer, or not reversed. */
+/**
+ * `retry`: the channel asks to call reverse again (`recall=Y`, `retry_flag=Y`); `unknown`: no usable answer, or
+ * not reversed. A channel that says what its reverse did gives `action` (Alipay's cancel: `close` or `refund`).
+ */
 export type ReverseResult =
-  | ({ readonly kind: 'reversed'; readonly word: string } & Proven)
+  | ({ readonly kind: 'reversed'; readonly word: string; readonly action?: string } & Proven)
   | { readonly kind: 'retry'; readonly word: string }
   | { readonly kind: 'unknown'; readonly word: string };
 

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 
 export interface PostResult {
   readonly status: number;
@@ -35,7 +35,17 @@ export class ChannelHttp {
 
   constructor(extraCaPem?: string) {
     this.ca = extraCaPem ? [...rootCertificates, extraCaPem] : undefined;
-    this.tlsAgent = new HttpsAgent({ keepAlive: true, ca: this.ca });
+    this.tlsAgent = new HttpsAgent({ keepAlive: true, secureContext: this.context() });
+  }
+
+  /**
+   * TLS settings as one secure context made once. Given as `ca`, `cert` and `key`, they would be copied into
+   * the agent's connection-pool key on every request (Node's https.Agent#getName concatenates them: a
+   * CA bundle is some 200 KB of string per request).
+   */
+  private context(certificate?: ClientCertificate): SecureContext | undefined {
+    if (!this.ca && !certificate) return undefined;
+    return createSecureContext({ ca: this.ca, cert: certificate?.cert, key: certificate?.key });
   }
 
   post(
@@ -85,7 +95,7 @@ export class ChannelHttp {
     if (!certificate) return this.tlsAgent;
     let agent = this.certificateAgents.get(certificate.cert);
     if (!agent) {
-      agent = new HttpsAgent({ keepAlive: true, ca: this.ca, cert: certificate.cert, key: certificate.key });
+      agent = new HttpsAgent({ keepAlive: true, secureContext: this.context(certificate) });
       this.certificateAgents.set(certificate.cert, agent);
     }
     return agent;

@@ -1,3 +1,5 @@
+import { AlipayChannel } from '#core/channels/alipay/alipay.ts';
+import { type AlipayProtocolName, alipayProtocols } from '#core/channels/alipay/protocol.ts';
 import { BlueoceanChannel } from '#core/channels/blueocean/blueocean.ts';
 import type { Channel } from '#core/channels/channel.ts';
 import { FshowsChannel } from '#core/channels/fshows/fshows.ts';
@@ -30,11 +32,17 @@ export interface ChannelEndpoints {
   readonly urls: Readonly<Record<ChannelName, string>>;
   /** A CA to trust beside the public ones for channel TLS (local mode: the sandbox's test CA). */
   readonly extraCaPem?: string;
+  /** Which Alipay protocol table settlement follows (`ALIPAY_PROTOCOL`). @default 'seed' */
+  readonly alipayProtocol?: AlipayProtocolName;
 }
 
 /** How each channel is built from its endpoint and the shared HTTP client. New channels register here. */
-const factories: Partial<Record<ChannelName, (url: string, http: ChannelHttp) => Channel>> = {
+const factories: Partial<
+  Record<ChannelName, (url: string, http: ChannelHttp, endpoints: ChannelEndpoints) => Channel>
+> = {
   wechat: (url, http) => new WechatChannel(url, http),
+  alipay: (url, http, { alipayProtocol }) =>
+    new AlipayChannel(url, http, alipayProtocols[alipayProtocol ?? 'seed']),
   blueocean: (url, http) => new BlueoceanChannel(url, http),
   fshows: (url, http) => new FshowsChannel(url, http),
 };
@@ -45,7 +53,7 @@ export function channelRegistry(endpoints: ChannelEndpoints): ChannelRegistry {
   const channels = new Map<string, Channel>();
   for (const name of channelNames) {
     const make = factories[name];
-    if (make) channels.set(name, make(endpoints.urls[name], http));
+    if (make) channels.set(name, make(endpoints.urls[name], http, endpoints));
   }
   return { get: (name) => channels.get(name) };
 }

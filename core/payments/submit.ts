@@ -71,7 +71,11 @@ export async function submitPayment(
   const now = ports.clock.now();
   const draft = newOrder(ports, channel, { ...request, fee_type: currency }, now);
   const created = await ports.orders.create(draft);
-  if (!created.created) return replay(created.existing, draft);
+  if (!created.created) {
+    const replayed = replay(created.existing, draft);
+    ports.telemetry.paymentAnswered(channel.name, 'replayed');
+    return replayed;
+  }
 
   const context = { account: route.account, credentials: merchant.secret.channels[route.channel] ?? {} };
   const command = {
@@ -80,8 +84,13 @@ export async function submitPayment(
     auth_code: request.auth_code,
     body: request.body,
     spbill_create_ip: request.spbill_create_ip,
+    subject: request.subject,
     attach: request.attach,
     device_info: request.device_info,
+    store_id: request.store_id,
+    op_user_id: request.op_user_id,
+    op_device_id: request.op_device_id,
+    scene: request.scene,
     goods_tag: request.goods_tag,
     fee_type: draft.fee_type,
     time_start: request.time_start,
@@ -91,7 +100,12 @@ export async function submitPayment(
   const result: PayResult = await channel
     .pay(context, command, scaled(channel.protocol.payDeadlineMs, ports.timeScale))
     .catch((): PayResult => ({ kind: 'unknown', word: 'ERROR' }));
-  return recordPayAnswer(ports, channel, draft, result, sentAt);
+  const outcome = await recordPayAnswer(ports, channel, draft, result, sentAt);
+  ports.telemetry.paymentAnswered(
+    channel.name,
+    outcome.code === 600 ? 'refused' : outcome.order.state === 'PAID' ? 'paid' : 'settling',
+  );
+  return outcome;
 }
 
 function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now: number): Order {
@@ -100,7 +114,7 @@ function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now:
   return {
     merchant_id: request.merchant_id,
     mch_trade_id: request.mch_trade_id,
-    trade_id: newTradeId(now),
+    trade_id: newTradeId(now, request.merchant_id, request.mch_trade_id),
     ch_trade_id: undefined,
     pay_type: request.pay_type,
     channel: channel.name,
@@ -130,6 +144,13 @@ function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now:
 }
 
 function replay(existing: Order, draft: Order): SubmitOutcome {
+  if (existing.mch_trade_id !== draft.mch_trade_id) {
+    // Another mch_trade_id of this merchant hashes to the same order id (odds in core/ids.ts).
+    throw new GatewayError(
+      ApiCode.duplicateMismatch,
+      'mch_trade_id: its order id collides with another order of this merchant; use another mch_trade_id',
+    );
+  }
   if (existing.request_fingerprint !== draft.request_fingerprint) {
     throw new GatewayError(
       ApiCode.duplicateMismatch,

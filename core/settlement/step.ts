@@ -153,7 +153,7 @@ class Step {
     return this.record(
       claimed,
       { at: iso(now), action: 'reverse', result: result.word },
-      () => (result.kind === 'reversed' ? toState('REVERSED') : {}),
+      () => (result.kind === 'reversed' ? { ...toState('REVERSED'), reverse_action: result.action } : {}),
       { queryAt: now, reverseAt: retryDelay === undefined ? 'give_up' : now + this.ms(retryDelay) },
     );
   }
@@ -167,7 +167,8 @@ class Step {
     if (saved.state !== 'REVERSE_FAILED' || saved.version === order.version) {
       return this.begin(saved);
     }
-    this.ports.alarms.reverseFailed(saved);
+    this.ports.telemetry.reverseFailed(saved);
+    this.ports.telemetry.settled(saved);
     this.ports.log.error('reverse kept failing; order needs an operator', {
       merchant_id: saved.merchant_id,
       trade_id: saved.trade_id,
@@ -243,6 +244,7 @@ class Step {
   ): Promise<StepPlan> {
     let planned: Planned = { next: 'done', at: this.ports.clock.now(), changes: {} };
     let carried = false;
+    let finalNow = false;
     if (attempt) this.unrecorded.push(attempt);
     const saved = await this.write(order, (latest) => {
       const changes = answer();
@@ -254,9 +256,11 @@ class Step {
         Date.parse(latest.settle_due_at) >= planned.at + this.ports.leaseGraceMs;
       const { settle_due_at: _lease, ...rest } = all;
       carried = owner && planned.next !== 'done' && leaseCovers && Object.keys(rest).length === 0;
+      finalNow = !isSettled(latest.state) && isSettled(nextState(latest, all));
       if (carried) return undefined;
       return this.unrecorded.length > 0 || Object.keys(all).length > 0 ? all : undefined;
     });
+    if (finalNow && isSettled(saved.state)) this.ports.telemetry.settled(saved);
     if ((saved.settle_seq ?? 0) !== this.seq) throw new Superseded();
     return this.result(saved, planned.next, planned.at);
   }

@@ -5,7 +5,11 @@ import { claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership
 import { scaled } from '#core/time.ts';
 
 export interface SweepReport {
+  /** Open orders looked at. */
+  readonly open: number;
+  /** Of those, the ones whose lease had run out. */
   readonly due: number;
+  /** Settlements restarted. */
   readonly started: number;
 }
 
@@ -17,7 +21,8 @@ export interface SweepReport {
  */
 export async function sweepDueOrders(ports: Ports, limit = 100): Promise<SweepReport> {
   const now = ports.clock.now();
-  const due = await ports.orders.listDue(new Date(now).toISOString(), limit);
+  const { due, openCreatedAt } = await ports.orders.listDue(new Date(now).toISOString(), limit);
+  ports.telemetry.openOrders(openCreatedAt.map((createdAt) => now - Date.parse(createdAt)));
   let started = 0;
   for (const key of due) {
     const order = await ports.orders.get(key);
@@ -37,10 +42,11 @@ export async function sweepDueOrders(ports: Ports, limit = 100): Promise<SweepRe
         trade_id: order.trade_id,
         state: order.state,
       });
+      ports.telemetry.settlementRestarted(saved);
       if (await startSettlement(ports, saved)) started += 1;
     } catch (error) {
       if (!(error instanceof StaleOrderError)) throw error;
     }
   }
-  return { due: due.length, started };
+  return { open: openCreatedAt.length, due: due.length, started };
 }

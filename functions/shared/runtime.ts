@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -9,6 +9,7 @@ import { StepFunctionsWorkflow } from '#adapters/sfn-workflow.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
 import { channelEndpoints, loadConfig } from '#core/config.ts';
 import type { Ports } from '#core/ports.ts';
+import { powertoolsTelemetry } from './telemetry.ts';
 
 /** Shared by every function: config parsed once, clients created once per container, outside the handler. */
 export const config = loadConfig();
@@ -18,7 +19,11 @@ export const metrics = new Metrics({ namespace: 'Micropay', serviceName: 'microp
 const dynamo = new DynamoDBClient({});
 
 export const ports: Ports = {
-  orders: new DynamoOrderStore(dynamo, config.ORDERS_TABLE),
+  orders: new DynamoOrderStore(dynamo, {
+    ordersTable: config.ORDERS_TABLE,
+    wakeupsTable: config.WAKEUPS_TABLE,
+    recheckAfterMs: config.SETTLEMENT_LEASE_GRACE_MS,
+  }),
   merchants: new AwsMerchantDirectory({
     dynamo,
     secrets: new SecretsManagerClient({}),
@@ -29,12 +34,7 @@ export const ports: Ports = {
   channels: channelRegistry(channelEndpoints(config)),
   workflow: new StepFunctionsWorkflow(new SFNClient({}), config.SETTLEMENT_STATE_MACHINE_ARN),
   clock: { now: () => Date.now() },
-  alarms: {
-    reverseFailed: () => {
-      metrics.addMetric('ReverseFailed', MetricUnit.Count, 1);
-      metrics.publishStoredMetrics();
-    },
-  },
+  telemetry: powertoolsTelemetry(metrics),
   log: logger,
   timeScale: config.MICROPAY_TIME_SCALE,
   leaseGraceMs: config.SETTLEMENT_LEASE_GRACE_MS,

@@ -3,17 +3,24 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { build } from 'esbuild';
 import { describe, it } from 'vitest';
-import { MicropayStack } from '../../lib/micropay-stack.ts';
+import { MicropayGateway, type MicropayGatewayProps } from '../../lib/micropay-gateway.ts';
 
-// Bundling is skipped here (the synth in .ci/run bundles for real); these tests read the templates.
-const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-const stack = new MicropayStack(app, 'Micropay-test', {
-  env: { account: '123456789012', region: 'ap-east-1' },
-});
+/** A stack holding one gateway, as bin/app.ts makes per region. Bundling is skipped: these read templates. */
+function gatewayStack(props: MicropayGatewayProps = {}, checked = false) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Micropay-test', { env: { account: '123456789012', region: 'ap-east-1' } });
+  if (checked) Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
+  new MicropayGateway(stack, 'Gateway', props);
+  return stack;
+}
+
+const stack = gatewayStack();
 const template = Template.fromStack(stack);
 const resources = (type: string) => Object.entries(template.findResources(type));
 
@@ -23,17 +30,13 @@ function policyStatementsOf(roleLogicalIdPrefix: string): { Action: string | str
     .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
 }
 
-describe('MicropayStack', () => {
+describe('MicropayGateway', () => {
   it('keeps orders in an on-demand table with point-in-time recovery, retained on delete', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       Properties: Match.objectLike({
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        KeySchema: [
-          { AttributeName: 'merchant_id', KeyType: 'HASH' },
-          { AttributeName: 'mch_trade_id', KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'by-trade-id' })]),
+        KeySchema: [{ AttributeName: 'order_key', KeyType: 'HASH' }],
         DeletionProtectionEnabled: true,
       }),
       DeletionPolicy: 'Retain',
@@ -42,7 +45,19 @@ describe('MicropayStack', () => {
       assert.deepEqual(table.Properties.PointInTimeRecoverySpecification, {
         PointInTimeRecoveryEnabled: true,
       });
+      // No secondary indexes: a payment's writes cost no index writes.
+      assert.equal(table.Properties.GlobalSecondaryIndexes, undefined);
     }
+  });
+
+  it('keeps settlement wake-ups in a table whose items expire by TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'bucket', KeyType: 'HASH' },
+        { AttributeName: 'due', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+    });
   });
 
   it('runs every function on Node 24', () => {
@@ -82,8 +97,13 @@ describe('MicropayStack', () => {
   });
 
   it('grants StartExecution to the API and the sweep, and to nothing that does not start executions', () => {
+    // Of the settlement state machine (the finance export's schedule starts its own).
     const starters = resources('AWS::IAM::Policy').filter(([, p]) =>
-      JSON.stringify(p.Properties.PolicyDocument.Statement).includes('states:StartExecution'),
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]).some(
+        (s) =>
+          JSON.stringify(s.Action).includes('states:StartExecution') &&
+          JSON.stringify(s.Resource).includes('SettlementStateMachine'),
+      ),
     );
     const roles = starters.map(([, p]) => JSON.stringify(p.Properties.Roles));
     assert.equal(starters.length, 2);
@@ -157,12 +177,119 @@ describe('the CDK app (bin/app.ts)', () => {
 });
 
 describe('channel trust in the deployed stack', () => {
-  it('refuses a WeChat base URL that is not HTTPS', () => {
-    const other = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    assert.throws(
-      () => new MicropayStack(other, 'Plain', { wechatBaseUrl: 'http://api.mch.weixin.qq.com' }),
-      /wechatBaseUrl must be an https:\/\/ URL/,
+  it('refuses a channel URL that is not HTTPS, for every channel', () => {
+    for (const channel of ['wechat', 'alipay', 'blueocean', 'fshows'] as const) {
+      assert.throws(
+        () => gatewayStack({ channelUrls: { [channel]: 'http://example.com' } }),
+        new RegExp(`channelUrls.${channel} must be an https:// URL`),
+      );
+    }
+  });
+
+  it('passes each channel URL to the functions', () => {
+    const regional = Template.fromStack(
+      gatewayStack({ channelUrls: { blueocean: 'https://api.au.blueoceanpay.com' } }),
     );
+    regional.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          BLUEOCEAN_BASE_URL: 'https://api.au.blueoceanpay.com',
+          WECHAT_BASE_URL: 'https://api.mch.weixin.qq.com',
+        }),
+      },
+    });
+  });
+});
+
+describe('the Alipay protocol table', () => {
+  it('is seed unless the stack chooses guidance, and every function reads the same one', () => {
+    const variables = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).map(
+        (fn) => (fn.Properties.Environment?.Variables ?? {}).ALIPAY_PROTOCOL,
+      );
+    assert.deepEqual([...new Set(variables(template))], ['seed']);
+    const guided = Template.fromStack(gatewayStack({ alipayProtocol: 'guidance' }));
+    assert.deepEqual([...new Set(variables(guided).filter(Boolean))], ['guidance']);
+  });
+});
+
+describe('the settlement workflow type', () => {
+  it('is Express by default, logging errors to a log group with a retention period', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'EXPRESS',
+      LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
+    });
+    const logGroups = resources('AWS::Logs::LogGroup');
+    assert.ok(logGroups.length > 0);
+    for (const [, group] of logGroups) assert.equal(group.Properties.RetentionInDays, 90);
+  });
+
+  it('can be Standard, from the same ASL file', () => {
+    const standard = Template.fromStack(gatewayStack({ workflowType: StateMachineType.STANDARD }));
+    standard.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      DefinitionString: Match.stringLikeRegexp('"StartAt": "Begin"'),
+    });
+  });
+});
+
+describe('operating the gateway', () => {
+  it('throttles each route on its own', () => {
+    const throttled = Template.fromStack(
+      gatewayStack({ throttling: { reverse: { rateLimit: 5, burstLimit: 10 } } }),
+    );
+    throttled.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      RouteSettings: Match.objectLike({
+        'POST /v1/reverse': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+        'POST /v1/micropay': { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      }),
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('sends alarms to a topic that refuses plain HTTP, and subscribes the on-call address', () => {
+    const paged = Template.fromStack(gatewayStack({ alarmEmail: 'oncall@example.com' }));
+    paged.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+    paged.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      }),
+    });
+    paged.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsTimedOut' });
+  });
+
+  it('has a dashboard of payments, latency, open orders, settlements, REVERSE_FAILED, executions and restarts', () => {
+    const [dashboard] = resources('AWS::CloudWatch::Dashboard');
+    assert.ok(dashboard);
+    const body = JSON.stringify(dashboard[1].Properties.DashboardBody);
+    for (const metric of [
+      '"Payments',
+      'Latency',
+      '"OpenOrders',
+      '"Settled',
+      'ReverseFailed',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+      '"SettlementRestarts',
+    ]) {
+      assert.ok(body.includes(metric), `dashboard shows ${metric}`);
+    }
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('finds nothing that is not suppressed with a reason', () => {
+    const checked = gatewayStack({}, true);
+    const findings = [
+      ...Annotations.fromStack(checked).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ...Annotations.fromStack(checked).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ].map((f) => `${f.id}: ${String(f.entry.data).split('\n')[0]}`);
+    assert.deepEqual(findings, []);
   });
 });
 

@@ -123,6 +123,22 @@ const cases: Case[] = [
     code: 100,
     msg: /^auth_code: does not fit/,
   },
+  ...(
+    [
+      ['a WeChat code under alipay.micro', '134567890123456700'],
+      ['a 15-digit Alipay code', '286789012345600'],
+      ['a 25-digit Alipay code', '2867890123456789012345600'],
+      ['an Alipay code starting 24', '246789012345678900'],
+      ['an Alipay code starting 31', '316789012345678900'],
+    ] as const
+  ).map(
+    ([name, auth_code]): Case => ({
+      name,
+      fields: { ...valid(), pay_type: 'alipay.micro', auth_code },
+      code: 100,
+      msg: /^auth_code: does not fit alipay.micro: an Alipay payment code is 16-24 digits starting 25-30/,
+    }),
+  ),
   {
     name: 'auth_code as a number',
     fields: { ...valid(), auth_code: 134567890 },
@@ -170,8 +186,9 @@ const cases: Case[] = [
   },
   { name: 'a disabled merchant', fields: valid(), merchant: 1, code: 201, msg: /status is 3/ },
   {
-    name: 'a pay type the merchant lacks',
+    name: 'a pay type the merchant lacks (M100000003 is WeChat-only)',
     fields: { ...valid(), pay_type: 'alipay.micro', auth_code: '286789012345678900' },
+    merchant: 2,
     code: 202,
     msg: /^pay_type: merchant is not enabled for alipay.micro/,
   },
@@ -244,6 +261,18 @@ describe('bad input gets its SPEC code, names the field, and changes nothing', (
     assert.equal(answer.envelope.data?.device_info, undefined);
   });
 
+  for (const auth_code of ['2567890123456700', '305678901234567890123400']) {
+    it(`alipay.micro takes a ${auth_code.length}-digit code starting ${auth_code.slice(0, 2)}`, async () => {
+      const answer = await merchantClient(stack()).micropay({
+        ...valid(),
+        pay_type: 'alipay.micro',
+        auth_code,
+      });
+      assert.equal(answer.envelope.code, 0, String(answer.envelope.msg));
+      assert.equal(answer.envelope.data?.trade_state, 0);
+    });
+  }
+
   it('a tampered request fails the signature check → 101', async () => {
     const client = merchantClient(stack());
     const body = client.signed(valid());
@@ -277,5 +306,12 @@ describe('bad input gets its SPEC code, names the field, and changes nothing', (
       await response.text();
       assert.equal(response.status, 404);
     }
+  });
+
+  it('serves its OpenAPI document at GET /openapi.json', async () => {
+    const response = await fetch(`${stack().apiUrl}/openapi.json`);
+    const document = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.equal(document.openapi, '3.1.0');
+    assert.deepEqual(Object.keys(document.paths).sort(), ['/v1/micropay', '/v1/query', '/v1/reverse']);
   });
 });

@@ -1,34 +1,45 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'vitest';
-import { merchantClient, orderId, payment, scanOrders, useLocalStack } from '../support/local.ts';
+import { beforeAll, describe, it } from 'vitest';
+import {
+  merchantClient,
+  orderId,
+  payment,
+  sandboxPayTypes,
+  scanOrders,
+  useLocalStack,
+  warmUp,
+} from '../support/local.ts';
 
 describe('idempotency', () => {
   const stack = useLocalStack();
+  beforeAll(() => warmUp(stack()));
 
-  it('20 concurrent identical submissions make one channel call and share one trade_id', async () => {
-    const client = merchantClient(stack());
-    const body = payment('00', { mch_trade_id: orderId('storm') });
-    const answers = await Promise.all(Array.from({ length: 20 }, () => client.micropay(body)));
-    const tradeIds = new Set(answers.map((a) => a.envelope.data?.trade_id));
-    assert.equal(tradeIds.size, 1);
-    assert.deepEqual(new Set(answers.map((a) => a.envelope.code)), new Set([0]));
-    const [tradeId] = [...tradeIds];
-    assert.equal(stack().sandbox('wechat').callsFor(String(tradeId)).micropay, 1);
-    const items = (await scanOrders(stack())).filter((item) => item.mch_trade_id === body.mch_trade_id);
-    assert.equal(items.length, 1);
-  });
+  for (const payType of sandboxPayTypes) {
+    it(`${payType.payType}: 20 concurrent identical submissions make one channel call and share one trade_id`, async () => {
+      const client = merchantClient(stack());
+      const body = payment('00', { mch_trade_id: orderId('storm') }, payType);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => client.micropay(body)));
+      const tradeIds = new Set(answers.map((a) => a.envelope.data?.trade_id));
+      assert.equal(tradeIds.size, 1);
+      assert.deepEqual(new Set(answers.map((a) => a.envelope.code)), new Set([0]));
+      const [tradeId] = [...tradeIds];
+      assert.deepEqual(stack().sandbox(payType.channel).callsFor(String(tradeId)), payType.calls(1, 0, 0));
+      const items = (await scanOrders(stack())).filter((item) => item.mch_trade_id === body.mch_trade_id);
+      assert.equal(items.length, 1);
+    });
 
-  it('a storm on a payment that is still open also charges once and settles once', async () => {
-    const client = merchantClient(stack());
-    const body = payment('01', { mch_trade_id: orderId('storm-open') });
-    const answers = await Promise.all(Array.from({ length: 20 }, () => client.micropay(body)));
-    const tradeId = String(answers[0]?.envelope.data?.trade_id);
-    assert.ok(answers.every((a) => a.envelope.data?.trade_id === tradeId));
-    await stack().stepFunctions.idle();
-    assert.deepEqual(stack().sandbox('wechat').callsFor(tradeId), { micropay: 1, orderquery: 2, reverse: 0 });
-    const { envelope } = await client.query({ trade_id: tradeId });
-    assert.equal(envelope.data?.trade_state, 0);
-  });
+    it(`${payType.payType}: a storm on a payment that is still open also charges once and settles once`, async () => {
+      const client = merchantClient(stack());
+      const body = payment('01', { mch_trade_id: orderId('storm-open') }, payType);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => client.micropay(body)));
+      const tradeId = String(answers[0]?.envelope.data?.trade_id);
+      assert.ok(answers.every((a) => a.envelope.data?.trade_id === tradeId));
+      await stack().stepFunctions.idle();
+      assert.deepEqual(stack().sandbox(payType.channel).callsFor(tradeId), payType.calls(1, 2, 0));
+      const { envelope } = await client.query({ trade_id: tradeId });
+      assert.equal(envelope.data?.trade_state, 0);
+    });
+  }
 
   it('a retry with the same parameters returns the current state of the order', async () => {
     const client = merchantClient(stack());

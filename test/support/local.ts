@@ -1,7 +1,9 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
-import { MicropayClient } from '../../cli/client.ts';
+import * as z from 'zod/mini';
+import { envelope } from '#core/api/responses.ts';
+import { type ApiAnswer, MicropayClient } from '../../cli/client.ts';
 import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
@@ -25,6 +27,23 @@ export function useLocalStack(
   };
 }
 
+/**
+ * A client that also checks every answer of the API against the documented answer schema
+ * (`core/api/responses.ts`, the OpenAPI document's), so an answer the document does not describe fails a test.
+ */
+class CheckedClient extends MicropayClient {
+  override async post(path: string, body: unknown, raw = false): Promise<ApiAnswer> {
+    const answer = await super.post(path, body, raw);
+    if (answer.status === 200) {
+      const parsed = z.safeParse(envelope, answer.envelope);
+      if (!parsed.success) {
+        throw new Error(`answer of ${path} is not as documented: ${JSON.stringify(parsed.error.issues)}`);
+      }
+    }
+    return answer;
+  }
+}
+
 export function merchantClient(
   stack: LocalStack,
   index = 0,
@@ -32,7 +51,7 @@ export function merchantClient(
 ): MicropayClient {
   const merchant = sandboxMerchants[index];
   if (!merchant) throw new Error(`no sandbox merchant ${index}`);
-  return new MicropayClient({
+  return new CheckedClient({
     url: stack.apiUrl,
     merchantId: merchant.profile.merchant_id,
     key: merchant.secret.api_key,
@@ -52,16 +71,63 @@ export function wechatCode(outcome: string): string {
   return `1345678901234567${outcome}`;
 }
 
-export function payment(outcome: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+/** A valid Alipay payment code (18 digits starting 28) whose last two digits pick the sandbox outcome. */
+export function alipayCode(outcome: string): string {
+  return `2867890123456789${outcome}`;
+}
+
+/** A pay type with a sandbox channel behind it, and how to make its payment codes. */
+export interface SandboxPayType {
+  readonly payType: 'wechat.micro' | 'alipay.micro';
+  readonly channel: 'wechat' | 'alipay';
+  code(outcome: string): string;
+  /** The sandbox's call counts for one order, from the number of pay, query and reverse calls. */
+  calls(pay: number, query: number, reverse: number): Record<string, number>;
+}
+
+/** Both channels of sandbox merchant M100000001, for tests that run the same way over each. */
+export const sandboxPayTypes: readonly SandboxPayType[] = [
+  {
+    payType: 'wechat.micro',
+    channel: 'wechat',
+    code: wechatCode,
+    calls: (pay, query, reverse) => ({ micropay: pay, orderquery: query, reverse }),
+  },
+  {
+    payType: 'alipay.micro',
+    channel: 'alipay',
+    code: alipayCode,
+    calls: (pay, query, reverse) => ({ pay, query, cancel: reverse }),
+  },
+];
+
+export function payment(
+  outcome: string,
+  overrides: Record<string, unknown> = {},
+  payType: SandboxPayType = sandboxPayTypes[0] as SandboxPayType,
+): Record<string, unknown> {
   return {
-    pay_type: 'wechat.micro',
+    pay_type: payType.payType,
     mch_trade_id: orderId(),
     body: 'Sandbox goods',
     total_fee: 101,
     spbill_create_ip: '10.1.2.3',
-    auth_code: wechatCode(outcome),
+    auth_code: payType.code(outcome),
     ...overrides,
   };
+}
+
+/**
+ * Pays once on each channel so the connections (DynamoDB, each sandbox's TLS) are open: at the test time scale a
+ * burst of cold handshakes on a busy machine can outlast the 750 ms pay deadline, which is not what tests test.
+ */
+export async function warmUp(stack: LocalStack): Promise<void> {
+  const client = merchantClient(stack);
+  for (const payType of sandboxPayTypes) {
+    const { envelope } = await client.micropay(payment('00', {}, payType));
+    if (envelope.code !== 0)
+      throw new Error(`warm-up payment on ${payType.payType} answered ${envelope.code}`);
+  }
 }
 
 /** Every item of the orders table, as stored. */

@@ -5,13 +5,22 @@ import type {
   PayResult,
   QueryResult,
   ReverseResult,
+  SettlementProtocol,
 } from '#core/channels/channel.ts';
 import { verifyAnswer } from '#core/channels/verified.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
 import { StaleOrderError } from '#core/errors.ts';
 import type { Merchant } from '#core/merchants.ts';
 import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
-import type { OrderKey, OrderStore, Ports, SettlementInput } from '#core/ports.ts';
+import type {
+  DueOrders,
+  OrderKey,
+  OrderStore,
+  PaymentOutcome,
+  Ports,
+  SettlementInput,
+  Telemetry,
+} from '#core/ports.ts';
 
 /**
  * Unit-test fakes of the domain's ports. The order store keeps DynamoDB's semantics that matter for money:
@@ -64,10 +73,12 @@ export class MemoryOrderStore implements OrderStore {
     return next;
   }
 
-  async listDue(nowIso: string, limit: number): Promise<OrderKey[]> {
-    return [...this.items.values()]
-      .filter((o) => o.settle_due_at !== undefined && o.settle_due_at <= nowIso)
-      .slice(0, limit);
+  async listDue(nowIso: string, limit: number): Promise<DueOrders> {
+    const open = [...this.items.values()].filter((o) => o.settle_due_at !== undefined);
+    return {
+      due: open.filter((o) => (o.settle_due_at ?? '') <= nowIso).slice(0, limit),
+      openCreatedAt: open.map((o) => o.created_at),
+    };
   }
 }
 
@@ -96,15 +107,17 @@ export interface SimTrade {
  */
 export class SimChannel implements Channel {
   readonly name = 'wechat';
-  readonly protocol = wechatProtocol;
+  /** The settlement protocol it runs under (WeChat's unless a test gives another channel's table). */
+  readonly protocol: SettlementProtocol;
   readonly trades = new Map<string, SimTrade>();
   readonly calls: string[] = [];
   outcome: SimOutcome;
   /** Runs inside the pay call, after the channel took the request: a concurrent request lands mid-flight. */
   duringPay?: () => Promise<void>;
 
-  constructor(outcome: SimOutcome) {
+  constructor(outcome: SimOutcome, protocol: SettlementProtocol = wechatProtocol) {
     this.outcome = outcome;
+    this.protocol = protocol;
   }
 
   validateSetup(): string[] {
@@ -197,17 +210,41 @@ export function memoryPorts(channel: Channel, options: { now?: number } = {}) {
   const clock = { time: options.now ?? Date.parse('2026-01-01T00:00:00.000Z') };
   const orders = new MemoryOrderStore();
   const workflow = new RecordingWorkflow();
-  const alarms: string[] = [];
+  const telemetry = new RecordingTelemetry();
   const ports: Ports = {
     orders,
     merchants: { get: async (id) => (id === testMerchant.merchant_id ? testMerchant : undefined) },
     channels: { get: (name) => (name === channel.name ? channel : undefined) },
     workflow,
     clock: { now: () => clock.time },
-    alarms: { reverseFailed: (o) => alarms.push(o.trade_id) },
+    telemetry,
     log: { info: () => {}, warn: () => {}, error: () => {} },
     timeScale: 1,
     leaseGraceMs: 60_000,
   };
-  return { ports, orders, workflow, clock, alarms };
+  return { ports, orders, workflow, clock, alarms: telemetry.reverseFailures, telemetry };
+}
+
+/** Telemetry that keeps what it was told, for tests to read. */
+export class RecordingTelemetry implements Telemetry {
+  readonly payments: string[] = [];
+  readonly settlements: string[] = [];
+  readonly reverseFailures: string[] = [];
+  readonly restarts: string[] = [];
+  readonly openAges: number[][] = [];
+  paymentAnswered(channel: string, outcome: PaymentOutcome): void {
+    this.payments.push(`${channel}:${outcome}`);
+  }
+  settled(order: Order): void {
+    this.settlements.push(`${order.trade_id}:${order.state}`);
+  }
+  reverseFailed(order: Order): void {
+    this.reverseFailures.push(order.trade_id);
+  }
+  settlementRestarted(order: Order): void {
+    this.restarts.push(order.trade_id);
+  }
+  openOrders(agesMs: readonly number[]): void {
+    this.openAges.push([...agesMs]);
+  }
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import type { MicropayRequest } from '#core/api/requests.ts';
+import { alipayProtocols } from '#core/channels/alipay/protocol.ts';
+import type { SettlementProtocol } from '#core/channels/channel.ts';
+import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
 import { GatewayError } from '#core/errors.ts';
 import { applyChange, toState } from '#core/orders/changes.ts';
 import { canTransition, isSettled, leaseProblem, type Order, type OrderState } from '#core/orders/order.ts';
@@ -88,8 +91,13 @@ const ignoreDeath = (error: unknown) => {
  * executions run their steps on the state machine's routing, and whenever none is running the clock moves
  * past the order's lease and the sweep runs. Returns what is left to check.
  */
-async function scenario(outcome: SimOutcome, mode: Mode, kill?: KillPoint) {
-  const channel = new SimChannel(outcome);
+async function scenario(
+  outcome: SimOutcome,
+  mode: Mode,
+  kill?: KillPoint,
+  protocol: SettlementProtocol = wechatProtocol,
+) {
+  const channel = new SimChannel(outcome, protocol);
   const base = memoryPorts(channel);
   const { clock } = base;
   const killer = new Killer(kill, () => clock.time);
@@ -152,6 +160,12 @@ async function scenario(outcome: SimOutcome, mode: Mode, kill?: KillPoint) {
 
 const outcomes: SimOutcome[] = ['00', '01', '02', '03', '05', '06', '07', '08', '09', '10'];
 const modes: Mode[] = ['alone', 'reverse during pay', 'reverse after submit'];
+/** Each channel's protocol table: the timing differs (Alipay cancels with no floor; its guidance has a window). */
+const protocols: ReadonlyArray<[string, SettlementProtocol]> = [
+  ['WeChat', wechatProtocol],
+  ['Alipay seed', alipayProtocols.seed],
+  ['Alipay guidance', alipayProtocols.guidance],
+];
 
 /** Every invariant of SPEC section 3 that the run can break, as one list of problems. */
 function problems(run: Awaited<ReturnType<typeof scenario>>): string[] {
@@ -178,8 +192,9 @@ function problems(run: Awaited<ReturnType<typeof scenario>>): string[] {
   if (order.state === 'REVERSE_FAILED' && channel.outcome !== '10')
     found.push('REVERSE_FAILED without cause');
   const paySent = run.killer.log.find((e) => e.op === 'channel.pay')?.time;
+  const floor = channel.protocol.reverseNotBeforeMs;
   for (const call of run.killer.log.filter((e) => e.op === 'channel.reverse')) {
-    if (paySent !== undefined && call.time - paySent < 15_000) {
+    if (paySent !== undefined && call.time - paySent < floor) {
       found.push(`reverse ${call.time - paySent} ms after pay`);
     }
   }
@@ -187,27 +202,29 @@ function problems(run: Awaited<ReturnType<typeof scenario>>): string[] {
 }
 
 describe('a process killed at any point leaves no order stranded and no money unaccounted for', () => {
-  for (const mode of modes) {
-    it(`every outcome, ${mode}, killed before and after each write, channel call and start`, async () => {
-      let runs = 0;
-      for (const outcome of outcomes) {
-        const clean = await scenario(outcome, mode);
-        assert.deepEqual(problems(clean), [], `${outcome} ${mode}, no crash`);
-        const points = clean.killer.count;
-        for (let at = 0; at < points; at++) {
-          for (const side of ['before', 'after'] as const) {
-            const run = await scenario(outcome, mode, { at, side });
-            runs += 1;
-            assert.deepEqual(
-              problems(run),
-              [],
-              `${outcome} ${mode}, killed ${side} op ${at}: ${JSON.stringify(run.killer.log.map((e) => e.op))}`,
-            );
+  for (const [table, protocol] of protocols) {
+    for (const mode of modes) {
+      it(`${table} protocol: every outcome, ${mode}, killed before and after each write, channel call and start`, async () => {
+        let runs = 0;
+        for (const outcome of outcomes) {
+          const clean = await scenario(outcome, mode, undefined, protocol);
+          assert.deepEqual(problems(clean), [], `${outcome} ${mode}, no crash`);
+          const points = clean.killer.count;
+          for (let at = 0; at < points; at++) {
+            for (const side of ['before', 'after'] as const) {
+              const run = await scenario(outcome, mode, { at, side }, protocol);
+              runs += 1;
+              assert.deepEqual(
+                problems(run),
+                [],
+                `${outcome} ${mode}, killed ${side} op ${at}: ${JSON.stringify(run.killer.log.map((e) => e.op))}`,
+              );
+            }
           }
         }
-      }
-      assert.ok(runs > 150, `${runs} kill points walked`);
-    });
+        assert.ok(runs > 150, `${runs} kill points walked`);
+      });
+    }
   }
 
   it('answers a submit with the state the order has after its own write (600 comes with 7)', async () => {

@@ -8,6 +8,7 @@ import { toState } from '#core/orders/changes.ts';
 import { leaseProblem, type Order, type SettlementAttempt, toMerchantView } from '#core/orders/order.ts';
 import type { OrderKey, OrderStore, Ports } from '#core/ports.ts';
 import { runSettlementStep } from '#core/settlement/step.ts';
+import { RecordingTelemetry } from '../support/memory.ts';
 
 const t0 = Date.parse('2026-01-01T00:00:00.000Z');
 
@@ -43,7 +44,7 @@ class FakeOrders implements OrderStore {
     return this.order;
   }
   async listDue() {
-    return [];
+    return { due: [], openCreatedAt: [] };
   }
 }
 
@@ -88,7 +89,8 @@ function setup(queries: QueryResult[] = [], reverses: ReverseResult[] = [], prot
     version: 2,
   });
   const { channel, calls } = fakeChannel(queries, reverses, protocol);
-  const alarms: string[] = [];
+  const telemetry = new RecordingTelemetry();
+  const alarms = telemetry.reverseFailures;
   const ports: Ports = {
     orders,
     merchants: {
@@ -102,13 +104,13 @@ function setup(queries: QueryResult[] = [], reverses: ReverseResult[] = [], prot
     channels: { get: () => channel },
     workflow: { startSettlement: async () => {} },
     clock: { now: () => clock.time },
-    alarms: { reverseFailed: (o) => alarms.push(o.trade_id) },
+    telemetry,
     log: { info: () => {}, warn: () => {}, error: () => {} },
     timeScale: 1,
     leaseGraceMs: 60_000,
   };
   const input = { merchant_id: 'M1', mch_trade_id: 'order-1', trade_id: '0'.repeat(24), seq: 1 };
-  return { ports, orders, calls, clock, alarms, input };
+  return { ports, orders, calls, clock, alarms, telemetry, input };
 }
 
 describe('settlement step (WeChat protocol table)', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import { fromWechatTime, fromXml, toWechatTime, toXml } from '#core/channels/wechat/wire.ts';
-import { maskAuthCode, newTradeId } from '#core/ids.ts';
+import { maskAuthCode, newTradeId, orderHash, orderHashOfTradeId } from '#core/ids.ts';
 
 describe('WeChat wire format', () => {
   it('round-trips fields through CDATA, even text that contains the CDATA terminator', () => {
@@ -27,10 +27,19 @@ describe('WeChat wire format', () => {
 
 describe('ids', () => {
   it('makes 24-hex trade ids that sort by time', () => {
-    const earlier = newTradeId(1_700_000_000_000);
-    const later = newTradeId(1_700_000_000_001);
+    const earlier = newTradeId(1_700_000_000_000, 'M1', 'zzz-last');
+    const later = newTradeId(1_700_000_001_000, 'M1', 'aaa-first');
     assert.match(earlier, /^[0-9a-f]{24}$/);
     assert.ok(earlier < later);
+  });
+
+  it('names one order by merchant and mch_trade_id, whenever it is made', () => {
+    const first = newTradeId(1_700_000_000_000, 'M1', 'pos-1');
+    const retry = newTradeId(1_700_000_090_000, 'M1', 'pos-1');
+    assert.equal(orderHashOfTradeId(first), orderHash('M1', 'pos-1'));
+    assert.equal(orderHashOfTradeId(retry), orderHash('M1', 'pos-1'));
+    assert.notEqual(orderHash('M2', 'pos-1'), orderHash('M1', 'pos-1'));
+    assert.equal(orderHashOfTradeId('not-a-trade-id'), undefined);
   });
 
   it('masks all but the first and last four digits of a payment code', () => {

@@ -1,0 +1,261 @@
+import type { KeyObject } from 'node:crypto';
+import {
+  type AnswerClass,
+  payCodeClass,
+  paySubCodeClass,
+  queryStatusClass,
+} from '#core/channels/alipay/protocol.ts';
+import { fromAlipayTime, maxAnswerBytes, memberSpans, rsa2Verify } from '#core/channels/alipay/wire.ts';
+import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
+import { maskAuthCode } from '#core/ids.ts';
+import { yuanToFen } from '#core/money.ts';
+import type { PaymentDetails } from '#core/orders/order.ts';
+
+/** The Alipay methods this channel calls. */
+export type AlipayMethod = 'alipay.trade.pay' | 'alipay.trade.query' | 'alipay.trade.cancel';
+
+/** What came back from one HTTP call: a body to read, or no answer at all (and why). */
+export type CallOutcome =
+  | { readonly kind: 'answer'; readonly text: string }
+  | { readonly kind: 'none'; readonly word: string };
+
+/** What an answer must match to be about the request that was sent. */
+export interface AlipayExpectation {
+  /** Alipay's public key for this app: every answer that decides anything is signed with its private half. */
+  readonly alipayPublicKey: KeyObject | undefined;
+  /** The merchant's `app_id` (kept on the paid order as `appid`, as seed 002 shows it). */
+  readonly app_id: string;
+  readonly out_trade_no: string;
+  readonly total_fee: number;
+}
+
+/** A response node: Alipay's fields and the text they were read from. */
+export interface AlipayAnswer {
+  /** The node's fields as parsed from exactly the bytes that were verified. */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** The node as sent: what the signature covers. */
+  readonly raw: string;
+  readonly sign: string | undefined;
+}
+
+type Read =
+  | { readonly kind: 'node'; readonly answer: AlipayAnswer }
+  | { readonly kind: 'unknown'; readonly word: string };
+
+/**
+ * Reads an Alipay answer: `{"<method>_response": {...}, "sign": "..."}` (or `error_response` when the gateway did
+ * not get as far as the method). The node is taken as the exact text Alipay sent, and its fields are parsed from
+ * that text, so what the signature covers is what is read.
+ */
+export function readAnswer(outcome: CallOutcome, method: AlipayMethod): Read {
+  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
+  const text = outcome.text;
+  if (Buffer.byteLength(text, 'utf8') > maxAnswerBytes) return { kind: 'unknown', word: 'TOO_LARGE' };
+  const spans = memberSpans(text);
+  if (!spans) return { kind: 'unknown', word: 'MALFORMED' };
+  const span = spans.get(`${method.replaceAll('.', '_')}_response`) ?? spans.get('error_response');
+  const signSpan = spans.get('sign');
+  if (!span) return { kind: 'unknown', word: 'MALFORMED' };
+  const raw = text.slice(span.start, span.end);
+  // Alipay writes every field as a string (amounts too); a field it sent as a JSON number is never read as money.
+  const fields: unknown = JSON.parse(raw);
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+    return { kind: 'unknown', word: 'MALFORMED' };
+  }
+  const sign: unknown = signSpan ? JSON.parse(text.slice(signSpan.start, signSpan.end)) : undefined;
+  if (sign !== undefined && typeof sign !== 'string') return { kind: 'unknown', word: 'MALFORMED' };
+  return { kind: 'node', answer: { fields: fields as Record<string, unknown>, raw, sign } };
+}
+
+/** A field Alipay sends as a string; undefined when absent or not a string. */
+function str(fields: Readonly<Record<string, unknown>>, name: string): string | undefined {
+  const value = fields[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Proves an answer is Alipay's and about this order: its `sign` verifies (RSA2, Alipay's public key) over the
+ * node as sent; an `out_trade_no` it names is ours; when `about.order`, it must name it; when `about.amount`,
+ * its `total_amount` is our amount to the fen.
+ */
+function verifyAlipay(
+  answer: AlipayAnswer,
+  expected: AlipayExpectation,
+  about: { order: boolean; amount: boolean },
+): Verification<AlipayAnswer> {
+  return verifyAnswer(answer, {
+    authenticity: (a) => {
+      if (a.sign === undefined) return 'UNSIGNED';
+      if (!expected.alipayPublicKey) return 'NO_ALIPAY_PUBLIC_KEY';
+      return rsa2Verify(a.raw, a.sign, expected.alipayPublicKey) ? 'signature' : 'BAD_SIGNATURE';
+    },
+    mismatch: (a) => {
+      const outTradeNo = str(a.fields, 'out_trade_no');
+      if (outTradeNo !== undefined ? outTradeNo !== expected.out_trade_no : about.order) {
+        return 'MISMATCH:out_trade_no';
+      }
+      if (about.amount) {
+        const amount = str(a.fields, 'total_amount');
+        if (amount === undefined || yuanToFen(amount) !== expected.total_fee) return 'MISMATCH:total_amount';
+      }
+      return undefined;
+    },
+  });
+}
+
+/**
+ * Alipay's message, safe to keep on the order: its refusal of a signature quotes the string it checked, payment
+ * code included, so every run of digits as long as a payment code is masked as `auth_code_masked` is.
+ */
+export function withoutCodes(message: string): string {
+  return message.replace(/(?<!\d)\d{16,24}(?!\d)/g, (digits) => maskAuthCode(digits));
+}
+
+/** The answer's own words for the record: its `sub_code`, else its `code`. */
+function wordOf(fields: Readonly<Record<string, unknown>>): string {
+  return str(fields, 'sub_code') ?? str(fields, 'code') ?? 'NO_CODE';
+}
+
+/** Reads Alipay's answer to `alipay.trade.pay` (Alipay's bar-code guidance and the error table of the call). */
+export function readPayAnswer(outcome: CallOutcome, expected: AlipayExpectation): PayResult {
+  const got = readAnswer(outcome, 'alipay.trade.pay');
+  if (got.kind === 'unknown') return got;
+  const { fields } = got.answer;
+  const code = str(fields, 'code');
+  if (code === undefined) return { kind: 'unknown', word: 'MALFORMED' };
+  const codeClass: AnswerClass = payCodeClass[code] ?? 'pending';
+  const paid = codeClass === 'paid';
+  const checked = verifyAlipay(got.answer, expected, { order: paid, amount: paid });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  const proof = checked.verified;
+  const subCode = str(fields, 'sub_code');
+  const errMsg = withoutCodes(str(fields, 'sub_msg') ?? str(fields, 'msg') ?? code);
+  switch (codeClass) {
+    case 'paid':
+      return { kind: 'paid', details: paymentDetails(got.answer, expected), word: code, proof };
+    case 'unknown':
+      return { kind: 'unknown', word: code };
+    case 'refused':
+      return { kind: 'refused', errCode: subCode ?? code, errMsg, word: wordOf(fields), proof };
+    case 'by_sub_code':
+      if (subCode !== undefined && paySubCodeClass[subCode] === 'refused') {
+        return { kind: 'refused', errCode: subCode, errMsg, word: subCode, proof };
+      }
+      return { kind: 'pending', errCode: subCode ?? code, errMsg, word: subCode ?? code };
+    default:
+      return { kind: 'pending', errCode: subCode ?? code, errMsg, word: wordOf(fields) };
+  }
+}
+
+/** Reads Alipay's answer to `alipay.trade.query`; only a verified answer about this order decides anything. */
+export function readQueryAnswer(outcome: CallOutcome, expected: AlipayExpectation): QueryResult {
+  const got = readAnswer(outcome, 'alipay.trade.query');
+  if (got.kind === 'unknown') return got;
+  const { fields } = got.answer;
+  const code = str(fields, 'code');
+  if (code === undefined) return { kind: 'unknown', word: 'MALFORMED' };
+  const status = code === '10000' ? (str(fields, 'trade_status') ?? 'NO_STATUS') : undefined;
+  const statusClass = status === undefined ? 'pending' : (queryStatusClass[status] ?? 'pending');
+  const checked = verifyAlipay(got.answer, expected, {
+    order: statusClass !== 'pending',
+    amount: statusClass === 'paid',
+  });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  const word = status ?? wordOf(fields);
+  switch (statusClass) {
+    case 'paid':
+      return {
+        kind: 'paid',
+        details: paymentDetails(got.answer, expected),
+        refunded: false,
+        word,
+        proof: checked.verified,
+      };
+    case 'failed':
+      return {
+        kind: 'failed',
+        errCode: word,
+        errMsg: 'Alipay closed the trade: never paid, or refunded in full',
+        word,
+        proof: checked.verified,
+      };
+    default:
+      return { kind: 'pending', word };
+  }
+}
+
+/**
+ * Reads Alipay's answer to `alipay.trade.cancel`. `retry_flag=Y` means cancel again, whatever `code` says; only a
+ * verified `10000` about this order without it is a cancel that happened, and it says what Alipay did (`action`:
+ * `close` an unpaid trade, `refund` a paid one).
+ */
+export function readCancelAnswer(outcome: CallOutcome, expected: AlipayExpectation): ReverseResult {
+  const got = readAnswer(outcome, 'alipay.trade.cancel');
+  if (got.kind === 'unknown') return got;
+  const { fields } = got.answer;
+  const code = str(fields, 'code');
+  if (code === undefined) return { kind: 'unknown', word: 'MALFORMED' };
+  const retry = str(fields, 'retry_flag') === 'Y';
+  const checked = verifyAlipay(got.answer, expected, { order: code === '10000', amount: false });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  const word = `${wordOf(fields)} retry_flag=${retry ? 'Y' : 'N'}`;
+  if (retry) return { kind: 'retry', word };
+  if (code !== '10000') return { kind: 'unknown', word };
+  const action = str(fields, 'action');
+  return {
+    kind: 'reversed',
+    word: action ? `10000 action=${action}` : '10000',
+    ...(action ? { action } : {}),
+    proof: checked.verified,
+  };
+}
+
+/** Yuan as Alipay writes it → fen; undefined when absent or not an exact amount. */
+function fen(fields: Readonly<Record<string, unknown>>, name: string): number | undefined {
+  const value = str(fields, name);
+  return value === undefined ? undefined : yuanToFen(value);
+}
+
+/**
+ * `fund_bill_list` (how the buyer paid) as Alipay sent it: the array's JSON text exactly as written, or the string
+ * when Alipay sends it as one; and the first fund's `fund_type` (seed 002 shows it as `bank_type`).
+ */
+function fundBills(answer: AlipayAnswer): { text?: string; firstType?: string } {
+  const value = answer.fields.fund_bill_list;
+  if (typeof value === 'string') return { text: value };
+  const span = memberSpans(answer.raw)?.get('fund_bill_list');
+  if (!Array.isArray(value) || !span) return {};
+  const first: unknown = value[0];
+  const type =
+    first !== null && typeof first === 'object' ? (first as Record<string, unknown>).fund_type : undefined;
+  return {
+    text: answer.raw.slice(span.start, span.end),
+    firstType: typeof type === 'string' ? type : undefined,
+  };
+}
+
+/** What seed 002 shows for a paid Alipay order, from a verified pay or query answer. */
+function paymentDetails(answer: AlipayAnswer, expected: AlipayExpectation): PaymentDetails {
+  const { fields } = answer;
+  const tradeNo = str(fields, 'trade_no');
+  const buyer = str(fields, 'buyer_user_id') ?? str(fields, 'buyer_open_id');
+  const bills = fundBills(answer);
+  return {
+    // Alipay is both the channel and the payment method: its trade number is both ids.
+    out_trade_id: tradeNo,
+    ch_trade_id: tradeNo,
+    appid: expected.app_id,
+    openid: buyer,
+    bank_type: bills.firstType,
+    buyer_logon_id: str(fields, 'buyer_logon_id'),
+    buyer_user_id: buyer,
+    buyer_pay_amount: fen(fields, 'buyer_pay_amount'),
+    invoice_amount: fen(fields, 'invoice_amount'),
+    point_amount: fen(fields, 'point_amount'),
+    receipt_amount: fen(fields, 'receipt_amount'),
+    fund_bill_list: bills.text,
+    // The pay answer says when the buyer paid (gmt_payment); a query says when the money went out (send_pay_date).
+    time_end: fromAlipayTime(str(fields, 'gmt_payment') ?? str(fields, 'send_pay_date')),
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * The finance data catalog as plain data: where exports and the curated table live (the same keys in the S3
+ * bucket and under the local root), the raw export's columns and the curated table's, in one place. The CDK
+ * construct builds the Glue tables from it and the DuckDB runner builds the same schema and tables locally, so
+ * the SQL files in finance/sql/ read the same names and types in Athena and in DuckDB.
+ */
+
+/** The Glue database (and the DuckDB schema) the SQL files' unqualified table names resolve in. */
+export const financeDatabase = 'micropay_finance';
+
+/** Table names, the same in Glue and in DuckDB. */
+export const financeTables = {
+  /** DynamoDB's export as it wrote it (DynamoDB JSON), one partition per export: `dt` and `export_id`. */
+  raw: 'orders_export',
+  /** Typed, one row per order per daily snapshot, Parquet, partitioned by `dt` (the snapshot's date). */
+  curated: 'orders',
+  /** A view of `orders` at the latest snapshot: what the reports read. */
+  current: 'orders_current',
+} as const;
+
+/** Object key prefixes in the exports bucket (and folders under the local root). */
+export const financePrefixes = {
+  /** DynamoDB writes `<prefix>dt=YYYY-MM-DD/AWSDynamoDB/<export id>/{data/,manifest-*}` here. */
+  exports: 'exports/orders/',
+  curated: 'curated/orders/',
+  athenaResults: 'athena-results/',
+} as const;
+
+/** Where the rows of one export are: its `data/` folder, never the manifests beside it. */
+export function exportDataPrefix(dt: string, exportId: string): string {
+  return `${financePrefixes.exports}dt=${dt}/AWSDynamoDB/${exportId}/data/`;
+}
+
+/**
+ * The time zone settlement dates are counted in: China Standard Time. The gateway's merchants settle in
+ * mainland China and Hong Kong, both UTC+8 without daylight saving, so one zone gives each its own local date.
+ * Athena takes `?` parameters in WHERE clauses only, so the zone is written into the curate SQL.
+ */
+export const settlementTimeZone = 'Asia/Shanghai';
+
+/** A DynamoDB JSON attribute of the raw export: `{"S": …}`, `{"N": …}` (numbers are strings there too). */
+type RawAttribute = 's' | 'n';
+
+/**
+ * The order attributes the raw table declares, with their DynamoDB type (SPEC section 7, core/orders/order.ts).
+ * Attributes not listed (internal ones such as the settlement lease, and any added later) pass unread: the
+ * JSON SerDe and DuckDB's reader skip keys a struct does not name. No payment code of any form is declared.
+ */
+export const rawAttributes: ReadonlyArray<readonly [name: string, type: RawAttribute]> = [
+  ['merchant_id', 's'],
+  ['mch_trade_id', 's'],
+  ['trade_id', 's'],
+  ['ch_trade_id', 's'],
+  ['out_trade_id', 's'],
+  ['pay_type', 's'],
+  ['channel', 's'],
+  ['state', 's'],
+  ['trade_state', 'n'],
+  ['total_fee', 'n'],
+  ['fee_type', 's'],
+  ['cash_fee', 'n'],
+  ['coupon_fee', 'n'],
+  ['bank_type', 's'],
+  ['buyer_pay_amount', 'n'],
+  ['invoice_amount', 'n'],
+  ['point_amount', 'n'],
+  ['receipt_amount', 'n'],
+  ['liquidator_commission_fee', 's'],
+  ['bank_commission_fee', 's'],
+  ['pay_platform_fee', 's'],
+  ['gateway_commission_fee', 's'],
+  ['net_money', 's'],
+  ['liquidator_commission_rate', 's'],
+  ['bank_commission_rate', 's'],
+  ['pay_platform_rate', 's'],
+  ['gateway_commission_rate', 's'],
+  ['body', 's'],
+  ['attach', 's'],
+  ['store_id', 's'],
+  ['device_info', 's'],
+  ['op_user_id', 's'],
+  ['op_device_id', 's'],
+  ['err_code', 's'],
+  ['err_msg', 's'],
+  ['reverse_action', 's'],
+  ['created_at', 's'],
+  ['updated_at', 's'],
+  ['paid_at', 's'],
+  ['refund_noted_at', 's'],
+  ['time_end', 'n'],
+  ['version', 'n'],
+];
+
+/** Column types of the curated table, in Glue (Hive DDL) spelling; DuckDB's are derived from them. */
+type CuratedType = 'string' | 'int' | 'bigint' | 'timestamp' | 'date' | 'decimal(20,8)';
+
+/** One curated column: name, type, and what it means (docs/finance.md lists the same). */
+export interface CuratedColumn {
+  readonly name: string;
+  readonly type: CuratedType;
+  readonly comment: string;
+}
+
+const fee = (name: string, what: string): CuratedColumn => ({
+  name,
+  type: 'decimal(20,8)',
+  comment: `${what}, yuan, exact decimal as the channel reported it (fshows)`,
+});
+const alipayFen = (name: string, what: string): CuratedColumn => ({
+  name,
+  type: 'bigint',
+  comment: `${what}, integer fen (Alipay)`,
+});
+
+/**
+ * The curated table's columns in order (the curate SQL selects them in this order, then `dt`). Amounts are
+ * integers of fen, fee fields exact decimals, times UTC timestamps, `settlement_date` the merchant's local date.
+ */
+export const curatedColumns: readonly CuratedColumn[] = [
+  { name: 'merchant_id', type: 'string', comment: 'merchant' },
+  { name: 'mch_trade_id', type: 'string', comment: "the merchant's order id" },
+  { name: 'trade_id', type: 'string', comment: "the gateway's order id" },
+  { name: 'ch_trade_id', type: 'string', comment: "the channel's transaction id" },
+  { name: 'out_trade_id', type: 'string', comment: 'the order number sent to the channel' },
+  { name: 'channel', type: 'string', comment: 'wechat, alipay, blueocean, fshows' },
+  { name: 'pay_type', type: 'string', comment: 'wechat.micro, alipay.micro' },
+  {
+    name: 'state',
+    type: 'string',
+    comment: 'internal order state (docs/finance.md: what each means for money)',
+  },
+  { name: 'trade_state', type: 'int', comment: 'the state the merchant sees (0 paid … 7 failed)' },
+  { name: 'fee_type', type: 'string', comment: 'currency (ISO 4217), CNY when the channel names none' },
+  { name: 'total_fee', type: 'bigint', comment: 'order amount, integer fen' },
+  { name: 'cash_fee', type: 'bigint', comment: 'paid in cash, integer fen (WeChat)' },
+  { name: 'coupon_fee', type: 'bigint', comment: 'paid by coupons, integer fen (WeChat)' },
+  alipayFen('buyer_pay_amount', 'paid by the buyer'),
+  alipayFen('invoice_amount', 'invoiceable amount'),
+  alipayFen('point_amount', 'paid by points'),
+  alipayFen('receipt_amount', 'received by the merchant'),
+  fee('liquidator_commission_fee', 'liquidator commission'),
+  fee('bank_commission_fee', 'bank commission'),
+  fee('pay_platform_fee', 'payment platform fee'),
+  fee('gateway_commission_fee', 'gateway commission'),
+  fee('net_money', 'net amount the merchant receives'),
+  fee('liquidator_commission_rate', 'liquidator commission rate (a fraction)'),
+  fee('bank_commission_rate', 'bank commission rate (a fraction)'),
+  fee('pay_platform_rate', 'payment platform rate (a fraction)'),
+  fee('gateway_commission_rate', 'gateway commission rate (a fraction)'),
+  { name: 'bank_type', type: 'string', comment: "the payer's funding source as the channel names it" },
+  { name: 'created_at', type: 'timestamp', comment: 'order recorded, UTC' },
+  { name: 'updated_at', type: 'timestamp', comment: 'last change, UTC' },
+  { name: 'paid_at', type: 'timestamp', comment: 'payment recorded (money taken), UTC' },
+  { name: 'time_end', type: 'timestamp', comment: "the channel's completion time, UTC" },
+  {
+    name: 'refund_noted_at',
+    type: 'timestamp',
+    comment: 'a query found the payment refunded (trade_state 1), UTC',
+  },
+  {
+    name: 'settlement_date',
+    type: 'date',
+    comment: `merchant's local date (${settlementTimeZone}) of paid_at, else created_at`,
+  },
+  { name: 'store_id', type: 'string', comment: 'store' },
+  { name: 'device_info', type: 'string', comment: 'POS device' },
+  { name: 'op_user_id', type: 'string', comment: 'cashier' },
+  { name: 'op_device_id', type: 'string', comment: 'operator device' },
+  { name: 'body', type: 'string', comment: 'goods description' },
+  { name: 'attach', type: 'string', comment: "merchant's attached data" },
+  { name: 'err_code', type: 'string', comment: "the channel's refusal code" },
+  { name: 'err_msg', type: 'string', comment: "the channel's refusal text" },
+  {
+    name: 'reverse_action',
+    type: 'string',
+    comment: 'what a reverse did where the channel says (close, refund)',
+  },
+  { name: 'version', type: 'bigint', comment: 'order record version (changes with every write)' },
+];
+
+/**
+ * The statement that points `orders_current` at one snapshot: the state machine runs it in Athena after each
+ * curate (building the same text), the DuckDB runner runs it locally. `dt` is a date the caller made, never input.
+ */
+export function currentViewSql(dt: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(dt)) throw new RangeError(`not a snapshot date: ${dt}`);
+  return `CREATE OR REPLACE VIEW ${financeTables.current} AS SELECT * FROM ${financeTables.curated} WHERE dt = '${dt}'`;
+}
+
+/** The partition column of the curated table (and the raw table's first): the snapshot's date, `YYYY-MM-DD`. */
+export const snapshotColumn = {
+  name: 'dt',
+  type: 'string',
+  comment: 'snapshot date (UTC), YYYY-MM-DD',
+} as const;
+
+/** The raw table's `item` column in Glue's type spelling: a struct of `{s|n: string}` structs. */
+export function rawItemGlueType(): string {
+  return `struct<${rawAttributes.map(([name, type]) => `${name}:struct<${type}:string>`).join(',')}>`;
+}
+
+/**
+ * The raw table's `item` column in DuckDB's type spelling. DuckDB matches JSON keys as written (`S`, `N`), where
+ * Hive's JSON SerDe folds them to lower case; field access in SQL is case-insensitive in both.
+ */
+export function rawItemDuckDbType(): string {
+  return `STRUCT(${rawAttributes.map(([name, type]) => `${name} STRUCT(${type.toUpperCase()} VARCHAR)`).join(', ')})`;
+}
+
+/** A curated column's type as DuckDB names it. */
+export function duckDbType(type: CuratedType): string {
+  const names: Record<CuratedType, string> = {
+    string: 'VARCHAR',
+    int: 'INTEGER',
+    bigint: 'BIGINT',
+    timestamp: 'TIMESTAMP',
+    date: 'DATE',
+    'decimal(20,8)': 'DECIMAL(20,8)',
+  };
+  return names[type];
+}

@@ -1,0 +1,553 @@
+import { createPrivateKey, createPublicKey, type KeyObject, randomInt } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { rsa2Sign, rsa2Verify, signingString, toAlipayTime } from '#core/channels/alipay/wire.ts';
+import { fenToYuan, yuanToFen } from '#core/money.ts';
+
+/** The gateway path, as Alipay's (`https://openapi.alipay.com/gateway.do`). */
+export const alipayGatewayPath = '/gateway.do';
+
+/** Calls the sandbox received for one `out_trade_no`, by method. */
+export interface AlipaySandboxCalls {
+  pay: number;
+  query: number;
+  cancel: number;
+}
+
+/** One application the sandbox knows: requests from `app_id` must be signed with the private half of `publicKeyPem`. */
+export interface AlipaySandboxApp {
+  readonly app_id: string;
+  /** The application's public key (what a merchant uploads to Alipay), PEM. */
+  readonly publicKeyPem: string;
+  /** The seller the app collects for (`2088…`); a request naming another seller is refused. */
+  readonly seller_id?: string;
+}
+
+export interface AlipaySandboxOptions {
+  readonly apps: readonly AlipaySandboxApp[];
+  /** The sandbox's own signing key ("Alipay's private key"); its public half is what merchants verify answers with. */
+  readonly alipayPrivateKeyPem: string;
+  /** `app_auth_token`s the sandbox honours (service-provider mode); any other is refused. @default none */
+  readonly appAuthTokens?: readonly string[];
+  /** MICROPAY_TIME_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
+  readonly timeScale?: number;
+  /** The server's TLS certificate and key (a `SandboxPki`'s `server` fits). */
+  readonly tls: { readonly cert_pem: string; readonly key_pem: string };
+}
+
+type Method = 'alipay.trade.pay' | 'alipay.trade.query' | 'alipay.trade.cancel';
+type TradeStatus = 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_CLOSED';
+type Node = Record<string, unknown>;
+
+const methods: Readonly<Record<Method, keyof AlipaySandboxCalls>> = {
+  'alipay.trade.pay': 'pay',
+  'alipay.trade.query': 'query',
+  'alipay.trade.cancel': 'cancel',
+};
+
+interface Trade {
+  readonly outTradeNo: string;
+  readonly outcome: string;
+  /** Alipay's trade number; absent for a number only closed by a cancel (Alipay never had that trade). */
+  readonly tradeNo?: string;
+  readonly totalAmount: string;
+  readonly biz: Readonly<Record<string, unknown>>;
+  status: TradeStatus;
+  queries: number;
+  cancels: number;
+  paidAt?: number;
+}
+
+/** The sandbox's clock may differ from the caller's by this much before a `timestamp` is refused. */
+const timestampToleranceMs = 15 * 60_000;
+const gatewayMessages: Readonly<Record<string, string>> = {
+  '10000': 'Success',
+  '20000': 'Service Currently Unavailable',
+  '20001': 'Insufficient Token Permissions',
+  '40001': 'Missing Required Arguments',
+  '40002': 'Invalid Arguments',
+  '40004': 'Business Failed',
+};
+
+/** Thrown inside a handler to end it with a refusal: the gateway's `code`, `sub_code` and `sub_msg`. */
+class Refusal extends Error {
+  readonly code: string;
+  readonly subCode: string;
+  readonly subMsg: string;
+  /** Extra fields of the node (a business refusal names the order). */
+  readonly extra: Node;
+  constructor(code: string, subCode: string, subMsg: string, extra: Node = {}) {
+    super(`${code} ${subCode}: ${subMsg}`);
+    this.code = code;
+    this.subCode = subCode;
+    this.subMsg = subMsg;
+    this.extra = extra;
+  }
+}
+
+/**
+ * An Alipay open-platform sandbox over HTTPS, strict as Alipay is, at `/gateway.do`: form-encoded requests
+ * (common parameters in the body or the query string, as Alipay's SDKs send them), RSA2 signatures checked with
+ * the app's public key (`40002 isv.invalid-signature`), the gateway's `40001`/`40002` for missing and invalid
+ * common parameters, `ACQ.*` refusals of business parameters, and answers signed with the sandbox's own key over
+ * the node as sent. Outcomes by the last two digits of `auth_code` (SPEC section 6, in Alipay's words).
+ * `GET /sandbox/calls/<out_trade_no>` reports what it received for an order. A test double: nothing under core/,
+ * adapters/ or functions/ may import it.
+ */
+export class AlipaySandbox {
+  readonly server: Server;
+  private readonly timeScale: number;
+  private readonly signingKey: KeyObject;
+  private readonly apps = new Map<string, { key: KeyObject; seller_id?: string }>();
+  private readonly appAuthTokens: ReadonlySet<string>;
+  private readonly trades = new Map<string, Trade>();
+  private readonly byTradeNo = new Map<string, Trade>();
+  private readonly calls = new Map<string, AlipaySandboxCalls>();
+  private readonly hanging = new Set<ServerResponse>();
+  private baseUrl: string | undefined;
+
+  constructor(options: AlipaySandboxOptions) {
+    this.timeScale = options.timeScale ?? 1;
+    this.signingKey = createPrivateKey(options.alipayPrivateKeyPem);
+    for (const app of options.apps) {
+      this.apps.set(app.app_id, { key: createPublicKey(app.publicKeyPem), seller_id: app.seller_id });
+    }
+    this.appAuthTokens = new Set(options.appAuthTokens ?? []);
+    this.server = createServer({ cert: options.tls.cert_pem, key: options.tls.key_pem }, (req, res) => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    this.server.on('close', () => {
+      for (const res of this.hanging) res.destroy();
+    });
+  }
+
+  /** Starts listening; resolves to the gateway URL (`https://127.0.0.1:<port>/gateway.do`). */
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    this.baseUrl = `https://${host}:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  /** The gateway URL; only after `listen`. */
+  get url(): string {
+    if (!this.baseUrl) throw new Error('Alipay sandbox is not listening');
+    return `${this.baseUrl}${alipayGatewayPath}`;
+  }
+
+  /** Stops listening, dropping open (and hanging) connections. */
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  callsFor(outTradeNo: string): AlipaySandboxCalls {
+    return { ...(this.calls.get(outTradeNo) ?? { pay: 0, query: 0, cancel: 0 }) };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://sandbox');
+    if (req.method === 'GET' && url.pathname.startsWith('/sandbox/calls/')) {
+      const outTradeNo = decodeURIComponent(url.pathname.slice('/sandbox/calls/'.length));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(this.callsFor(outTradeNo)));
+      return;
+    }
+    if (url.pathname !== alipayGatewayPath) {
+      res.writeHead(404).end();
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST' }).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const params = requestParams(url.searchParams, Buffer.concat(chunks).toString('utf8'));
+    const method = params?.method;
+    if (!params || !method || !(method in methods)) {
+      const refusal = !params
+        ? new Refusal('40002', 'isv.invalid-parameter', '参数重复或格式错误')
+        : !method
+          ? new Refusal('40001', 'isv.missing-method', '缺少方法名参数')
+          : new Refusal('40002', 'isv.invalid-method', '不存在的方法名');
+      return this.send(res, 'error_response', nodeOf(refusal), false);
+    }
+    const key = `${method.replaceAll('.', '_')}_response`;
+    const app = this.apps.get(params.app_id ?? '');
+    if (!app) {
+      // Without a known app there is no key pair to answer with: Alipay's answer is unsigned.
+      const refusal = params.app_id
+        ? new Refusal('40002', 'isv.invalid-app-id', '无效的AppID参数')
+        : new Refusal('40001', 'isv.missing-app-id', '缺少AppID参数');
+      return this.send(res, key, nodeOf(refusal), false);
+    }
+    try {
+      this.checkCommon(params, app.key);
+      const biz = parseBiz(params.biz_content);
+      const name = methods[method as Method];
+      const outTradeNo = this.findTrade(biz)?.outTradeNo ?? text(biz.out_trade_no);
+      if (outTradeNo) {
+        const calls = this.calls.get(outTradeNo) ?? { pay: 0, query: 0, cancel: 0 };
+        calls[name] += 1;
+        this.calls.set(outTradeNo, calls);
+      }
+      switch (name) {
+        case 'pay': {
+          const node = this.pay(biz, app.seller_id);
+          if (!node) return this.hang(res);
+          return this.send(res, key, node, true);
+        }
+        case 'query':
+          return this.send(res, key, this.query(biz), true);
+        case 'cancel':
+          return this.send(res, key, this.cancel(biz), true);
+      }
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      return this.send(res, key, nodeOf(error), true);
+    }
+  }
+
+  /** The gateway's checks of the common parameters, in the order Alipay names their problems. */
+  private checkCommon(params: Readonly<Record<string, string>>, appKey: KeyObject): void {
+    const missing = (subCode: string, what: string) => new Refusal('40001', subCode, `缺少${what}参数`);
+    if (params.charset?.toLowerCase() !== 'utf-8') {
+      throw new Refusal('40002', 'isv.invalid-charset', '字符集错误: 仅支持utf-8');
+    }
+    if (params.format !== undefined && params.format.toUpperCase() !== 'JSON') {
+      throw new Refusal('40002', 'isv.invalid-format', '无效的数据格式参数: 仅支持JSON');
+    }
+    if (!params.sign_type) throw missing('isv.missing-signature-type', '签名类型');
+    if (params.sign_type !== 'RSA2')
+      throw new Refusal('40002', 'isv.invalid-signature-type', '无效的签名类型参数');
+    if (!params.sign) throw missing('isv.missing-signature', '签名');
+    if (!params.timestamp) throw missing('isv.missing-timestamp', '时间戳');
+    const sent = fromTimestamp(params.timestamp);
+    if (sent === undefined || Math.abs(sent - Date.now()) > timestampToleranceMs) {
+      throw new Refusal(
+        '40002',
+        'isv.invalid-timestamp',
+        '非法的时间戳参数: 格式为yyyy-MM-dd HH:mm:ss, 北京时间',
+      );
+    }
+    if (!params.version) throw missing('isv.missing-version', '版本号');
+    if (params.version !== '1.0') throw new Refusal('40002', 'isv.invalid-parameter', '无效的版本号参数');
+    if (!rsa2Verify(signingString(params), params.sign, appKey)) {
+      // Alipay's message quotes the string it verified, which holds the payment code: a reader must not keep it.
+      throw new Refusal(
+        '40002',
+        'isv.invalid-signature',
+        `验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：${signingString(params)}`,
+      );
+    }
+    if (params.app_auth_token !== undefined && !this.appAuthTokens.has(params.app_auth_token)) {
+      throw new Refusal('20001', 'aop.invalid-app-auth-token', '无效的应用授权令牌');
+    }
+  }
+
+  private findTrade(biz: Readonly<Record<string, unknown>>): Trade | undefined {
+    const tradeNo = text(biz.trade_no);
+    if (tradeNo) return this.byTradeNo.get(tradeNo);
+    return this.trades.get(text(biz.out_trade_no) ?? '');
+  }
+
+  /** `alipay.trade.pay` by the outcome table (SPEC section 6); undefined when the sandbox must not answer at all. */
+  private pay(biz: Readonly<Record<string, unknown>>, sellerId: string | undefined): Node | undefined {
+    const outTradeNo = checkPayParameters(biz, sellerId);
+    const totalAmount = text(biz.total_amount) as string;
+    const authCode = text(biz.auth_code) as string;
+    const existing = this.trades.get(outTradeNo);
+    if (existing) return reusedTrade(existing, totalAmount);
+    const outcome = authCode.slice(-2);
+    const create = (status: TradeStatus): Trade => {
+      const trade: Trade = {
+        outTradeNo,
+        outcome,
+        tradeNo: tradeNo(),
+        totalAmount,
+        biz,
+        status,
+        queries: 0,
+        cancels: 0,
+        paidAt: status === 'TRADE_SUCCESS' ? Date.now() : undefined,
+      };
+      this.trades.set(outTradeNo, trade);
+      if (trade.tradeNo) this.byTradeNo.set(trade.tradeNo, trade);
+      return trade;
+    };
+    const refused = (subCode: string, subMsg: string) =>
+      new Refusal('40004', subCode, subMsg, { out_trade_no: outTradeNo, ...zeroAmounts });
+    switch (outcome) {
+      case '01':
+      case '02':
+      case '08':
+      case '09':
+      case '10':
+        return {
+          code: '10003',
+          msg: ' order success pay inprocess',
+          ...tradeFields(create('WAIT_BUYER_PAY')),
+        };
+      case '03':
+        throw refused('ACQ.BUYER_BALANCE_NOT_ENOUGH', '买家余额不足');
+      case '04':
+        throw refused(
+          'ACQ.PAYMENT_AUTH_CODE_INVALID',
+          '支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款',
+        );
+      case '05':
+        create('TRADE_SUCCESS');
+        throw new Refusal('20000', 'isp.unknow-error', '系统繁忙');
+      case '06':
+        create('TRADE_SUCCESS');
+        return undefined;
+      case '07':
+        return undefined;
+      default: {
+        const trade = create('TRADE_SUCCESS');
+        return {
+          code: '10000',
+          msg: 'Success',
+          ...tradeFields(trade),
+          gmt_payment: toAlipayTime(trade.paidAt ?? 0),
+        };
+      }
+    }
+  }
+
+  private query(biz: Readonly<Record<string, unknown>>): Node {
+    if (!text(biz.out_trade_no) && !text(biz.trade_no)) {
+      throw new Refusal('40004', 'ACQ.INVALID_PARAMETER', '参数无效: out_trade_no和trade_no不能同时为空');
+    }
+    const trade = this.findTrade(biz);
+    if (!trade?.tradeNo) throw new Refusal('40004', 'ACQ.TRADE_NOT_EXIST', '交易不存在');
+    trade.queries += 1;
+    if (trade.status === 'WAIT_BUYER_PAY') {
+      if (trade.outcome === '01' && trade.queries >= 2) {
+        trade.status = 'TRADE_SUCCESS';
+        trade.paidAt = Date.now();
+      } else if (trade.outcome === '08') {
+        trade.status = 'TRADE_CLOSED';
+      }
+    }
+    return {
+      code: '10000',
+      msg: 'Success',
+      ...tradeFields(trade),
+      trade_status: trade.status,
+      ...(trade.paidAt !== undefined && trade.status === 'TRADE_SUCCESS'
+        ? { send_pay_date: toAlipayTime(trade.paidAt) }
+        : {}),
+    };
+  }
+
+  private cancel(biz: Readonly<Record<string, unknown>>): Node {
+    const outTradeNo = text(biz.out_trade_no);
+    if (!outTradeNo && !text(biz.trade_no)) {
+      throw new Refusal('40004', 'ACQ.INVALID_PARAMETER', '参数无效: out_trade_no和trade_no不能同时为空');
+    }
+    const trade = this.findTrade(biz);
+    if (!trade) {
+      if (!outTradeNo) throw new Refusal('40004', 'ACQ.TRADE_NOT_EXIST', '交易不存在');
+      // Cancelling a number Alipay never saw closes it, so a late pay cannot go through.
+      const closed: Trade = {
+        outTradeNo,
+        outcome: '',
+        totalAmount: '0.00',
+        biz: {},
+        status: 'TRADE_CLOSED',
+        queries: 0,
+        cancels: 1,
+      };
+      this.trades.set(outTradeNo, closed);
+      return { code: '10000', msg: 'Success', out_trade_no: outTradeNo, retry_flag: 'N' };
+    }
+    trade.cancels += 1;
+    const ids = { out_trade_no: trade.outTradeNo, ...(trade.tradeNo ? { trade_no: trade.tradeNo } : {}) };
+    if (trade.outcome === '10' || (trade.outcome === '09' && trade.cancels === 1)) {
+      throw new Refusal('40004', 'ACQ.SYSTEM_ERROR', '系统错误', { ...ids, retry_flag: 'Y' });
+    }
+    const action = trade.status === 'TRADE_SUCCESS' ? 'refund' : 'close';
+    trade.status = 'TRADE_CLOSED';
+    return {
+      code: '10000',
+      msg: 'Success',
+      ...ids,
+      retry_flag: 'N',
+      action,
+      ...(action === 'refund' ? { gmt_refund_pay: toAlipayTime(Date.now()) } : {}),
+    };
+  }
+
+  /** "Does not answer in time": hold the request well past any client deadline, then drop it. */
+  private hang(res: ServerResponse): void {
+    this.hanging.add(res);
+    const timer = setTimeout(() => res.destroy(), Math.max(50, 60_000 * this.timeScale));
+    res.on('close', () => {
+      clearTimeout(timer);
+      this.hanging.delete(res);
+    });
+  }
+
+  /** Writes `{"<key>": node, "sign": RSA2(node as written)}`, the node serialized once and signed as sent. */
+  private send(res: ServerResponse, key: string, node: Node, signed: boolean): void {
+    const raw = JSON.stringify(node);
+    const sign = signed ? `,"sign":${JSON.stringify(rsa2Sign(raw, this.signingKey))}` : '';
+    res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' }).end(`{"${key}":${raw}${sign}}`);
+  }
+}
+
+/**
+ * The request's parameters from the query string and the form body together (Alipay's SDKs put the common ones in
+ * the URL); undefined when a name is given twice.
+ */
+function requestParams(query: URLSearchParams, body: string): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (const source of [query, new URLSearchParams(body)]) {
+    for (const [name, value] of source) {
+      if (Object.hasOwn(params, name)) return undefined;
+      params[name] = value;
+    }
+  }
+  return params;
+}
+
+function parseBiz(content: string | undefined): Readonly<Record<string, unknown>> {
+  let biz: unknown;
+  try {
+    biz = JSON.parse(content ?? '');
+  } catch {
+    biz = undefined;
+  }
+  if (biz === null || typeof biz !== 'object' || Array.isArray(biz)) {
+    throw new Refusal('40002', 'isv.invalid-parameter', '参数biz_content无效: 须为JSON对象');
+  }
+  return biz as Record<string, unknown>;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** `alipay.trade.pay`'s business parameters, checked as Alipay documents them; returns `out_trade_no`. */
+function checkPayParameters(biz: Readonly<Record<string, unknown>>, sellerId: string | undefined): string {
+  const invalid = (what: string) => new Refusal('40004', 'ACQ.INVALID_PARAMETER', `参数无效: ${what}`);
+  for (const name of ['out_trade_no', 'total_amount', 'subject', 'auth_code', 'scene']) {
+    if (!text(biz[name])) throw invalid(`缺少${name}`);
+  }
+  const outTradeNo = text(biz.out_trade_no) as string;
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(outTradeNo))
+    throw invalid('out_trade_no须为64个字符以内的字母、数字、下划线');
+  const amount = yuanToFen(text(biz.total_amount) as string);
+  if (amount === undefined || amount < 1 || amount > 100_000_000_00) {
+    throw invalid('total_amount须为0.01到100000000之间、最多两位小数的金额(元)');
+  }
+  if (!['bar_code', 'wave_code', 'security_code'].includes(text(biz.scene) as string)) {
+    throw invalid('scene须为bar_code或wave_code');
+  }
+  if (biz.product_code !== undefined && biz.product_code !== 'FACE_TO_FACE_PAYMENT') {
+    throw invalid('product_code须为FACE_TO_FACE_PAYMENT');
+  }
+  const limits: [string, number][] = [
+    ['subject', 256],
+    ['body', 128],
+    ['store_id', 32],
+    ['terminal_id', 32],
+    ['operator_id', 28],
+  ];
+  for (const [name, max] of limits) {
+    const value = biz[name];
+    if (value !== undefined && (typeof value !== 'string' || value.length > max)) {
+      throw invalid(`${name}须为${max}个字符以内的字符串`);
+    }
+  }
+  if (biz.seller_id !== undefined && biz.seller_id !== sellerId) throw invalid('seller_id与app_id不匹配');
+  if (biz.time_expire !== undefined && fromTimestamp(String(biz.time_expire)) === undefined) {
+    throw invalid('time_expire格式为yyyy-MM-dd HH:mm:ss');
+  }
+  if (!/^(2[5-9]|30)\d{14,22}$/.test(text(biz.auth_code) as string)) {
+    throw new Refusal(
+      '40004',
+      'ACQ.PAYMENT_AUTH_CODE_INVALID',
+      '支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款',
+      {
+        out_trade_no: outTradeNo,
+        ...zeroAmounts,
+      },
+    );
+  }
+  return outTradeNo;
+}
+
+/** A pay for an `out_trade_no` Alipay already has: its state, or a refusal when the request differs. */
+function reusedTrade(trade: Trade, totalAmount: string): Node {
+  const ids = { out_trade_no: trade.outTradeNo, ...zeroAmounts };
+  if (trade.status === 'TRADE_SUCCESS')
+    throw new Refusal('40004', 'ACQ.TRADE_HAS_SUCCESS', '交易已被支付', ids);
+  if (trade.status === 'TRADE_CLOSED') throw new Refusal('40004', 'ACQ.TRADE_HAS_CLOSE', '交易已经关闭', ids);
+  if (yuanToFen(totalAmount) !== yuanToFen(trade.totalAmount)) {
+    throw new Refusal('40004', 'ACQ.CONTEXT_INCONSISTENT', '交易信息被篡改', ids);
+  }
+  return { code: '10003', msg: ' order success pay inprocess', ...tradeFields(trade) };
+}
+
+const zeroAmounts = {
+  buyer_pay_amount: '0.00',
+  invoice_amount: '0.00',
+  point_amount: '0.00',
+  receipt_amount: '0.00',
+};
+
+/** What Alipay says about a trade in pay and query answers; the buyer's money only once paid. */
+function tradeFields(trade: Trade): Node {
+  const paid = trade.status === 'TRADE_SUCCESS';
+  // Echo the amount as the merchant wrote it, normalized to two decimals as Alipay writes amounts.
+  const total = fenToYuan(yuanToFen(trade.totalAmount) ?? 0);
+  return {
+    trade_no: trade.tradeNo,
+    out_trade_no: trade.outTradeNo,
+    buyer_logon_id: '159****5620',
+    buyer_user_id: '2088102146225135',
+    total_amount: total,
+    ...(paid
+      ? {
+          buyer_pay_amount: total,
+          invoice_amount: total,
+          point_amount: '0.00',
+          receipt_amount: total,
+          fund_bill_list: [{ amount: total, fund_channel: 'ALIPAYACCOUNT', fund_type: 'DEBIT_CARD' }],
+        }
+      : zeroAmounts),
+  };
+}
+
+function nodeOf(refusal: Refusal): Node {
+  return {
+    code: refusal.code,
+    msg: gatewayMessages[refusal.code] ?? 'Error',
+    sub_code: refusal.subCode,
+    sub_msg: refusal.subMsg,
+    ...refusal.extra,
+  };
+}
+
+/** Alipay's `yyyy-MM-dd HH:mm:ss` (Beijing time) → epoch ms; undefined when malformed. */
+function fromTimestamp(value: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
+  if (!m) return undefined;
+  const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`);
+  return Number.isNaN(ms) || toAlipayTime(ms) !== value ? undefined : ms;
+}
+
+/** Alipay's trade number: 28 digits, date first ("2026…"). */
+function tradeNo(): string {
+  const date = toAlipayTime(Date.now()).slice(0, 10).replaceAll('-', '');
+  return `${date}22001${Array.from({ length: 15 }, () => randomInt(10)).join('')}`;
+}

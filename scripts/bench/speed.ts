@@ -1,0 +1,178 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { MicropayClient } from '../../cli/client.ts';
+import { sandboxMerchants, sandboxWechat } from '../../local/sandbox-merchants.ts';
+import type { LocalStack } from '../../local/stack.ts';
+
+/** A server process under test: where it listens, and its CPU time so far (user + system, ms). */
+interface ServerProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts a server script in its own process and waits for the `{"url": …}` line it prints. */
+async function startServer(script: string, env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (line.startsWith('{"url"')) resolve((JSON.parse(line) as { url: string }).url);
+    });
+  });
+  // Keep reading what it writes (metrics, logs), as Lambda's log agent would.
+  lines.on('line', () => {});
+  const ticks = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+  return {
+    url,
+    child,
+    cpuMs: () => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export interface SpeedFigures {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly concurrentRps: number;
+  readonly cpuMsPerPayment: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/**
+ * Measures one server: p50/p99 of sequential payments (outcome 00), then throughput and CPU per payment with
+ * `clients` concurrent clients.
+ */
+async function measure(
+  server: ServerProcess,
+  label: string,
+  sequential: number,
+  concurrent: number,
+  clients: number,
+): Promise<SpeedFigures> {
+  const merchant = sandboxMerchants[0];
+  if (!merchant) throw new Error('no sandbox merchant');
+  const client = new MicropayClient({
+    url: server.url,
+    merchantId: merchant.profile.merchant_id,
+    key: merchant.secret.api_key,
+  });
+  let n = 0;
+  const pay = async () => {
+    n += 1;
+    const started = performance.now();
+    const { envelope } = await client.micropay({
+      pay_type: 'wechat.micro',
+      mch_trade_id: `bench-${label}-${process.pid}-${n}`,
+      body: 'Bench',
+      total_fee: 1,
+      spbill_create_ip: '127.0.0.1',
+      auth_code: '134567890123456700',
+    });
+    if (envelope.code !== 0 || envelope.data?.trade_state !== 0) {
+      throw new Error(`${label}: unexpected answer ${JSON.stringify(envelope).slice(0, 300)}`);
+    }
+    return performance.now() - started;
+  };
+  for (let i = 0; i < 50; i++) await pay(); // warm-up: JIT, connections, caches
+  const latencies: number[] = [];
+  for (let i = 0; i < sequential; i++) latencies.push(await pay());
+  latencies.sort((a, b) => a - b);
+  const cpuBefore = server.cpuMs();
+  const wallStart = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (done < concurrent) {
+        done += 1;
+        await pay();
+      }
+    }),
+  );
+  const wall = performance.now() - wallStart;
+  const cpu = server.cpuMs() - cpuBefore;
+  return {
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    concurrentRps: (done / wall) * 1000,
+    cpuMsPerPayment: cpu / done,
+  };
+}
+
+export interface SpeedComparison {
+  readonly gateway: SpeedFigures;
+  readonly floor: SpeedFigures;
+  readonly clients: number;
+}
+
+/**
+ * The gateway's API process (the production handler behind local/http-api.ts, metrics on as deployed)
+ * against the floor server, on the same DynamoDB Local and sandbox, measured in turns: floor, gateway,
+ * floor, gateway, and each figure the better of its two turns (the machine's noise only ever slows).
+ */
+export async function compareSpeed(
+  stack: LocalStack,
+  options: { sequential: number; concurrent: number; clients: number },
+): Promise<SpeedComparison> {
+  const merchant = sandboxMerchants[0];
+  if (!merchant) throw new Error('no sandbox merchant');
+  // Deployed settings: real deadlines (the stack's time scale only speeds up settlement waits), metrics on.
+  const gatewayEnv = {
+    ...stack.env,
+    MICROPAY_TIME_SCALE: '1',
+    SETTLEMENT_LEASE_GRACE_MS: '60000',
+    POWERTOOLS_DEV: '',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  };
+  const floorEnv = {
+    FLOOR_DYNAMODB_URL: stack.env.AWS_ENDPOINT_URL_DYNAMODB ?? '',
+    FLOOR_WECHAT_URL: stack.env.WECHAT_BASE_URL ?? '',
+    FLOOR_CA_PEM: stack.pki.caPem,
+    FLOOR_MERCHANT_KEY: merchant.secret.api_key,
+    FLOOR_APPID: sandboxWechat.account.appid,
+    FLOOR_MCH_ID: sandboxWechat.account.mch_id,
+    FLOOR_WECHAT_KEY: sandboxWechat.credentials.api_key,
+    FLOOR_ORDERS_TABLE: stack.env.ORDERS_TABLE ?? '',
+    FLOOR_WAKEUPS_TABLE: stack.env.WAKEUPS_TABLE ?? '',
+  };
+  const turns: { gateway: SpeedFigures[]; floor: SpeedFigures[] } = { gateway: [], floor: [] };
+  for (let round = 0; round < 2; round++) {
+    for (const which of ['floor', 'gateway'] as const) {
+      const server =
+        which === 'floor'
+          ? await startServer('scripts/bench/floor-server.ts', floorEnv)
+          : await startServer('local/api-process.ts', gatewayEnv);
+      try {
+        turns[which].push(
+          await measure(server, `${which}${round}`, options.sequential, options.concurrent, options.clients),
+        );
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const best = (figures: SpeedFigures[]): SpeedFigures => ({
+    p50Ms: Math.min(...figures.map((f) => f.p50Ms)),
+    p99Ms: Math.min(...figures.map((f) => f.p99Ms)),
+    concurrentRps: Math.max(...figures.map((f) => f.concurrentRps)),
+    cpuMsPerPayment: Math.min(...figures.map((f) => f.cpuMsPerPayment)),
+  });
+  return { gateway: best(turns.gateway), floor: best(turns.floor), clients: options.clients };
+}

@@ -1,0 +1,456 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { describe, it } from 'vitest';
+import {
+  type AlipayExpectation,
+  type AlipayMethod,
+  type CallOutcome,
+  readCancelAnswer,
+  readPayAnswer,
+  readQueryAnswer,
+} from '#core/channels/alipay/answers.ts';
+import { paySubCodeClass } from '#core/channels/alipay/protocol.ts';
+import { rsa2Sign } from '#core/channels/alipay/wire.ts';
+
+const rsa = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
+const alipayKeys = rsa();
+const strangerKeys = rsa();
+
+const expected: AlipayExpectation = {
+  alipayPublicKey: alipayKeys.publicKey,
+  app_id: '2021000000000001',
+  out_trade_no: '019b76daa80080d1fa57174f',
+  total_fee: 101,
+};
+
+type Node = Record<string, unknown>;
+
+interface AnswerOptions {
+  readonly signWith?: KeyObject;
+  readonly unsigned?: boolean;
+  /** The node as sent; default: JSON.stringify of the fields. */
+  readonly raw?: string;
+  /** Applied to the whole answer text after signing. */
+  readonly after?: (text: string) => string;
+}
+
+/** An answer Alipay would send: `{"<method>_response": node, "sign": RSA2(node as sent)}`. */
+function answer(method: AlipayMethod, node: Node, options: AnswerOptions = {}): CallOutcome {
+  const raw = options.raw ?? JSON.stringify(node);
+  const key = `${method.replaceAll('.', '_')}_response`;
+  const sign = options.unsigned
+    ? ''
+    : `,"sign":${JSON.stringify(rsa2Sign(raw, options.signWith ?? alipayKeys.privateKey))}`;
+  const text = `{"${key}":${raw}${sign}}`;
+  return { kind: 'answer', text: options.after ? options.after(text) : text };
+}
+
+const paidNode: Node = {
+  code: '10000',
+  msg: 'Success',
+  buyer_logon_id: '159****5620',
+  buyer_pay_amount: '1.01',
+  buyer_user_id: '2088101117955611',
+  fund_bill_list: [
+    { amount: '1.00', fund_channel: 'ALIPAYACCOUNT', fund_type: 'DEBIT_CARD' },
+    { amount: '0.01', fund_channel: 'POINT' },
+  ],
+  gmt_payment: '2026-01-01 20:00:00',
+  invoice_amount: '1.01',
+  out_trade_no: expected.out_trade_no,
+  point_amount: '0.01',
+  receipt_amount: '1.01',
+  total_amount: '1.01',
+  trade_no: '2026010122001455610500012345',
+};
+
+const pay = (node: Node, options?: AnswerOptions) =>
+  readPayAnswer(answer('alipay.trade.pay', node, options), expected);
+const failed = (subCode: string, extra: Node = {}): Node => ({
+  code: '40004',
+  msg: 'Business Failed',
+  sub_code: subCode,
+  sub_msg: 'x',
+  out_trade_no: expected.out_trade_no,
+  ...extra,
+});
+
+describe('Alipay pay answers: only verified answers about this order and amount decide', () => {
+  const cases: { name: string; outcome: CallOutcome; kind: string; word?: RegExp }[] = [
+    {
+      name: 'a signed 10000 about this order and amount',
+      outcome: answer('alipay.trade.pay', paidNode),
+      kind: 'paid',
+    },
+    {
+      name: 'an unsigned 10000',
+      outcome: answer('alipay.trade.pay', paidNode, { unsigned: true }),
+      kind: 'unknown',
+      word: /^UNSIGNED$/,
+    },
+    {
+      name: 'a 10000 signed with another key',
+      outcome: answer('alipay.trade.pay', paidNode, { signWith: strangerKeys.privateKey }),
+      kind: 'unknown',
+      word: /^BAD_SIGNATURE$/,
+    },
+    {
+      name: 'a 10000 changed by one byte after signing',
+      outcome: answer('alipay.trade.pay', paidNode, { after: (t) => t.replace('"1.01"', '"1.02"') }),
+      kind: 'unknown',
+      word: /^BAD_SIGNATURE$/,
+    },
+    {
+      name: 'a signed 10000 re-serialized with other whitespace (the signature covers the bytes as sent)',
+      outcome: answer('alipay.trade.pay', paidNode, {
+        after: (t) => t.replace('"code":"10000"', '"code": "10000"'),
+      }),
+      kind: 'unknown',
+      word: /^BAD_SIGNATURE$/,
+    },
+    {
+      name: 'a signed 10000 about another order',
+      outcome: answer('alipay.trade.pay', { ...paidNode, out_trade_no: '019b76daa80080d1fa571700' }),
+      kind: 'unknown',
+      word: /^MISMATCH:out_trade_no$/,
+    },
+    {
+      name: 'a signed 10000 that names no order',
+      outcome: answer('alipay.trade.pay', { ...paidNode, out_trade_no: undefined }),
+      kind: 'unknown',
+      word: /^MISMATCH:out_trade_no$/,
+    },
+    {
+      name: 'a signed 10000 for another amount',
+      outcome: answer('alipay.trade.pay', { ...paidNode, total_amount: '0.01' }),
+      kind: 'unknown',
+      word: /^MISMATCH:total_amount$/,
+    },
+    {
+      name: 'a signed 10000 whose amount has more decimals than fen',
+      outcome: answer('alipay.trade.pay', { ...paidNode, total_amount: '1.010' }),
+      kind: 'unknown',
+      word: /^MISMATCH:total_amount$/,
+    },
+    {
+      name: 'a signed 10000 whose amount is a JSON number',
+      outcome: answer('alipay.trade.pay', { ...paidNode, total_amount: 1.01 }),
+      kind: 'unknown',
+      word: /^MISMATCH:total_amount$/,
+    },
+    {
+      name: '10003 (the buyer is confirming), read by its code whatever msg says',
+      outcome: answer('alipay.trade.pay', {
+        code: '10003',
+        msg: ' order success pay inprocess',
+        out_trade_no: expected.out_trade_no,
+      }),
+      kind: 'pending',
+      word: /^10003$/,
+    },
+    {
+      name: 'a signed 20000 (service unavailable)',
+      outcome: answer('alipay.trade.pay', {
+        code: '20000',
+        msg: 'Service Currently Unavailable',
+        sub_code: 'isp.unknow-error',
+      }),
+      kind: 'pending',
+      word: /^isp\.unknow-error$/,
+    },
+    {
+      name: 'a signed 40002 isv.invalid-signature: the gateway refused the request itself',
+      outcome: answer('alipay.trade.pay', {
+        code: '40002',
+        msg: 'Invalid Arguments',
+        sub_code: 'isv.invalid-signature',
+      }),
+      kind: 'refused',
+      word: /^isv\.invalid-signature$/,
+    },
+    {
+      name: 'an unsigned refusal',
+      outcome: answer('alipay.trade.pay', failed('ACQ.BUYER_BALANCE_NOT_ENOUGH'), { unsigned: true }),
+      kind: 'unknown',
+      word: /^UNSIGNED$/,
+    },
+    {
+      name: 'a signed refusal about another order',
+      outcome: answer(
+        'alipay.trade.pay',
+        failed('ACQ.BUYER_BALANCE_NOT_ENOUGH', { out_trade_no: 'another-order' }),
+      ),
+      kind: 'unknown',
+      word: /^MISMATCH:out_trade_no$/,
+    },
+    {
+      name: 'a sub_code Alipay never documented',
+      outcome: answer('alipay.trade.pay', failed('ACQ.SOMETHING_NEW')),
+      kind: 'pending',
+      word: /^ACQ\.SOMETHING_NEW$/,
+    },
+    {
+      name: 'a code Alipay never documented',
+      outcome: answer('alipay.trade.pay', { code: '10009', msg: '?', out_trade_no: expected.out_trade_no }),
+      kind: 'pending',
+    },
+    {
+      name: 'an error_response (the gateway never got to the method)',
+      outcome: {
+        kind: 'answer',
+        text: `{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id"}}`,
+      },
+      kind: 'unknown',
+      word: /^UNSIGNED$/,
+    },
+    {
+      name: 'a truncated body',
+      outcome: answer('alipay.trade.pay', paidNode, { after: (t) => t.slice(0, 80) }),
+      kind: 'unknown',
+      word: /^MALFORMED$/,
+    },
+    {
+      name: 'a body that names the response node twice',
+      outcome: answer('alipay.trade.pay', paidNode, {
+        after: (t) =>
+          t.replace(
+            '{"alipay_trade_pay_response":',
+            '{"alipay_trade_pay_response":{"code":"40004"},"alipay_trade_pay_response":',
+          ),
+      }),
+      kind: 'unknown',
+      word: /^MALFORMED$/,
+    },
+    {
+      name: 'a node that is not an object',
+      outcome: answer('alipay.trade.pay', {}, { raw: '"10000"' }),
+      kind: 'unknown',
+      word: /^MALFORMED$/,
+    },
+    {
+      name: 'an answer for another method',
+      outcome: answer('alipay.trade.query', paidNode),
+      kind: 'unknown',
+      word: /^MALFORMED$/,
+    },
+    {
+      name: 'a sign that is not a string',
+      outcome: answer('alipay.trade.pay', paidNode, {
+        after: (t) => t.replace(/"sign":"[^"]+"/, '"sign":7'),
+      }),
+      kind: 'unknown',
+      word: /^MALFORMED$/,
+    },
+    {
+      name: 'not JSON at all',
+      outcome: { kind: 'answer', text: '<html>502 Bad Gateway</html>' },
+      kind: 'unknown',
+      word: /^MALFORMED$/,
+    },
+    { name: 'a JSON array', outcome: { kind: 'answer', text: '[1]' }, kind: 'unknown', word: /^MALFORMED$/ },
+    {
+      name: 'an HTTP error',
+      outcome: { kind: 'none', word: 'HTTP_502' },
+      kind: 'unknown',
+      word: /^HTTP_502$/,
+    },
+    { name: 'a timeout', outcome: { kind: 'none', word: 'TIMEOUT' }, kind: 'unknown', word: /^TIMEOUT$/ },
+    {
+      name: 'a transport error',
+      outcome: { kind: 'none', word: 'NETWORK_ERROR' },
+      kind: 'unknown',
+      word: /^NETWORK_ERROR$/,
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name} → ${c.kind}`, () => {
+      const result = readPayAnswer(c.outcome, expected);
+      assert.equal(result.kind, c.kind);
+      if (c.word) assert.match(result.word, c.word);
+    });
+  }
+
+  for (const [subCode, reading] of Object.entries(paySubCodeClass)) {
+    it(`40004 ${subCode} (signed) → ${reading}`, () => {
+      const result = pay(failed(subCode));
+      assert.equal(result.kind, reading);
+      assert.equal(result.word, subCode);
+      if (result.kind === 'refused') assert.equal(result.errCode, subCode);
+    });
+  }
+
+  it('a refusal that names no order (as some do) counts on its signature', () => {
+    assert.equal(pay(failed('ACQ.PAYMENT_AUTH_CODE_INVALID', { out_trade_no: undefined })).kind, 'refused');
+  });
+
+  it("keeps no payment code from Alipay's message: its signature refusal quotes the signed string", () => {
+    const result = pay({
+      code: '40002',
+      msg: 'Invalid Arguments',
+      sub_code: 'isv.invalid-signature',
+      sub_msg:
+        '验签出错，网关生成的验签字符串为：biz_content={"auth_code":"286789012345678900"}&trade_no=2026010122001455610500012345',
+    });
+    assert.ok(result.kind === 'refused');
+    assert.equal(result.errMsg.includes('286789012345678900'), false);
+    assert.match(result.errMsg, /"auth_code":"2867\*{10}8900".*2026010122001455610500012345/);
+  });
+
+  it('nothing verifies without Alipay public key', () => {
+    const result = readPayAnswer(answer('alipay.trade.pay', paidNode), {
+      ...expected,
+      alipayPublicKey: undefined,
+    });
+    assert.deepEqual([result.kind, result.word], ['unknown', 'NO_ALIPAY_PUBLIC_KEY']);
+  });
+
+  it('verifies the node exactly as sent: spaces, escaped slashes and unicode escapes included', () => {
+    const raw = `{ "code" : "10000", "msg":"Success", "out_trade_no":"${expected.out_trade_no}", "total_amount":"1.01", "trade_no":"2026\\/01", "buyer_logon_id":"\\u4e2d\\u6587" }`;
+    const result = pay({}, { raw });
+    assert.equal(result.kind, 'paid');
+    assert.equal(result.kind === 'paid' && result.details.out_trade_id, '2026/01');
+    assert.equal(result.kind === 'paid' && result.details.buyer_logon_id, '中文');
+  });
+
+  it('puts what seed 002 shows on the paid order: ids, buyer, amounts in fen, funds as sent, time_end', () => {
+    const result = pay(paidNode);
+    assert.ok(result.kind === 'paid');
+    assert.deepEqual(result.details, {
+      out_trade_id: paidNode.trade_no,
+      ch_trade_id: paidNode.trade_no,
+      appid: expected.app_id,
+      openid: '2088101117955611',
+      bank_type: 'DEBIT_CARD',
+      buyer_logon_id: '159****5620',
+      buyer_user_id: '2088101117955611',
+      buyer_pay_amount: 101,
+      invoice_amount: 101,
+      point_amount: 1,
+      receipt_amount: 101,
+      fund_bill_list: JSON.stringify(paidNode.fund_bill_list),
+      // 2026-01-01 20:00:00 in Beijing is 12:00 UTC.
+      time_end: Date.parse('2026-01-01T12:00:00Z') / 1000,
+    });
+  });
+
+  it('keeps fund_bill_list byte for byte as Alipay wrote it', () => {
+    const bills = '[ {"amount":"1.01" , "fund_channel":"ALIPAYACCOUNT"} ]';
+    const raw = JSON.stringify({ ...paidNode, fund_bill_list: 'BILLS' }).replace('"BILLS"', bills);
+    const result = pay({}, { raw });
+    assert.equal(result.kind === 'paid' && result.details.fund_bill_list, bills);
+  });
+
+  it('never reads an amount through floating point: a yuan string that is not exact leaves the amount out', () => {
+    const result = pay({ ...paidNode, buyer_pay_amount: '1.011', point_amount: '1e2' });
+    assert.ok(result.kind === 'paid');
+    assert.equal(result.details.buyer_pay_amount, undefined);
+    assert.equal(result.details.point_amount, undefined);
+  });
+});
+
+describe('Alipay query answers', () => {
+  const query = (node: Node, options?: AnswerOptions) =>
+    readQueryAnswer(
+      answer('alipay.trade.query', { code: '10000', msg: 'Success', ...node }, options),
+      expected,
+    );
+  const about = { out_trade_no: expected.out_trade_no, trade_no: paidNode.trade_no, total_amount: '1.01' };
+
+  for (const status of ['TRADE_SUCCESS', 'TRADE_FINISHED']) {
+    it(`${status} about this order and amount is paid, with the payment details`, () => {
+      const result = query({ ...about, trade_status: status, send_pay_date: '2026-01-01 20:00:01' });
+      assert.ok(result.kind === 'paid' && !result.refunded);
+      assert.equal(result.details.out_trade_id, paidNode.trade_no);
+      assert.equal(result.details.time_end, Date.parse('2026-01-01T12:00:01Z') / 1000);
+    });
+  }
+
+  it('TRADE_CLOSED about this order: the payment failed (trade_state 7)', () => {
+    const result = query({ ...about, trade_status: 'TRADE_CLOSED' });
+    assert.equal(result.kind, 'failed');
+    assert.equal(result.word, 'TRADE_CLOSED');
+  });
+
+  for (const [name, node] of [
+    ['WAIT_BUYER_PAY', { ...about, trade_status: 'WAIT_BUYER_PAY' }],
+    ['an unknown trade_status', { ...about, trade_status: 'TRADE_SOMETHING' }],
+    ['40004 ACQ.TRADE_NOT_EXIST', { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TRADE_NOT_EXIST' }],
+    ['40004 ACQ.SYSTEM_ERROR', { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.SYSTEM_ERROR' }],
+    ['20000', { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error' }],
+  ] as const) {
+    it(`${name} leaves the outcome open`, () => {
+      assert.equal(query(node).kind, 'pending');
+    });
+  }
+
+  it('a final status about another order, or another amount, decides nothing', () => {
+    for (const status of ['TRADE_SUCCESS', 'TRADE_CLOSED']) {
+      assert.equal(
+        query({ ...about, out_trade_no: 'another-order', trade_status: status }).kind,
+        'unknown',
+        status,
+      );
+    }
+    assert.equal(query({ ...about, total_amount: '101', trade_status: 'TRADE_SUCCESS' }).kind, 'unknown');
+  });
+
+  it('an unsigned or wrongly signed TRADE_SUCCESS or TRADE_CLOSED decides nothing', () => {
+    for (const status of ['TRADE_SUCCESS', 'TRADE_CLOSED']) {
+      assert.equal(query({ ...about, trade_status: status }, { unsigned: true }).kind, 'unknown', status);
+      assert.equal(
+        query({ ...about, trade_status: status }, { signWith: strangerKeys.privateKey }).kind,
+        'unknown',
+      );
+    }
+  });
+
+  it('no answer is unknown', () => {
+    assert.equal(readQueryAnswer({ kind: 'none', word: 'TIMEOUT' }, expected).kind, 'unknown');
+  });
+});
+
+describe('Alipay cancel answers', () => {
+  const cancel = (node: Node, options?: AnswerOptions) =>
+    readCancelAnswer(
+      answer(
+        'alipay.trade.cancel',
+        { msg: 'Success', out_trade_no: expected.out_trade_no, ...node },
+        options,
+      ),
+      expected,
+    );
+
+  for (const action of ['close', 'refund']) {
+    it(`a verified 10000 with retry_flag=N is a cancel that happened, recording action ${action}`, () => {
+      const result = cancel({ code: '10000', retry_flag: 'N', action });
+      assert.ok(result.kind === 'reversed');
+      assert.equal(result.action, action);
+    });
+  }
+
+  it('retry_flag=Y means cancel again, whatever code says', () => {
+    assert.equal(cancel({ code: '10000', retry_flag: 'Y' }).kind, 'retry');
+    const failedRetry = cancel({ code: '40004', sub_code: 'ACQ.SYSTEM_ERROR', retry_flag: 'Y' });
+    assert.deepEqual([failedRetry.kind, failedRetry.word], ['retry', 'ACQ.SYSTEM_ERROR retry_flag=Y']);
+  });
+
+  it('a 20000, or a refusal with retry_flag=N, cancelled nothing: keep trying, then alarm', () => {
+    assert.equal(cancel({ code: '20000', sub_code: 'isp.unknow-error' }).kind, 'unknown');
+    assert.equal(
+      cancel({ code: '40004', sub_code: 'ACQ.REASON_TRADE_BEEN_FREEZEN', retry_flag: 'N' }).kind,
+      'unknown',
+    );
+  });
+
+  it('an unsigned, wrongly signed or foreign 10000 is no cancel', () => {
+    const ok = { code: '10000', retry_flag: 'N', action: 'close' };
+    assert.equal(cancel(ok, { unsigned: true }).kind, 'unknown');
+    assert.equal(cancel(ok, { signWith: strangerKeys.privateKey }).kind, 'unknown');
+    assert.equal(cancel({ ...ok, out_trade_no: 'another-order' }).kind, 'unknown');
+    assert.equal(cancel({ ...ok, out_trade_no: undefined }).kind, 'unknown');
+  });
+
+  it('no answer is no cancel', () => {
+    assert.equal(readCancelAnswer({ kind: 'none', word: 'TIMEOUT' }, expected).kind, 'unknown');
+  });
+});
