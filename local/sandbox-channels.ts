@@ -4,6 +4,8 @@ import { AlipaySandbox } from '#sandbox/alipay.ts';
 import { WechatSandbox } from '#sandbox/wechat.ts';
 import { alipaySandboxKeys } from './alipay-keys.ts';
 import type { SandboxPki } from './certificates.ts';
+import { blueoceanStarter } from './sandbox-blueocean.ts';
+import { fshowsStarter } from './sandbox-fshows.ts';
 import { sandboxAlipay, sandboxWechat } from './sandbox-merchants.ts';
 
 /** Calls a sandbox received for one order, by endpoint (e.g. `{ micropay: 1, orderquery: 2, reverse: 0 }`). */
@@ -20,6 +22,8 @@ export interface RunningSandbox {
   readonly credentials: ChannelCredentials;
   /** Calls it received for one of our `out_trade_no`s (our trade_id). */
   callsFor(outTradeNo: string): SandboxCalls;
+  /** When each of those calls arrived (epoch ms), where the sandbox records it (BlueOcean's windows). */
+  readonly callTimes?: (outTradeNo: string) => readonly { readonly endpoint: string; readonly at: number }[];
   close(): Promise<void>;
 }
 
@@ -74,7 +78,7 @@ const alipay: SandboxStarter = async ({ timeScale, pki, dataDir }) => {
 };
 
 /** Every sandbox channel `npm start` and the integration tests run. New channels register here. */
-export const sandboxStarters: readonly SandboxStarter[] = [wechat, alipay];
+export const sandboxStarters: readonly SandboxStarter[] = [wechat, alipay, blueoceanStarter, fshowsStarter];
 
 /** The environment that points the gateway at the running sandboxes. */
 export function sandboxEnvironment(sandboxes: readonly RunningSandbox[]): Record<string, string> {

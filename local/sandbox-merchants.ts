@@ -6,6 +6,17 @@ export const sandboxWechat = {
   credentials: { api_key: 'sandboxwechatkey0123456789abcdef' },
 } as const;
 
+/** The sandbox BlueOcean account (Hong Kong, HKD) of M100000004. */
+export const sandboxBlueocean = {
+  account: { appid: '1000258', currency: 'HKD' },
+  credentials: { api_key: 'sandboxblueoceankey0123456789abc' },
+} as const;
+
+/** The sandbox fshows account of M100000005; its RSA key pairs are made per run by the fshows sandbox starter. */
+export const sandboxFshows = {
+  account: { app_id: '2016072300007148', store_id: '20170720205421027980' },
+} as const;
+
 /**
  * The sandbox Alipay application M100000001's alipay.micro uses. Its key pair and the sandbox's public key are
  * made per run by the sandbox starter (`local/alipay-keys.ts`) and added to the merchant's secret.
@@ -49,5 +60,26 @@ export const sandboxMerchants: ReadonlyArray<{ profile: MerchantProfile; secret:
       pay_types: { 'wechat.micro': wechatRoute },
     },
     secret: { api_key: 'sandbox-key-wechat-only-000000000', channels },
+  },
+  {
+    profile: {
+      merchant_id: 'M100000004',
+      name: 'Sandbox Hong Kong merchant (BlueOcean, HKD)',
+      status: 0,
+      pay_types: { 'wechat.micro': { channel: 'blueocean', account: sandboxBlueocean.account } },
+    },
+    secret: {
+      api_key: 'sandbox-key-blueocean-hkd-000000',
+      channels: { blueocean: sandboxBlueocean.credentials },
+    },
+  },
+  {
+    profile: {
+      merchant_id: 'M100000005',
+      name: 'Sandbox fshows sub-merchant (CNY)',
+      status: 0,
+      pay_types: { 'wechat.micro': { channel: 'fshows', account: sandboxFshows.account } },
+    },
+    secret: { api_key: 'sandbox-key-fshows-0000000000000', channels: {} },
   },
 ];

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { MerchantProfile } from '#core/merchants.ts';
 import { sandboxAlipay, sandboxMerchants, sandboxWechat } from './sandbox-merchants.ts';
 import { startLocalStack } from './stack.ts';
 
@@ -48,6 +49,12 @@ if (!stack.pki.dir && wechatCredentials?.cert_pem && wechatCredentials.key_pem) 
   writeFileSync(clientKey, wechatCredentials.key_pem, { mode: 0o600 });
 }
 
+/** A merchant's pay types and the channel serving each, e.g. `wechat.micro via blueocean`. */
+const routes = (payTypes: MerchantProfile['pay_types']) =>
+  Object.entries(payTypes)
+    .map(([payType, route]) => `${payType} via ${route?.channel}`)
+    .join(', ');
+
 const first = sandboxMerchants[0];
 const lines = [
   '',
@@ -61,7 +68,7 @@ const lines = [
   '  Sandbox merchants:',
   ...sandboxMerchants.map(
     ({ profile, secret }) =>
-      `    ${profile.merchant_id}  key ${secret.api_key}  status ${profile.status}  ${Object.keys(profile.pay_types).join(', ')}`,
+      `    ${profile.merchant_id}  key ${secret.api_key}  status ${profile.status}  ${routes(profile.pay_types)}`,
   ),
   '',
   '  The last two digits of auth_code choose the sandbox outcome (00 pays, 01 user paying, 03 no balance, …).',

@@ -113,8 +113,14 @@ export interface SettlementProtocol extends QuerySchedule {
   readonly scheduleAfter?: Readonly<Record<string, QuerySchedule>>;
   /** Queries before giving up on the payment and reversing it. */
   readonly maxQueries: number;
-  /** No query later than this long after the pay request was sent (then reverse); unbounded when absent. */
+  /** Queries only before this long after the pay request was sent (then reverse); unbounded when absent. */
   readonly queryWindowMs?: number;
+  /**
+   * Keep queries on a grid counted from the pay answer (the first delay, then every interval) rather than a
+   * delay after each step, so a window after pay holds the same queries however long each step takes
+   * (BlueOcean: "every 10 s until 30 s after pay"). @default false
+   */
+  readonly queriesFromPayAnswer?: boolean;
   /** Earliest reverse after the payment was submitted. */
   readonly reverseNotBeforeMs: number;
   /** Waits before each repeated reverse; their count + 1 is the number of reverse attempts. */

@@ -1,6 +1,8 @@
 import { AlipayChannel } from '#core/channels/alipay/alipay.ts';
 import { type AlipayProtocolName, alipayProtocols } from '#core/channels/alipay/protocol.ts';
+import { BlueoceanChannel } from '#core/channels/blueocean/blueocean.ts';
 import type { Channel } from '#core/channels/channel.ts';
+import { FshowsChannel } from '#core/channels/fshows/fshows.ts';
 import { ChannelHttp } from '#core/channels/http.ts';
 import { WechatChannel } from '#core/channels/wechat/wechat.ts';
 import type { ChannelRegistry } from '#core/ports.ts';
@@ -41,6 +43,8 @@ const factories: Partial<
   wechat: (url, http) => new WechatChannel(url, http),
   alipay: (url, http, { alipayProtocol }) =>
     new AlipayChannel(url, http, alipayProtocols[alipayProtocol ?? 'seed']),
+  blueocean: (url, http) => new BlueoceanChannel(url, http),
+  fshows: (url, http) => new FshowsChannel(url, http),
 };
 
 /** The channels this gateway speaks, by name. */

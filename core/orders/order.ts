@@ -89,6 +89,8 @@ export interface PaymentDetails {
   readonly ch_trade_id?: string;
   readonly fee_type?: string;
   readonly cash_fee?: number;
+  /** The currency of `cash_fee` where the channel states one (WeChat charges HKD orders in CNY). */
+  readonly cash_fee_type?: string;
   readonly coupon_fee?: number;
   readonly bank_type?: string;
   readonly openid?: string;
@@ -186,7 +188,7 @@ export function toMerchantView(order: Order): Record<string, unknown> {
     need_query: isSettled(order.state) && order.state !== 'REVERSE_FAILED' ? 'N' : 'Y',
     time_end: order.time_end,
     fee_type: order.fee_type ?? 'CNY',
-    cash_fee: order.cash_fee,
+    cash_fee: cashFeeInOrderCurrency(order),
     coupon_fee: order.coupon_fee,
     bank_type: order.bank_type,
     openid: order.openid,
@@ -208,6 +210,17 @@ export function toMerchantView(order: Order): Record<string, unknown> {
     err_msg: order.err_msg,
   };
   return Object.fromEntries(Object.entries(view).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * `cash_fee` as the merchant documents mean it: in the order's currency. A cash amount the channel reports in
+ * another currency (WeChat charges HKD orders in CNY) stays on the order record, with its `cash_fee_type`,
+ * for finance, and is not shown where a POS would read it as HK cents.
+ */
+function cashFeeInOrderCurrency(order: Order): number | undefined {
+  const inOrderCurrency =
+    order.cash_fee_type === undefined || order.cash_fee_type === (order.fee_type ?? 'CNY');
+  return inOrderCurrency ? order.cash_fee : undefined;
 }
 
 /** Alipay's amounts are shown as the merchant documents show them (seed 002): yuan strings. */

@@ -114,7 +114,7 @@ class Step {
   async begin(order: Order): Promise<StepPlan> {
     const now = this.ports.clock.now();
     return this.record(order, undefined, () => ({}), {
-      queryAt: now + this.ms(this.schedule(order).firstQueryDelayMs),
+      queryAt: this.nextQueryAt(order, now, this.ms(this.schedule(order).firstQueryDelayMs)),
       reverseAt: now,
     });
   }
@@ -133,7 +133,7 @@ class Step {
       claimed,
       { at: iso(now), action: 'query', result: result.word },
       () => queryChanges(result, now),
-      { queryAt: now + interval, reverseAt: now },
+      { queryAt: this.nextQueryAt(claimed, now, interval), reverseAt: now },
     );
   }
 
@@ -281,7 +281,9 @@ class Step {
     }
     const protocol = this.channel.protocol;
     const window = protocol.queryWindowMs;
-    const inWindow = window === undefined || candidates.queryAt <= this.paySent(order) + this.ms(window);
+    // Strictly before the window's end: a query planned exactly on it would be kept or dropped by a millisecond
+    // of the pay call (BlueOcean's steps from the pay answer land on 30 s after the request when it is instant).
+    const inWindow = window === undefined || candidates.queryAt < this.paySent(order) + this.ms(window);
     if (this.counts.queries < protocol.maxQueries && inWindow) {
       return { next: 'query', at: candidates.queryAt, changes: lease(candidates.queryAt) };
     }
@@ -303,6 +305,21 @@ class Step {
     return order.pay_sent_at !== undefined
       ? Date.parse(order.pay_sent_at)
       : Date.parse(order.created_at) + this.ms(this.channel.protocol.payDeadlineMs) + this.ports.leaseGraceMs;
+  }
+
+  /**
+   * When the next query is due: `delayMs` from now, or for a protocol that counts its queries from the pay
+   * answer, the next point of that grid (never in the past).
+   */
+  private nextQueryAt(order: Order, now: number, delayMs: number): number {
+    const answeredAt = order.settlement.find((attempt) => attempt.action === 'pay')?.at;
+    if (!this.channel.protocol.queriesFromPayAnswer || answeredAt === undefined) return now + delayMs;
+    const schedule = this.schedule(order);
+    const grid =
+      Date.parse(answeredAt) +
+      this.ms(schedule.firstQueryDelayMs) +
+      this.counts.queries * this.ms(schedule.queryIntervalMs);
+    return Math.max(now, grid);
   }
 
   /** The query schedule: the one the channel's table gives for the pay answer, or its default. */

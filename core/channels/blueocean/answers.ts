@@ -1,0 +1,195 @@
+import {
+  payCodeClass,
+  queryStateClass,
+  reversedCode,
+  successCode,
+} from '#core/channels/blueocean/protocol.ts';
+import {
+  type BlueoceanAnswer,
+  fromBlueoceanTime,
+  parseAnswer,
+  verifyData,
+} from '#core/channels/blueocean/wire.ts';
+import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
+import type { PaymentDetails } from '#core/orders/order.ts';
+
+/** What came back from one HTTP call: a body to read, or no answer at all (and why). */
+export type CallOutcome =
+  | { readonly kind: 'answer'; readonly text: string }
+  | { readonly kind: 'none'; readonly word: string };
+
+/** What an answer must match to be about the request that was sent. */
+export interface BlueoceanExpectation {
+  /** The merchant's BlueOcean key, which signs both ways. */
+  readonly key: string;
+  readonly out_trade_no: string;
+  /** In the smallest unit of the account's currency (HK cents). */
+  readonly total_fee: number;
+  /** The account's currency: an answer stating another `fee_type` is about another amount. */
+  readonly currency: string;
+  /**
+   * Whether the channel talks to its host over `https://` (the server certificate is always verified): an
+   * unsigned error answer can count only then.
+   */
+  readonly overTls: boolean;
+}
+
+type Read =
+  | { readonly kind: 'answer'; readonly answer: BlueoceanAnswer }
+  | { readonly kind: 'unknown'; readonly word: string };
+
+function read(outcome: CallOutcome): Read {
+  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
+  const answer = parseAnswer(outcome.text);
+  return answer ? { kind: 'answer', answer } : { kind: 'unknown', word: 'MALFORMED' };
+}
+
+/**
+ * Proves an answer is BlueOcean's and about this order. An answer with `data` must carry `data.sign` that
+ * verifies with the merchant's key, and every identifier and amount it states (`out_trade_no`, `total_fee`,
+ * `fee_type`) must be ours; `about` says which it must state. BlueOcean's error form (`{code, message}`, no
+ * data) is never signed: it counts only bare and over verified TLS from the configured host.
+ */
+function verifyBlueocean(
+  answer: BlueoceanAnswer,
+  expected: BlueoceanExpectation,
+  about: { order: boolean; amount: boolean },
+): Verification<BlueoceanAnswer> {
+  return verifyAnswer(answer, {
+    authenticity: (a) => {
+      if (!a.data) {
+        if (!a.bare) return 'UNSIGNED_WITH_EXTRA_FIELDS';
+        return expected.overTls ? 'transport' : 'UNSIGNED_WITHOUT_TLS';
+      }
+      if (a.data.sign === undefined) return 'UNSIGNED';
+      return verifyData(a.data, expected.key) ? 'signature' : 'BAD_SIGNATURE';
+    },
+    mismatch: (a) => {
+      const data = a.data;
+      if (!data) return undefined;
+      const wanted: [string, string, boolean][] = [
+        ['out_trade_no', expected.out_trade_no, about.order],
+        ['total_fee', String(expected.total_fee), about.amount],
+        ['fee_type', expected.currency, false],
+      ];
+      for (const [name, value, required] of wanted) {
+        const stated = data[name];
+        if ((required || (stated !== undefined && stated !== '')) && stated !== value)
+          return `MISMATCH:${name}`;
+      }
+      return undefined;
+    },
+  });
+}
+
+/** Reads BlueOcean's answer to micropay (seed 000 提醒1 and the 返回码 table). */
+export function readPayAnswer(outcome: CallOutcome, expected: BlueoceanExpectation): PayResult {
+  const got = read(outcome);
+  if (got.kind === 'unknown') return got;
+  const a = got.answer;
+  if (a.code === successCode) {
+    if (!a.data) return { kind: 'unknown', word: 'MALFORMED' };
+    // The unified API answers 200 with the order's state: anything but SUCCESS is still being paid.
+    const state = a.data.trade_state;
+    if (state !== 'SUCCESS') return { kind: 'pending', word: state || successCode };
+    const checked = verifyBlueocean(a, expected, { order: true, amount: true });
+    if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+    return { kind: 'paid', details: paymentDetails(a.data), word: 'SUCCESS', proof: checked.verified };
+  }
+  const errMsg = a.message || a.code;
+  if ((payCodeClass[a.code] ?? 'pending') === 'pending') {
+    return { kind: 'pending', errCode: a.code, errMsg, word: a.code };
+  }
+  const checked = verifyBlueocean(a, expected, { order: false, amount: false });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  return { kind: 'refused', errCode: a.code, errMsg, word: a.code, proof: checked.verified };
+}
+
+/** Reads BlueOcean's answer to an order query; only a verified answer about this order decides anything. */
+export function readQueryAnswer(outcome: CallOutcome, expected: BlueoceanExpectation): QueryResult {
+  const got = read(outcome);
+  if (got.kind === 'unknown') return got;
+  const a = got.answer;
+  // 40102 (not found: the pay may not have landed yet), busy, errors: the outcome is still open.
+  if (a.code !== successCode) return { kind: 'pending', word: a.code };
+  if (!a.data) return { kind: 'unknown', word: 'MALFORMED' };
+  const state = a.data.trade_state || 'UNKNOWN';
+  const stateClass = queryStateClass[state] ?? 'pending';
+  if (stateClass === 'pending') return { kind: 'pending', word: state };
+  const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
+  const checked = verifyBlueocean(a, expected, { order: true, amount: moneyMoved });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  const proof = checked.verified;
+  switch (stateClass) {
+    case 'paid':
+    case 'refunded':
+      return {
+        kind: 'paid',
+        details: paymentDetails(a.data),
+        refunded: stateClass === 'refunded',
+        word: state,
+        proof,
+      };
+    case 'failed':
+      return { kind: 'failed', errCode: state, errMsg: a.data.trade_state_desc || state, word: state, proof };
+    case 'closed':
+      return { kind: 'closed', word: state, proof };
+    case 'reversed':
+      return { kind: 'reversed', word: state, proof };
+  }
+}
+
+/**
+ * Reads BlueOcean's answer to reverse: a verified `200` with `recall=N` is a reverse that happened,
+ * `recall=Y` means call again, and "already reversed" (`40104`, bare, over TLS) means an earlier one did.
+ * Errors and silence are not a reverse: the protocol calls again with backoff.
+ */
+export function readReverseAnswer(outcome: CallOutcome, expected: BlueoceanExpectation): ReverseResult {
+  const got = read(outcome);
+  if (got.kind === 'unknown') return got;
+  const a = got.answer;
+  if (a.code === reversedCode) {
+    const checked = verifyBlueocean(a, expected, { order: false, amount: false });
+    if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+    return { kind: 'reversed', word: reversedCode, proof: checked.verified };
+  }
+  if (a.code !== successCode) return { kind: 'unknown', word: a.code };
+  if (!a.data) return { kind: 'unknown', word: 'MALFORMED' };
+  const checked = verifyBlueocean(a, expected, { order: false, amount: false });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  if (a.data.recall === 'Y') return { kind: 'retry', word: 'recall=Y' };
+  if (a.data.recall === 'N') return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
+  return { kind: 'unknown', word: 'MALFORMED' };
+}
+
+function toInt(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,12}$/.test(value) ? Number(value) : undefined;
+}
+
+const text = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+
+/**
+ * What a paid answer reports, leaving out what it does not state: an absent field must not erase what the
+ * order already holds (its `fee_type` is the route's currency).
+ */
+function paymentDetails(data: Readonly<Record<string, string>>): PaymentDetails {
+  // WeChat charges the shopper in its own currency (cash_fee_type, CNY by default), so cash_fee is kept
+  // only together with the currency BlueOcean says it is in.
+  const cashFeeType = text(data.cash_fee_type);
+  const details: Record<string, string | number | undefined> = {
+    // BlueOcean's order number (`sn`) is the channel's id; WeChat's `transaction_id` the payment method's.
+    ch_trade_id: text(data.sn),
+    out_trade_id: text(data.transaction_id),
+    fee_type: text(data.fee_type),
+    cash_fee: cashFeeType ? toInt(data.cash_fee) : undefined,
+    cash_fee_type: cashFeeType,
+    bank_type: text(data.bank_type),
+    openid: text(data.openid),
+    is_subscribe: text(data.is_subscribe),
+    time_end: fromBlueoceanTime(text(data.time_end)),
+  };
+  return Object.fromEntries(
+    Object.entries(details).filter(([, value]) => value !== undefined),
+  ) as PaymentDetails;
+}

@@ -1,0 +1,128 @@
+import type { QuerySchedule, SettlementProtocol } from '#core/channels/channel.ts';
+
+/** After `201` (the user is paying): every 10 s (seed 000 提醒1). */
+const userPaying: QuerySchedule = { firstQueryDelayMs: 10_000, queryIntervalMs: 10_000 };
+
+/**
+ * BlueOcean Pay micropay settlement (seed 000, 提醒1/提醒2; SPEC section 4). After `40400`/`4006` (busy), or
+ * no answer, wait 5 s and query; after `201` (result unknown: the user is paying) query every 10 s. Either
+ * way no query from 30 s after pay on, then reverse, never earlier than 15 s after pay, again with backoff
+ * while BlueOcean answers `recall=Y`, an error or nothing.
+ *
+ * Between queries after a busy answer the seed names no interval; its own interval (10 s) is used, which also
+ * makes three queries the most that fit the 30 s window on either schedule. Queries keep to a grid counted
+ * from the pay answer (after 201: 10 s and 20 s after it; 30 s after it is past the window, which counts
+ * from the request), so slow steps never cost a query the window has room for. Worst case in one Express
+ * execution: the last query starts by 30 s after pay and ends by 40 s, then six reverses at their 10 s
+ * deadline with 95 s of backoff between them: about 195 s after pay, well inside 5 minutes.
+ */
+export const blueoceanProtocol: SettlementProtocol = {
+  firstQueryDelayMs: 5_000,
+  queryIntervalMs: 10_000,
+  // The unified API answers a payment still being made with 200 and its trade_state: the same case as 201.
+  scheduleAfter: { '201': userPaying, USERPAYING: userPaying, NOTPAY: userPaying },
+  maxQueries: 3,
+  queryWindowMs: 30_000,
+  queriesFromPayAnswer: true,
+  reverseNotBeforeMs: 15_000,
+  reverseRetryDelaysMs: [5_000, 10_000, 20_000, 30_000, 30_000],
+  payDeadlineMs: 15_000,
+  callDeadlineMs: 10_000,
+};
+
+/** One generation of BlueOcean's API: where its three calls live and what the payment code is called. */
+export interface BlueoceanApi {
+  readonly paths: { readonly pay: string; readonly query: string; readonly reverse: string };
+  /** The request field that carries the shopper's payment code. */
+  readonly authCodeField: string;
+  /** Fields the pay request always carries in this generation. */
+  readonly payFields: Readonly<Record<string, string>>;
+}
+
+/**
+ * The API generations an account can use (`account.api`). `wechat` is the one seed 000 documents (WeChat
+ * barcode payments at `/wechat/...`), and the default; `unified` is BlueOcean's current API, which serves
+ * every wallet from `/payment/pay` with `payment=micropay` and calls the payment code `code`.
+ */
+export const blueoceanApis: Readonly<Record<string, BlueoceanApi>> = {
+  wechat: {
+    paths: {
+      pay: '/wechat/payment/micropay',
+      query: '/wechat/order/query',
+      reverse: '/wechat/order/reverse',
+    },
+    authCodeField: 'auth_code',
+    payFields: {},
+  },
+  unified: {
+    paths: { pay: '/payment/pay', query: '/order/query', reverse: '/order/reverse' },
+    authCodeField: 'code',
+    payFields: { payment: 'micropay' },
+  },
+};
+
+/** The generation an account uses when it names none. */
+export const defaultBlueoceanApi = 'wechat';
+
+/**
+ * How a pay answer's `code` is read (BlueOcean's 返回码 table). `pending` leaves the outcome open, to be
+ * queried; `refused` is final: BlueOcean did not take the request, or the payment failed, and nothing was
+ * charged. Codes not listed (`40108`, anything new) are pending: when in doubt, ask rather than declare the
+ * money lost or taken.
+ */
+export const payCodeClass: Readonly<Record<string, 'pending' | 'refused'>> = {
+  // 201: result unknown (system busy, user paying, entering a password): query every 10 s.
+  '201': 'pending',
+  // Busy (4006, 40400) and communication errors with WeChat (4005): the payment may be going through.
+  '4005': 'pending',
+  '4006': 'pending',
+  '40400': 'pending',
+  // Our out_trade_no is unique per order, so "already paid", "number already used", "not found" and "refunded"
+  // are all about this very order: ask BlueOcean what became of it.
+  '40101': 'pending',
+  '40102': 'pending',
+  '40105': 'pending',
+  '40106': 'pending',
+  // 0 is "general error, not classified", 40600 "unknown error (not listed)": nothing definitive.
+  '0': 'pending',
+  '40600': 'pending',
+  // Refused: the request itself was not accepted (wrong path, format, appid, parameters, signature, method,
+  // encoding), or the payment definitively failed (closed, reversed, balance, code used up, payment error).
+  '404': 'refused',
+  '4001': 'refused',
+  '4002': 'refused',
+  '4003': 'refused',
+  '4004': 'refused',
+  '4007': 'refused',
+  '40100': 'refused',
+  '40103': 'refused',
+  '40104': 'refused',
+  '40107': 'refused',
+  '40109': 'refused',
+  '40110': 'refused',
+  '40111': 'refused',
+  '40500': 'refused',
+};
+
+/** The success code; anything else is an error code. */
+export const successCode = '200';
+
+/**
+ * At reverse, "order already reversed" (`40104`) means an earlier reverse went through (its answer was lost):
+ * the order is reversed, not a reason to keep reversing until an operator is paged.
+ */
+export const reversedCode = '40104';
+
+/** How a query's `data.trade_state` is read (BlueOcean's trade_state list). States not listed leave it open. */
+export const queryStateClass: Readonly<
+  Record<string, 'paid' | 'refunded' | 'failed' | 'closed' | 'reversed' | 'pending'>
+> = {
+  SUCCESS: 'paid',
+  // Paid, then refunded separately: the payment itself succeeded, and the order notes the refund.
+  REFUND: 'refunded',
+  NOTPAY: 'pending',
+  USERPAYING: 'pending',
+  CLOSED: 'closed',
+  REVOKED: 'reversed',
+  PAYERROR: 'failed',
+};

@@ -1,0 +1,238 @@
+import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import { payErrorClass, queryStateClass } from '#core/channels/fshows/protocol.ts';
+import {
+  answerSigningContent,
+  type FshowsWire,
+  fromFshowsTime,
+  parseAnswer,
+  rsaVerify,
+} from '#core/channels/fshows/wire.ts';
+import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
+import { exactDecimal, yuanToFen } from '#core/money.ts';
+import type { PaymentDetails } from '#core/orders/order.ts';
+
+/** What came back from one HTTP call: a body to read, or no answer at all (and why). */
+export type CallOutcome =
+  | { readonly kind: 'answer'; readonly text: string }
+  | { readonly kind: 'none'; readonly word: string };
+
+/** What an answer must match to be about the request that was sent. */
+export interface FshowsExpectation {
+  readonly out_trade_no: string;
+  /** In fen; fshows writes yuan. */
+  readonly total_fee: number;
+  /** The platform's public key (PEM), when the account has one: a signed answer must verify with it. */
+  readonly platformPublicKey?: string;
+  /** Whether the gateway URL is `https://` (the server certificate is always verified). */
+  readonly overTls: boolean;
+}
+
+/** An answer's shape: `{"success": true, "return_value": {...}}` or `{"success": false, "error_code", "error_message"}`. */
+export interface FshowsAnswer {
+  readonly wire: FshowsWire;
+  readonly success: boolean;
+  /** `return_value`'s flat members as text (JSON numbers exactly as written); nested values left out. */
+  readonly value?: Readonly<Record<string, string>>;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+}
+
+type Read =
+  | { readonly kind: 'answer'; readonly answer: FshowsAnswer }
+  | { readonly kind: 'unknown'; readonly word: string };
+
+function read(outcome: CallOutcome): Read {
+  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
+  const wire = parseAnswer(outcome.text);
+  const answer = wire && shape(wire);
+  return answer ? { kind: 'answer', answer } : { kind: 'unknown', word: 'MALFORMED' };
+}
+
+function shape(wire: FshowsWire): FshowsAnswer | undefined {
+  const { success, return_value: returnValue, error_code: code, error_message: message } = wire.members;
+  if (typeof success !== 'boolean') return undefined;
+  if (code !== undefined && typeof code !== 'string') return undefined;
+  if (message !== undefined && typeof message !== 'string') return undefined;
+  let value: Record<string, string> | undefined;
+  if (returnValue !== undefined && returnValue !== null) {
+    if (typeof returnValue !== 'object' || Array.isArray(returnValue)) return undefined;
+    value = {};
+    for (const [name, v] of Object.entries(returnValue)) {
+      if (typeof v === 'string') value[name] = v;
+      else if (typeof v === 'boolean') value[name] = String(v);
+    }
+  }
+  return { wire, success, value, errorCode: code, errorMessage: message };
+}
+
+/** The members of fshows' bare failure form; anything beside them needs a signature to count. */
+const failureMembers = new Set(['success', 'error_code', 'error_message', 'sign', 'sign_type']);
+
+/**
+ * Proves an answer is fshows' and about this order. A signed answer (`sign`) is checked with the platform's
+ * public key when the account has one; otherwise the answer rests on verified TLS to the configured host,
+ * and a failure counts only as nothing but `success`, `error_code` and `error_message`. Whatever the basis,
+ * a success must name our `out_trade_no`, and our amount when `about.amount` or wherever it states one.
+ */
+function verifyFshows(
+  answer: FshowsAnswer,
+  expected: FshowsExpectation,
+  about: { amount: boolean },
+): Verification<FshowsAnswer> {
+  const sign = answer.wire.members.sign;
+  const signed = typeof sign === 'string' && sign !== '' && expected.platformPublicKey !== undefined;
+  return verifyAnswer(answer, {
+    authenticity: (a) => {
+      if (signed) {
+        const content = answerSigningContent(a.wire);
+        return rsaVerify(content, sign, expected.platformPublicKey ?? '') ? 'signature' : 'BAD_SIGNATURE';
+      }
+      if (!expected.overTls) return 'UNSIGNED_WITHOUT_TLS';
+      if (!a.success) {
+        const extra = Object.keys(a.wire.members).filter((name) => !failureMembers.has(name));
+        if (extra.length > 0) return `UNSIGNED_FAIL_WITH:${extra.join(',')}`;
+      }
+      return 'transport';
+    },
+    mismatch: (a) => {
+      if (!a.success) return undefined;
+      const value = a.value ?? {};
+      if (value.out_trade_no !== expected.out_trade_no) return 'MISMATCH:out_trade_no';
+      const amount = value.total_fee;
+      if ((about.amount || amount !== undefined) && fen(amount) !== expected.total_fee) {
+        return 'MISMATCH:total_fee';
+      }
+      return undefined;
+    },
+  });
+}
+
+/** Reads fshows' answer to `fshows.liquidation.wx.trade.pay`. */
+export function readPayAnswer(outcome: CallOutcome, expected: FshowsExpectation): PayResult {
+  const got = read(outcome);
+  if (got.kind === 'unknown') return got;
+  const a = got.answer;
+  if (a.success) {
+    const value = a.value;
+    if (!value) return { kind: 'unknown', word: 'MALFORMED' };
+    const state = value.trade_state;
+    if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', word: state };
+    // A payment fshows took names WeChat's order number; without it this is no paid answer.
+    if (!value.transaction_id) return { kind: 'unknown', word: 'MALFORMED' };
+    const checked = verifyFshows(a, expected, { amount: true });
+    if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+    return { kind: 'paid', details: paymentDetails(value), word: 'SUCCESS', proof: checked.verified };
+  }
+  const errCode = a.errorCode;
+  if (!errCode) return { kind: 'unknown', word: 'MALFORMED' };
+  const errMsg = a.errorMessage || errCode;
+  if ((payErrorClass[errCode] ?? 'pending') === 'pending')
+    return { kind: 'pending', errCode, errMsg, word: errCode };
+  const checked = verifyFshows(a, expected, { amount: false });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  return { kind: 'refused', errCode, errMsg, word: errCode, proof: checked.verified };
+}
+
+/** Reads fshows' answer to the order query (`return_value.trade_state`). */
+export function readQueryAnswer(outcome: CallOutcome, expected: FshowsExpectation): QueryResult {
+  const got = read(outcome);
+  if (got.kind === 'unknown') return got;
+  const a = got.answer;
+  // Not found (the pay may not have landed yet), busy, errors: the outcome is still open.
+  if (!a.success) return { kind: 'pending', word: a.errorCode || 'FAIL' };
+  const value = a.value;
+  if (!value) return { kind: 'unknown', word: 'MALFORMED' };
+  const state = value.trade_state || 'UNKNOWN';
+  const stateClass = queryStateClass[state] ?? 'pending';
+  if (stateClass === 'pending') return { kind: 'pending', word: state };
+  const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
+  const checked = verifyFshows(a, expected, { amount: moneyMoved });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  const proof = checked.verified;
+  switch (stateClass) {
+    case 'paid':
+    case 'refunded':
+      return {
+        kind: 'paid',
+        details: paymentDetails(value),
+        refunded: stateClass === 'refunded',
+        word: state,
+        proof,
+      };
+    case 'failed':
+      return { kind: 'failed', errCode: state, errMsg: value.trade_state_desc || state, word: state, proof };
+    case 'closed':
+      return { kind: 'closed', word: state, proof };
+    case 'reversed':
+      return { kind: 'reversed', word: state, proof };
+  }
+}
+
+/**
+ * Reads fshows' answer to `fshows.liquidation.order.reverse`: a verified success about this order is a
+ * reverse that happened, unless it says `recall=Y` (call again, as WeChat's reverse does); a failure or
+ * silence is not, and the protocol calls again with backoff.
+ */
+export function readReverseAnswer(outcome: CallOutcome, expected: FshowsExpectation): ReverseResult {
+  const got = read(outcome);
+  if (got.kind === 'unknown') return got;
+  const a = got.answer;
+  if (!a.success) return { kind: 'unknown', word: a.errorCode || 'FAIL' };
+  if (!a.value) return { kind: 'unknown', word: 'MALFORMED' };
+  const checked = verifyFshows(a, expected, { amount: false });
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  if (a.value.recall === 'Y') return { kind: 'retry', word: 'recall=Y' };
+  return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
+}
+
+/**
+ * Yuan as fshows writes it (a JSON number or string, at most two significant decimals: `0.01`, `8.8`,
+ * `8.880`) → fen, exactly; undefined for anything else (more than two significant decimals is no amount of
+ * fen).
+ */
+export function fen(yuan: string | undefined): number | undefined {
+  const m = yuan?.match(/^(\d+)(?:\.(\d+))?$/);
+  if (!m) return undefined;
+  const decimals = (m[2] ?? '').replace(/0+$/, '');
+  return yuanToFen(decimals === '' ? (m[1] as string) : `${m[1]}.${decimals}`);
+}
+
+/** Fees, rates and net amounts up to fshows' five decimals (seed 003), kept as the exact text sent. */
+const decimal = (text: string | undefined) => (text === undefined ? undefined : exactDecimal(text, 8));
+
+const present = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+
+/**
+ * What a paid answer reports. Amounts become fen (`cash_fee`; `coupon_fee`, which the seed labels fen but
+ * writes as yuan, `0.00`, like the other amounts); fees, rates and the net amount stay exact decimal strings
+ * for finance. A field that is absent or not a well-formed amount is left out rather than guessed, and never
+ * erases what the order holds: the payment itself is proven by the order number and amount.
+ */
+function paymentDetails(v: Readonly<Record<string, string>>): PaymentDetails {
+  const details: Record<string, string | number | undefined> = {
+    // fshows names no order number of its own here: WeChat's is both the channel's id and the method's.
+    out_trade_id: present(v.transaction_id),
+    ch_trade_id: present(v.transaction_id),
+    fee_type: present(v.fee_type),
+    cash_fee: fen(v.cash_fee),
+    coupon_fee: fen(v.coupon_fee),
+    bank_type: present(v.bank_type),
+    openid: present(v.openid),
+    sub_openid: present(v.sub_openid),
+    is_subscribe: present(v.is_subscribe),
+    sub_appid: present(v.sub_appid),
+    time_end: fromFshowsTime(v.time_end),
+    liquidator_commission_fee: decimal(v.liquidator_commission_fee),
+    bank_commission_fee: decimal(v.bank_commission_fee),
+    pay_platform_fee: decimal(v.pay_platform_fee),
+    gateway_commission_fee: decimal(v.gatewayCommissionFee),
+    net_money: decimal(v.net_money),
+    liquidator_commission_rate: decimal(v.liquidator_commission_rate),
+    bank_commission_rate: decimal(v.bank_commission_rate),
+    pay_platform_rate: decimal(v.pay_platform_rate),
+    gateway_commission_rate: decimal(v.gatewayCommissionRate),
+  };
+  return Object.fromEntries(
+    Object.entries(details).filter(([, value]) => value !== undefined),
+  ) as PaymentDetails;
+}

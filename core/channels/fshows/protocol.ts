@@ -1,0 +1,71 @@
+import type { SettlementProtocol } from '#core/channels/channel.ts';
+
+/**
+ * fshows (付呗 liquidation platform, seed 003) carries WeChat barcode payments, so it is settled as WeChat
+ * Pay v2 is (SPEC section 4: "as WeChat"): first query 5 s after an open answer, up to 6 queries 5 s apart,
+ * then reverse, never earlier than 15 s after pay, repeated with backoff while the answer is `recall=Y`, an
+ * error or nothing. The values are WeChat's, kept in fshows' own table so either can change alone.
+ */
+export const fshowsProtocol: SettlementProtocol = {
+  firstQueryDelayMs: 5_000,
+  queryIntervalMs: 5_000,
+  maxQueries: 6,
+  reverseNotBeforeMs: 15_000,
+  reverseRetryDelaysMs: [5_000, 10_000, 20_000, 30_000, 30_000],
+  payDeadlineMs: 15_000,
+  callDeadlineMs: 10_000,
+};
+
+/**
+ * The gateway methods each call uses. Seed 003 names the pay method; query and reverse are the methods
+ * integrators use for WeChat orders too (the query answer carries the order's `trade_state`).
+ */
+export const fshowsMethods = {
+  pay: 'fshows.liquidation.wx.trade.pay',
+  query: 'fshows.liquidation.alipay.trade.query',
+  reverse: 'fshows.liquidation.order.reverse',
+} as const;
+
+/** The gateway's protocol version every request names. */
+export const fshowsVersion = '1.0';
+
+/**
+ * How a `success: false` answer to pay is read. `refused` is final: nothing was charged. fshows publishes
+ * one code of its own (seed 003: `-101`, invalid parameters: the request was not taken); for the WeChat
+ * payments it carries, it answers with WeChat's err_code (seed 004's table), read as WeChat reads them.
+ * Codes not listed (including fshows' unpublished ones) are pending: the order is queried, then reversed.
+ */
+export const payErrorClass: Readonly<Record<string, 'pending' | 'refused'>> = {
+  '-101': 'refused',
+  SYSTEMERROR: 'pending',
+  BANKERROR: 'pending',
+  USERPAYING: 'pending',
+  // Our out_trade_no is unique per order: "already paid" and "number used" are about this very order.
+  ORDERPAID: 'pending',
+  OUT_TRADE_NO_USED: 'pending',
+  NOAUTH: 'refused',
+  AUTHCODEEXPIRE: 'refused',
+  NOTENOUGH: 'refused',
+  NOTSUPORTCARD: 'refused',
+  ORDERCLOSED: 'refused',
+  ORDERREVERSED: 'refused',
+  AUTH_CODE_ERROR: 'refused',
+  AUTH_CODE_INVALID: 'refused',
+  BUYER_MISMATCH: 'refused',
+  LACK_PARAMS: 'refused',
+  PARAM_ERROR: 'refused',
+};
+
+/** How the query answer's `return_value.trade_state` is read (WeChat's states). Others leave it open. */
+export const queryStateClass: Readonly<
+  Record<string, 'paid' | 'refunded' | 'failed' | 'closed' | 'reversed' | 'pending'>
+> = {
+  SUCCESS: 'paid',
+  // Paid, then refunded separately: the payment itself succeeded, and the order notes the refund.
+  REFUND: 'refunded',
+  NOTPAY: 'pending',
+  USERPAYING: 'pending',
+  CLOSED: 'closed',
+  REVOKED: 'reversed',
+  PAYERROR: 'failed',
+};

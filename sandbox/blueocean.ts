@@ -1,0 +1,420 @@
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { blueoceanApis } from '#core/channels/blueocean/protocol.ts';
+
+type Endpoint = 'pay' | 'query' | 'reverse';
+type Fields = Record<string, string>;
+
+/** Calls the sandbox received for one `out_trade_no`, by endpoint. */
+export interface BlueoceanCalls {
+  pay: number;
+  query: number;
+  reverse: number;
+}
+
+/** One call the sandbox received, and when (epoch ms, the sandbox's clock). */
+export interface BlueoceanCall {
+  readonly endpoint: Endpoint;
+  readonly at: number;
+}
+
+/** One BlueOcean account the sandbox knows: its `appid` and the key it signs with both ways. */
+export interface BlueoceanSandboxAccount {
+  readonly appid: string;
+  readonly key: string;
+}
+
+export interface BlueoceanSandboxOptions {
+  readonly accounts: readonly BlueoceanSandboxAccount[];
+  /** The currency accounts are priced in (`fee_type`). @default 'HKD' */
+  readonly currency?: string;
+  /** MICROPAY_TIME_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
+  readonly timeScale?: number;
+  /** The server certificate (a `SandboxPki` from `local/certificates.ts` fits). */
+  readonly pki: { readonly server: { readonly cert_pem: string; readonly key_pem: string } };
+}
+
+type TradeState = 'SUCCESS' | 'USERPAYING' | 'PAYERROR' | 'REVOKED';
+
+interface SandboxOrder {
+  readonly outTradeNo: string;
+  readonly outcome: string;
+  readonly api: string;
+  readonly totalFee: number;
+  readonly attach: string;
+  readonly sn: string;
+  /** WeChat's order number; absent for a number only closed by a reverse. */
+  readonly transactionId?: string;
+  state: TradeState;
+  queries: number;
+  reverses: number;
+  paidAt?: number;
+}
+
+/** Ends a call with BlueOcean's error form: `{code, message}`, unsigned. */
+class Refusal extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** What each generation's calls require (seed 000 and BlueOcean's unified API document), beside appid and sign. */
+const required: Record<string, Record<Endpoint, readonly string[]>> = {
+  wechat: {
+    pay: ['nonce_str', 'body', 'out_trade_no', 'total_fee', 'spbill_create_ip', 'auth_code'],
+    query: ['nonce_str'],
+    reverse: ['nonce_str'],
+  },
+  unified: { pay: ['payment', 'total_fee', 'code'], query: [], reverse: [] },
+};
+
+/** Every parameter the calls define; anything else is an invalid request (40100). */
+const known = new Set(
+  'appid nonce_str sign mp_appid device_info body detail attach out_trade_no total_fee spbill_create_ip goods_tag auth_code scene_info transaction_id payment discount code sn'.split(
+    ' ',
+  ),
+);
+
+const stateDescription: Record<TradeState, string> = {
+  SUCCESS: '支付成功',
+  USERPAYING: '用户支付中',
+  PAYERROR: '支付失败(用户取消支付)',
+  REVOKED: '已撤销',
+};
+
+/**
+ * A BlueOcean Pay sandbox over HTTPS, strict as BlueOcean is: JSON requests signed with the account's key
+ * (MD5, BlueOcean's rule) at both API generations (the seed's `/wechat/payment/micropay`,
+ * `/wechat/order/query`, `/wechat/order/reverse`, and the unified `/payment/pay`, `/order/query`,
+ * `/order/reverse`); BlueOcean's codes for a wrong method (4007), format (4001), appid (4002), missing
+ * parameter (4003), signature (4004), unknown parameter (40100) and reused order numbers; answers
+ * `{code, message, data}` whose data it signs as BlueOcean's reference code does (every field, empty ones
+ * included). Outcomes by the last two digits of `auth_code` (SPEC section 6) in BlueOcean's words: 201 for
+ * a payment still open, 40500 for a refused one, 40400 for busy. It records every call's time, so a test can
+ * check the protocol's windows. A test double: nothing under core/, adapters/ or functions/ may import it.
+ */
+export class BlueoceanSandbox {
+  readonly server: Server;
+  private readonly timeScale: number;
+  private readonly currency: string;
+  private readonly keys = new Map<string, string>();
+  private readonly orders = new Map<string, SandboxOrder>();
+  private readonly calls = new Map<string, BlueoceanCall[]>();
+  private readonly routes = new Map<string, { api: string; endpoint: Endpoint }>();
+  private baseUrl: string | undefined;
+
+  constructor(options: BlueoceanSandboxOptions) {
+    this.timeScale = options.timeScale ?? 1;
+    this.currency = options.currency ?? 'HKD';
+    for (const { appid, key } of options.accounts) this.keys.set(appid, key);
+    for (const [api, { paths }] of Object.entries(blueoceanApis)) {
+      for (const endpoint of ['pay', 'query', 'reverse'] as const)
+        this.routes.set(paths[endpoint], { api, endpoint });
+    }
+    this.server = createServer(
+      { cert: options.pki.server.cert_pem, key: options.pki.server.key_pem },
+      (req, res) => {
+        this.handle(req, res).catch(() => {
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+      },
+    );
+  }
+
+  /** Starts listening; resolves to the base URL (`https://127.0.0.1:<port>`). */
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    this.baseUrl = `https://${host}:${(this.server.address() as AddressInfo).port}`;
+    return this.baseUrl;
+  }
+
+  /** The base URL; only after `listen`. */
+  get url(): string {
+    if (!this.baseUrl) throw new Error('BlueOcean sandbox is not listening');
+    return this.baseUrl;
+  }
+
+  /** Stops listening, dropping open (and hanging) connections. */
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  callsFor(outTradeNo: string): BlueoceanCalls {
+    const counts: BlueoceanCalls = { pay: 0, query: 0, reverse: 0 };
+    for (const call of this.calls.get(outTradeNo) ?? []) counts[call.endpoint] += 1;
+    return counts;
+  }
+
+  /** Every call received for one `out_trade_no`, in order, with the time it arrived. */
+  callTimes(outTradeNo: string): readonly BlueoceanCall[] {
+    return [...(this.calls.get(outTradeNo) ?? [])];
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const route = this.routes.get(req.url ?? '/');
+    if (!route) return send(res, { code: 404, message: '接口地址错误' });
+    if (req.method !== 'POST') return send(res, { code: 4007, message: '请求方式错误' });
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const request = readRequest(Buffer.concat(chunks).toString('utf8'));
+    try {
+      if (!request) throw new Refusal(4001, '数据格式错误');
+      const key = this.keys.get(request.appid ?? '');
+      if (key === undefined) throw new Refusal(4002, '无效APPID');
+      // A missing field (sign included) is named before the signature is checked: nothing to verify without it.
+      const missing = ['sign', ...(required[route.api]?.[route.endpoint] ?? [])].find(
+        (name) => !request[name],
+      );
+      if (missing) throw new Refusal(4003, `缺少参数${missing}`);
+      if (route.endpoint !== 'pay' && !request.out_trade_no && !request.transaction_id && !request.sn) {
+        throw new Refusal(4003, '缺少参数out_trade_no');
+      }
+      if (!signatureValid(request, key)) throw new Refusal(4004, '签名错误');
+      const unknown = Object.keys(request).find((name) => !known.has(name));
+      if (unknown) throw new Refusal(40100, `无效请求: 未定义的参数${unknown}`);
+      const order = this.find(request);
+      const outTradeNo = order?.outTradeNo ?? request.out_trade_no;
+      if (outTradeNo) {
+        const calls = this.calls.get(outTradeNo) ?? [];
+        calls.push({ endpoint: route.endpoint, at: Date.now() });
+        this.calls.set(outTradeNo, calls);
+      }
+      const answer = (data: Fields) =>
+        send(res, { code: 200, message: 'OK', data: withIntegers(signed(request, key, data)) });
+      switch (route.endpoint) {
+        case 'pay': {
+          if (order) throw new Refusal(...reuseRefusal(order.state));
+          const data = this.pay(request, route.api);
+          return data ? answer(data) : this.hang(res);
+        }
+        case 'query':
+          return answer(this.query(order));
+        case 'reverse':
+          return answer(this.reverse(order, request.out_trade_no ?? ''));
+      }
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      return send(res, { code: error.code, message: error.message });
+    }
+  }
+
+  private find(request: Fields): SandboxOrder | undefined {
+    if (request.out_trade_no) return this.orders.get(request.out_trade_no);
+    for (const order of this.orders.values()) {
+      if (
+        (request.sn && order.sn === request.sn) ||
+        (request.transaction_id && order.transactionId === request.transaction_id)
+      ) {
+        return order;
+      }
+    }
+    return undefined;
+  }
+
+  /** The outcome table (SPEC section 6); undefined when the sandbox must not answer at all. */
+  private pay(request: Fields, api: string): Fields | undefined {
+    const code = request[blueoceanApis[api]?.authCodeField ?? 'auth_code'] ?? '';
+    if (!/^1[0-5]\d{16}$/.test(code)) throw new Refusal(40500, '授权码检验错误');
+    if (!/^[1-9]\d{0,11}$/.test(request.total_fee ?? ''))
+      throw new Refusal(40100, '无效请求: total_fee必须为正整数(港币分)');
+    if (api === 'unified' && request.payment !== 'micropay') throw new Refusal(40100, '无效请求: payment');
+    const outcome = code.slice(-2);
+    const create = (state: TradeState): SandboxOrder => {
+      const order: SandboxOrder = {
+        outTradeNo: request.out_trade_no ?? sn(),
+        outcome,
+        api,
+        totalFee: Number(request.total_fee),
+        attach: request.attach ?? '',
+        sn: sn(),
+        transactionId: transactionId(),
+        state,
+        queries: 0,
+        reverses: 0,
+        paidAt: state === 'SUCCESS' ? Date.now() : undefined,
+      };
+      this.orders.set(order.outTradeNo, order);
+      return order;
+    };
+    switch (outcome) {
+      case '01':
+      case '02':
+      case '08':
+      case '09':
+      case '10':
+        create('USERPAYING');
+        throw new Refusal(201, '刷卡结果未知状态: 用户支付中');
+      case '03':
+        throw new Refusal(40500, '余额不足');
+      case '04':
+        throw new Refusal(40500, '二维码已过期，请用户在微信上刷新后再试');
+      case '05':
+        create('SUCCESS');
+        throw new Refusal(40400, '系统繁忙');
+      case '06':
+        create('SUCCESS');
+        return undefined;
+      case '07':
+        return undefined;
+      default:
+        return this.paymentFields(create('SUCCESS'), 'pay');
+    }
+  }
+
+  private query(order: SandboxOrder | undefined): Fields {
+    if (!order) throw new Refusal(40102, '订单不存在');
+    order.queries += 1;
+    if (order.state === 'USERPAYING') {
+      if (order.outcome === '01' && order.queries >= 2) {
+        order.state = 'SUCCESS';
+        order.paidAt = Date.now();
+      } else if (order.outcome === '08') {
+        order.state = 'PAYERROR';
+      }
+    }
+    if (order.state === 'SUCCESS') return this.paymentFields(order, 'query');
+    return {
+      out_trade_no: order.outTradeNo,
+      sn: order.sn,
+      trade_state: order.state,
+      trade_state_desc: stateDescription[order.state],
+    };
+  }
+
+  private reverse(order: SandboxOrder | undefined, outTradeNo: string): Fields {
+    if (!order) {
+      // Reversing an order BlueOcean never saw closes its number, so a late pay cannot go through.
+      this.orders.set(outTradeNo, {
+        outTradeNo,
+        outcome: '',
+        api: 'wechat',
+        totalFee: 0,
+        attach: '',
+        sn: sn(),
+        state: 'REVOKED',
+        queries: 0,
+        reverses: 1,
+      });
+      return { recall: 'N' };
+    }
+    if (order.state === 'REVOKED') throw new Refusal(40104, '订单已撤销');
+    order.reverses += 1;
+    if (order.outcome === '10') throw new Refusal(40400, '系统繁忙');
+    if (order.outcome === '09' && order.reverses === 1) return { recall: 'Y' };
+    order.state = 'REVOKED';
+    return { recall: 'N' };
+  }
+
+  private paymentFields(order: SandboxOrder, call: 'pay' | 'query'): Fields {
+    const paidAt = Math.floor((order.paidAt ?? Date.now()) / 1000);
+    return {
+      sn: order.sn,
+      transaction_id: order.transactionId ?? '',
+      out_trade_no: order.outTradeNo,
+      trade_state: 'SUCCESS',
+      trade_type: 'MICROPAY',
+      bank_type: 'CFT',
+      fee_type: this.currency,
+      total_fee: String(order.totalFee),
+      // WeChat charges the shopper in CNY; a fixed sandbox rate.
+      cash_fee_type: 'CNY',
+      cash_fee: String(Math.floor((order.totalFee * 92) / 100)),
+      openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+      is_subscribe: 'N',
+      attach: order.attach,
+      // Each generation and call writes the time its own way (seed: pay YYYYMMDDHHmmss, query with dashes).
+      time_end: order.api === 'unified' ? String(paidAt) : hongKongTime(paidAt, call === 'query'),
+    };
+  }
+
+  /** "Does not answer in time": hold the request well past any client deadline, then drop it. */
+  private hang(res: ServerResponse): void {
+    const timer = setTimeout(() => res.destroy(), Math.max(50, 60_000 * this.timeScale));
+    res.on('close', () => clearTimeout(timer));
+  }
+}
+
+/** A JSON object of strings and integers, as text; undefined when the body is anything else. */
+function readRequest(text: string): Fields | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const fields: Fields = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value === 'string') fields[name] = value;
+    else if (typeof value === 'number' && Number.isSafeInteger(value)) fields[name] = String(value);
+    else return undefined;
+  }
+  return fields;
+}
+
+/** BlueOcean's reference signer (PHP `signData`): every field but `sign` and `key`, sorted, `&key=KEY`, MD5. */
+function signOf(fields: Fields, key: string): string {
+  const text = Object.keys(fields)
+    .filter((name) => name !== 'sign' && name !== 'key')
+    .sort()
+    .map((name) => `${name}=${fields[name]}`)
+    .concat(`key=${key}`)
+    .join('&');
+  return createHash('md5').update(text, 'utf8').digest('hex').toUpperCase();
+}
+
+function signatureValid(request: Fields, key: string): boolean {
+  const expected = Buffer.from(signOf(request, key));
+  const given = Buffer.from((request.sign ?? '').toUpperCase());
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** An accepted call's data: the account's appid, a fresh nonce, the fields, signed. */
+function signed(request: Fields, key: string, fields: Fields): Fields {
+  const data: Fields = { appid: request.appid ?? '', nonce_str: randomBytes(5).toString('hex'), ...fields };
+  data.sign = signOf(data, key);
+  return data;
+}
+
+/** Amounts go out as JSON integers, as BlueOcean's documents type them (`Int`); the signature covers their text. */
+function withIntegers(data: Fields): Record<string, string | number> {
+  const out: Record<string, string | number> = { ...data };
+  for (const name of ['total_fee', 'cash_fee']) {
+    const value = data[name];
+    if (value !== undefined && /^\d{1,15}$/.test(value)) out[name] = Number(value);
+  }
+  return out;
+}
+
+function reuseRefusal(state: TradeState): [number, string] {
+  if (state === 'SUCCESS') return [40101, '订单已支付'];
+  if (state === 'REVOKED') return [40104, '订单已撤销'];
+  return [40106, '订单号重复'];
+}
+
+/** BlueOcean's order number: 26 digits, "11…". */
+function sn(): string {
+  return `11${Array.from({ length: 24 }, () => randomInt(10)).join('')}`;
+}
+
+/** WeChat's order number: 28 digits, "4200…". */
+function transactionId(): string {
+  return `4200${Array.from({ length: 24 }, () => randomInt(10)).join('')}`;
+}
+
+function hongKongTime(epochSeconds: number, dashed: boolean): string {
+  const iso = new Date((epochSeconds + 8 * 3600) * 1000).toISOString();
+  return dashed ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}` : iso.replace(/\D/g, '').slice(0, 14);
+}
+
+function send(res: ServerResponse, body: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}

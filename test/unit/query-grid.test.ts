@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'vitest';
+import { blueoceanProtocol } from '#core/channels/blueocean/protocol.ts';
+import type { Channel, SettlementProtocol } from '#core/channels/channel.ts';
+import { toState } from '#core/orders/changes.ts';
+import { runSettlementStep } from '#core/settlement/step.ts';
+import { memoryPorts } from '../support/memory.ts';
+
+const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+
+/** A channel whose every query takes `latencyMs` and finds the payment still open. */
+function slowChannel(protocol: SettlementProtocol, latencyMs: number, clock: { time: number }): Channel {
+  return {
+    name: 'blueocean',
+    protocol,
+    validateSetup: () => [],
+    pay: async () => ({ kind: 'unknown', word: 'TIMEOUT' }),
+    query: async () => {
+      clock.time += latencyMs;
+      return { kind: 'pending', word: 'USERPAYING' };
+    },
+    reverse: async () => ({ kind: 'retry', word: 'recall=Y' }),
+  };
+}
+
+/**
+ * Runs settlement from `begin` for an order whose pay was sent at t0 and answered `payAnswer` after
+ * `payLatencyMs`, the settlement starting `startLagMs` after that; returns the query times (s after pay).
+ */
+async function queryTimes(
+  protocol: SettlementProtocol,
+  options: { payAnswer: string; payLatencyMs: number; startLagMs: number; queryLatencyMs: number },
+) {
+  const clock = { time: t0 };
+  const channel = slowChannel(protocol, options.queryLatencyMs, clock);
+  const { ports: memory, orders } = memoryPorts(channel, { now: t0 });
+  // The channel moves the clock by its latency, so the ports read the same clock.
+  const ports = { ...memory, clock: { now: () => clock.time } };
+  const answeredAt = t0 + options.payLatencyMs;
+  await orders.create({
+    merchant_id: 'M1',
+    mch_trade_id: 'grid-1',
+    trade_id: '0'.repeat(24),
+    pay_type: 'wechat.micro',
+    channel: 'blueocean',
+    total_fee: 1,
+    ...toState('PAYING'),
+    body: 'b',
+    auth_code_masked: '1345**********0201',
+    request_fingerprint: 'f',
+    created_at: new Date(t0).toISOString(),
+    updated_at: new Date(t0).toISOString(),
+    pay_sent_at: new Date(t0).toISOString(),
+    settlement: [{ at: new Date(answeredAt).toISOString(), action: 'pay', result: options.payAnswer }],
+    settle_due_at: new Date(t0 + 120_000).toISOString(),
+    settle_seq: 1,
+    version: 1,
+  });
+  clock.time = answeredAt + options.startLagMs;
+  const input = { merchant_id: 'M1', mch_trade_id: 'grid-1', trade_id: '0'.repeat(24), seq: 1 };
+  let plan = await runSettlementStep(ports, { ...input, action: 'begin' });
+  const times: number[] = [];
+  while (plan.next === 'query') {
+    clock.time = Math.max(clock.time, Date.parse(plan.at));
+    times.push((clock.time - t0) / 1000);
+    plan = await runSettlementStep(ports, { ...input, action: 'query', plan, seq: plan.seq });
+  }
+  return { times, next: plan.next };
+}
+
+describe('queries on a grid counted from the pay answer (queriesFromPayAnswer)', () => {
+  it('after 201, BlueOcean queries 10 s and 20 s after the answer, however slow each step is', async () => {
+    for (const lag of [0, 3_000, 6_000]) {
+      const run = await queryTimes(blueoceanProtocol, {
+        payAnswer: '201',
+        payLatencyMs: 300,
+        startLagMs: lag,
+        queryLatencyMs: lag,
+      });
+      assert.deepEqual(run.times, [10.3, 20.3], `lag ${lag} ms`);
+      assert.equal(run.next, 'reverse');
+    }
+  });
+
+  it('a step landing exactly on the window’s end is not taken: an instant 201 still gets two queries', async () => {
+    const run = await queryTimes(blueoceanProtocol, {
+      payAnswer: '201',
+      payLatencyMs: 0,
+      startLagMs: 0,
+      queryLatencyMs: 0,
+    });
+    assert.deepEqual(run.times, [10, 20]);
+  });
+
+  it('no answer within the pay deadline: one query 5 s after it, the next step is the window’s end', async () => {
+    const run = await queryTimes(blueoceanProtocol, {
+      payAnswer: 'TIMEOUT',
+      payLatencyMs: blueoceanProtocol.payDeadlineMs,
+      startLagMs: 0,
+      queryLatencyMs: 0,
+    });
+    assert.deepEqual(run.times, [20]);
+  });
+
+  it('without the grid, the same lag pushes the second query past the 30 s window', async () => {
+    const run = await queryTimes(
+      { ...blueoceanProtocol, queriesFromPayAnswer: false },
+      { payAnswer: '201', payLatencyMs: 300, startLagMs: 6_000, queryLatencyMs: 6_000 },
+    );
+    assert.deepEqual(run.times, [16.3]);
+  });
+
+  it('after a busy answer (40400) the grid starts 5 s after it, 10 s apart, inside the window', async () => {
+    const run = await queryTimes(blueoceanProtocol, {
+      payAnswer: '40400',
+      payLatencyMs: 100,
+      startLagMs: 500,
+      queryLatencyMs: 1_000,
+    });
+    assert.deepEqual(run.times, [5.1, 15.1, 25.1]);
+  });
+
+  it('a step that runs late queries at once rather than in the past, and the window still ends it', async () => {
+    const run = await queryTimes(blueoceanProtocol, {
+      payAnswer: '201',
+      payLatencyMs: 100,
+      startLagMs: 15_000,
+      queryLatencyMs: 9_000,
+    });
+    assert.deepEqual(run.times, [15.1, 24.1]);
+  });
+});
