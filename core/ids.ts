@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /**
  * Which order a merchant's `mch_trade_id` names, as 16 hex characters: SHA-256 of the two, cut to 64 bits.
@@ -29,7 +29,8 @@ export function orderHashOfTradeId(tradeId: string): string | undefined {
 
 /** A random string for channel requests (`nonce_str`): 32 hex characters. */
 export function nonce(): string {
-  return randomBytes(16).toString('hex');
+  // A v4 UUID's 122 random bits from Node's entropy cache: one getrandom() call for many nonces, not one each.
+  return randomUUID().replaceAll('-', '');
 }
 
 /** Keeps the first and last four characters of a payment code; the rest becomes `*`. */

@@ -3,9 +3,17 @@ import { createHash, createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { DynamoDbError, DynamoDbHttp, isConditionalCheckFailed } from '#adapters/dynamodb-http.ts';
+import {
+  DynamoDbError,
+  DynamoDbHttp,
+  fromAttributeValue,
+  isConditionalCheckFailed,
+  toAttributeValue,
+} from '#adapters/dynamodb-http.ts';
 
 /** SHA-256 as @smithy/signature-v4 wants it (a Checksum), from node:crypto. */
 class Sha256 {
@@ -140,5 +148,55 @@ describe('the DynamoDB client over HTTP', () => {
     ];
     assert.deepEqual(await client().call('GetItem', {}), { Item: { a: { S: 'intact' } } });
     assert.equal(calls, 2);
+  });
+});
+
+describe("the order store's marshalling", () => {
+  // What an order record is made of: strings, safe integers, booleans, null, lists and maps of them.
+  const plain = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.string(),
+      fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 4 }),
+      tie('object'),
+    ),
+    object: fc.dictionary(
+      // Attribute names as an order has them (the SDK's marshaller reads a member named constructor as a class).
+      fc.string({ minLength: 1 }).filter((k) => k !== '__proto__' && k !== 'constructor'),
+      fc.oneof(tie('value'), fc.constant(undefined)),
+      { maxKeys: 5 },
+    ),
+  }));
+
+  it('writes what the AWS SDK marshaller writes, undefined members left out', () => {
+    fc.assert(
+      fc.property(plain.object, (item) => {
+        assert.deepEqual(toAttributeValue(item).M, marshall(item, { removeUndefinedValues: true }));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('reads back what it wrote', () => {
+    fc.assert(
+      fc.property(plain.object, (item) => {
+        const defined = JSON.parse(JSON.stringify(item)) as unknown;
+        assert.deepEqual(fromAttributeValue(toAttributeValue(item)), defined);
+        assert.deepEqual(
+          fromAttributeValue(toAttributeValue(item)),
+          unmarshall(marshall(item, { removeUndefinedValues: true })),
+        );
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('refuses what would not come back the same', () => {
+    assert.throws(() => toAttributeValue(Number.NaN), /cannot store/);
+    assert.throws(() => fromAttributeValue({ N: '12345678901234567890' }), /does not fit/);
+    assert.throws(() => fromAttributeValue({ SS: ['a'] }), /not one the order store writes/);
   });
 });
