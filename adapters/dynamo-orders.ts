@@ -22,7 +22,7 @@ const wakeupRetentionSeconds = 7 * 24 * 3600;
 /** Where the sweep has got to: the wake-ups due up to this time have been looked at. */
 const watermarkKey = { bucket: 'WATERMARK', due: 'sweep' };
 /** How far back a sweep with no watermark yet (a new table) begins: inside one sweep's reach. */
-const firstSweepLookbackMs = 30 * 60 * 1000;
+const firstSweepLookbackMs = 10 * 60 * 1000;
 /** Minutes of wake-ups one sweep looks at, at most: one that fell far behind catches up an hour a run. */
 const maxMinutesPerSweep = 60;
 

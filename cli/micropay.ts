@@ -42,14 +42,20 @@ const program = new Command('micropay')
   .option(
     '--env-file <path>',
     'load environment variables from this file first (npm start writes .local/local.env)',
-  )
-  .hook('preAction', (command) => {
-    const envFile = command.opts().envFile as string | undefined;
-    if (envFile) {
-      if (!existsSync(envFile)) throw new InvalidArgumentError(`env file ${envFile} not found`);
-      process.loadEnvFile(envFile);
-    }
-  });
+  );
+
+/**
+ * Loads `--env-file` before the command line is parsed: options take their defaults from the environment
+ * (`--merchants-table` from MERCHANTS_TABLE, …) while it is parsed, which is before any hook runs.
+ */
+function loadEnvFileFromArguments(argv: readonly string[]): void {
+  const at = argv.findIndex((arg) => arg === '--env-file' || arg.startsWith('--env-file='));
+  if (at < 0) return;
+  const given = argv[at] ?? '';
+  const file = given.includes('=') ? given.slice(given.indexOf('=') + 1) : argv[at + 1];
+  if (!file || !existsSync(file)) throw new InvalidArgumentError(`env file ${file ?? '(none)'} not found`);
+  process.loadEnvFile(file);
+}
 
 function apiOptions(command: Command): Command {
   return command
@@ -246,6 +252,7 @@ function merchantFromOptions(opts: Record<string, unknown>): {
 financeCommands(program);
 
 try {
+  loadEnvFileFromArguments(process.argv);
   await program.parseAsync();
 } catch (error) {
   console.error(`micropay: ${error instanceof Error ? error.message : String(error)}`);

@@ -31,6 +31,13 @@ export interface LocalStackOptions {
   readonly logLevel?: string;
   /** Counts what the run consumes in billed units (the bench's cost table); nothing is counted when absent. */
   readonly meter?: Meter;
+  /**
+   * A DynamoDB Local already running (the test suite starts one for all its files), with `tablePrefix` giving
+   * this stack tables of its own there. @default a DynamoDB Local of this stack's own
+   */
+  readonly dynamoDbEndpoint?: string;
+  /** Prefix of the table names. @default 'micropay' */
+  readonly tablePrefix?: string;
 }
 
 /** The sandboxes' test PKI, as the gateway and tests see it. */
@@ -78,8 +85,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   try {
     const meter = options.meter;
-    const dynamo = await startDynamoDbLocal(options.dataDir && join(options.dataDir, 'dynamodb'));
-    stops.push(dynamo.stop);
+    const dynamo = options.dynamoDbEndpoint
+      ? { endpoint: options.dynamoDbEndpoint }
+      : await startDynamoDbLocal(options.dataDir && join(options.dataDir, 'dynamodb'));
+    if ('stop' in dynamo) stops.push(dynamo.stop);
+    const prefix = options.tablePrefix ?? 'micropay';
     let dynamoEndpoint = dynamo.endpoint;
     if (meter) {
       const proxy = await meter.dynamoProxy(dynamo.endpoint);
@@ -136,9 +146,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
       AWS_ENDPOINT_URL_SFN: sfnUrl,
-      ORDERS_TABLE: 'micropay-orders',
-      WAKEUPS_TABLE: 'micropay-wakeups',
-      MERCHANTS_TABLE: 'micropay-merchants',
+      ORDERS_TABLE: `${prefix}-orders`,
+      WAKEUPS_TABLE: `${prefix}-wakeups`,
+      MERCHANTS_TABLE: `${prefix}-merchants`,
       SETTLEMENT_STATE_MACHINE_ARN: stateMachineArn,
       MERCHANT_SECRET_PREFIX: 'micropay/merchants/',
       ...sandboxEnvironment(sandboxes),

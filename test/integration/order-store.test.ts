@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
 import { type DynamoDbCaller, DynamoDbHttp } from '#adapters/dynamodb-http.ts';
 import { newTradeId } from '#core/ids.ts';
 import { toState } from '#core/orders/changes.ts';
 import type { Order } from '#core/orders/order.ts';
 import type { DueOrders } from '#core/ports.ts';
-import { createTables, type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb.ts';
+import { createTables } from '../../local/dynamodb.ts';
 import { Meter } from '../../local/meter.ts';
 
 /**
@@ -18,17 +18,17 @@ const t0 = Date.parse('2026-03-01T08:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 const recheckAfterMs = 60_000;
 
-let dynamo: DynamoDbLocal;
 let client: DynamoDBClient;
 let db: DynamoDbHttp;
 let meter: Meter;
 let proxy: { url: string; server: import('node:http').Server };
 let tables = 0;
+/** This file's tables in the run's shared DynamoDB Local. */
+const run = `store-${process.pid}`;
 
 beforeAll(async () => {
-  dynamo = await startDynamoDbLocal();
   meter = new Meter();
-  proxy = await meter.dynamoProxy(dynamo.endpoint);
+  proxy = await meter.dynamoProxy(inject('dynamoDbEndpoint'));
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   client = new DynamoDBClient({ endpoint: proxy.url, region: 'us-east-1', credentials });
   db = new DynamoDbHttp({ endpoint: proxy.url, region: 'us-east-1', credentials });
@@ -49,16 +49,15 @@ function dyingAt(
 afterAll(async () => {
   client?.destroy();
   proxy?.server.close();
-  await dynamo?.stop();
 });
 
 /** A fresh pair of tables per test, so each starts with no watermark. */
 async function freshStore(): Promise<DynamoOrderStore> {
   tables += 1;
   const names = {
-    orders: `orders-${tables}`,
-    wakeups: `wakeups-${tables}`,
-    merchants: `merchants-${tables}`,
+    orders: `${run}-orders-${tables}`,
+    wakeups: `${run}-wakeups-${tables}`,
+    merchants: `${run}-merchants-${tables}`,
   };
   await createTables(client, names);
   return new DynamoOrderStore(db, {
@@ -161,7 +160,11 @@ describe('the DynamoDB order store', () => {
     const dying = dyingAt(
       (operation, input) => operation === 'PutItem' && JSON.stringify(input.Item).includes('"WATERMARK"'),
     );
-    const names = { ordersTable: `orders-${tables}`, wakeupsTable: `wakeups-${tables}`, recheckAfterMs };
+    const names = {
+      ordersTable: `${run}-orders-${tables}`,
+      wakeupsTable: `${run}-wakeups-${tables}`,
+      recheckAfterMs,
+    };
     await assert.rejects(new DynamoOrderStore(dying, names).listDue(iso(t0 + 80_000), 100), /killed/);
     assert.deepEqual(keys(await store.listDue(iso(t0 + 80_000), 100)), [order.mch_trade_id]);
   });
@@ -170,9 +173,13 @@ describe('the DynamoDB order store', () => {
     const store = await freshStore();
     const order = openOrder(t0 + 75_000);
     const dying = dyingAt(
-      (operation, input) => operation === 'PutItem' && input.TableName === `orders-${tables}`,
+      (operation, input) => operation === 'PutItem' && input.TableName === `${run}-orders-${tables}`,
     );
-    const names = { ordersTable: `orders-${tables}`, wakeupsTable: `wakeups-${tables}`, recheckAfterMs };
+    const names = {
+      ordersTable: `${run}-orders-${tables}`,
+      wakeupsTable: `${run}-wakeups-${tables}`,
+      recheckAfterMs,
+    };
     await assert.rejects(new DynamoOrderStore(dying, names).create(order), /killed/);
     assert.equal(await store.get(order), undefined);
     assert.deepEqual(keys(await store.listDue(iso(t0 + 80_000), 100)), []);

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import * as z from 'zod/mini';
 import { envelope } from '#core/api/responses.ts';
 import { type ApiAnswer, MicropayClient } from '../../cli/client.ts';
@@ -10,13 +11,22 @@ import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 /** Time scale the integration tests run the protocol at: the whole table in a few seconds. */
 export const testTimeScale = 0.05;
 
-/** Starts one local stack (DynamoDB Local, sandbox, state machine) for the test file, stopped after it. */
+/**
+ * Starts one local stack (sandboxes, state machine, API) for the test file, stopped after it, on the run's shared
+ * DynamoDB Local (test/support/global-setup.ts) with tables of its own.
+ */
 export function useLocalStack(
   options: { leaseGraceMs?: number; sweepIntervalMs?: number } = {},
 ): () => LocalStack {
   let stack: LocalStack | undefined;
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, timeScale: testTimeScale, ...options });
+    stack = await startLocalStack({
+      port: 0,
+      timeScale: testTimeScale,
+      dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+      tablePrefix: `test-${randomUUID().slice(0, 8)}`,
+      ...options,
+    });
   });
   afterAll(async () => {
     await stack?.stop();
