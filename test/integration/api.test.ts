@@ -9,7 +9,7 @@ async function historyOf(stack: Parameters<typeof scanOrders>[0], tradeId: strin
   return { order, attempts: (order?.settlement ?? []) as { at: string; action: string; result: string }[] };
 }
 
-describe('query and reverse', () => {
+describe.concurrent('query and reverse (independent orders, so the tests run side by side)', () => {
   const stack = useLocalStack();
 
   it('finds an order by mch_trade_id and by trade_id, and trade_id wins when both are given', async () => {
@@ -81,7 +81,11 @@ describe('query and reverse', () => {
     const client = merchantClient(stack());
     const body = payment('06');
     const submit = client.micropay(body);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The order exists as soon as the submit has written it; its pay call then hangs past its deadline.
+    for (let tries = 0; tries < 100; tries++) {
+      if ((await client.query({ mch_trade_id: String(body.mch_trade_id) })).envelope.code === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const reversing = await client.reverse({ mch_trade_id: String(body.mch_trade_id) });
     assert.equal(reversing.envelope.data?.trade_state, 5);
     const submitted = await submit;
