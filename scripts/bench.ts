@@ -68,6 +68,9 @@ try {
     `  ${'p99 latency, sequential (ms)'.padEnd(28)} ${g.p99Ms.toFixed(2).padStart(9)} ${f.p99Ms.toFixed(2).padStart(9)}`,
   );
   out(
+    `  ${'start to first payment (ms)'.padEnd(28)} ${g.firstPaymentMs.toFixed(0).padStart(9)} ${f.firstPaymentMs.toFixed(0).padStart(9)}   (start-up and the first payment's lazy loads; TypeScript here, not the bundle)`,
+  );
+  out(
     `  ${`throughput, ${speed.clients} clients (req/s)`.padEnd(28)} ${g.concurrentRps.toFixed(0).padStart(9)} ${f.concurrentRps.toFixed(0).padStart(9)}   ${rps.toFixed(2)}×  ≥ 0.80×  ${verdict(rps >= 0.8)}`,
   );
   out(
