@@ -50,7 +50,10 @@ export interface SpeedFigures {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly concurrentRps: number;
+  /** CPU per payment one at a time, as a Lambda container runs them (one invocation at a time). */
   readonly cpuMsPerPayment: number;
+  /** CPU per payment with `clients` at once (the cores saturated, contention included). */
+  readonly concurrentCpuMsPerPayment: number;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -96,7 +99,9 @@ async function measure(
   const firstPaymentMs = performance.now() - server.startedAt;
   for (let i = 0; i < 50; i++) await pay(); // warm-up: JIT, connections, caches
   const latencies: number[] = [];
+  const sequentialCpu = server.cpuMs();
   for (let i = 0; i < sequential; i++) latencies.push(await pay());
+  const cpuSequential = (server.cpuMs() - sequentialCpu) / sequential;
   latencies.sort((a, b) => a - b);
   const cpuBefore = server.cpuMs();
   const wallStart = performance.now();
@@ -116,7 +121,8 @@ async function measure(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     concurrentRps: (done / wall) * 1000,
-    cpuMsPerPayment: cpu / done,
+    cpuMsPerPayment: cpuSequential,
+    concurrentCpuMsPerPayment: cpu / done,
   };
 }
 
@@ -129,8 +135,8 @@ export interface SpeedComparison {
 /**
  * The gateway's API process (the production handler behind local/http-api.ts, metrics on as deployed)
  * against the floor server, on the same DynamoDB Local and sandbox, measured in turns: floor, gateway,
- * floor, gateway, … (`rounds` turns each), and each figure the best of its turns (noise from the rest of the
- * machine only ever slows a turn down).
+ * after an unmeasured warm-up, in alternating order (floor first, then gateway first, …; `rounds` turns each),
+ * and each figure the best of its turns (noise from the rest of the machine only ever slows a turn down).
  */
 export async function compareSpeed(
   stack: LocalStack,
@@ -160,8 +166,16 @@ export async function compareSpeed(
     FLOOR_WAKEUPS_TABLE: stack.env.WAKEUPS_TABLE ?? '',
   };
   const turns: { gateway: SpeedFigures[]; floor: SpeedFigures[] } = { gateway: [], floor: [] };
+  // An unmeasured turn first warms DynamoDB Local's JVM and the sandbox, which would favour whoever came later.
+  const warming = Object.assign(await startServer('scripts/bench/floor-server.ts', floorEnv), {
+    startedAt: 0,
+  });
+  await measure(warming, 'warm-up', options.sequential, options.concurrent, options.clients).finally(() =>
+    warming.stop(),
+  );
   for (let round = 0; round < rounds; round++) {
-    for (const which of ['floor', 'gateway'] as const) {
+    const order = round % 2 === 0 ? (['floor', 'gateway'] as const) : (['gateway', 'floor'] as const);
+    for (const which of order) {
       const startedAt = performance.now();
       const started =
         which === 'floor'
@@ -183,6 +197,7 @@ export async function compareSpeed(
     p99Ms: Math.min(...figures.map((f) => f.p99Ms)),
     concurrentRps: Math.max(...figures.map((f) => f.concurrentRps)),
     cpuMsPerPayment: Math.min(...figures.map((f) => f.cpuMsPerPayment)),
+    concurrentCpuMsPerPayment: Math.min(...figures.map((f) => f.concurrentCpuMsPerPayment)),
   });
   return { gateway: best(turns.gateway), floor: best(turns.floor), clients: options.clients };
 }
