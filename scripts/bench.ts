@@ -5,7 +5,7 @@ import { startLocalStack } from '../local/stack.ts';
 import { bundleSizes, coldInit, functionNames } from './bench/bundles.ts';
 import { measureCost, type PaymentCost, total } from './bench/cost.ts';
 import { prices } from './bench/prices.ts';
-import { compareSpeed } from './bench/speed.ts';
+import { channelLatencies, compareSpeed } from './bench/speed.ts';
 
 /**
  * `npm run bench`: the figures the project tracks, each against its target, measured in this run:
@@ -80,6 +80,13 @@ try {
   out(
     `  ${`CPU per payment, ${speed.clients} clients`.padEnd(28)} ${g.concurrentCpuMsPerPayment.toFixed(2).padStart(9)} ${f.concurrentCpuMsPerPayment.toFixed(2).padStart(9)}   ${busyCpu.toFixed(2)}×            (cores saturated: contention included)`,
   );
+
+  out('\n/v1/micropay per channel, outcome 00, one payment at a time (API process, sandbox over HTTPS)');
+  for (const { channel, p50Ms, p99Ms } of await channelLatencies(stack, quick ? 100 : 300)) {
+    out(
+      `  ${channel.padEnd(10)} p50 ${p50Ms.toFixed(2).padStart(6)} ms   p99 ${p99Ms.toFixed(2).padStart(6)} ms`,
+    );
+  }
 
   out('\nCounted per payment (DynamoDB units as DynamoDB Local reports them; durations measured here)');
   const outcomes: Record<string, PaymentCost> = {};

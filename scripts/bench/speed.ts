@@ -201,3 +201,62 @@ export async function compareSpeed(
   });
   return { gateway: best(turns.gateway), floor: best(turns.floor), clients: options.clients };
 }
+
+/** Each channel's sandbox merchant and a payment code of the `00` outcome (pays at once). */
+const channelPayments = [
+  { channel: 'wechat', merchant: 0, payType: 'wechat.micro', authCode: '134567890123456700' },
+  { channel: 'alipay', merchant: 0, payType: 'alipay.micro', authCode: '286789012345678900' },
+  { channel: 'blueocean', merchant: 3, payType: 'wechat.micro', authCode: '134567890123456700' },
+  { channel: 'fshows', merchant: 4, payType: 'wechat.micro', authCode: '134567890123456700' },
+] as const;
+
+export interface ChannelLatency {
+  readonly channel: string;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/** `/v1/micropay` latency of outcome 00 on each channel, one payment at a time, through one API process. */
+export async function channelLatencies(stack: LocalStack, payments: number): Promise<ChannelLatency[]> {
+  const server = await startServer('local/api-process.ts', {
+    ...stack.env,
+    MICROPAY_TIME_SCALE: '1',
+    SETTLEMENT_LEASE_GRACE_MS: '60000',
+    POWERTOOLS_DEV: '',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  });
+  try {
+    const results: ChannelLatency[] = [];
+    for (const { channel, merchant: index, payType, authCode } of channelPayments) {
+      const merchant = sandboxMerchants[index];
+      if (!merchant) throw new Error(`no sandbox merchant ${index}`);
+      const client = new MicropayClient({
+        url: server.url,
+        merchantId: merchant.profile.merchant_id,
+        key: merchant.secret.api_key,
+      });
+      const latencies: number[] = [];
+      for (let i = 0; i < payments + 30; i++) {
+        const started = performance.now();
+        const { envelope } = await client.micropay({
+          pay_type: payType,
+          mch_trade_id: `lat-${channel}-${process.pid}-${i}`,
+          body: 'Bench',
+          total_fee: 1,
+          spbill_create_ip: '127.0.0.1',
+          auth_code: authCode,
+        });
+        if (envelope.code !== 0 || envelope.data?.trade_state !== 0) {
+          throw new Error(`${channel}: unexpected answer ${JSON.stringify(envelope).slice(0, 300)}`);
+        }
+        if (i >= 30) latencies.push(performance.now() - started); // the first 30 warm up
+      }
+      latencies.sort((a, b) => a - b);
+      results.push({ channel, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) });
+    }
+    return results;
+  } finally {
+    await server.stop();
+  }
+}
