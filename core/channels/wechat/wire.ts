@@ -1,57 +1,130 @@
-import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
-
 /** Largest WeChat document read; a micropay answer is under 2 KB. */
 export const maxXmlBytes = 64 * 1024;
 
-/**
- * WeChat Pay v2 speaks flat `<xml>` documents of string fields, values in CDATA. The parser decodes the five
- * standard entities (a signature is computed over decoded text) and keeps CDATA verbatim; attributes are kept
- * so that a document carrying them is refused as not flat.
- */
-const parser = new XMLParser({
-  parseTagValue: false,
-  trimValues: true,
-  processEntities: true,
-  htmlEntities: false,
-  ignoreAttributes: false,
-  ignoreDeclaration: true,
-});
-const builder = new XMLBuilder({ cdataPropName: '__cdata' });
-
 export type WireFields = Record<string, string>;
 
+/** One field as written: the value in CDATA, a `]]>` inside it split across two sections. */
 export function toXml(fields: Readonly<Record<string, string | number | undefined>>): string {
-  const body: Record<string, { __cdata: string }> = {};
+  let xml = '<xml>';
   for (const [name, value] of Object.entries(fields)) {
-    if (value !== undefined && value !== '') body[name] = { __cdata: String(value) };
+    if (value === undefined || value === '') continue;
+    xml += `<${name}><![CDATA[${String(value).replaceAll(']]>', ']]]]><![CDATA[>')}]]></${name}>`;
   }
-  return builder.build({ xml: body }) as string;
+  return `${xml}</xml>`;
+}
+
+/*
+ * The reader is written here rather than taken from an XML library: WeChat's documents are one grammar,
+ * `<xml>` holding named text fields, and reading exactly that grammar refuses by construction what a general
+ * parser must be configured (and validated in a second pass) to refuse: DOCTYPE and ENTITY declarations,
+ * comments and processing instructions, attributes, text beside the fields, nested or repeated fields,
+ * undefined entities and anything after the root. It also costs a tenth of fast-xml-parser's validate + parse,
+ * which was the largest part of reading an answer (test/unit/wechat-wire.test.ts checks it against
+ * fast-xml-parser on generated documents).
+ */
+const space = '[\\t\\n\\r ]*';
+/** An optional BOM and XML declaration (only at the very start, as XML requires), then the root's start tag. */
+const rootStart = new RegExp(`^\\uFEFF?(?:<\\?xml[\\t\\n\\r ][^<>]*?\\?>)?${space}<xml${space}(/?)>`, 'y');
+/** A field's start tag (or an empty field, `<name/>`), after optional whitespace. */
+const fieldStart = new RegExp(`${space}<([A-Za-z_][A-Za-z0-9_.-]*)${space}(/?)>`, 'y');
+const rootEnd = new RegExp(`${space}</xml${space}>${space}$`, 'y');
+const xmlSpace = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+const reference = /&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#x([0-9A-Fa-f]{1,6}));|&/g;
+const entities: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** A code point XML allows in text (its `Char` production). */
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
+}
+
+/** Character data between tags: references decoded, XML whitespace trimmed; undefined when not well-formed. */
+function readText(raw: string): string | undefined {
+  if (raw === '') return raw;
+  if (raw.includes(']]>')) return undefined;
+  let bad = false;
+  const decoded = raw.includes('&')
+    ? raw.replace(reference, (_, entity?: string, decimal?: string, hex?: string) => {
+        if (entity) return entities[entity] ?? '';
+        const code = decimal ? Number.parseInt(decimal, 10) : hex ? Number.parseInt(hex, 16) : Number.NaN;
+        if (!isXmlChar(code)) {
+          bad = true;
+          return '';
+        }
+        return String.fromCodePoint(code);
+      })
+    : raw;
+  return bad ? undefined : decoded.replace(xmlSpace, '');
+}
+
+/** A field's content from `at` up to its end tag: text and CDATA sections, nothing else. */
+function readValue(text: string, name: string, at: number): { value: string; next: number } | undefined {
+  let value = '';
+  let i = at;
+  for (;;) {
+    const lt = text.indexOf('<', i);
+    if (lt < 0) return undefined;
+    const chars = readText(text.slice(i, lt));
+    if (chars === undefined) return undefined;
+    value += chars;
+    if (text.startsWith('<![CDATA[', lt)) {
+      const end = text.indexOf(']]>', lt + 9);
+      if (end < 0) return undefined;
+      value += text.slice(lt + 9, end);
+      i = end + 3;
+      continue;
+    }
+    if (!text.startsWith(`</${name}`, lt)) return undefined; // a nested element, comment, PI or another end tag
+    let close = lt + 2 + name.length;
+    while (text[close] === ' ' || text[close] === '\t' || text[close] === '\n' || text[close] === '\r')
+      close++;
+    if (text[close] !== '>') return undefined;
+    return { value, next: close + 1 };
+  }
 }
 
 /**
- * Parses a WeChat `<xml>` document strictly; undefined when it is not one. Refused: more than `maxXmlBytes`,
- * a DOCTYPE or ENTITY declaration (entity expansion is an attack, and WeChat never sends one), anything not
- * well-formed, a root other than one `<xml>`, and any field that is not a single text value (nested
- * elements, repeated names, attributes).
+ * Reads a WeChat `<xml>` document strictly; undefined when it is not one. Refused: more than `maxXmlBytes`;
+ * anything but an optional XML declaration and one `<xml>` root without attributes, holding only fields
+ * (whitespace between them); a field that is not text and CDATA (nested elements, attributes, comments, a
+ * repeated name); an entity other than XML's five or a character reference to no XML character. Text is
+ * decoded and trimmed of XML whitespace; CDATA is kept verbatim.
  */
 export function fromXml(text: string): WireFields | undefined {
-  if (Buffer.byteLength(text, 'utf8') > maxXmlBytes) return undefined;
-  if (/<!(DOCTYPE|ENTITY)/i.test(text)) return undefined;
-  if (XMLValidator.validate(text) !== true) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = parser.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Object.keys(parsed).length !== 1) return undefined;
-  const xml = (parsed as { xml?: unknown }).xml;
-  if (xml === '') return {};
-  if (xml === null || typeof xml !== 'object' || Array.isArray(xml)) return undefined;
+  if (text.length > maxXmlBytes || Buffer.byteLength(text, 'utf8') > maxXmlBytes) return undefined;
+  rootStart.lastIndex = 0;
+  const root = rootStart.exec(text);
+  if (!root) return undefined;
+  let i = rootStart.lastIndex;
   const fields: WireFields = {};
-  for (const [name, value] of Object.entries(xml)) {
-    if (typeof value !== 'string') return undefined;
-    fields[name] = value;
+  if (root[1] !== '/') {
+    for (;;) {
+      rootEnd.lastIndex = i;
+      if (rootEnd.test(text)) break;
+      fieldStart.lastIndex = i;
+      const start = fieldStart.exec(text);
+      const name = start?.[1];
+      if (!start || !name || name === 'xml' || name === '__proto__' || Object.hasOwn(fields, name)) {
+        return undefined;
+      }
+      if (start[2] === '/') {
+        fields[name] = '';
+        i = fieldStart.lastIndex;
+        continue;
+      }
+      const read = readValue(text, name, fieldStart.lastIndex);
+      if (!read) return undefined;
+      fields[name] = read.value;
+      i = read.next;
+    }
+  } else if (!/^[\t\n\r ]*$/.test(text.slice(i))) {
+    return undefined;
   }
   return fields;
 }
