@@ -52,6 +52,12 @@ export interface FinanceExportsProps {
    */
   readonly schedule?: ScheduleExpression;
   /**
+   * Alarm when no export has succeeded for this long (whole hours): a schedule that stopped firing, or runs
+   * that never end, fail no execution and would otherwise go unnoticed. Set it to the schedule's interval and
+   * a margin when the schedule is not daily. @default Duration.hours(26)
+   */
+  readonly staleAfter?: Duration;
+  /**
    * How long exports and curated snapshots are kept. Each snapshot holds the whole table, so the latest one has
    * every order: older ones only show what was known on their day. @default Duration.days(90)
    */
@@ -99,6 +105,8 @@ export class FinanceExports extends Construct {
   public readonly financePolicy: ManagedPolicy;
   /** Raised when an export or curate run fails, times out or is aborted, or the schedule cannot start one. */
   public readonly failedAlarm: Alarm;
+  /** Raised when no export has succeeded for `staleAfter`. */
+  public readonly staleAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: FinanceExportsProps) {
     super(scope, id);
@@ -513,6 +521,22 @@ export class FinanceExports extends Construct {
         'A finance export or curate run failed (or the schedule could not start one): finance has no new snapshot. Read the execution, fix, start it again (micropay export --state-machine …).',
     });
     if (props.alarmTopic) this.failedAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    // One datapoint an hour; an hour without a success is missing data, counted as breaching, so the alarm
+    // fires after `staleAfter` of consecutive hours without one and clears at the next success.
+    const staleHours = Math.max(
+      1,
+      Math.ceil((props.staleAfter ?? Duration.hours(26)).toHours({ integral: false })),
+    );
+    this.staleAlarm = new Alarm(this, 'ExportStale', {
+      metric: this.stateMachine.metricSucceeded({ period: Duration.hours(1), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: staleHours,
+      datapointsToAlarm: staleHours,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.BREACHING,
+      alarmDescription: `No finance export has succeeded for ${staleHours} hours: the schedule may have stopped, or runs never finish. Finance's newest snapshot is getting old. Check the schedule and the export state machine's executions; start one by hand (micropay export --state-machine …).`,
+    });
+    if (props.alarmTopic) this.staleAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
 
     new CfnOutput(this, 'FinancePolicyArn', {
       value: this.financePolicy.managedPolicyArn,

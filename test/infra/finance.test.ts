@@ -221,6 +221,18 @@ describe('finance exports in the regional stack', () => {
     assert.match(metrics, /FinanceStateMachine/);
     assert.match(JSON.stringify(alarm.AlarmActions), /MonitoringAlarms/);
   });
+
+  it('alarms when no export has succeeded for 26 hours (a schedule that stopped fails no execution)', () => {
+    const alarm = only('AWS::CloudWatch::Alarm', 'FinanceExportStale').Properties;
+    assert.equal(alarm.MetricName, 'ExecutionsSucceeded');
+    assert.match(JSON.stringify(alarm.Dimensions), /FinanceStateMachine/);
+    assert.equal(alarm.Period, 3600);
+    assert.equal(alarm.EvaluationPeriods, 26);
+    assert.equal(alarm.DatapointsToAlarm, 26);
+    assert.equal(alarm.ComparisonOperator, 'LessThanThreshold');
+    assert.equal(alarm.TreatMissingData, 'breaching');
+    assert.match(JSON.stringify(alarm.AlarmActions), /MonitoringAlarms/);
+  });
 });
 
 describe('the finance export state machine (statemachines/finance-export.asl.json)', () => {
