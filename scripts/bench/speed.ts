@@ -171,9 +171,8 @@ export async function compareSpeed(
     FLOOR_WAKEUPS_TABLE: stack.env.WAKEUPS_TABLE ?? '',
   };
   const turns: { gateway: SpeedFigures[]; floor: SpeedFigures[] } = { gateway: [], floor: [] };
-  // Unmeasured turns of both servers first warm DynamoDB Local's JVM, the sandbox and the meter, which would
-  // favour whoever came later: with only a floor turn before them, the first measured turns of the gateway
-  // still spent up to half as much CPU again as those of a later comparison in the same process.
+  // Unmeasured turns of both servers first warm DynamoDB Local's JVM, the sandbox and the meter (each server's
+  // requests through its own code paths), which would otherwise favour whoever came later.
   for (const [script, env] of [
     ['scripts/bench/floor-server.ts', floorEnv],
     ['local/api-process.ts', gatewayEnv],
