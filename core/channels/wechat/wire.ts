@@ -18,9 +18,9 @@ export function toXml(fields: Readonly<Record<string, string | number | undefine
  * `<xml>` holding named text fields, and reading exactly that grammar refuses by construction what a general
  * parser must be configured (and validated in a second pass) to refuse: DOCTYPE and ENTITY declarations,
  * comments and processing instructions, attributes, text beside the fields, nested or repeated fields,
- * undefined entities and anything after the root. It also costs a seventh of fast-xml-parser's validate + parse
- * (10 µs against 67 µs for a micropay answer), which was the largest part of reading one (test/unit/wechat-wire.test.ts checks it against
- * fast-xml-parser on generated documents).
+ * undefined entities and anything after the root. It also costs a seventh of fast-xml-parser's validate +
+ * parse (10 µs against 67 µs for a micropay answer), which was the largest part of reading one.
+ * test/unit/wechat-wire.test.ts checks it against fast-xml-parser on generated documents.
  */
 const space = '[\\t\\n\\r ]*';
 /** An optional BOM and XML declaration (only at the very start, as XML requires), then the root's start tag. */
