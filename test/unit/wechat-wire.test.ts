@@ -30,6 +30,9 @@ describe('WeChat wire format', () => {
     });
     assert.deepEqual(read('<a>&lt;&gt;&amp;&quot;&apos;&#65;&#x4E2D;</a>'), { a: `<>&"'A中` });
     assert.deepEqual(read('<a>x<![CDATA[<y>]]>z</a >'), { a: 'x<y>z' });
+    assert.deepEqual(read('<a>&#x20;x&#10;</a>'), { a: ' x\n' }, 'whitespace written as a reference is kept');
+    const gap = ' \t\n'.repeat(10_000); // two of them fill most of maxXmlBytes
+    assert.deepEqual(read(`<a>x${gap}y</a><b>${gap}</b>`), { a: `x${gap}y`, b: '' }, 'long whitespace runs');
     assert.deepEqual(fromXml('\uFEFF<?xml version="1.0" encoding="UTF-8"?>\n<xml ><a>1</a></xml >\n'), {
       a: '1',
     });
@@ -48,6 +51,10 @@ describe('WeChat wire format', () => {
       '<ns:a>1</ns:a>',
       '<__proto__>1</__proto__>',
       '<a><![CDATA[1</a>',
+      '<a>\u0000</a>', // characters XML does not allow, in text or CDATA
+      '<a><![CDATA[\u0001]]></a>',
+      '<a>\uFFFF</a>',
+      '<a>\uD800</a>', // a lone surrogate
     ]) {
       assert.equal(read(body), undefined, body);
     }
