@@ -30,6 +30,7 @@ const fieldStart = new RegExp(`${space}<([A-Za-z_][A-Za-z0-9_.-]*)${space}(/?)>`
 const rootEnd = new RegExp(`${space}</xml${space}>${space}$`, 'y');
 /** Characters XML does not allow in a document (outside its `Char` production), lone surrogates included. */
 const notXmlChars =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: exactly the control characters XML forbids
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const reference = /&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#x([0-9A-Fa-f]{1,6}));|&/g;
 const entities: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
