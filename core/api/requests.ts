@@ -13,16 +13,31 @@ export const authCodeRules: Readonly<Record<(typeof payTypes)[number], { pattern
   },
 };
 
+/** C0 controls but tab, LF and CR, U+FFFE/U+FFFF and unpaired surrogates: no channel's text can carry them. */
+const notText =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: exactly the control characters no channel's text can carry
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const plainText = z.refine<string>(
+  (value) => !notText.test(value),
+  'must not contain control characters or unpaired surrogates',
+);
+
 const text = (max: number) =>
   z
     .string()
-    .check(z.minLength(1, 'must not be empty'), z.maxLength(max, `must be at most ${max} characters`));
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(max, `must be at most ${max} characters`),
+      plainText,
+    );
 
 /** A text limit as WeChat counts it: in bytes of UTF-8 (a Chinese character is 3). */
 const utf8 = (max: number) =>
   z.string().check(
     z.minLength(1, 'must not be empty'),
     z.refine((value) => Buffer.byteLength(value, 'utf8') <= max, `must be at most ${max} bytes of UTF-8`),
+    plainText,
   );
 
 const notEpochSeconds = 'must be epoch seconds (a 10-digit integer)';

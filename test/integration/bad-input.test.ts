@@ -179,6 +179,18 @@ const cases: Case[] = [
     msg: /^attach: must be at most 127 bytes of UTF-8/,
   },
   {
+    name: 'a body with a control character (WeChat reads XML, which cannot carry it)',
+    fields: { ...valid(), body: 'Bench\u0001' },
+    code: 100,
+    msg: /^body: must not contain control characters or unpaired surrogates/,
+  },
+  {
+    name: 'an attach with an unpaired surrogate',
+    fields: { ...valid(), attach: 'a\uD800' },
+    code: 100,
+    msg: /^attach: must not contain control characters or unpaired surrogates/,
+  },
+  {
     name: 'a body nested thousands of levels deep',
     raw: `{"merchant_id":"M100000001","x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
     code: 100,
