@@ -7,6 +7,11 @@ export interface PostResult {
   readonly body: string;
 }
 
+/** What came back from one channel call: a body to read, or no answer at all (and why). */
+export type CallOutcome =
+  | { readonly kind: 'answer'; readonly text: string }
+  | { readonly kind: 'none'; readonly word: string };
+
 export interface ClientCertificate {
   readonly cert: string;
   readonly key: string;
@@ -101,6 +106,27 @@ export class ChannelHttp {
       req.on('error', fail);
       req.end(body);
     });
+  }
+
+  /**
+   * `post` as every channel reads it: a 200 answer's body, or `none` saying why there is no answer to read
+   * (`HTTP_<status>`, `TIMEOUT`, `TOO_LARGE`, `NETWORK_ERROR`). Never throws.
+   */
+  async call(
+    target: string,
+    body: string,
+    headers: Record<string, string>,
+    options: PostOptions,
+  ): Promise<CallOutcome> {
+    try {
+      const response = await this.post(target, body, headers, options);
+      if (response.status !== 200) return { kind: 'none', word: `HTTP_${response.status}` };
+      return { kind: 'answer', text: response.body };
+    } catch (error) {
+      const name = error instanceof Error ? error.name : '';
+      if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'none', word: 'TIMEOUT' };
+      return { kind: 'none', word: name === 'ResponseTooLarge' ? 'TOO_LARGE' : 'NETWORK_ERROR' };
+    }
   }
 
   /** One keep-alive agent per client certificate. */

@@ -138,20 +138,12 @@ export class AlipayChannel implements Channel {
     // decode the body; a subject in Chinese must arrive as signed), the business content as the form body.
     const { biz_content, ...common } = params;
     const target = `${this.gatewayUrl}${this.gatewayUrl.includes('?') ? '&' : '?'}${toForm(common)}`;
-    try {
-      const response = await this.http.post(
-        target,
-        toForm({ biz_content }),
-        { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
-        { deadlineMs, maxResponseBytes: maxAnswerBytes },
-      );
-      if (response.status !== 200) return { kind: 'none', word: `HTTP_${response.status}` };
-      return { kind: 'answer', text: response.body };
-    } catch (error) {
-      const name = error instanceof Error ? error.name : '';
-      if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'none', word: 'TIMEOUT' };
-      return { kind: 'none', word: name === 'ResponseTooLarge' ? 'TOO_LARGE' : 'NETWORK_ERROR' };
-    }
+    return this.http.call(
+      target,
+      toForm({ biz_content }),
+      { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
+      { deadlineMs, maxResponseBytes: maxAnswerBytes },
+    );
   }
 }
 

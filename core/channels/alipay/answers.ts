@@ -7,6 +7,7 @@ import {
 } from '#core/channels/alipay/protocol.ts';
 import { fromAlipayTime, maxAnswerBytes, memberSpans, rsa2Verify } from '#core/channels/alipay/wire.ts';
 import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import type { CallOutcome } from '#core/channels/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { maskAuthCode } from '#core/ids.ts';
 import { yuanToFen } from '#core/money.ts';
@@ -15,10 +16,7 @@ import type { PaymentDetails } from '#core/orders/order.ts';
 /** The Alipay methods this channel calls. */
 export type AlipayMethod = 'alipay.trade.pay' | 'alipay.trade.query' | 'alipay.trade.cancel';
 
-/** What came back from one HTTP call: a body to read, or no answer at all (and why). */
-export type CallOutcome =
-  | { readonly kind: 'answer'; readonly text: string }
-  | { readonly kind: 'none'; readonly word: string };
+export type { CallOutcome } from '#core/channels/http.ts';
 
 /** What an answer must match to be about the request that was sent. */
 export interface AlipayExpectation {

@@ -11,13 +11,11 @@ import {
   verifyData,
 } from '#core/channels/blueocean/wire.ts';
 import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import type { CallOutcome } from '#core/channels/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 
-/** What came back from one HTTP call: a body to read, or no answer at all (and why). */
-export type CallOutcome =
-  | { readonly kind: 'answer'; readonly text: string }
-  | { readonly kind: 'none'; readonly word: string };
+export type { CallOutcome } from '#core/channels/http.ts';
 
 /** What an answer must match to be about the request that was sent. */
 export interface BlueoceanExpectation {

@@ -110,21 +110,13 @@ export class BlueoceanChannel implements Channel {
       { appid: ctx.account.appid, nonce_str: nonce(), ...fields },
       ctx.credentials.api_key ?? '',
     );
-    try {
-      const response = await this.http.post(
-        `${this.baseUrl}${path}`,
-        body,
-        // BlueOcean asks every client to name itself in User-Agent, for tracing.
-        { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'MicropayGateway/1.0' },
-        { deadlineMs, maxResponseBytes: maxJsonBytes },
-      );
-      if (response.status !== 200) return { kind: 'none', word: `HTTP_${response.status}` };
-      return { kind: 'answer', text: response.body };
-    } catch (error) {
-      const name = error instanceof Error ? error.name : '';
-      if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'none', word: 'TIMEOUT' };
-      return { kind: 'none', word: name === 'ResponseTooLarge' ? 'TOO_LARGE' : 'NETWORK_ERROR' };
-    }
+    return this.http.call(
+      `${this.baseUrl}${path}`,
+      body,
+      // BlueOcean asks every client to name itself in User-Agent, for tracing.
+      { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'MicropayGateway/1.0' },
+      { deadlineMs, maxResponseBytes: maxJsonBytes },
+    );
   }
 }
 

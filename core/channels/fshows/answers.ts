@@ -7,14 +7,12 @@ import {
   parseAnswer,
   rsaVerify,
 } from '#core/channels/fshows/wire.ts';
+import type { CallOutcome } from '#core/channels/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { exactDecimal, yuanToFen } from '#core/money.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 
-/** What came back from one HTTP call: a body to read, or no answer at all (and why). */
-export type CallOutcome =
-  | { readonly kind: 'answer'; readonly text: string }
-  | { readonly kind: 'none'; readonly word: string };
+export type { CallOutcome } from '#core/channels/http.ts';
 
 /** What an answer must match to be about the request that was sent. */
 export interface FshowsExpectation {

@@ -120,20 +120,12 @@ export class FshowsChannel implements Channel {
       // An unusable private key (the setup check refuses one): nothing was sent.
       return { kind: 'none', word: 'SIGNING_KEY_UNUSABLE' };
     }
-    try {
-      const response = await this.http.post(
-        this.gatewayUrl,
-        form,
-        { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-        { deadlineMs, maxResponseBytes: maxJsonBytes },
-      );
-      if (response.status !== 200) return { kind: 'none', word: `HTTP_${response.status}` };
-      return { kind: 'answer', text: response.body };
-    } catch (error) {
-      const name = error instanceof Error ? error.name : '';
-      if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'none', word: 'TIMEOUT' };
-      return { kind: 'none', word: name === 'ResponseTooLarge' ? 'TOO_LARGE' : 'NETWORK_ERROR' };
-    }
+    return this.http.call(
+      this.gatewayUrl,
+      form,
+      { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      { deadlineMs, maxResponseBytes: maxJsonBytes },
+    );
   }
 }
 

@@ -1,14 +1,12 @@
 import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import type { CallOutcome } from '#core/channels/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/wechat/protocol.ts';
 import { fromWechatTime, fromXml, type WireFields } from '#core/channels/wechat/wire.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 import { parseSignType, type SignType, verify } from '#core/signing.ts';
 
-/** What came back from one HTTP call: a body to read, or no answer at all (and why). */
-export type CallOutcome =
-  | { readonly kind: 'answer'; readonly text: string }
-  | { readonly kind: 'none'; readonly word: string };
+export type { CallOutcome } from '#core/channels/http.ts';
 
 /** What an answer must match to be about the request that was sent. */
 export interface WechatExpectation {

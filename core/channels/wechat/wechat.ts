@@ -110,24 +110,16 @@ export class WechatChannel implements Channel {
     };
     const signed = { ...unsigned, sign: sign(unsigned, ctx.credentials.api_key ?? '', signType) };
     const { cert_pem: cert, key_pem: key } = ctx.credentials;
-    try {
-      const response = await this.http.post(
-        `${this.baseUrl}${path}`,
-        toXml(signed),
-        { 'content-type': 'text/xml; charset=utf-8' },
-        {
-          deadlineMs,
-          maxResponseBytes: maxXmlBytes,
-          certificate: path.startsWith('/secapi/') && cert && key ? { cert, key } : undefined,
-        },
-      );
-      if (response.status !== 200) return { kind: 'none', word: `HTTP_${response.status}` };
-      return { kind: 'answer', text: response.body };
-    } catch (error) {
-      const name = error instanceof Error ? error.name : '';
-      if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'none', word: 'TIMEOUT' };
-      return { kind: 'none', word: name === 'ResponseTooLarge' ? 'TOO_LARGE' : 'NETWORK_ERROR' };
-    }
+    return this.http.call(
+      `${this.baseUrl}${path}`,
+      toXml(signed),
+      { 'content-type': 'text/xml; charset=utf-8' },
+      {
+        deadlineMs,
+        maxResponseBytes: maxXmlBytes,
+        certificate: path.startsWith('/secapi/') && cert && key ? { cert, key } : undefined,
+      },
+    );
   }
 }
 
