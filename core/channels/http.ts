@@ -91,6 +91,8 @@ export class ChannelHttp {
             if (size > options.maxResponseBytes) {
               const error = new Error(`answer larger than ${options.maxResponseBytes} bytes`);
               error.name = 'ResponseTooLarge';
+              // Rejected here: the destroyed response may still emit 'end', which must not read as a short answer.
+              fail(error);
               req.destroy(error);
               return;
             }

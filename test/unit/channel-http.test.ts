@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { ChannelHttp } from '#core/channels/http.ts';
+
+/** Every channel reads its calls through ChannelHttp.call: what each way of not answering becomes. */
+describe('ChannelHttp.call', () => {
+  let server: Server;
+  let url = '';
+  const http = new ChannelHttp();
+  const options = { deadlineMs: 300, maxResponseBytes: 1024 };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/ok') res.end('<xml></xml>');
+      else if (req.url === '/bad-gateway') res.writeHead(502).end('oops');
+      else if (req.url === '/large') res.end('x'.repeat(4096));
+      else if (req.url === '/slow') setTimeout(() => res.end('late'), 2_000);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('hands over a 200 body to read', async () => {
+    assert.deepEqual(await http.call(`${url}/ok`, '', {}, options), { kind: 'answer', text: '<xml></xml>' });
+  });
+
+  it('reads any other status, a deadline, an oversize body and a refused connection as no answer, saying which', async () => {
+    assert.deepEqual(await http.call(`${url}/bad-gateway`, '', {}, options), {
+      kind: 'none',
+      word: 'HTTP_502',
+    });
+    assert.deepEqual(await http.call(`${url}/slow`, '', {}, options), { kind: 'none', word: 'TIMEOUT' });
+    assert.deepEqual(await http.call(`${url}/large`, '', {}, options), { kind: 'none', word: 'TOO_LARGE' });
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    assert.deepEqual(await http.call(`http://127.0.0.1:${port}/`, '', {}, options), {
+      kind: 'none',
+      word: 'NETWORK_ERROR',
+    });
+  });
+});
