@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 
 /** An error answered the way AWS JSON services do, so SDK clients raise their typed exceptions. */
 export class AwsServiceError extends Error {
@@ -56,16 +58,18 @@ export function awsJsonServer(
   }
 }
 
-export async function listen(server: Server, port = 0, host = '127.0.0.1'): Promise<string> {
+/** Starts `server` listening; resolves to its base URL (`https://` for a TLS server). */
+export async function listen(server: Server | HttpsServer, port = 0, host = '127.0.0.1'): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  return `http://${host}:${address.port}`;
+  return `${server instanceof TlsServer ? 'https' : 'http'}://${host}:${address.port}`;
 }
 
-export async function close(server: Server): Promise<void> {
+/** Stops `server`, dropping open (and hanging) connections. */
+export async function close(server: Server | HttpsServer): Promise<void> {
   server.closeAllConnections?.();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }

@@ -1,9 +1,9 @@
 import { createPrivateKey, createPublicKey, type KeyObject, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { rsa2Sign, rsa2Verify, signingString, toAlipayTime } from '#core/channels/alipay/wire.ts';
 import { fenToYuan, yuanToFen } from '#core/money.ts';
+import { close, listen } from '#local/aws-json.ts';
 
 /** The gateway path, as Alipay's (`https://openapi.alipay.com/gateway.do`). */
 export const alipayGatewayPath = '/gateway.do';
@@ -126,11 +126,7 @@ export class AlipaySandbox {
 
   /** Starts listening; resolves to the gateway URL (`https://127.0.0.1:<port>/gateway.do`). */
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    this.baseUrl = `https://${host}:${(this.server.address() as AddressInfo).port}`;
+    this.baseUrl = await listen(this.server, port, host);
     return this.url;
   }
 
@@ -142,8 +138,7 @@ export class AlipaySandbox {
 
   /** Stops listening, dropping open (and hanging) connections. */
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await close(this.server);
   }
 
   callsFor(outTradeNo: string): AlipaySandboxCalls {

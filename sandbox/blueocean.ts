@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { blueoceanApis } from '#core/channels/blueocean/protocol.ts';
+import { close, listen } from '#local/aws-json.ts';
 
 type Endpoint = 'pay' | 'query' | 'reverse';
 type Fields = Record<string, string>;
@@ -127,11 +127,7 @@ export class BlueoceanSandbox {
 
   /** Starts listening; resolves to the base URL (`https://127.0.0.1:<port>`). */
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    this.baseUrl = `https://${host}:${(this.server.address() as AddressInfo).port}`;
+    this.baseUrl = await listen(this.server, port, host);
     return this.baseUrl;
   }
 
@@ -143,8 +139,7 @@ export class BlueoceanSandbox {
 
   /** Stops listening, dropping open (and hanging) connections. */
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await close(this.server);
   }
 
   callsFor(outTradeNo: string): BlueoceanCalls {

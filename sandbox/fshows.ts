@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, createSign, createVerify, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { fshowsMethods, fshowsVersion } from '#core/channels/fshows/protocol.ts';
+import { close, listen } from '#local/aws-json.ts';
 
 type Endpoint = keyof typeof fshowsMethods;
 type Fields = Record<string, string>;
@@ -114,11 +114,7 @@ export class FshowsSandbox {
 
   /** Starts listening; resolves to the gateway URL (`https://127.0.0.1:<port>/gateway`). */
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    this.baseUrl = `https://${host}:${(this.server.address() as AddressInfo).port}/gateway`;
+    this.baseUrl = `${await listen(this.server, port, host)}/gateway`;
     return this.baseUrl;
   }
 
@@ -130,8 +126,7 @@ export class FshowsSandbox {
 
   /** Stops listening, dropping open (and hanging) connections. */
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await close(this.server);
   }
 
   callsFor(outTradeNo: string): FshowsCalls {

@@ -1,11 +1,11 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { wechatPaths } from '#core/channels/wechat/wechat.ts';
 import { fromXml, toWechatTime, toXml } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
+import { close, listen } from '#local/aws-json.ts';
 
 type Fields = Record<string, string>;
 type Endpoint = keyof typeof wechatPaths;
@@ -141,11 +141,7 @@ export class WechatSandbox {
 
   /** Starts listening; resolves to the base URL (`https://127.0.0.1:<port>`). */
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    this.baseUrl = `https://${host}:${(this.server.address() as AddressInfo).port}`;
+    this.baseUrl = await listen(this.server, port, host);
     return this.baseUrl;
   }
 
@@ -157,8 +153,7 @@ export class WechatSandbox {
 
   /** Stops listening, dropping open (and hanging) connections. */
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await close(this.server);
   }
 
   callsFor(outTradeNo: string): SandboxCalls {
