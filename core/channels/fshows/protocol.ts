@@ -56,16 +56,5 @@ export const payErrorClass: Readonly<Record<string, 'pending' | 'refused'>> = {
   PARAM_ERROR: 'refused',
 };
 
-/** How the query answer's `return_value.trade_state` is read (WeChat's states). Others leave it open. */
-export const queryStateClass: Readonly<
-  Record<string, 'paid' | 'refunded' | 'failed' | 'closed' | 'reversed' | 'pending'>
-> = {
-  SUCCESS: 'paid',
-  // Paid, then refunded separately: the payment itself succeeded, and the order notes the refund.
-  REFUND: 'refunded',
-  NOTPAY: 'pending',
-  USERPAYING: 'pending',
-  CLOSED: 'closed',
-  REVOKED: 'reversed',
-  PAYERROR: 'failed',
-};
+/** How the query answer's `return_value.trade_state` is read: WeChat's own states, as fshows relays them. */
+export { queryStateClass } from '#core/channels/wechat/protocol.ts';
