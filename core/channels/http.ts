@@ -12,6 +12,23 @@ export type CallOutcome =
   | { readonly kind: 'answer'; readonly text: string }
   | { readonly kind: 'none'; readonly word: string };
 
+/** A call's outcome as an answer to verify, or `unknown` with why (`MALFORMED`: a body that does not parse). */
+export type ReadOutcome<T> =
+  | { readonly kind: 'answer'; readonly answer: T }
+  | { readonly kind: 'unknown'; readonly word: string };
+
+/** Reads a call's body with the channel's parser (undefined when it is not the channel's format). */
+export function readOutcome<T>(
+  outcome: CallOutcome,
+  parse: (text: string) => T | undefined | null,
+): ReadOutcome<T> {
+  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
+  const answer = parse(outcome.text);
+  return answer === undefined || answer === null
+    ? { kind: 'unknown', word: 'MALFORMED' }
+    : { kind: 'answer', answer };
+}
+
 export interface ClientCertificate {
   readonly cert: string;
   readonly key: string;

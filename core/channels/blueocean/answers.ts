@@ -11,7 +11,7 @@ import {
   verifyData,
 } from '#core/channels/blueocean/wire.ts';
 import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
-import type { CallOutcome } from '#core/channels/http.ts';
+import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 
@@ -33,15 +33,7 @@ export interface BlueoceanExpectation {
   readonly overTls: boolean;
 }
 
-type Read =
-  | { readonly kind: 'answer'; readonly answer: BlueoceanAnswer }
-  | { readonly kind: 'unknown'; readonly word: string };
-
-function read(outcome: CallOutcome): Read {
-  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
-  const answer = parseAnswer(outcome.text);
-  return answer ? { kind: 'answer', answer } : { kind: 'unknown', word: 'MALFORMED' };
-}
+const read = (outcome: CallOutcome) => readOutcome(outcome, parseAnswer);
 
 /**
  * Proves an answer is BlueOcean's and about this order. An answer with `data` must carry `data.sign` that

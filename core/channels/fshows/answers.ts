@@ -7,7 +7,7 @@ import {
   parseAnswer,
   rsaVerify,
 } from '#core/channels/fshows/wire.ts';
-import type { CallOutcome } from '#core/channels/http.ts';
+import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { exactDecimal, yuanToFen } from '#core/money.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
@@ -35,16 +35,11 @@ export interface FshowsAnswer {
   readonly errorMessage?: string;
 }
 
-type Read =
-  | { readonly kind: 'answer'; readonly answer: FshowsAnswer }
-  | { readonly kind: 'unknown'; readonly word: string };
-
-function read(outcome: CallOutcome): Read {
-  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
-  const wire = parseAnswer(outcome.text);
-  const answer = wire && shape(wire);
-  return answer ? { kind: 'answer', answer } : { kind: 'unknown', word: 'MALFORMED' };
-}
+const read = (outcome: CallOutcome) =>
+  readOutcome(outcome, (text) => {
+    const wire = parseAnswer(text);
+    return wire && shape(wire);
+  });
 
 function shape(wire: FshowsWire): FshowsAnswer | undefined {
   const { success, return_value: returnValue, error_code: code, error_message: message } = wire.members;

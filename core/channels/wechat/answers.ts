@@ -1,5 +1,5 @@
 import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
-import type { CallOutcome } from '#core/channels/http.ts';
+import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/wechat/protocol.ts';
 import { fromWechatTime, fromXml, type WireFields } from '#core/channels/wechat/wire.ts';
@@ -21,15 +21,7 @@ export interface WechatExpectation {
   readonly total_fee: number;
 }
 
-type Read =
-  | { readonly kind: 'fields'; readonly fields: WireFields }
-  | { readonly kind: 'unknown'; readonly word: string };
-
-function read(outcome: CallOutcome): Read {
-  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
-  const fields = fromXml(outcome.text);
-  return fields ? { kind: 'fields', fields } : { kind: 'unknown', word: 'MALFORMED' };
-}
+const read = (outcome: CallOutcome) => readOutcome(outcome, fromXml);
 
 /**
  * Proves an answer is WeChat's and about this order. A `return_code=SUCCESS` answer must carry a `sign` that
@@ -75,7 +67,7 @@ function verifyWechat(
 export function readPayAnswer(outcome: CallOutcome, expected: WechatExpectation): PayResult {
   const got = read(outcome);
   if (got.kind === 'unknown') return got;
-  const f = got.fields;
+  const f = got.answer;
   if (f.return_code !== 'SUCCESS' && f.return_code !== 'FAIL') return { kind: 'unknown', word: 'MALFORMED' };
   const paid = f.return_code === 'SUCCESS' && f.result_code === 'SUCCESS';
   const checked = verifyWechat(f, expected, { order: paid, amount: paid });
@@ -104,7 +96,7 @@ export function readPayAnswer(outcome: CallOutcome, expected: WechatExpectation)
 export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectation): QueryResult {
   const got = read(outcome);
   if (got.kind === 'unknown') return got;
-  const f = got.fields;
+  const f = got.answer;
   if (f.return_code !== 'SUCCESS') return { kind: 'unknown', word: `FAIL:${f.return_msg ?? ''}` };
   // WeChat reports the order's state only when result_code is SUCCESS (ORDERNOTEXIST, SYSTEMERROR: ask again).
   if (f.result_code !== 'SUCCESS') return { kind: 'pending', word: f.err_code ?? 'FAIL' };
@@ -141,7 +133,7 @@ export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectatio
 export function readReverseAnswer(outcome: CallOutcome, expected: WechatExpectation): ReverseResult {
   const got = read(outcome);
   if (got.kind === 'unknown') return got;
-  const f = got.fields;
+  const f = got.answer;
   const recall = f.recall === 'Y' ? 'recall=Y' : 'recall=N';
   const word = `${f.result_code === 'SUCCESS' ? 'SUCCESS' : (f.err_code ?? f.return_msg ?? 'FAIL')} ${recall}`;
   if (f.return_code !== 'SUCCESS') return { kind: 'unknown', word: `FAIL:${f.return_msg ?? ''}` };
