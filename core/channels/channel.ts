@@ -84,6 +84,38 @@ export type QueryResult =
   | { readonly kind: 'pending'; readonly word: string }
   | { readonly kind: 'unknown'; readonly word: string };
 
+/** What a query's trade state means for the order (the channels' `queryStateClass` tables). */
+export type TradeStateClass = 'paid' | 'refunded' | 'failed' | 'closed' | 'reversed' | 'pending';
+
+/**
+ * A verified query answer's final trade state as the result settlement reads: `paid` and `refunded` both keep
+ * the payment (the refund is noted), `failed` carries the state and its description.
+ */
+export function finalQueryResult(
+  stateClass: Exclude<TradeStateClass, 'pending'>,
+  state: string,
+  answer: { readonly details: () => PaymentDetails; readonly description: string },
+  proof: Verified<unknown>,
+): QueryResult {
+  switch (stateClass) {
+    case 'paid':
+    case 'refunded':
+      return {
+        kind: 'paid',
+        details: answer.details(),
+        refunded: stateClass === 'refunded',
+        word: state,
+        proof,
+      };
+    case 'failed':
+      return { kind: 'failed', errCode: state, errMsg: answer.description, word: state, proof };
+    case 'closed':
+      return { kind: 'closed', word: state, proof };
+    case 'reversed':
+      return { kind: 'reversed', word: state, proof };
+  }
+}
+
 /**
  * `retry`: the channel asks to call reverse again (`recall=Y`, `retry_flag=Y`); `unknown`: no usable answer, or
  * not reversed. A channel that says what its reverse did gives `action` (Alipay's cancel: `close` or `refund`).

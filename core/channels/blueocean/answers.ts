@@ -10,7 +10,12 @@ import {
   parseAnswer,
   verifyData,
 } from '#core/channels/blueocean/wire.ts';
-import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import {
+  finalQueryResult,
+  type PayResult,
+  type QueryResult,
+  type ReverseResult,
+} from '#core/channels/channel.ts';
 import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
@@ -103,31 +108,20 @@ export function readQueryAnswer(outcome: CallOutcome, expected: BlueoceanExpecta
   const a = got.answer;
   // 40102 (not found: the pay may not have landed yet), busy, errors: the outcome is still open.
   if (a.code !== successCode) return { kind: 'pending', word: a.code };
-  if (!a.data) return { kind: 'unknown', word: 'MALFORMED' };
-  const state = a.data.trade_state || 'UNKNOWN';
+  const data = a.data;
+  if (!data) return { kind: 'unknown', word: 'MALFORMED' };
+  const state = data.trade_state || 'UNKNOWN';
   const stateClass = queryStateClass[state] ?? 'pending';
   if (stateClass === 'pending') return { kind: 'pending', word: state };
   const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
   const checked = verifyBlueocean(a, expected, { order: true, amount: moneyMoved });
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  const proof = checked.verified;
-  switch (stateClass) {
-    case 'paid':
-    case 'refunded':
-      return {
-        kind: 'paid',
-        details: paymentDetails(a.data),
-        refunded: stateClass === 'refunded',
-        word: state,
-        proof,
-      };
-    case 'failed':
-      return { kind: 'failed', errCode: state, errMsg: a.data.trade_state_desc || state, word: state, proof };
-    case 'closed':
-      return { kind: 'closed', word: state, proof };
-    case 'reversed':
-      return { kind: 'reversed', word: state, proof };
-  }
+  return finalQueryResult(
+    stateClass,
+    state,
+    { details: () => paymentDetails(data), description: data.trade_state_desc || state },
+    checked.verified,
+  );
 }
 
 /**

@@ -1,4 +1,9 @@
-import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import {
+  finalQueryResult,
+  type PayResult,
+  type QueryResult,
+  type ReverseResult,
+} from '#core/channels/channel.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/fshows/protocol.ts';
 import {
   answerSigningContent,
@@ -141,24 +146,12 @@ export function readQueryAnswer(outcome: CallOutcome, expected: FshowsExpectatio
   const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
   const checked = verifyFshows(a, expected, { amount: moneyMoved });
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  const proof = checked.verified;
-  switch (stateClass) {
-    case 'paid':
-    case 'refunded':
-      return {
-        kind: 'paid',
-        details: paymentDetails(value),
-        refunded: stateClass === 'refunded',
-        word: state,
-        proof,
-      };
-    case 'failed':
-      return { kind: 'failed', errCode: state, errMsg: value.trade_state_desc || state, word: state, proof };
-    case 'closed':
-      return { kind: 'closed', word: state, proof };
-    case 'reversed':
-      return { kind: 'reversed', word: state, proof };
-  }
+  return finalQueryResult(
+    stateClass,
+    state,
+    { details: () => paymentDetails(value), description: value.trade_state_desc || state },
+    checked.verified,
+  );
 }
 
 /**

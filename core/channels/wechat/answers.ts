@@ -1,4 +1,9 @@
-import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import {
+  finalQueryResult,
+  type PayResult,
+  type QueryResult,
+  type ReverseResult,
+} from '#core/channels/channel.ts';
 import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/wechat/protocol.ts';
@@ -106,24 +111,12 @@ export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectatio
   const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
   const checked = verifyWechat(f, expected, { order: true, amount: moneyMoved });
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  const proof = checked.verified;
-  switch (stateClass) {
-    case 'paid':
-    case 'refunded':
-      return {
-        kind: 'paid',
-        details: paymentDetails(f),
-        refunded: stateClass === 'refunded',
-        word: state,
-        proof,
-      };
-    case 'failed':
-      return { kind: 'failed', errCode: state, errMsg: f.trade_state_desc ?? state, word: state, proof };
-    case 'closed':
-      return { kind: 'closed', word: state, proof };
-    case 'reversed':
-      return { kind: 'reversed', word: state, proof };
-  }
+  return finalQueryResult(
+    stateClass,
+    state,
+    { details: () => paymentDetails(f), description: f.trade_state_desc ?? state },
+    checked.verified,
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { SettlementProtocol } from '#core/channels/channel.ts';
+import type { SettlementProtocol, TradeStateClass } from '#core/channels/channel.ts';
 
 /**
  * WeChat Pay v2 micropay settlement (SPEC section 4, seed 004): first query 5 s after an open answer,
@@ -49,9 +49,7 @@ export const payErrorClass: Readonly<Record<string, 'pending' | 'refused'>> = {
 };
 
 /** How orderquery's `trade_state` is read. States not listed (and ORDERNOTEXIST) leave the outcome open. */
-export const queryStateClass: Readonly<
-  Record<string, 'paid' | 'refunded' | 'failed' | 'closed' | 'reversed' | 'pending'>
-> = {
+export const queryStateClass: Readonly<Record<string, TradeStateClass>> = {
   SUCCESS: 'paid',
   // Paid, then refunded separately: the payment itself succeeded, and the order notes the refund.
   REFUND: 'refunded',
