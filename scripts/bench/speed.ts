@@ -56,6 +56,18 @@ export interface SpeedFigures {
   readonly concurrentCpuMsPerPayment: number;
 }
 
+/** The API process as deployed: real deadlines (the stack's time scale only speeds up settlement waits), metrics on. */
+function apiProcessEnv(stack: LocalStack): Record<string, string> {
+  return {
+    ...stack.env,
+    MICROPAY_TIME_SCALE: '1',
+    SETTLEMENT_LEASE_GRACE_MS: '60000',
+    POWERTOOLS_DEV: '',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  };
+}
+
 /** Payments each server makes before it is measured (the same for the gateway and the floor). */
 const warmUp = 300;
 
@@ -150,15 +162,7 @@ export async function compareSpeed(
   const rounds = options.rounds ?? 5;
   const merchant = sandboxMerchants[0];
   if (!merchant) throw new Error('no sandbox merchant');
-  // Deployed settings: real deadlines (the stack's time scale only speeds up settlement waits), metrics on.
-  const gatewayEnv = {
-    ...stack.env,
-    MICROPAY_TIME_SCALE: '1',
-    SETTLEMENT_LEASE_GRACE_MS: '60000',
-    POWERTOOLS_DEV: '',
-    POWERTOOLS_METRICS_DISABLED: 'false',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-  };
+  const gatewayEnv = apiProcessEnv(stack);
   const floorEnv = {
     FLOOR_DYNAMODB_URL: stack.env.AWS_ENDPOINT_URL_DYNAMODB ?? '',
     FLOOR_WECHAT_URL: stack.env.WECHAT_BASE_URL ?? '',
@@ -227,14 +231,7 @@ export interface ChannelLatency {
 
 /** `/v1/micropay` latency of outcome 00 on each channel, one payment at a time, through one API process. */
 export async function channelLatencies(stack: LocalStack, payments: number): Promise<ChannelLatency[]> {
-  const server = await startServer('local/api-process.ts', {
-    ...stack.env,
-    MICROPAY_TIME_SCALE: '1',
-    SETTLEMENT_LEASE_GRACE_MS: '60000',
-    POWERTOOLS_DEV: '',
-    POWERTOOLS_METRICS_DISABLED: 'false',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-  });
+  const server = await startServer('local/api-process.ts', apiProcessEnv(stack));
   try {
     const results: ChannelLatency[] = [];
     for (const { channel, merchant: index, payType, authCode } of channelPayments) {
