@@ -82,6 +82,16 @@ export interface FinanceExportsProps {
  * table built from it by Athena, the Glue tables over both (partition projection, no crawler), an Athena
  * workgroup with the SQL files of finance/sql/ as named queries, and a managed policy for finance.
  */
+/** Partition projection of the `dt` (snapshot date) column both Glue tables have: no crawler, no partitions to add. */
+const snapshotDateProjection = {
+  'projection.enabled': 'true',
+  'projection.dt.type': 'date',
+  'projection.dt.format': 'yyyy-MM-dd',
+  'projection.dt.range': '2024-01-01,NOW',
+  'projection.dt.interval': '1',
+  'projection.dt.interval.unit': 'DAYS',
+} as const;
+
 export class FinanceExports extends Construct {
   /** Exports (`exports/orders/`), the curated table (`curated/orders/`) and Athena results (`athena-results/`). */
   public readonly bucket: Bucket;
@@ -188,12 +198,7 @@ export class FinanceExports extends Construct {
         parameters: {
           classification: 'json',
           compressionType: 'gzip',
-          'projection.enabled': 'true',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': '2024-01-01,NOW',
-          'projection.dt.interval': '1',
-          'projection.dt.interval.unit': 'DAYS',
+          ...snapshotDateProjection,
           // The export id is not known before the export runs: a query names it (`WHERE export_id = ?`), and
           // Athena reads that export's data/ folder and nothing beside it, so the manifest files DynamoDB
           // writes next to data/ are never read as rows.
@@ -221,12 +226,7 @@ export class FinanceExports extends Construct {
         parameters: {
           classification: 'parquet',
           'parquet.compression': 'SNAPPY',
-          'projection.enabled': 'true',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': '2024-01-01,NOW',
-          'projection.dt.interval': '1',
-          'projection.dt.interval.unit': 'DAYS',
+          ...snapshotDateProjection,
           // The Hive layout INSERT INTO writes (Athena places new files by it, whatever the template says).
           'storage.location.template': `${s3Url(financePrefixes.curated)}dt=$\{dt}/`,
         },
