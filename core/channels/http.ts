@@ -108,9 +108,11 @@ export class ChannelHttp {
             if (size > options.maxResponseBytes) {
               const error = new Error(`answer larger than ${options.maxResponseBytes} bytes`);
               error.name = 'ResponseTooLarge';
-              // Rejected here: the destroyed response may still emit 'end', which must not read as a short answer.
+              // Rejected here, before the teardown: the destroyed response may still emit 'end', which must not
+              // read as a short answer. The error is the promise's alone: destroyed with it, the call emitted it
+              // again where no one listens (an uncaught exception).
               fail(error);
-              req.destroy(error);
+              req.destroy();
               return;
             }
             chunks.push(chunk);
