@@ -1,31 +1,5 @@
-import { App, Aspects, Stack } from 'aws-cdk-lib';
-import type { StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import type { AlipayProtocolName } from '#core/channels/alipay/protocol.ts';
-import type { ChannelName } from '#core/channels/registry.ts';
-import { MicropayGateway } from '../lib/micropay-gateway.ts';
+import { App } from 'aws-cdk-lib';
+import { addGatewayStacks } from '../lib/gateway-app.ts';
 
-/**
- * One gateway stack per region listed in cdk.json's `regions` context (or `-c regions=a,b`). Optional
- * context: `channelUrls` ({"blueocean": "https://api.au.blueoceanpay.com", …}), `workflowType`
- * (EXPRESS or STANDARD), `alarmEmail`, `alipayProtocol` (seed or guidance).
- */
-const app = new App();
-const context = app.node.tryGetContext('regions') as string[] | string | undefined;
-const regions = typeof context === 'string' ? context.split(',').map((r) => r.trim()) : (context ?? []);
-if (regions.length === 0) throw new Error('cdk.json context "regions" lists no region');
-const channelUrls = app.node.tryGetContext('channelUrls') as Partial<Record<ChannelName, string>> | undefined;
-for (const region of regions) {
-  const stack = new Stack(app, `Micropay-${region}`, {
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region },
-    description: `Micropay barcode-payment gateway (${region})`,
-  });
-  new MicropayGateway(stack, 'Gateway', {
-    channelUrls,
-    workflowType: app.node.tryGetContext('workflowType') as StateMachineType | undefined,
-    alarmEmail: app.node.tryGetContext('alarmEmail') as string | undefined,
-    alipayProtocol: app.node.tryGetContext('alipayProtocol') as AlipayProtocolName | undefined,
-  });
-}
-// Every synth is checked against the AWS Solutions rules; accepted findings are suppressed with a reason.
-Aspects.of(app).add(new AwsSolutionsChecks());
+/** The CDK app `cdk synth` / `cdk deploy` run: one gateway stack per region in cdk.json's `regions` context. */
+addGatewayStacks(new App());
