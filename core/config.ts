@@ -39,11 +39,13 @@ const schema = z.object({
   ),
   /** PEM of a CA trusted beside the public ones for channel TLS; local mode sets its sandbox's test CA. */
   CHANNEL_EXTRA_CA_PEM: z.optional(z.string()),
-  /** Multiplies every protocol wait and channel deadline; below 1 only makes sense against a sandbox. */
+  /** Multiplies every protocol wait (and, unless MICROPAY_DEADLINE_SCALE is set, every channel deadline); below 1 only makes sense against a sandbox. */
   MICROPAY_TIME_SCALE: z._default(
     number((n) => n > 0 && n <= 1, 'must be a number in (0, 1]'),
     1,
   ),
+  /** Multiplies every channel call's deadline; MICROPAY_TIME_SCALE when absent. */
+  MICROPAY_DEADLINE_SCALE: z.optional(number((n) => n > 0 && n <= 1, 'must be a number in (0, 1]')),
   /** Slack after a planned settlement step before the sweep considers the settlement dead. */
   SETTLEMENT_LEASE_GRACE_MS: z._default(
     number((n) => Number.isInteger(n) && n >= 0, 'must be a whole number of milliseconds'),

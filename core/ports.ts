@@ -104,8 +104,10 @@ export interface Ports {
   readonly clock: Clock;
   readonly telemetry: Telemetry;
   readonly log: Log;
-  /** Multiplies every protocol wait and channel deadline (1 in production). */
+  /** Multiplies every protocol wait: query delays and gaps, the reverse floor and backoff (1 in production). */
   readonly timeScale: number;
+  /** Multiplies every channel call's deadline (1 in production; a sandbox run may keep it above `timeScale`). */
+  readonly deadlineScale: number;
   /** How long after a planned settlement step its lease runs out and a sweep takes over. */
   readonly leaseGraceMs: number;
 }

@@ -3,11 +3,11 @@ import type { SandboxCalls, SandboxStarter } from './sandbox-channels.ts';
 import { sandboxBlueocean } from './sandbox-merchants.ts';
 
 /** Starts the BlueOcean sandbox with the sandbox merchants' account (M100000004's, HKD). */
-export const blueoceanStarter: SandboxStarter = async ({ timeScale, pki }) => {
+export const blueoceanStarter: SandboxStarter = async ({ deadlineScale, pki }) => {
   const sandbox = new BlueoceanSandbox({
     accounts: [{ appid: sandboxBlueocean.account.appid, key: sandboxBlueocean.credentials.api_key }],
     currency: sandboxBlueocean.account.currency,
-    timeScale,
+    timeScale: deadlineScale,
     pki,
   });
   return {

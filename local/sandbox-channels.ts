@@ -28,7 +28,8 @@ export interface RunningSandbox {
 }
 
 export interface SandboxContext {
-  readonly timeScale: number;
+  /** The deadline scale: a sandbox that "does not answer in time" hangs 60 s × this. */
+  readonly deadlineScale: number;
   /** The local stack's test PKI: its CA signs the sandboxes' server certificates (and WeChat's client certificates). */
   readonly pki: SandboxPki;
   /** Where a sandbox may keep what must survive a restart (key pairs); in memory when absent. */
@@ -38,10 +39,10 @@ export interface SandboxContext {
 /** Starts one sandbox channel. */
 export type SandboxStarter = (context: SandboxContext) => Promise<RunningSandbox>;
 
-const wechat: SandboxStarter = async ({ timeScale, pki }) => {
+const wechat: SandboxStarter = async ({ deadlineScale, pki }) => {
   const sandbox = new WechatSandbox({
     accounts: [{ ...sandboxWechat.account, key: sandboxWechat.credentials.api_key }],
-    timeScale,
+    timeScale: deadlineScale,
     pki,
   });
   const url = await sandbox.listen();
@@ -57,12 +58,12 @@ const wechat: SandboxStarter = async ({ timeScale, pki }) => {
   };
 };
 
-const alipay: SandboxStarter = async ({ timeScale, pki, dataDir }) => {
+const alipay: SandboxStarter = async ({ deadlineScale, pki, dataDir }) => {
   const keys = await alipaySandboxKeys(dataDir);
   const sandbox = new AlipaySandbox({
     apps: [{ ...sandboxAlipay.account, publicKeyPem: keys.app.public_pem }],
     alipayPrivateKeyPem: keys.alipay.private_pem,
-    timeScale,
+    timeScale: deadlineScale,
     tls: pki.server,
   });
   const url = await sandbox.listen();

@@ -34,7 +34,7 @@ function rsaKeyPair(dir: string | undefined, name: string): { publicKey: string;
  * Starts the fshows sandbox for M100000005's account, with this run's key pairs: the merchant's request key
  * (the sandbox verifies with its public half) and the platform's answer key (the gateway gets its public half).
  */
-export const fshowsStarter: SandboxStarter = async ({ timeScale, pki, dataDir }) => {
+export const fshowsStarter: SandboxStarter = async ({ deadlineScale, pki, dataDir }) => {
   const dir = dataDir && join(dataDir, 'fshows');
   const merchant = rsaKeyPair(dir, 'merchant');
   const platform = rsaKeyPair(dir, 'platform');
@@ -47,7 +47,7 @@ export const fshowsStarter: SandboxStarter = async ({ timeScale, pki, dataDir })
       },
     ],
     platform_private_key_pem: platform.privateKey,
-    timeScale,
+    timeScale: deadlineScale,
     pki,
   });
   return {

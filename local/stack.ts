@@ -19,13 +19,18 @@ import { type LocalFunction, LocalStepFunctions, lambdaContext } from './step-fu
 export interface LocalStackOptions {
   /** API port; 0 picks a free one. @default 3000 */
   readonly port?: number;
-  /** MICROPAY_TIME_SCALE. @default 1 */
+  /** MICROPAY_TIME_SCALE: protocol waits. @default 1 */
   readonly timeScale?: number;
+  /**
+   * MICROPAY_DEADLINE_SCALE: channel call deadlines, and with them the lease grace, the sweep's period and how
+   * long a sandbox's "does not answer" hangs. @default the time scale
+   */
+  readonly deadlineScale?: number;
   /** Where DynamoDB Local, the local secrets and the sandbox PKI (`certs/`) are kept; in memory when absent. */
   readonly dataDir?: string;
-  /** How often the sweep runs. @default 60 s × time scale, at least 200 ms */
+  /** How often the sweep runs. @default 60 s × deadline scale, at least 200 ms */
   readonly sweepIntervalMs?: number;
-  /** SETTLEMENT_LEASE_GRACE_MS. @default 60 s × time scale, at least 1 s */
+  /** SETTLEMENT_LEASE_GRACE_MS. @default 60 s × deadline scale, at least 1 s */
   readonly leaseGraceMs?: number;
   /** Powertools log level of the handlers. @default WARN */
   readonly logLevel?: string;
@@ -79,6 +84,7 @@ const stateMachineArn = `arn:aws:states:${localRegion}:${account}:stateMachine:m
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const timeScale = options.timeScale ?? 1;
+  const deadlineScale = options.deadlineScale ?? timeScale;
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -111,7 +117,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const pki: LocalPki = { caPem: sandboxPki.caPem, dir: certsDir };
     const sandboxes: RunningSandbox[] = [];
     for (const start of sandboxStarters) {
-      const sandbox = await start({ timeScale, pki: sandboxPki, dataDir: options.dataDir });
+      const sandbox = await start({ deadlineScale, pki: sandboxPki, dataDir: options.dataDir });
       sandboxes.push(sandbox);
       stops.push(() => sandbox.close());
     }
@@ -154,8 +160,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...sandboxEnvironment(sandboxes),
       CHANNEL_EXTRA_CA_PEM: pki.caPem,
       MICROPAY_TIME_SCALE: String(timeScale),
+      MICROPAY_DEADLINE_SCALE: String(deadlineScale),
       SETTLEMENT_LEASE_GRACE_MS: String(
-        options.leaseGraceMs ?? Math.max(1_000, Math.round(60_000 * timeScale)),
+        options.leaseGraceMs ?? Math.max(1_000, Math.round(60_000 * deadlineScale)),
       ),
       MERCHANT_CACHE_SECONDS: '5',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
@@ -211,7 +218,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const apiUrl = await listen(apiServer, options.port ?? 3000);
     stops.push(() => close(apiServer));
 
-    const sweepEvery = options.sweepIntervalMs ?? Math.max(200, Math.round(60_000 * timeScale));
+    const sweepEvery = options.sweepIntervalMs ?? Math.max(200, Math.round(60_000 * deadlineScale));
     let sweeping = false;
     const timer = setInterval(() => {
       if (sweeping) return;

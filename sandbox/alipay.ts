@@ -30,7 +30,7 @@ export interface AlipaySandboxOptions {
   readonly alipayPrivateKeyPem: string;
   /** `app_auth_token`s the sandbox honours (service-provider mode); any other is refused. @default none */
   readonly appAuthTokens?: readonly string[];
-  /** MICROPAY_TIME_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
+  /** MICROPAY_DEADLINE_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
   readonly timeScale?: number;
   /** The server's TLS certificate and key (a `SandboxPki`'s `server` fits). */
   readonly tls: { readonly cert_pem: string; readonly key_pem: string };

@@ -27,7 +27,7 @@ export interface FshowsSandboxOptions {
   readonly platform_private_key_pem: string;
   /** @default true */
   readonly signAnswers?: boolean;
-  /** MICROPAY_TIME_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
+  /** MICROPAY_DEADLINE_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
   readonly timeScale?: number;
   /** The server certificate (a `SandboxPki` from `local/certificates.ts` fits). */
   readonly pki: { readonly server: { readonly cert_pem: string; readonly key_pem: string } };

@@ -35,7 +35,7 @@ export interface WechatSandboxTls {
 export interface WechatSandboxOptions {
   /** The merchant accounts; an `mch_id` may be bound to several `appid`s (with one key). */
   readonly accounts: readonly WechatSandboxAccount[];
-  /** MICROPAY_TIME_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
+  /** MICROPAY_DEADLINE_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
   readonly timeScale?: number;
   readonly pki: WechatSandboxTls;
 }

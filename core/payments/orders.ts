@@ -29,7 +29,7 @@ export async function findOrder(ports: Ports, request: OrderRequest): Promise<Or
 export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
   const now = ports.clock.now();
   const channel = ports.channels.get(order.channel);
-  const lease = now + scaled(channel?.protocol.callDeadlineMs ?? 0, ports.timeScale) + ports.leaseGraceMs;
+  const lease = now + scaled(channel?.protocol.callDeadlineMs ?? 0, ports.deadlineScale) + ports.leaseGraceMs;
   let claimed = false;
   const saved = await applyChange(ports.orders, order, (latest) => {
     claimed = false;

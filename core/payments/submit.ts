@@ -99,7 +99,7 @@ export async function submitPayment(
   };
   const sentAt = ports.clock.now();
   const result: PayResult = await channel
-    .pay(context, command, scaled(channel.protocol.payDeadlineMs, ports.timeScale))
+    .pay(context, command, scaled(channel.protocol.payDeadlineMs, ports.deadlineScale))
     .catch((): PayResult => ({ kind: 'unknown', word: 'ERROR' }));
   const outcome = await recordPayAnswer(ports, channel, draft, result, sentAt);
   ports.telemetry.paymentAnswered(
@@ -111,7 +111,7 @@ export async function submitPayment(
 
 function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now: number): Order {
   // Until the channel answers, the order's lease covers the pay call; if this process dies, a sweep settles it.
-  const leaseMs = scaled(channel.protocol.payDeadlineMs, ports.timeScale) + ports.leaseGraceMs;
+  const leaseMs = scaled(channel.protocol.payDeadlineMs, ports.deadlineScale) + ports.leaseGraceMs;
   return {
     merchant_id: request.merchant_id,
     mch_trade_id: request.mch_trade_id,
@@ -177,7 +177,7 @@ async function recordPayAnswer(
   const now = ports.clock.now();
   const attempt = { at: iso(now), action: 'pay' as const, result: result.word };
   const firstQuery = now + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale);
-  const lease = firstQuery + scaled(channel.protocol.callDeadlineMs, ports.timeScale) + ports.leaseGraceMs;
+  const lease = firstQuery + scaled(channel.protocol.callDeadlineMs, ports.deadlineScale) + ports.leaseGraceMs;
   let claimed = false;
   const saved = await applyChange(
     ports.orders,

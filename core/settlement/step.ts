@@ -107,21 +107,21 @@ class Step {
     this.unrecorded = [...(input.plan?.unrecorded ?? [])];
   }
 
-  private ms(protocolMs: number): number {
+  private waitMs(protocolMs: number): number {
     return scaled(protocolMs, this.ports.timeScale);
   }
 
   async begin(order: Order): Promise<StepPlan> {
     const now = this.ports.clock.now();
     return this.record(order, undefined, () => ({}), {
-      queryAt: this.nextQueryAt(order, now, this.ms(this.schedule(order).firstQueryDelayMs)),
+      queryAt: this.nextQueryAt(order, now, this.waitMs(this.schedule(order).firstQueryDelayMs)),
       reverseAt: now,
     });
   }
 
   async query(order: Order): Promise<StepPlan> {
     if (order.state === 'REVERSING' || isSettled(order.state)) return this.begin(order);
-    const interval = this.ms(this.schedule(order).queryIntervalMs);
+    const interval = this.waitMs(this.schedule(order).queryIntervalMs);
     const claimed = await this.claim(order, interval);
     if (isSettled(claimed.state) || claimed.state === 'REVERSING') return this.begin(claimed);
     const result = await this.channel
@@ -143,7 +143,7 @@ class Step {
     if (this.ports.clock.now() < floor)
       return this.record(order, undefined, () => ({}), { queryAt: floor, reverseAt: floor });
     const retryDelay = this.channel.protocol.reverseRetryDelaysMs[this.counts.reverses];
-    const claimed = await this.claim(order, this.ms(retryDelay ?? 0));
+    const claimed = await this.claim(order, this.waitMs(retryDelay ?? 0));
     if (claimed.state !== 'REVERSING') return this.begin(claimed);
     const result = await this.channel
       .reverse(await this.context(claimed), channelOrder(claimed), this.callDeadline())
@@ -154,7 +154,7 @@ class Step {
       claimed,
       { at: iso(now), action: 'reverse', result: result.word },
       () => (result.kind === 'reversed' ? { ...toState('REVERSED'), reverse_action: result.action } : {}),
-      { queryAt: now, reverseAt: retryDelay === undefined ? 'give_up' : now + this.ms(retryDelay) },
+      { queryAt: now, reverseAt: retryDelay === undefined ? 'give_up' : now + this.waitMs(retryDelay) },
     );
   }
 
@@ -190,7 +190,7 @@ class Step {
   }
 
   private callDeadline(): number {
-    return this.ms(this.channel.protocol.callDeadlineMs);
+    return scaled(this.channel.protocol.callDeadlineMs, this.ports.deadlineScale);
   }
 
   private checkOwner(order: Order): void {
@@ -283,7 +283,7 @@ class Step {
     const window = protocol.queryWindowMs;
     // Strictly before the window's end: a query planned exactly on it would be kept or dropped by a millisecond
     // of the pay call (BlueOcean's steps from the pay answer land on 30 s after the request when it is instant).
-    const inWindow = window === undefined || candidates.queryAt < this.paySent(order) + this.ms(window);
+    const inWindow = window === undefined || candidates.queryAt < this.paySent(order) + this.waitMs(window);
     if (this.counts.queries < protocol.maxQueries && inWindow) {
       return { next: 'query', at: candidates.queryAt, changes: lease(candidates.queryAt) };
     }
@@ -297,14 +297,16 @@ class Step {
    * submit died), it counts from when the submit's lease ran out: by then its pay call had ended either way.
    */
   private reverseNotBefore(order: Order): number {
-    return this.paySent(order) + this.ms(this.channel.protocol.reverseNotBeforeMs);
+    return this.paySent(order) + this.waitMs(this.channel.protocol.reverseNotBeforeMs);
   }
 
   /** When the pay request was sent, or (never recorded) when the submit's lease ran out. */
   private paySent(order: Order): number {
     return order.pay_sent_at !== undefined
       ? Date.parse(order.pay_sent_at)
-      : Date.parse(order.created_at) + this.ms(this.channel.protocol.payDeadlineMs) + this.ports.leaseGraceMs;
+      : Date.parse(order.created_at) +
+          scaled(this.channel.protocol.payDeadlineMs, this.ports.deadlineScale) +
+          this.ports.leaseGraceMs;
   }
 
   /**
@@ -317,8 +319,8 @@ class Step {
     const schedule = this.schedule(order);
     const grid =
       Date.parse(answeredAt) +
-      this.ms(schedule.firstQueryDelayMs) +
-      this.counts.queries * this.ms(schedule.queryIntervalMs);
+      this.waitMs(schedule.firstQueryDelayMs) +
+      this.counts.queries * this.waitMs(schedule.queryIntervalMs);
     return Math.max(now, grid);
   }
 

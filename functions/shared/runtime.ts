@@ -35,5 +35,6 @@ export const ports: Ports = {
   telemetry: powertoolsTelemetry(metrics),
   log: logger,
   timeScale: config.MICROPAY_TIME_SCALE,
+  deadlineScale: config.MICROPAY_DEADLINE_SCALE ?? config.MICROPAY_TIME_SCALE,
   leaseGraceMs: config.SETTLEMENT_LEASE_GRACE_MS,
 };

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../../local/dynamodb.ts';
+import { shortRunJvmOptions, startDynamoDbLocal } from '../../local/dynamodb.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,7 +13,7 @@ declare module 'vitest' {
  * its own. Files keep apart by table names.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const dynamo = await startDynamoDbLocal();
+  const dynamo = await startDynamoDbLocal(undefined, { jvmOptions: shortRunJvmOptions });
   project.provide('dynamoDbEndpoint', dynamo.endpoint);
   return () => dynamo.stop();
 }

@@ -220,6 +220,7 @@ export function memoryPorts(channel: Channel, options: { now?: number } = {}) {
     telemetry,
     log: { info: () => {}, warn: () => {}, error: () => {} },
     timeScale: 1,
+    deadlineScale: 1,
     leaseGraceMs: 60_000,
   };
   return { ports, orders, workflow, clock, alarms: telemetry.reverseFailures, telemetry };

@@ -47,6 +47,7 @@ async function worstCase(channel: Channel) {
     telemetry: new RecordingTelemetry(),
     log: { info: () => {}, warn: () => {}, error: () => {} },
     timeScale: 1,
+    deadlineScale: 1,
     leaseGraceMs: 60_000,
   };
   const started = t0 + channel.protocol.payDeadlineMs;

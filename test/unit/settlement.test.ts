@@ -107,6 +107,7 @@ function setup(queries: QueryResult[] = [], reverses: ReverseResult[] = [], prot
     telemetry,
     log: { info: () => {}, warn: () => {}, error: () => {} },
     timeScale: 1,
+    deadlineScale: 1,
     leaseGraceMs: 60_000,
   };
   const input = { merchant_id: 'M1', mch_trade_id: 'order-1', trade_id: '0'.repeat(24), seq: 1 };
