@@ -177,7 +177,8 @@ async function recordPayAnswer(
   const now = ports.clock.now();
   const attempt = { at: iso(now), action: 'pay' as const, result: result.word };
   const firstQuery = now + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale);
-  const lease = firstQuery + scaled(channel.protocol.callDeadlineMs, ports.deadlineScale) + ports.leaseGraceMs;
+  const lease =
+    firstQuery + scaled(channel.protocol.callDeadlineMs, ports.deadlineScale) + ports.leaseGraceMs;
   let claimed = false;
   const saved = await applyChange(
     ports.orders,

@@ -28,7 +28,8 @@ export async function sweepDueOrders(ports: Ports, limit = 100): Promise<SweepRe
     const order = await ports.orders.get(key);
     if (!order?.settle_due_at || hasLiveOwner(order, now)) continue;
     const channel = ports.channels.get(order.channel);
-    const lease = now + scaled(channel?.protocol.callDeadlineMs ?? 0, ports.deadlineScale) + ports.leaseGraceMs;
+    const lease =
+      now + scaled(channel?.protocol.callDeadlineMs ?? 0, ports.deadlineScale) + ports.leaseGraceMs;
     try {
       let claimed = false;
       const saved = await applyChange(ports.orders, order, (latest) => {
