@@ -3,13 +3,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { describe, it } from 'vitest';
 import { addGatewayStacks } from '../../lib/gateway-app.ts';
+import { templateApp } from '../support/cdk.ts';
 
 describe('the CDK app (bin/app.ts)', () => {
   it('makes one stack per region given as -c regions=a,b', () => {
-    const app = new App({ context: { regions: 'eu-west-1, us-west-2', 'aws:cdk:bundling-stacks': [] } });
+    const app = templateApp({ regions: 'eu-west-1, us-west-2' });
     const stacks = addGatewayStacks(app);
     assert.deepEqual(
       stacks.map((s) => [s.stackName, s.region]),
@@ -18,11 +18,11 @@ describe('the CDK app (bin/app.ts)', () => {
         ['Micropay-us-west-2', 'us-west-2'],
       ],
     );
-    assert.throws(() => addGatewayStacks(new App({ context: { regions: [] } })), /lists no region/);
+    assert.throws(() => addGatewayStacks(templateApp({ regions: [] })), /lists no region/);
   });
 
-  // The deploy command itself, offline: the CDK CLI runs cdk.json's app, bundles every function and fails on
-  // an unsuppressed cdk-nag error.
+  // The deploy command itself, offline: the CDK CLI runs cdk.json's app, bundles every function, validates the
+  // templates and fails on an unsuppressed cdk-nag error.
   it('`cdk synth` makes one stack per region in cdk.json, with every function bundled', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'micropay-cdk-'));
     try {
@@ -44,6 +44,15 @@ describe('the CDK app (bin/app.ts)', () => {
       assert.deepEqual(
         stacks.map(([name, a]) => [name, a.environment?.split('/').pop()]).sort(),
         configured.map((region) => [`Micropay-${region}`, region]).sort(),
+      );
+      // CDK's built-in CloudFormation validation (resource schemas and its default rules) found nothing.
+      const validation = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+        pluginReports: { pluginName: string; violations?: unknown[] }[];
+      };
+      assert.deepEqual(
+        validation.pluginReports.flatMap((r) => r.violations ?? []),
+        [],
+        'CloudFormation validation violations',
       );
       for (const [name] of stacks) {
         const assets = JSON.parse(readFileSync(join(outdir, `${name}.assets.json`), 'utf8')) as {

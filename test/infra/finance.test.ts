@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
-import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -12,8 +12,9 @@ import { curatedColumns, currentViewSql, financePrefixes } from '#finance/catalo
 import { readSql, sqlNames } from '#finance/sql.ts';
 import { curateQueryForAsl, FinanceExports, financeExportAslPath } from '../../lib/finance-exports.ts';
 import { MicropayGateway } from '../../lib/micropay-gateway.ts';
+import { templateApp } from '../support/cdk.ts';
 
-const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const app = templateApp();
 const stack = new Stack(app, 'Micropay-test', { env: { account: '123456789012', region: 'ap-east-1' } });
 new MicropayGateway(stack, 'Gateway');
 const template = Template.fromStack(stack);
@@ -340,7 +341,7 @@ describe('the finance export state machine (statemachines/finance-export.asl.jso
 
 describe('cdk-nag AwsSolutions on the finance exports', () => {
   it('reports nothing unsuppressed', () => {
-    const nagApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const nagApp = templateApp();
     const nagStack = new Stack(nagApp, 'FinanceNag', {
       env: { account: '123456789012', region: 'ap-east-1' },
     });

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { build } from 'esbuild';
 import { describe, it } from 'vitest';
 import { MicropayGateway, type MicropayGatewayProps } from '../../lib/micropay-gateway.ts';
+import { templateApp } from '../support/cdk.ts';
 
 /** A stack holding one gateway, as bin/app.ts makes per region. Bundling is skipped: these read templates. */
 function gatewayStack(props: MicropayGatewayProps = {}, checked = false) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = templateApp();
   const stack = new Stack(app, 'Micropay-test', { env: { account: '123456789012', region: 'ap-east-1' } });
   if (checked) Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
   new MicropayGateway(stack, 'Gateway', props);
