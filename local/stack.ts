@@ -28,6 +28,13 @@ export interface LocalStackOptions {
   readonly deadlineScale?: number;
   /** Where DynamoDB Local, the local secrets and the sandbox PKI (`certs/`) are kept; in memory when absent. */
   readonly dataDir?: string;
+  /**
+   * Where the sandbox PKI (`certs/`) and the sandboxes' key pairs are kept, if not in `dataDir`: the test suite
+   * makes them once (`prepareSandboxKeys`) for all its files. @default dataDir
+   */
+  readonly keysDir?: string;
+  /** Validate the settlement ASL at start (the infra tests validate the same file). @default true */
+  readonly validateAsl?: boolean;
   /** How often the sweep runs. @default 60 s × deadline scale, at least 200 ms */
   readonly sweepIntervalMs?: number;
   /** SETTLEMENT_LEASE_GRACE_MS. @default 60 s × deadline scale, at least 1 s */
@@ -112,12 +119,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const secretsUrl = await listen(secretsServer);
     stops.push(() => close(secretsServer));
-    const certsDir = options.dataDir && join(options.dataDir, 'certs');
+    const keysDir = options.keysDir ?? options.dataDir;
+    const certsDir = keysDir && join(keysDir, 'certs');
     const sandboxPki = createSandboxPki(certsDir);
     const pki: LocalPki = { caPem: sandboxPki.caPem, dir: certsDir };
     const sandboxes: RunningSandbox[] = [];
     for (const start of sandboxStarters) {
-      const sandbox = await start({ deadlineScale, pki: sandboxPki, dataDir: options.dataDir });
+      const sandbox = await start({ deadlineScale, pki: sandboxPki, dataDir: keysDir });
       sandboxes.push(sandbox);
       stops.push(() => sandbox.close());
     }
@@ -137,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       definitions: { [stateMachineArn]: definition },
       functions: { [settleFunctionArn]: lazySettle },
       timeScale,
+      validate: options.validateAsl,
       onExecutionMetered: meter && ((execution) => meter.executions.push(execution)),
     });
     const sfnUrl = await listen(stepFunctions.server);
@@ -264,4 +273,17 @@ function withSandboxCredentials(
     channels[sandbox.channel] = { ...channels[sandbox.channel], ...sandbox.credentials };
   }
   return { ...secret, channels };
+}
+
+/**
+ * Makes, in `keysDir`, every key and certificate a local stack's sandboxes use (the test PKI, WeChat's client
+ * certificates, Alipay's and fshows' key pairs), by starting each sandbox once there. Stacks started later with
+ * this `keysDir` only read them: the test suite pays for RSA key generation once instead of once per file.
+ */
+export async function prepareSandboxKeys(keysDir: string): Promise<void> {
+  const pki = createSandboxPki(join(keysDir, 'certs'));
+  for (const start of sandboxStarters) {
+    const sandbox = await start({ deadlineScale: 1, pki, dataDir: keysDir });
+    await sandbox.close();
+  }
 }

@@ -38,6 +38,8 @@ export interface LocalStepFunctionsOptions {
    * name and input, as Standard workflows do. @default 'EXPRESS'
    */
   readonly type?: 'EXPRESS' | 'STANDARD';
+  /** Validate each definition against the ASL schema first (asl-validator; ~250 ms). @default true */
+  readonly validate?: boolean;
 }
 
 /**
@@ -58,7 +60,8 @@ export class LocalStepFunctions {
   constructor(options: LocalStepFunctionsOptions) {
     this.options = options;
     for (const [arn, definition] of Object.entries(options.definitions)) {
-      this.machines.set(arn, new StateMachine(definition as never));
+      const noValidate = options.validate === false;
+      this.machines.set(arn, new StateMachine(definition as never, { validationOptions: { noValidate } }));
       this.overrides.set(arn, this.taskOverrides(definition));
     }
     this.server = awsJsonServer('AWSStepFunctions', 'application/x-amz-json-1.0', {

@@ -30,6 +30,9 @@ export function useLocalStack(
       timeScale: testTimeScale,
       deadlineScale: testDeadlineScale,
       dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+      keysDir: inject('sandboxKeysDir'),
+      // test/infra/asl.test.ts validates the same ASL file once.
+      validateAsl: false,
       tablePrefix: `test-${randomUUID().slice(0, 8)}`,
       ...options,
     });
