@@ -19,8 +19,8 @@ const summaryLine: Reporter = {
 
 /**
  * Three projects, one command (`npm test`): unit (domain with fakes), integration (the local stack over
- * real HTTP: DynamoDB Local, sandboxes, the ASL run locally) and infra (ASL and CDK template). Each integration
- * and infra file runs in its own child process: a local stack sets the handlers' environment, which they read once.
+ * real HTTP: DynamoDB Local, sandboxes, the ASL run locally) and infra (ASL and CDK template). Each test
+ * file runs in its own child process: a local stack sets the handlers' environment, which they read once.
  */
 export default defineConfig({
   test: {
@@ -34,11 +34,7 @@ export default defineConfig({
       reporter: ['text-summary'],
     },
     projects: [
-      // Unit files share a process per worker (no module reloads): they use fakes and set no environment.
-      {
-        extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000, isolate: false },
-      },
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
       {
         extends: true,
         test: {
