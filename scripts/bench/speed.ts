@@ -56,11 +56,12 @@ export interface SpeedFigures {
   readonly concurrentCpuMsPerPayment: number;
 }
 
-/** The API process as deployed: real deadlines (the stack's time scale only speeds up settlement waits), metrics on. */
+/** The API process as deployed: real waits and deadlines (the stack's time scale only speeds up settlement), metrics on. */
 function apiProcessEnv(stack: LocalStack): Record<string, string> {
   return {
     ...stack.env,
     MICROPAY_TIME_SCALE: '1',
+    MICROPAY_DEADLINE_SCALE: '1',
     SETTLEMENT_LEASE_GRACE_MS: '60000',
     POWERTOOLS_DEV: '',
     POWERTOOLS_METRICS_DISABLED: 'false',
