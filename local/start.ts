@@ -17,9 +17,15 @@ if (!(timeScale > 0 && timeScale <= 1)) {
   console.error(`MICROPAY_TIME_SCALE must be a number in (0, 1], got ${process.env.MICROPAY_TIME_SCALE}`);
   process.exit(1);
 }
+const deadlineScale = Number(process.env.MICROPAY_DEADLINE_SCALE ?? timeScale);
+if (!(deadlineScale > 0 && deadlineScale <= 1)) {
+  console.error(`MICROPAY_DEADLINE_SCALE must be a number in (0, 1], got ${process.env.MICROPAY_DEADLINE_SCALE}`);
+  process.exit(1);
+}
 const stack = await startLocalStack({
   port: Number(values.port),
   timeScale,
+  deadlineScale,
   dataDir: values.persist ? '.local' : undefined,
   logLevel: process.env.LOG_LEVEL ?? 'INFO',
 });
@@ -63,7 +69,7 @@ const lines = [
   `  ${'API'.padEnd(26)} ${stack.apiUrl}   (POST /v1/micropay, /v1/query, /v1/reverse)`,
   ...stack.sandboxes.map((sandbox) => `  ${sandbox.label.padEnd(26)} ${sandbox.url}   (${sandbox.paths})`),
   `  ${'sandbox test CA'.padEnd(26)} ${stack.pki.dir ? join(stack.pki.dir, 'ca.pem') : 'in memory'}   (trusted by the gateway only; /secapi/ needs the client certificate)`,
-  `  ${'time scale'.padEnd(26)} ${timeScale}   (MICROPAY_TIME_SCALE)`,
+  `  ${'time scale'.padEnd(26)} ${timeScale}   (MICROPAY_TIME_SCALE; deadlines ${deadlineScale}, MICROPAY_DEADLINE_SCALE)`,
   '',
   '  Sandbox merchants:',
   ...sandboxMerchants.map(
