@@ -19,7 +19,9 @@ if (!(timeScale > 0 && timeScale <= 1)) {
 }
 const deadlineScale = Number(process.env.MICROPAY_DEADLINE_SCALE ?? timeScale);
 if (!(deadlineScale > 0 && deadlineScale <= 1)) {
-  console.error(`MICROPAY_DEADLINE_SCALE must be a number in (0, 1], got ${process.env.MICROPAY_DEADLINE_SCALE}`);
+  console.error(
+    `MICROPAY_DEADLINE_SCALE must be a number in (0, 1], got ${process.env.MICROPAY_DEADLINE_SCALE}`,
+  );
   process.exit(1);
 }
 const stack = await startLocalStack({
