@@ -123,6 +123,32 @@ describe('settlement step (WeChat protocol table)', () => {
     assert.equal(orders.order.settle_due_at, new Date(t0 + 6_000 + 10_000 + 60_000).toISOString());
   });
 
+  it('scales waits by the time scale and call deadlines (and the leases over them) by the deadline scale', async () => {
+    const base = setup();
+    const deadlines: number[] = [];
+    const channel: Channel = {
+      ...base.ports.channels.get('wechat'),
+      query: async (_ctx, _order, deadlineMs) => {
+        deadlines.push(deadlineMs);
+        return { kind: 'pending', word: 'USERPAYING' };
+      },
+    } as Channel;
+    const ports: Ports = {
+      ...base.ports,
+      channels: { get: () => channel },
+      timeScale: 0.1,
+      deadlineScale: 0.5,
+    };
+    const plan = await runSettlementStep(ports, { ...base.input, action: 'begin' });
+    // The first query 5 s × 0.1 after the step; the lease past it by the 10 s deadline × 0.5 and the grace.
+    assert.equal(plan.at, new Date(t0 + 1_000 + 500).toISOString());
+    assert.equal(base.orders.order.settle_due_at, new Date(t0 + 1_500 + 5_000 + 60_000).toISOString());
+    base.clock.time = t0 + 1_500;
+    const next = await runSettlementStep(ports, { ...base.input, action: 'query', plan, seq: plan.seq });
+    assert.deepEqual(deadlines, [5_000]);
+    assert.equal(next.at, new Date(t0 + 1_500 + 500).toISOString());
+  });
+
   it('queries 6 times 5 s apart, then reverses no earlier than 15 s after the order', async () => {
     const { ports, orders, calls, clock, input } = setup();
     let plan = await runSettlementStep(ports, { ...input, action: 'begin' });
