@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import { rsa2Sign, rsa2Verify, signingString, toAlipayTime } from '#core/channels/alipay/wire.ts';
 import { fenToYuan, yuanToFen } from '#core/money.ts';
 import { close, listen } from '#local/aws-json.ts';
+import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
 
 /** The gateway path, as Alipay's (`https://openapi.alipay.com/gateway.do`). */
 export const alipayGatewayPath = '/gateway.do';
@@ -260,7 +261,7 @@ export class AlipaySandbox {
     const authCode = text(biz.auth_code) as string;
     const existing = this.trades.get(outTradeNo);
     if (existing) return reusedTrade(existing, totalAmount);
-    const outcome = authCode.slice(-2);
+    const outcome = outcomeOf(authCode);
     const create = (status: TradeStatus): Trade => {
       const trade: Trade = {
         outTradeNo,
@@ -279,33 +280,28 @@ export class AlipaySandbox {
     };
     const refused = (subCode: string, subMsg: string) =>
       new Refusal('40004', subCode, subMsg, { out_trade_no: outTradeNo, ...zeroAmounts });
-    switch (outcome) {
-      case '01':
-      case '02':
-      case '08':
-      case '09':
-      case '10':
+    const pay = payBehaviour(outcome);
+    switch (pay.kind) {
+      case 'paying':
         return {
           code: '10003',
           msg: ' order success pay inprocess',
           ...tradeFields(create('WAIT_BUYER_PAY')),
         };
-      case '03':
-        throw refused('ACQ.BUYER_BALANCE_NOT_ENOUGH', '买家余额不足');
-      case '04':
-        throw refused(
-          'ACQ.PAYMENT_AUTH_CODE_INVALID',
-          '支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款',
-        );
-      case '05':
+      case 'refused':
+        throw pay.reason === 'balance'
+          ? refused('ACQ.BUYER_BALANCE_NOT_ENOUGH', '买家余额不足')
+          : refused(
+              'ACQ.PAYMENT_AUTH_CODE_INVALID',
+              '支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款',
+            );
+      case 'error':
         create('TRADE_SUCCESS');
         throw new Refusal('20000', 'isp.unknow-error', '系统繁忙');
-      case '06':
-        create('TRADE_SUCCESS');
+      case 'silent':
+        if (pay.paid) create('TRADE_SUCCESS');
         return undefined;
-      case '07':
-        return undefined;
-      default: {
+      case 'paid': {
         const trade = create('TRADE_SUCCESS');
         return {
           code: '10000',
@@ -325,10 +321,11 @@ export class AlipaySandbox {
     if (!trade?.tradeNo) throw new Refusal('40004', 'ACQ.TRADE_NOT_EXIST', '交易不存在');
     trade.queries += 1;
     if (trade.status === 'WAIT_BUYER_PAY') {
-      if (trade.outcome === '01' && trade.queries >= 2) {
+      const now = afterQuery(trade.outcome, trade.queries);
+      if (now === 'paid') {
         trade.status = 'TRADE_SUCCESS';
         trade.paidAt = Date.now();
-      } else if (trade.outcome === '08') {
+      } else if (now === 'failed') {
         trade.status = 'TRADE_CLOSED';
       }
     }
@@ -366,7 +363,8 @@ export class AlipaySandbox {
     }
     trade.cancels += 1;
     const ids = { out_trade_no: trade.outTradeNo, ...(trade.tradeNo ? { trade_no: trade.tradeNo } : {}) };
-    if (trade.outcome === '10' || (trade.outcome === '09' && trade.cancels === 1)) {
+    // Alipay asks for another cancel (retry_flag=Y) both after a system error and when it wants one more.
+    if (reverseAnswer(trade.outcome, trade.cancels) !== 'reversed') {
       throw new Refusal('40004', 'ACQ.SYSTEM_ERROR', '系统错误', { ...ids, retry_flag: 'Y' });
     }
     const action = trade.status === 'TRADE_SUCCESS' ? 'refund' : 'close';

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { blueoceanApis } from '#core/channels/blueocean/protocol.ts';
 import { close, listen } from '#local/aws-json.ts';
+import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
 
 type Endpoint = 'pay' | 'query' | 'reverse';
 type Fields = Record<string, string>;
@@ -221,7 +222,7 @@ export class BlueoceanSandbox {
     if (!/^[1-9]\d{0,11}$/.test(request.total_fee ?? ''))
       throw new Refusal(40100, '无效请求: total_fee必须为正整数(港币分)');
     if (api === 'unified' && request.payment !== 'micropay') throw new Refusal(40100, '无效请求: payment');
-    const outcome = code.slice(-2);
+    const outcome = outcomeOf(code);
     const create = (state: TradeState): SandboxOrder => {
       const order: SandboxOrder = {
         outTradeNo: request.out_trade_no ?? sn(),
@@ -239,27 +240,23 @@ export class BlueoceanSandbox {
       this.orders.set(order.outTradeNo, order);
       return order;
     };
-    switch (outcome) {
-      case '01':
-      case '02':
-      case '08':
-      case '09':
-      case '10':
+    const pay = payBehaviour(outcome);
+    switch (pay.kind) {
+      case 'paying':
         create('USERPAYING');
         throw new Refusal(201, '刷卡结果未知状态: 用户支付中');
-      case '03':
-        throw new Refusal(40500, '余额不足');
-      case '04':
-        throw new Refusal(40500, '二维码已过期，请用户在微信上刷新后再试');
-      case '05':
+      case 'refused':
+        throw new Refusal(
+          40500,
+          pay.reason === 'balance' ? '余额不足' : '二维码已过期，请用户在微信上刷新后再试',
+        );
+      case 'error':
         create('SUCCESS');
         throw new Refusal(40400, '系统繁忙');
-      case '06':
-        create('SUCCESS');
+      case 'silent':
+        if (pay.paid) create('SUCCESS');
         return undefined;
-      case '07':
-        return undefined;
-      default:
+      case 'paid':
         return this.paymentFields(create('SUCCESS'), 'pay');
     }
   }
@@ -268,10 +265,11 @@ export class BlueoceanSandbox {
     if (!order) throw new Refusal(40102, '订单不存在');
     order.queries += 1;
     if (order.state === 'USERPAYING') {
-      if (order.outcome === '01' && order.queries >= 2) {
+      const now = afterQuery(order.outcome, order.queries);
+      if (now === 'paid') {
         order.state = 'SUCCESS';
         order.paidAt = Date.now();
-      } else if (order.outcome === '08') {
+      } else if (now === 'failed') {
         order.state = 'PAYERROR';
       }
     }
@@ -302,8 +300,9 @@ export class BlueoceanSandbox {
     }
     if (order.state === 'REVOKED') throw new Refusal(40104, '订单已撤销');
     order.reverses += 1;
-    if (order.outcome === '10') throw new Refusal(40400, '系统繁忙');
-    if (order.outcome === '09' && order.reverses === 1) return { recall: 'Y' };
+    const answer = reverseAnswer(order.outcome, order.reverses);
+    if (answer === 'error') throw new Refusal(40400, '系统繁忙');
+    if (answer === 'again') return { recall: 'Y' };
     order.state = 'REVOKED';
     return { recall: 'N' };
   }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { fshowsMethods, fshowsVersion } from '#core/channels/fshows/protocol.ts';
 import { close, listen } from '#local/aws-json.ts';
+import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
 
 type Endpoint = keyof typeof fshowsMethods;
 type Fields = Record<string, string>;
@@ -190,7 +191,7 @@ export class FshowsSandbox {
       throw new Refusal('AUTH_CODE_INVALID', '授权码检验错误');
     const totalFen = yuanToFen(content.total_fee ?? '');
     if (totalFen === undefined) throw new Refusal('-101', '无效参数: total_fee(元, 最多两位小数)');
-    const outcome = (content.auth_code ?? '').slice(-2);
+    const outcome = outcomeOf(content.auth_code);
     const create = (state: TradeState): SandboxOrder => {
       const order: SandboxOrder = {
         outTradeNo,
@@ -205,27 +206,22 @@ export class FshowsSandbox {
       this.orders.set(outTradeNo, order);
       return order;
     };
-    switch (outcome) {
-      case '01':
-      case '02':
-      case '08':
-      case '09':
-      case '10':
+    const pay = payBehaviour(outcome);
+    switch (pay.kind) {
+      case 'paying':
         create('USERPAYING');
         throw new Refusal('USERPAYING', '用户支付中，需要输入密码');
-      case '03':
-        throw new Refusal('NOTENOUGH', '余额不足');
-      case '04':
-        throw new Refusal('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试');
-      case '05':
+      case 'refused':
+        throw pay.reason === 'balance'
+          ? new Refusal('NOTENOUGH', '余额不足')
+          : new Refusal('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试');
+      case 'error':
         create('SUCCESS');
         throw new Refusal('SYSTEMERROR', '系统超时');
-      case '06':
-        create('SUCCESS');
+      case 'silent':
+        if (pay.paid) create('SUCCESS');
         return undefined;
-      case '07':
-        return undefined;
-      default:
+      case 'paid':
         return paymentMembers(create('SUCCESS'));
     }
   }
@@ -234,10 +230,11 @@ export class FshowsSandbox {
     if (!order) throw new Refusal('ORDERNOTEXIST', '订单不存在');
     order.queries += 1;
     if (order.state === 'USERPAYING') {
-      if (order.outcome === '01' && order.queries >= 2) {
+      const now = afterQuery(order.outcome, order.queries);
+      if (now === 'paid') {
         order.state = 'SUCCESS';
         order.paidAt = Date.now();
-      } else if (order.outcome === '08') {
+      } else if (now === 'failed') {
         order.state = 'PAYERROR';
       }
     }
@@ -267,8 +264,9 @@ export class FshowsSandbox {
       return answer('N');
     }
     order.reverses += 1;
-    if (order.outcome === '10') throw new Refusal('SYSTEMERROR', '系统超时');
-    if (order.outcome === '09' && order.reverses === 1) return answer('Y');
+    const reversed = reverseAnswer(order.outcome, order.reverses);
+    if (reversed === 'error') throw new Refusal('SYSTEMERROR', '系统超时');
+    if (reversed === 'again') return answer('Y');
     order.state = 'REVOKED';
     return answer('N');
   }

@@ -6,6 +6,7 @@ import { wechatPaths } from '#core/channels/wechat/wechat.ts';
 import { fromXml, toWechatTime, toXml } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
 import { close, listen } from '#local/aws-json.ts';
+import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
 
 type Fields = Record<string, string>;
 type Endpoint = keyof typeof wechatPaths;
@@ -233,7 +234,7 @@ export class WechatSandbox {
 
   /** The outcome table (SPEC section 6); undefined when the sandbox must not answer at all. */
   private micropay(request: Fields, outTradeNo: string): Fields | undefined {
-    const outcome = (request.auth_code ?? '').slice(-2);
+    const outcome = outcomeOf(request.auth_code);
     const create = (state: TradeState): SandboxOrder => {
       const order: SandboxOrder = {
         outTradeNo,
@@ -249,27 +250,22 @@ export class WechatSandbox {
       if (order.transactionId) this.byTransactionId.set(order.transactionId, order);
       return order;
     };
-    switch (outcome) {
-      case '01':
-      case '02':
-      case '08':
-      case '09':
-      case '10':
+    const pay = payBehaviour(outcome);
+    switch (pay.kind) {
+      case 'paying':
         create('USERPAYING');
         throw new Refusal('USERPAYING', '用户支付中，需要输入密码');
-      case '03':
-        throw new Refusal('NOTENOUGH', '余额不足');
-      case '04':
-        throw new Refusal('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试');
-      case '05':
+      case 'refused':
+        throw pay.reason === 'balance'
+          ? new Refusal('NOTENOUGH', '余额不足')
+          : new Refusal('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试');
+      case 'error':
         create('SUCCESS');
         throw new Refusal('SYSTEMERROR', '系统超时');
-      case '06':
-        create('SUCCESS');
+      case 'silent':
+        if (pay.paid) create('SUCCESS');
         return undefined;
-      case '07':
-        return undefined;
-      default:
+      case 'paid':
         return { result_code: 'SUCCESS', ...paymentFields(create('SUCCESS')) };
     }
   }
@@ -278,10 +274,11 @@ export class WechatSandbox {
     if (!order) throw new Refusal('ORDERNOTEXIST', '此交易订单号不存在');
     order.queries += 1;
     if (order.state === 'USERPAYING') {
-      if (order.outcome === '01' && order.queries >= 2) {
+      const now = afterQuery(order.outcome, order.queries);
+      if (now === 'paid') {
         order.state = 'SUCCESS';
         order.paidAt = Date.now();
-      } else if (order.outcome === '08') {
+      } else if (now === 'failed') {
         order.state = 'PAYERROR';
       }
     }
@@ -310,7 +307,8 @@ export class WechatSandbox {
       return { result_code: 'SUCCESS', recall: 'N' };
     }
     order.reverses += 1;
-    if (order.outcome === '10' || (order.outcome === '09' && order.reverses === 1)) {
+    // WeChat says "call again" (recall=Y) both when it asks for another reverse and when the reverse failed.
+    if (reverseAnswer(order.outcome, order.reverses) !== 'reversed') {
       return { result_code: 'FAIL', err_code: 'SYSTEMERROR', err_code_des: '系统超时', recall: 'Y' };
     }
     order.state = 'REVOKED';
