@@ -26,7 +26,9 @@ export default defineConfig({
   test: {
     pool: 'forks',
     isolate: true,
-    maxWorkers: 2,
+    // Three on two cores: integration files spend part of their time in protocol waits, and a third worker
+    // fills that idle CPU: the whole run 65 → 60 s, and no BlueOcean window stall in the runs that measured it.
+    maxWorkers: 3,
     reporters: ['default', summaryLine],
     coverage: {
       provider: 'v8',
