@@ -26,4 +26,12 @@ async function api(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStruct
   };
 }
 
-export const handler = middy(api).use(injectLambdaContext(logger, { resetKeys: true }));
+/**
+ * No early timeout (`timeoutEarlyInMillis: 0`): the API bounds its own work (the channel's deadlines, DynamoDB's
+ * attempt timeouts). Middy's early-timeout timer, set on every invocation to a different remaining time, cost
+ * CPU on every payment. An invocation that still ran out of time would end as it does after middy's early
+ * timeout: with no answer, and the order's lease held for the sweep.
+ */
+export const handler = middy(api, { timeoutEarlyInMillis: 0 }).use(
+  injectLambdaContext(logger, { resetKeys: true }),
+);
