@@ -384,7 +384,7 @@ export function fromAttributeValue(attribute: AttributeValue): unknown {
 
 /**
  * One header of an answer from its raw name/value list: reading `headers` makes Node build an object of every
- * header, which the floor server in the bench never pays for and this one header does not need.
+ * header, on every call, for the one header this client checks.
  */
 function rawHeader(raw: readonly string[], name: string): string | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) {
