@@ -63,6 +63,7 @@ function apiProcessEnv(stack: LocalStack): Record<string, string> {
     MICROPAY_TIME_SCALE: '1',
     MICROPAY_DEADLINE_SCALE: '1',
     SETTLEMENT_LEASE_GRACE_MS: '60000',
+    MERCHANT_CACHE_SECONDS: '120',
     POWERTOOLS_DEV: '',
     POWERTOOLS_METRICS_DISABLED: 'false',
     POWERTOOLS_LOG_LEVEL: 'INFO',
