@@ -3,8 +3,7 @@ import { ApiCode, GatewayError } from '#core/errors.ts';
 import { applyChange, toState } from '#core/orders/changes.ts';
 import type { Order } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
-import { claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
-import { scaled } from '#core/time.ts';
+import { callLeaseEnd, claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
 
 /** One order of the merchant, by `trade_id` (wins when both are given) or `mch_trade_id`. */
 export async function findOrder(ports: Ports, request: OrderRequest): Promise<Order> {
@@ -29,7 +28,7 @@ export async function findOrder(ports: Ports, request: OrderRequest): Promise<Or
 export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
   const now = ports.clock.now();
   const channel = ports.channels.get(order.channel);
-  const lease = now + scaled(channel?.protocol.callDeadlineMs ?? 0, ports.deadlineScale) + ports.leaseGraceMs;
+  const lease = callLeaseEnd(ports, channel?.protocol, now);
   let claimed = false;
   const saved = await applyChange(ports.orders, order, (latest) => {
     claimed = false;

@@ -7,7 +7,7 @@ import type { Merchant } from '#core/merchants.ts';
 import { applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
-import { claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
+import { callLeaseEnd, claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
 import { iso, scaled } from '#core/time.ts';
 
 /** The parameters that define a payment: the same id with any of these different is a conflict (102). */
@@ -177,8 +177,7 @@ async function recordPayAnswer(
   const now = ports.clock.now();
   const attempt = { at: iso(now), action: 'pay' as const, result: result.word };
   const firstQuery = now + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale);
-  const lease =
-    firstQuery + scaled(channel.protocol.callDeadlineMs, ports.deadlineScale) + ports.leaseGraceMs;
+  const lease = callLeaseEnd(ports, channel.protocol, firstQuery);
   let claimed = false;
   const saved = await applyChange(
     ports.orders,

@@ -1,6 +1,7 @@
+import type { SettlementProtocol } from '#core/channels/channel.ts';
 import { isSettled, type Order } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
-import { iso } from '#core/time.ts';
+import { iso, scaled } from '#core/time.ts';
 
 /**
  * Whether something is settling `order` right now: a settlement execution, or the submit whose pay call is in
@@ -10,6 +11,18 @@ export function hasLiveOwner(order: Order, now: number): boolean {
   return (
     !isSettled(order.state) && order.settle_due_at !== undefined && Date.parse(order.settle_due_at) > now
   );
+}
+
+/**
+ * When a lease over one channel call made at `from` runs out: the call's deadline, then the grace the sweep
+ * leaves before it takes over. Every lease that covers a query or reverse call is this one.
+ */
+export function callLeaseEnd(
+  ports: Pick<Ports, 'deadlineScale' | 'leaseGraceMs'>,
+  protocol: SettlementProtocol | undefined,
+  from: number,
+): number {
+  return from + scaled(protocol?.callDeadlineMs ?? 0, ports.deadlineScale) + ports.leaseGraceMs;
 }
 
 /**

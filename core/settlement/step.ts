@@ -9,6 +9,7 @@ import type {
 import { applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order, type SettlementAttempt } from '#core/orders/order.ts';
 import type { Ports, SettlementInput } from '#core/ports.ts';
+import { callLeaseEnd } from '#core/settlement/ownership.ts';
 import { iso, scaled } from '#core/time.ts';
 
 /** What the state machine asks a step to do (the `action` of its Task states). */
@@ -202,7 +203,7 @@ class Step {
    * follows when the answer changes nothing (`gapMs`), so such an answer needs no write of its own.
    */
   private async claim(order: Order, gapMs: number): Promise<Order> {
-    const leaseUntil = this.ports.clock.now() + this.callDeadline() + gapMs + this.ports.leaseGraceMs;
+    const leaseUntil = callLeaseEnd(this.ports, this.channel.protocol, this.ports.clock.now() + gapMs);
     const claimed = await this.write(order, (latest) => {
       this.checkOwner(latest);
       return isSettled(latest.state)
@@ -271,7 +272,7 @@ class Step {
     const state = nextState(order, changes);
     if (isSettled(state)) return { next: 'done', at: now, changes: {} };
     const lease = (at: number) => ({
-      settle_due_at: iso(at + this.callDeadline() + this.ports.leaseGraceMs),
+      settle_due_at: iso(callLeaseEnd(this.ports, this.channel.protocol, at)),
     });
     const reverseAt = (from: number) => Math.max(from, this.reverseNotBefore({ ...order, ...changes }));
     if (state === 'REVERSING') {

@@ -1,8 +1,7 @@
 import { StaleOrderError } from '#core/errors.ts';
 import { applyChange } from '#core/orders/changes.ts';
 import type { Ports } from '#core/ports.ts';
-import { claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
-import { scaled } from '#core/time.ts';
+import { callLeaseEnd, claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
 
 export interface SweepReport {
   /** Open orders looked at. */
@@ -28,8 +27,7 @@ export async function sweepDueOrders(ports: Ports, limit = 100): Promise<SweepRe
     const order = await ports.orders.get(key);
     if (!order?.settle_due_at || hasLiveOwner(order, now)) continue;
     const channel = ports.channels.get(order.channel);
-    const lease =
-      now + scaled(channel?.protocol.callDeadlineMs ?? 0, ports.deadlineScale) + ports.leaseGraceMs;
+    const lease = callLeaseEnd(ports, channel?.protocol, now);
     try {
       let claimed = false;
       const saved = await applyChange(ports.orders, order, (latest) => {
