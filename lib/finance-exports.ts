@@ -77,11 +77,6 @@ export interface FinanceExportsProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/**
- * Finance exports (issue 10): a daily DynamoDB export of the orders table to an S3 bucket, a curated Parquet
- * table built from it by Athena, the Glue tables over both (partition projection, no crawler), an Athena
- * workgroup with the SQL files of finance/sql/ as named queries, and a managed policy for finance.
- */
 /** Partition projection of the `dt` (snapshot date) column both Glue tables have: no crawler, no partitions to add. */
 const snapshotDateProjection = {
   'projection.enabled': 'true',
@@ -92,6 +87,11 @@ const snapshotDateProjection = {
   'projection.dt.interval.unit': 'DAYS',
 } as const;
 
+/**
+ * Finance exports (issue 10): a daily DynamoDB export of the orders table to an S3 bucket, a curated Parquet
+ * table built from it by Athena, the Glue tables over both (partition projection, no crawler), an Athena
+ * workgroup with the SQL files of finance/sql/ as named queries, and a managed policy for finance.
+ */
 export class FinanceExports extends Construct {
   /** Exports (`exports/orders/`), the curated table (`curated/orders/`) and Athena results (`athena-results/`). */
   public readonly bucket: Bucket;
