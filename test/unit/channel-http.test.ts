@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { ChannelHttp } from '#core/channels/http.ts';
+import { close, listen } from '#local/aws-json.ts';
 
 /** Every channel reads its calls through ChannelHttp.call: what each way of not answering becomes. */
 describe('ChannelHttp.call', () => {
@@ -18,13 +18,9 @@ describe('ChannelHttp.call', () => {
       else if (req.url === '/large') res.end('x'.repeat(4096));
       else if (req.url === '/slow') setTimeout(() => res.end('late'), 2_000);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await listen(server);
   });
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
-  });
+  afterAll(() => close(server));
 
   it('hands over a 200 body to read', async () => {
     assert.deepEqual(await http.call(`${url}/ok`, '', {}, options), { kind: 'answer', text: '<xml></xml>' });
@@ -38,10 +34,9 @@ describe('ChannelHttp.call', () => {
     assert.deepEqual(await http.call(`${url}/slow`, '', {}, options), { kind: 'none', word: 'TIMEOUT' });
     assert.deepEqual(await http.call(`${url}/large`, '', {}, options), { kind: 'none', word: 'TOO_LARGE' });
     const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    assert.deepEqual(await http.call(`http://127.0.0.1:${port}/`, '', {}, options), {
+    const closedUrl = await listen(closed);
+    await close(closed);
+    assert.deepEqual(await http.call(`${closedUrl}/`, '', {}, options), {
       kind: 'none',
       word: 'NETWORK_ERROR',
     });
