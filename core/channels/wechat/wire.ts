@@ -3,7 +3,7 @@ export const maxXmlBytes = 64 * 1024;
 
 export type WireFields = Record<string, string>;
 
-/** One field as written: the value in CDATA, a `]]>` inside it split across two sections. */
+/** A flat `<xml>` document of the fields that have a value, each in CDATA (a `]]>` in it split across two sections). */
 export function toXml(fields: Readonly<Record<string, string | number | undefined>>): string {
   let xml = '<xml>';
   for (const [name, value] of Object.entries(fields)) {
