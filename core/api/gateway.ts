@@ -89,7 +89,7 @@ async function authenticate(ports: Ports, rawBody: string, caller: Caller): Prom
   if (Buffer.byteLength(rawBody, 'utf8') > maxBodyBytes) {
     throw new GatewayError(ApiCode.invalidParameter, `body: larger than ${maxBodyBytes} bytes`);
   }
-  if (nestingDepth(rawBody) > maxNesting) {
+  if (nestingDepth(rawBody, maxNesting) > maxNesting) {
     throw new GatewayError(ApiCode.invalidParameter, `body: nested deeper than ${maxNesting} levels`);
   }
   let fields: unknown;
@@ -137,8 +137,11 @@ function withoutEmpty(record: Record<string, unknown>): Record<string, unknown> 
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null && value !== ''));
 }
 
-/** The deepest nesting of `{` and `[` outside strings in a JSON text, without parsing it. */
-export function nestingDepth(text: string): number {
+/**
+ * The deepest nesting of `{` and `[` outside strings in a JSON text, without parsing it. With `stopAbove`, the
+ * scan ends as soon as the depth passes it: a 32 KiB body of brackets costs 17 characters, not 32,768.
+ */
+export function nestingDepth(text: string, stopAbove = Number.POSITIVE_INFINITY): number {
   let depth = 0;
   let deepest = 0;
   let inString = false;
@@ -152,7 +155,10 @@ export function nestingDepth(text: string): number {
       inString = true;
     } else if (c === 0x7b || c === 0x5b) {
       depth += 1;
-      if (depth > deepest) deepest = depth;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > stopAbove) return deepest;
+      }
     } else if (c === 0x7d || c === 0x5d) {
       depth -= 1;
     }
