@@ -7,7 +7,7 @@ import type { ChannelName } from '#core/channels/registry.ts';
 import type { MerchantSecret } from '#core/merchants.ts';
 import type { SweepReport } from '#core/settlement/sweep.ts';
 import { close, listen } from './aws-json.ts';
-import { createSandboxPki } from './certificates.ts';
+import { createSandboxPki, pkiDirIn, sandboxPkiIn } from './certificates.ts';
 import { createTables, startDynamoDbLocal } from './dynamodb.ts';
 import { type ApiHandler, httpApiServer } from './http-api.ts';
 import type { Meter } from './meter.ts';
@@ -120,7 +120,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const secretsUrl = await listen(secretsServer);
     stops.push(() => close(secretsServer));
     const keysDir = options.keysDir ?? options.dataDir;
-    const certsDir = keysDir && join(keysDir, 'certs');
+    const certsDir = keysDir && pkiDirIn(keysDir);
     const sandboxPki = createSandboxPki(certsDir);
     const pki: LocalPki = { caPem: sandboxPki.caPem, dir: certsDir };
     const sandboxes: RunningSandbox[] = [];
@@ -281,7 +281,7 @@ function withSandboxCredentials(
  * this `keysDir` only read them: the test suite pays for RSA key generation once instead of once per file.
  */
 export async function prepareSandboxKeys(keysDir: string): Promise<void> {
-  const pki = createSandboxPki(join(keysDir, 'certs'));
+  const pki = sandboxPkiIn(keysDir);
   for (const start of sandboxStarters) {
     const sandbox = await start({ deadlineScale: 1, pki, dataDir: keysDir });
     await sandbox.close();

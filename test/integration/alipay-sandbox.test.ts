@@ -5,7 +5,7 @@ import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { AlipaySdk } from 'alipay-sdk';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { AlipayChannel } from '#core/channels/alipay/alipay.ts';
 import {
   memberSpans,
@@ -19,7 +19,7 @@ import type { ChannelContext } from '#core/channels/channel.ts';
 import { ChannelHttp } from '#core/channels/http.ts';
 import { AlipaySandbox } from '#sandbox/alipay.ts';
 import { type AlipaySandboxKeys, alipaySandboxKeys } from '../../local/alipay-keys.ts';
-import { createSandboxPki, type SandboxPki } from '../../local/certificates.ts';
+import { type SandboxPki, sandboxPkiIn } from '../../local/certificates.ts';
 
 const app = { app_id: '2021000000000001', seller_id: '2088000000000001' };
 const outTradeNo = () => `sbx${randomBytes(12).toString('hex')}`;
@@ -53,7 +53,7 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
   const timeZone = process.env.TZ;
 
   beforeAll(async () => {
-    pki = createSandboxPki();
+    pki = sandboxPkiIn(inject('sandboxKeysDir')); // the run's, made once by the global setup
     [keys, other] = await Promise.all([alipaySandboxKeys(), alipaySandboxKeys()]);
     sandbox = new AlipaySandbox({
       apps: [{ ...app, publicKeyPem: keys.app.public_pem }],

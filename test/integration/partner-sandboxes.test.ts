@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { BlueoceanChannel } from '#core/channels/blueocean/blueocean.ts';
 import { requestBody } from '#core/channels/blueocean/wire.ts';
 import type { ChannelContext } from '#core/channels/channel.ts';
@@ -11,7 +11,7 @@ import { requestForm } from '#core/channels/fshows/wire.ts';
 import { ChannelHttp } from '#core/channels/http.ts';
 import { BlueoceanSandbox } from '#sandbox/blueocean.ts';
 import { FshowsSandbox } from '#sandbox/fshows.ts';
-import { createSandboxPki, type SandboxPki } from '../../local/certificates.ts';
+import { type SandboxPki, sandboxPkiIn } from '../../local/certificates.ts';
 
 const outTradeNo = () => `sbx${randomBytes(12).toString('hex')}`;
 const authCode = (outcome: string) => `1345678901234567${outcome}`;
@@ -47,7 +47,7 @@ describe('BlueOcean sandbox (HTTPS, strict as BlueOcean)', () => {
   let sandbox: BlueoceanSandbox;
   let http: ChannelHttp;
   beforeAll(async () => {
-    pki = createSandboxPki();
+    pki = sandboxPkiIn(inject('sandboxKeysDir')); // the run's, made once by the global setup
     sandbox = new BlueoceanSandbox({ accounts: [account], timeScale: 0.001, pki });
     await sandbox.listen();
     http = new ChannelHttp(pki.caPem);
@@ -148,7 +148,7 @@ describe('fshows sandbox (HTTPS, strict as its gateway)', () => {
   let unsignedUrl: string;
 
   beforeAll(async () => {
-    pki = createSandboxPki();
+    pki = sandboxPkiIn(inject('sandboxKeysDir')); // the run's, made once by the global setup
     http = new ChannelHttp(pki.caPem);
     const options = {
       accounts: [

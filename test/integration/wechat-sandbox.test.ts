@@ -3,11 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { createRequire } from 'node:module';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { type SignType, sign, verify } from '#core/signing.ts';
 import { WechatSandbox } from '#sandbox/wechat.ts';
-import { type ClientCertificate, createSandboxPki, type SandboxPki } from '../../local/certificates.ts';
+import {
+  type ClientCertificate,
+  createSandboxPki,
+  type SandboxPki,
+  sandboxPkiIn,
+} from '../../local/certificates.ts';
 
 /** The part of `tenpay` (the WeChat Pay v2 client library, CommonJS, untyped) these tests drive. */
 interface TenpayPayment {
@@ -54,7 +59,7 @@ describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
   const defaultCas = tls.getCACertificates('default');
 
   beforeAll(async () => {
-    pki = createSandboxPki();
+    pki = sandboxPkiIn(inject('sandboxKeysDir')); // the run's, made once by the global setup
     client = pki.issueClientCertificate(account.mch_id);
     sandbox = new WechatSandbox({ accounts: [account, other], timeScale: 0.001, pki });
     url = await sandbox.listen();
