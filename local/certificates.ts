@@ -7,8 +7,9 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 
 /** A certificate and its private key, PEM (the key PKCS#8, as WeChat's `apiclient_key.pem`). */
 export interface PemPair {
@@ -34,15 +35,23 @@ export interface SandboxPki {
   issueClientCertificate(mchId: string): ClientCertificate;
 }
 
-// Built from this constant, never from the parsed CA: forge reads a UTF-8 name back as raw bytes.
-const caSubject: forge.pki.CertificateField[] = [
+// Built from here, never from the parsed CA: forge reads a UTF-8 name back as raw bytes.
+const caSubject = (): Forge.pki.CertificateField[] => [
   {
     name: 'commonName',
     value: 'Micropay sandbox test CA — not for production',
-    valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.pki.CertificateField['valueTagClass'],
+    valueTagClass: forge().asn1.Type.UTF8 as unknown as Forge.pki.CertificateField['valueTagClass'],
   },
 ];
 const day = 24 * 3600 * 1000;
+
+const requireHere = createRequire(import.meta.url);
+let forgeModule: typeof Forge | undefined;
+/** node-forge, loaded when a certificate or a PKCS#12 must be made: a PKI read back from its directory needs none. */
+function forge(): typeof Forge {
+  forgeModule ??= requireHere('node-forge') as typeof Forge;
+  return forgeModule;
+}
 
 /**
  * Creates the sandbox's test PKI. With `dir`, PEMs found there are reused and new ones written there, so a
@@ -66,7 +75,7 @@ export function createSandboxPki(dir?: string): SandboxPki {
   };
 
   const ca = stored('ca', makeCa, intact);
-  const caCert = forge.pki.certificateFromPem(ca.cert_pem);
+  const caCert = () => forge().pki.certificateFromPem(ca.cert_pem);
   const caKey = nativeSigner(ca.key_pem);
   const caX509 = new X509Certificate(ca.cert_pem);
   const signedByCa = (pair: PemPair) => {
@@ -91,7 +100,7 @@ export function createSandboxPki(dir?: string): SandboxPki {
   const server = stored(
     'server',
     () =>
-      issue(caCert, caKey, [{ name: 'commonName', value: 'localhost' }], 825, [
+      issue(caCert(), caKey, [{ name: 'commonName', value: 'localhost' }], 825, [
         { name: 'basicConstraints', cA: false },
         { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
         { name: 'extKeyUsage', serverAuth: true },
@@ -118,7 +127,7 @@ export function createSandboxPki(dir?: string): SandboxPki {
         `client-${mchId}`,
         () =>
           issue(
-            caCert,
+            caCert(),
             caKey,
             [
               { name: 'organizationName', value: 'Micropay sandbox' },
@@ -154,41 +163,41 @@ export function sandboxPkiIn(keysDir: string): SandboxPki {
 
 function makeCa(): PemPair {
   const { keyPem, publicKey } = keyPair();
-  const cert = forge.pki.createCertificate();
-  setBasics(cert, publicKey, caSubject, caSubject, 3650);
+  const cert = forge().pki.createCertificate();
+  setBasics(cert, publicKey, caSubject(), caSubject(), 3650);
   cert.setExtensions([
     { name: 'basicConstraints', critical: true, cA: true, pathLenConstraint: 0 },
     { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(nativeSigner(keyPem), forge.md.sha256.create());
-  return { cert_pem: forge.pki.certificateToPem(cert), key_pem: keyPem };
+  cert.sign(nativeSigner(keyPem), forge().md.sha256.create());
+  return { cert_pem: forge().pki.certificateToPem(cert), key_pem: keyPem };
 }
 
 function issue(
-  caCert: forge.pki.Certificate,
-  caKey: forge.pki.rsa.PrivateKey,
-  subject: forge.pki.CertificateField[],
+  caCert: Forge.pki.Certificate,
+  caKey: Forge.pki.rsa.PrivateKey,
+  subject: Forge.pki.CertificateField[],
   days: number,
   extensions: object[],
 ): PemPair {
   const { keyPem, publicKey } = keyPair();
-  const cert = forge.pki.createCertificate();
-  setBasics(cert, publicKey, subject, caSubject, days);
+  const cert = forge().pki.createCertificate();
+  setBasics(cert, publicKey, subject, caSubject(), days);
   cert.setExtensions([
     ...extensions,
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return { cert_pem: forge.pki.certificateToPem(cert), key_pem: keyPem };
+  cert.sign(caKey, forge().md.sha256.create());
+  return { cert_pem: forge().pki.certificateToPem(cert), key_pem: keyPem };
 }
 
 function setBasics(
-  cert: forge.pki.Certificate,
-  publicKey: forge.pki.rsa.PublicKey,
-  subject: forge.pki.CertificateField[],
-  issuer: forge.pki.CertificateField[],
+  cert: Forge.pki.Certificate,
+  publicKey: Forge.pki.rsa.PublicKey,
+  subject: Forge.pki.CertificateField[],
+  issuer: Forge.pki.CertificateField[],
   days: number,
 ): void {
   cert.publicKey = publicKey;
@@ -206,17 +215,17 @@ function setBasics(
  * digest of the certificate it built, and this answers RSASSA-PKCS1-v1_5 over it (the DigestInfo, padded and
  * raised to the private exponent) instead of forge's JavaScript RSA, which took a fifth of a second a certificate.
  */
-function nativeSigner(keyPem: string): forge.pki.rsa.PrivateKey {
+function nativeSigner(keyPem: string): Forge.pki.rsa.PrivateKey {
   const key = createPrivateKey(keyPem);
-  const { asn1 } = forge;
-  const sign = (md: forge.md.MessageDigest): string => {
+  const sign = (md: Forge.md.MessageDigest): string => {
+    const { asn1, pki } = forge();
     const digestInfo = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
       asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
         asn1.create(
           asn1.Class.UNIVERSAL,
           asn1.Type.OID,
           false,
-          asn1.oidToDer(forge.pki.oids[md.algorithm] as string).getBytes(),
+          asn1.oidToDer(pki.oids[md.algorithm] as string).getBytes(),
         ),
         asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
       ]),
@@ -225,17 +234,17 @@ function nativeSigner(keyPem: string): forge.pki.rsa.PrivateKey {
     const der = Buffer.from(asn1.toDer(digestInfo).getBytes(), 'binary');
     return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, der).toString('binary');
   };
-  return { sign } as unknown as forge.pki.rsa.PrivateKey;
+  return { sign } as unknown as Forge.pki.rsa.PrivateKey;
 }
 
 /** node:crypto generates RSA keys in native code, far faster than forge's JavaScript. */
-function keyPair(): { keyPem: string; publicKey: forge.pki.rsa.PublicKey } {
+function keyPair(): { keyPem: string; publicKey: Forge.pki.rsa.PublicKey } {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  return { keyPem: privateKey, publicKey: forge.pki.publicKeyFromPem(publicKey) };
+  return { keyPem: privateKey, publicKey: forge().pki.publicKeyFromPem(publicKey) };
 }
 
 /** Readable, the key belongs to the certificate, and still valid for at least a day. */
@@ -252,11 +261,11 @@ function intact(pair: PemPair): boolean {
 
 /** PKCS#12 as WeChat issues it: key, certificate and CA chain, 3DES, passphrase = mch_id. */
 function toPfx(pair: PemPair, caPem: string, mchId: string): Buffer {
-  const asn1 = forge.pkcs12.toPkcs12Asn1(
-    forge.pki.privateKeyFromPem(pair.key_pem),
-    [forge.pki.certificateFromPem(pair.cert_pem), forge.pki.certificateFromPem(caPem)],
+  const asn1 = forge().pkcs12.toPkcs12Asn1(
+    forge().pki.privateKeyFromPem(pair.key_pem),
+    [forge().pki.certificateFromPem(pair.cert_pem), forge().pki.certificateFromPem(caPem)],
     mchId,
     { algorithm: '3des', friendlyName: mchId },
   );
-  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+  return Buffer.from(forge().asn1.toDer(asn1).getBytes(), 'binary');
 }
