@@ -77,17 +77,17 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-/**
- * Measures one server: p50/p99 of sequential payments (outcome 00), then throughput and CPU per payment with
- * `clients` concurrent clients.
- */
-async function measure(
-  server: ServerProcess & { startedAt: number },
-  label: string,
-  sequential: number,
-  concurrent: number,
-  clients: number,
-): Promise<SpeedFigures> {
+/** A started server with a payment function: one `/v1/micropay` of outcome 00, its latency in ms. */
+interface Paying extends ServerProcess {
+  readonly label: string;
+  readonly firstPaymentMs: number;
+  pay(): Promise<number>;
+}
+
+/** Starts a server, makes its first payment (timed from the start: a cold start as a POS sees it) and warms it up. */
+async function startPaying(script: string, env: Record<string, string>, label: string): Promise<Paying> {
+  const startedAt = performance.now();
+  const server = await startServer(script, env);
   const merchant = sandboxMerchants[0];
   if (!merchant) throw new Error('no sandbox merchant');
   const client = new MicropayClient({
@@ -113,49 +113,87 @@ async function measure(
     return performance.now() - started;
   };
   await pay();
-  const firstPaymentMs = performance.now() - server.startedAt;
-  // Warm-up: connections, caches and the JIT. A warm Lambda container serves thousands of payments, so the
-  // figures below are its steady state; what the first payments cost is `firstPaymentMs` and the cold init.
-  for (let i = 0; i < warmUp; i++) await pay();
-  const latencies: number[] = [];
-  const sequentialCpu = server.cpuMs();
-  for (let i = 0; i < sequential; i++) latencies.push(await pay());
-  const cpuSequential = (server.cpuMs() - sequentialCpu) / sequential;
-  latencies.sort((a, b) => a - b);
+  return { ...server, label, firstPaymentMs: performance.now() - startedAt, pay };
+}
+
+interface Sequential {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly cpuMsPerPayment: number;
+}
+
+/**
+ * Payments one at a time, the two servers taking turns payment by payment (which goes first alternates), so
+ * that whatever the rest of the machine does in the meantime weighs on both alike: the ratio of the two is
+ * what is measured, not the machine's speed at the moment each ran.
+ */
+async function sequentialPair(servers: readonly [Paying, Paying], payments: number): Promise<Sequential[]> {
+  const latencies: [number[], number[]] = [[], []];
+  const cpuBefore = servers.map((s) => s.cpuMs());
+  for (let i = 0; i < payments; i++) {
+    const first = i % 2;
+    latencies[first]?.push(await (servers[first] as Paying).pay());
+    latencies[1 - first]?.push(await (servers[1 - first] as Paying).pay());
+  }
+  return servers.map((server, index) => {
+    const sorted = (latencies[index] ?? []).sort((a, b) => a - b);
+    return {
+      p50Ms: percentile(sorted, 50),
+      p99Ms: percentile(sorted, 99),
+      cpuMsPerPayment: (server.cpuMs() - (cpuBefore[index] ?? 0)) / payments,
+    };
+  });
+}
+
+/** Throughput and CPU per payment with `clients` payments in flight at once (one server at a time). */
+async function concurrentRun(server: Paying, payments: number, clients: number) {
   const cpuBefore = server.cpuMs();
   const wallStart = performance.now();
   let done = 0;
   await Promise.all(
     Array.from({ length: clients }, async () => {
-      while (done < concurrent) {
+      while (done < payments) {
         done += 1;
-        await pay();
+        await server.pay();
       }
     }),
   );
   const wall = performance.now() - wallStart;
-  const cpu = server.cpuMs() - cpuBefore;
   return {
-    firstPaymentMs,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
     concurrentRps: (done / wall) * 1000,
-    cpuMsPerPayment: cpuSequential,
-    concurrentCpuMsPerPayment: cpu / done,
+    concurrentCpuMsPerPayment: (server.cpuMs() - cpuBefore) / done,
   };
 }
 
 export interface SpeedComparison {
+  /** Best of the rounds for what one server measures alone (throughput, start-up); median for the paired figures. */
   readonly gateway: SpeedFigures;
   readonly floor: SpeedFigures;
+  /** Gateway ÷ floor of each round's paired figures (both measured in the same minutes, payment by payment). */
+  readonly pairedRatios: readonly { readonly p50: number; readonly cpu: number }[];
   readonly clients: number;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/** The median of the paired ratios: the gateway's cost relative to the floor, as robust as the rounds allow. */
+export function pairedRatio(comparison: SpeedComparison, figure: 'p50' | 'cpu'): number {
+  return median(comparison.pairedRatios.map((r) => r[figure]));
 }
 
 /**
  * The gateway's API process (the production handler behind local/http-api.ts, metrics on as deployed)
- * against the floor server, on the same DynamoDB Local and sandbox, measured in turns: floor, gateway,
- * after an unmeasured turn of each, in alternating order (floor first, then gateway first, …; `rounds` turns each),
- * and each figure the best of its turns (noise from the rest of the machine only ever slows a turn down).
+ * against the floor server, on the same DynamoDB Local and sandbox, in `rounds` rounds after an unmeasured
+ * one. Each round starts both (which first alternates), warms each up with the same payments, measures the two
+ * one payment at a time in turns (`sequentialPair`), then each at `clients` concurrent payments. Latency and CPU
+ * one at a time are paired: their ratio is taken per round and the median ratio reported. Throughput and start-up,
+ * measured by each server alone, are the best of the rounds (noise from the rest of the machine only slows one).
  */
 export async function compareSpeed(
   stack: LocalStack,
@@ -177,44 +215,56 @@ export async function compareSpeed(
     FLOOR_WAKEUPS_TABLE: stack.env.WAKEUPS_TABLE ?? '',
   };
   const turns: { gateway: SpeedFigures[]; floor: SpeedFigures[] } = { gateway: [], floor: [] };
-  // Unmeasured turns of both servers first warm DynamoDB Local's JVM, the sandbox and the meter (each server's
-  // requests through its own code paths), which would otherwise favour whoever came later.
-  for (const [script, env] of [
-    ['scripts/bench/floor-server.ts', floorEnv],
-    ['local/api-process.ts', gatewayEnv],
-  ] as const) {
-    const warming = Object.assign(await startServer(script, env), { startedAt: 0 });
-    await measure(warming, 'warm-up', options.sequential, options.concurrent, options.clients).finally(() =>
-      warming.stop(),
-    );
-  }
-  for (let round = 0; round < rounds; round++) {
+  // Round 0 is not measured: it warms DynamoDB Local's JVM and the sandbox on both servers' requests, which
+  // would otherwise favour whoever came later.
+  for (let round = 0; round <= rounds; round++) {
     const order = round % 2 === 0 ? (['floor', 'gateway'] as const) : (['gateway', 'floor'] as const);
-    for (const which of order) {
-      const startedAt = performance.now();
-      const started =
-        which === 'floor'
-          ? await startServer('scripts/bench/floor-server.ts', floorEnv)
-          : await startServer('local/api-process.ts', gatewayEnv);
-      const server = Object.assign(started, { startedAt });
-      try {
-        turns[which].push(
-          await measure(server, `${which}${round}`, options.sequential, options.concurrent, options.clients),
+    const servers: Paying[] = [];
+    try {
+      for (const which of order) {
+        servers.push(
+          which === 'floor'
+            ? await startPaying('scripts/bench/floor-server.ts', floorEnv, `floor${round}`)
+            : await startPaying('local/api-process.ts', gatewayEnv, `gateway${round}`),
         );
-      } finally {
-        await server.stop();
       }
+      const pair = servers as [Paying, Paying];
+      // Warm-up: connections, caches and the JIT. A warm Lambda container serves thousands of payments, so the
+      // figures are its steady state; what the first payment costs is `firstPaymentMs` and the cold init.
+      for (let i = 0; i < warmUp; i++) for (const server of pair) await server.pay();
+      const sequential = await sequentialPair(pair, options.sequential);
+      for (const [index, which] of order.entries()) {
+        const server = pair[index] as Paying;
+        const concurrent = await concurrentRun(server, options.concurrent, options.clients);
+        const figures = {
+          firstPaymentMs: server.firstPaymentMs,
+          ...(sequential[index] as Sequential),
+          ...concurrent,
+        };
+        if (round > 0) turns[which].push(figures);
+      }
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
     }
   }
-  const best = (figures: SpeedFigures[]): SpeedFigures => ({
+  const summary = (figures: SpeedFigures[]): SpeedFigures => ({
     firstPaymentMs: Math.min(...figures.map((f) => f.firstPaymentMs)),
-    p50Ms: Math.min(...figures.map((f) => f.p50Ms)),
-    p99Ms: Math.min(...figures.map((f) => f.p99Ms)),
+    p50Ms: median(figures.map((f) => f.p50Ms)),
+    p99Ms: median(figures.map((f) => f.p99Ms)),
     concurrentRps: Math.max(...figures.map((f) => f.concurrentRps)),
-    cpuMsPerPayment: Math.min(...figures.map((f) => f.cpuMsPerPayment)),
+    cpuMsPerPayment: median(figures.map((f) => f.cpuMsPerPayment)),
     concurrentCpuMsPerPayment: Math.min(...figures.map((f) => f.concurrentCpuMsPerPayment)),
   });
-  return { gateway: best(turns.gateway), floor: best(turns.floor), clients: options.clients };
+  const pairedRatios = turns.gateway.map((g, i) => {
+    const f = turns.floor[i] as SpeedFigures;
+    return { p50: g.p50Ms / f.p50Ms, cpu: g.cpuMsPerPayment / f.cpuMsPerPayment };
+  });
+  return {
+    gateway: summary(turns.gateway),
+    floor: summary(turns.floor),
+    pairedRatios,
+    clients: options.clients,
+  };
 }
 
 /** Each channel's sandbox merchant and a payment code of the `00` outcome (pays at once). */
