@@ -1,5 +1,4 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
 import { DynamoDbHttp } from '#adapters/dynamodb-http.ts';
 import { AwsMerchantDirectory, powertoolsSecrets } from '#adapters/merchant-directory.ts';
@@ -7,12 +6,11 @@ import { StepFunctionsWorkflow } from '#adapters/sfn-workflow.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
 import { channelEndpoints, loadConfig } from '#core/config.ts';
 import type { Ports } from '#core/ports.ts';
-import { powertoolsTelemetry } from './telemetry.ts';
+import { emfTelemetry, metricsEnabled, noTelemetry } from './telemetry.ts';
 
 /** Shared by every function: config parsed once, clients created once per container, outside the handler. */
 export const config = loadConfig();
 export const logger = new Logger({ serviceName: 'micropay' });
-export const metrics = new Metrics({ namespace: 'Micropay', serviceName: 'micropay' });
 
 const dynamo = new DynamoDbHttp({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
 
@@ -32,7 +30,9 @@ export const ports: Ports = {
   channels: channelRegistry(channelEndpoints(config)),
   workflow: new StepFunctionsWorkflow(config.SETTLEMENT_STATE_MACHINE_ARN),
   clock: { now: () => Date.now() },
-  telemetry: powertoolsTelemetry(metrics),
+  telemetry: metricsEnabled(process.env)
+    ? emfTelemetry({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Micropay', service: 'micropay' })
+    : noTelemetry,
   log: logger,
   timeScale: config.MICROPAY_TIME_SCALE,
   deadlineScale: config.MICROPAY_DEADLINE_SCALE ?? config.MICROPAY_TIME_SCALE,

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, it } from 'vitest';
 import type { MicropayRequest } from '#core/api/requests.ts';
 import { submitPayment } from '#core/payments/submit.ts';
 import { runSettlementStep, type StepAction, type StepPlan } from '#core/settlement/step.ts';
 import { sweepDueOrders } from '#core/settlement/sweep.ts';
-import { powertoolsTelemetry } from '../../functions/shared/telemetry.ts';
+import { emfTelemetry, metricsEnabled } from '../../functions/shared/telemetry.ts';
 import { memoryPorts, SimChannel, type SimOutcome, testMerchant } from '../support/memory.ts';
 
 const request = (outcome: string, id = `order-${outcome}`): MicropayRequest => ({
@@ -84,30 +83,47 @@ describe('what the domain tells operators', () => {
   });
 });
 
-describe('telemetry as CloudWatch metrics', () => {
-  function recordingMetrics() {
-    const published: { name: string; value: number; dimensions: Record<string, string> }[] = [];
-    let dimensions: Record<string, string> = {};
-    let stored: { name: string; value: number }[] = [];
-    const metrics = {
-      addDimensions: (more: Record<string, string>) => {
-        dimensions = { ...dimensions, ...more };
-      },
-      addMetric: (name: string, _unit: string, value: number) => stored.push({ name, value }),
-      publishStoredMetrics: () => {
-        for (const metric of stored) published.push({ ...metric, dimensions });
-        stored = [];
-        dimensions = {};
-      },
-    } as unknown as Metrics;
-    return { metrics, published };
+describe('telemetry as CloudWatch metrics (EMF)', () => {
+  function recording() {
+    const lines: string[] = [];
+    const telemetry = emfTelemetry({
+      namespace: 'Micropay',
+      service: 'micropay',
+      write: (line) => lines.push(line),
+      now: () => 1_764_547_200_000,
+    });
+    const emf = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { telemetry, lines, emf };
   }
 
+  it('writes one EMF document per count, as CloudWatch reads it: namespace, dimension set, unit, value', () => {
+    const { telemetry, lines, emf } = recording();
+    telemetry.paymentAnswered('wechat', 'paid');
+    assert.equal(lines.length, 1);
+    assert.doesNotMatch(lines[0] as string, /\n/, 'one line');
+    assert.deepEqual(emf()[0], {
+      _aws: {
+        Timestamp: 1_764_547_200_000,
+        CloudWatchMetrics: [
+          {
+            Namespace: 'Micropay',
+            Dimensions: [['service', 'channel', 'outcome']],
+            Metrics: [{ Name: 'Payments', Unit: 'Count' }],
+          },
+        ],
+      },
+      service: 'micropay',
+      channel: 'wechat',
+      outcome: 'paid',
+      Payments: 1,
+    });
+  });
+
   it('puts open orders into age buckets, every bucket published (zeros too)', () => {
-    const { metrics, published } = recordingMetrics();
-    powertoolsTelemetry(metrics).openOrders([5_000, 59_000, 61_000, 10 * 60_000, 2 * 3600_000]);
+    const { telemetry, emf } = recording();
+    telemetry.openOrders([5_000, 59_000, 61_000, 10 * 60_000, 2 * 3600_000]);
     assert.deepEqual(
-      published.map((m) => [m.dimensions.age, m.value]),
+      emf().map((m) => [m.age, m.OpenOrders]),
       [
         ['under-1m', 2],
         ['1-5m', 1],
@@ -117,36 +133,42 @@ describe('telemetry as CloudWatch metrics', () => {
     );
   });
 
-  it('dimensions payments by channel and outcome, settlements by channel and state', () => {
-    const { metrics, published } = recordingMetrics();
-    const telemetry = powertoolsTelemetry(metrics);
+  it('dimensions payments by channel and outcome, settlements by channel and state, each line its own', () => {
+    const { telemetry, emf } = recording();
     telemetry.paymentAnswered('wechat', 'paid');
     telemetry.settled({ channel: 'alipay', state: 'REVERSED' } as never);
-    assert.deepEqual(published, [
-      { name: 'Payments', value: 1, dimensions: { channel: 'wechat', outcome: 'paid' } },
-      { name: 'Settled', value: 1, dimensions: { channel: 'alipay', state: 'REVERSED' } },
+    telemetry.reverseFailed({ channel: 'alipay' } as never);
+    assert.deepEqual(emf(), [
+      expectLine('Payments', { channel: 'wechat', outcome: 'paid' }),
+      expectLine('Settled', { channel: 'alipay', state: 'REVERSED' }),
+      expectLine('ReverseFailed', {}),
     ]);
   });
 
-  it('writes one EMF line per count with its own dimensions, with the real Powertools Metrics', async () => {
-    const { Metrics } = await import('@aws-lambda-powertools/metrics');
-    const metrics = new Metrics({ namespace: 'Micropay', serviceName: 'micropay' });
-    // Powertools turns itself off in tests (POWERTOOLS_DEV) and writes EMF to its own console: read it there.
-    (metrics as unknown as { disabled: boolean }).disabled = false;
-    const lines: string[] = [];
-    (metrics as unknown as { console: { log: (line: string) => void } }).console = {
-      log: (line) => lines.push(line),
-    };
-    const telemetry = powertoolsTelemetry(metrics);
-    telemetry.paymentAnswered('wechat', 'paid');
-    telemetry.paymentAnswered('alipay', 'refused');
-    const emf = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.deepEqual(
-      emf.map((e) => [e.channel, e.outcome, e.Payments, e.service]),
-      [
-        ['wechat', 'paid', 1, 'micropay'],
-        ['alipay', 'refused', 1, 'micropay'],
-      ],
-    );
+  it('is on when deployed and off in a local dev run unless asked for, by the variables Powertools reads', () => {
+    assert.equal(metricsEnabled({}), true);
+    assert.equal(metricsEnabled({ POWERTOOLS_METRICS_DISABLED: 'true' }), false);
+    assert.equal(metricsEnabled({ POWERTOOLS_DEV: 'true' }), false);
+    assert.equal(metricsEnabled({ POWERTOOLS_DEV: 'true', POWERTOOLS_METRICS_DISABLED: 'false' }), true);
+    assert.equal(metricsEnabled({ POWERTOOLS_DEV: '', POWERTOOLS_METRICS_DISABLED: 'false' }), true);
   });
 });
+
+/** An EMF document of one count of 1, as `emfTelemetry` writes it with the test clock. */
+function expectLine(name: string, dimensions: Record<string, string>): Record<string, unknown> {
+  return {
+    _aws: {
+      Timestamp: 1_764_547_200_000,
+      CloudWatchMetrics: [
+        {
+          Namespace: 'Micropay',
+          Dimensions: [['service', ...Object.keys(dimensions)]],
+          Metrics: [{ Name: name, Unit: 'Count' }],
+        },
+      ],
+    },
+    service: 'micropay',
+    ...dimensions,
+    [name]: 1,
+  };
+}
