@@ -30,7 +30,8 @@ export interface SandboxPki {
   readonly server: PemPair;
   /**
    * The client certificate for `mchId` (CN = mch_id) signed by the CA: issued once per PKI, and kept in its
-   * directory if it has one (`client-<mch_id>.pem`, `client-<mch_id>-key.pem`, `client-<mch_id>-<fingerprint>.p12`).
+   * directory if it has one (`client-<mch_id>.pem`, `client-<mch_id>-key.pem` and the PKCS#12,
+   * `client-<mch_id>-<fingerprint>.p12`).
    */
   issueClientCertificate(mchId: string): ClientCertificate;
 }

@@ -35,7 +35,7 @@ export interface EmfOptions {
  * dimensions, written at once, so a function that dies loses none before it.
  *
  * Written here rather than with Powertools Metrics, which wrote the same lines: its store, its validation and the
- * environment it re-reads on every publish cost a twentieth of a payment's CPU (`npm run bench` pairs the API
+ * environment it re-reads on every publish cost about 3 % of a payment's CPU (`npm run bench` pairs the API
  * process with a floor server; Powertools' publish was the largest piece of the gateway's own code left in
  * the profile). The format is AWS's specification:
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html

@@ -79,12 +79,11 @@ function percentile(sorted: readonly number[], p: number): number {
 
 /** A started server with a payment function: one `/v1/micropay` of outcome 00, its latency in ms. */
 interface Paying extends ServerProcess {
-  readonly label: string;
   readonly firstPaymentMs: number;
   pay(): Promise<number>;
 }
 
-/** Starts a server, makes its first payment (timed from the start: a cold start as a POS sees it) and warms it up. */
+/** Starts a server and makes its first payment, timed from the start: a cold start as a POS sees it. */
 async function startPaying(script: string, env: Record<string, string>, label: string): Promise<Paying> {
   const startedAt = performance.now();
   const server = await startServer(script, env);
@@ -113,7 +112,7 @@ async function startPaying(script: string, env: Record<string, string>, label: s
     return performance.now() - started;
   };
   await pay();
-  return { ...server, label, firstPaymentMs: performance.now() - startedAt, pay };
+  return { ...server, firstPaymentMs: performance.now() - startedAt, pay };
 }
 
 interface Sequential {
