@@ -7,7 +7,13 @@ import type { Merchant } from '#core/merchants.ts';
 import { applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
-import { callLeaseEnd, claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
+import {
+  callLeaseEnd,
+  claim,
+  hasLiveOwner,
+  payLeaseEnd,
+  startSettlement,
+} from '#core/settlement/ownership.ts';
 import { iso, scaled } from '#core/time.ts';
 
 /** The parameters that define a payment: the same id with any of these different is a conflict (102). */
@@ -110,8 +116,6 @@ export async function submitPayment(
 }
 
 function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now: number): Order {
-  // Until the channel answers, the order's lease covers the pay call; if this process dies, a sweep settles it.
-  const leaseMs = scaled(channel.protocol.payDeadlineMs, ports.deadlineScale) + ports.leaseGraceMs;
   return {
     merchant_id: request.merchant_id,
     mch_trade_id: request.mch_trade_id,
@@ -139,7 +143,8 @@ function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now:
     created_at: iso(now),
     updated_at: iso(now),
     settlement: [],
-    settle_due_at: iso(now + leaseMs),
+    // Until the channel answers, the order's lease covers the pay call; if this process dies, a sweep settles it.
+    settle_due_at: iso(payLeaseEnd(ports, channel.protocol, now)),
     settle_seq: 0,
     version: 1,
   };

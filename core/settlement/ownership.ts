@@ -26,6 +26,18 @@ export function callLeaseEnd(
 }
 
 /**
+ * When the submit's lease over a pay call made at `from` runs out: the pay deadline, then the grace. The submit
+ * writes it; settlement reads it back for an order whose pay was never recorded (by then that call had ended).
+ */
+export function payLeaseEnd(
+  ports: Pick<Ports, 'deadlineScale' | 'leaseGraceMs'>,
+  protocol: SettlementProtocol,
+  from: number,
+): number {
+  return from + scaled(protocol.payDeadlineMs, ports.deadlineScale) + ports.leaseGraceMs;
+}
+
+/**
  * The changes that claim `order` for a new settlement: the next fencing token and a lease until `leaseUntil`.
  * Written conditionally on the order's version, so of all the writers that try, one claims it; that one
  * (and only it) starts the execution, and any older execution stops at its next step.

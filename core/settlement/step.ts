@@ -9,7 +9,7 @@ import type {
 import { applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order, type SettlementAttempt } from '#core/orders/order.ts';
 import type { Ports, SettlementInput } from '#core/ports.ts';
-import { callLeaseEnd } from '#core/settlement/ownership.ts';
+import { callLeaseEnd, payLeaseEnd } from '#core/settlement/ownership.ts';
 import { iso, scaled } from '#core/time.ts';
 
 /** What the state machine asks a step to do (the `action` of its Task states). */
@@ -305,9 +305,7 @@ class Step {
   private paySent(order: Order): number {
     return order.pay_sent_at !== undefined
       ? Date.parse(order.pay_sent_at)
-      : Date.parse(order.created_at) +
-          scaled(this.channel.protocol.payDeadlineMs, this.ports.deadlineScale) +
-          this.ports.leaseGraceMs;
+      : payLeaseEnd(this.ports, this.channel.protocol, Date.parse(order.created_at));
   }
 
   /**
