@@ -12,18 +12,17 @@ const { values } = parseArgs({
     persist: { type: 'boolean', default: false },
   },
 });
-const timeScale = Number(process.env.MICROPAY_TIME_SCALE ?? '1');
-if (!(timeScale > 0 && timeScale <= 1)) {
-  console.error(`MICROPAY_TIME_SCALE must be a number in (0, 1], got ${process.env.MICROPAY_TIME_SCALE}`);
-  process.exit(1);
+/** A scale from the environment (core/config.ts's rule: a number in (0, 1]); exits with the reason otherwise. */
+function scaleFromEnv(name: 'MICROPAY_TIME_SCALE' | 'MICROPAY_DEADLINE_SCALE', fallback: number): number {
+  const scale = Number(process.env[name] ?? fallback);
+  if (!(scale > 0 && scale <= 1)) {
+    console.error(`${name} must be a number in (0, 1], got ${process.env[name]}`);
+    process.exit(1);
+  }
+  return scale;
 }
-const deadlineScale = Number(process.env.MICROPAY_DEADLINE_SCALE ?? timeScale);
-if (!(deadlineScale > 0 && deadlineScale <= 1)) {
-  console.error(
-    `MICROPAY_DEADLINE_SCALE must be a number in (0, 1], got ${process.env.MICROPAY_DEADLINE_SCALE}`,
-  );
-  process.exit(1);
-}
+const timeScale = scaleFromEnv('MICROPAY_TIME_SCALE', 1);
+const deadlineScale = scaleFromEnv('MICROPAY_DEADLINE_SCALE', timeScale);
 const stack = await startLocalStack({
   port: Number(values.port),
   timeScale,
