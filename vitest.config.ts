@@ -19,8 +19,11 @@ const summaryLine: Reporter = {
 
 /**
  * Three projects, one command (`npm test`): unit (domain with fakes), integration (the local stack over
- * real HTTP: DynamoDB Local, sandboxes, the ASL run locally) and infra (ASL and CDK template). Each test
- * file runs in its own child process: a local stack sets the handlers' environment, which they read once.
+ * real HTTP: DynamoDB Local, sandboxes, the ASL run locally) and infra (ASL and CDK template). Unit and infra
+ * files each run in a child process of their own. Integration files share a few (`isolate: false`): each
+ * starts its own local stack, whose handlers are made from that stack's environment (`createRuntime`), and
+ * the stack's modules (SDK clients, sandboxes, the ASL interpreter) are imported once per process instead of
+ * once per file.
  */
 export default defineConfig({
   test: {
@@ -42,6 +45,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          isolate: false,
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -6,10 +6,14 @@ import { putMerchant } from '#adapters/merchant-admin.ts';
 import type { ChannelName } from '#core/channels/registry.ts';
 import type { MerchantSecret } from '#core/merchants.ts';
 import type { SweepReport } from '#core/settlement/sweep.ts';
+import { apiFunction } from '../functions/api/api.ts';
+import { settleFunction } from '../functions/settle/settle.ts';
+import { createRuntime } from '../functions/shared/runtime.ts';
+import { sweepFunction } from '../functions/sweep/sweep.ts';
 import { close, listen } from './aws-json.ts';
 import { createSandboxPki, pkiDirIn, sandboxPkiIn } from './certificates.ts';
 import { createTables, startDynamoDbLocal } from './dynamodb.ts';
-import { type ApiHandler, httpApiServer } from './http-api.ts';
+import { httpApiServer } from './http-api.ts';
 import type { Meter } from './meter.ts';
 import { type RunningSandbox, sandboxEnvironment, sandboxStarters } from './sandbox-channels.ts';
 import { sandboxMerchants } from './sandbox-merchants.ts';
@@ -87,7 +91,7 @@ const stateMachineArn = `arn:aws:states:${localRegion}:${account}:stateMachine:m
  * The whole gateway on one machine (SPEC section 6): DynamoDB Local, local Secrets Manager and Step
  * Functions endpoints, the WeChat sandbox over HTTPS with its test PKI (the gateway trusts the test CA and holds
  * the sandbox account's client certificate), the API on `port`, and the sweep on a timer. The handlers are the
- * production ones; only endpoints differ. One stack per process (the handlers read their config once).
+ * production ones; only endpoints differ.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const timeScale = options.timeScale ?? 1;
@@ -130,7 +134,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops.push(() => sandbox.close());
     }
 
-    // The Step Functions endpoint must exist before the handlers read their config; its functions come later.
+    // The Step Functions endpoint must exist before the runtime is made; its functions come later.
     const functions: Record<string, LocalFunction> = {};
     const definition = JSON.parse(
       substitute(readSettlementAsl(), { SettleFunctionArn: settleFunctionArn }),
@@ -203,19 +207,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
     }
 
-    const [{ handler: api }, { handler: settle }, { handler: sweep }] = await Promise.all([
-      import('../functions/api/handler.ts'),
-      import('../functions/settle/handler.ts'),
-      import('../functions/sweep/handler.ts'),
-    ]);
+    // The stack's own runtime, from its own environment: several stacks can run in one process (the integration
+    // tests run their files in a few shared processes).
+    const runtime = createRuntime({ ...process.env, ...env });
+    const api = apiFunction(runtime);
+    const settle = settleFunction(runtime);
+    const sweep = sweepFunction(runtime);
     const metered = <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
       meter ? (...args: A) => meter.time(name, () => fn(...args)) : fn;
     functions.settle = metered('settle', settle as LocalFunction);
-    const sweepNow = metered(
-      'sweep',
-      () => sweep(undefined, lambdaContext('micropay-sweep')) as Promise<SweepReport>,
-    );
-    const apiHandler = metered('api', api as ApiHandler);
+    const sweepNow = metered('sweep', () => sweep(undefined, lambdaContext('micropay-sweep')));
+    const apiHandler = metered('api', api);
     const apiServer = httpApiServer(
       meter
         ? (event, context) => {

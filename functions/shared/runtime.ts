@@ -4,37 +4,49 @@ import { DynamoDbHttp } from '#adapters/dynamodb-http.ts';
 import { AwsMerchantDirectory, powertoolsSecrets } from '#adapters/merchant-directory.ts';
 import { StepFunctionsWorkflow } from '#adapters/sfn-workflow.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
-import { channelEndpoints, loadConfig } from '#core/config.ts';
+import { type Config, channelEndpoints, loadConfig } from '#core/config.ts';
 import type { Ports } from '#core/ports.ts';
 import { emfTelemetry, metricsEnabled, noTelemetry } from './telemetry.ts';
 
-/** Shared by every function: config parsed once, clients created once per container, outside the handler. */
-export const config = loadConfig();
-export const logger = new Logger({ serviceName: 'micropay' });
+/** What a function's handler runs with: its configuration, its logger and the ports over AWS. */
+export interface Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly ports: Ports;
+}
 
-const dynamo = new DynamoDbHttp({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
-
-export const ports: Ports = {
-  orders: new DynamoOrderStore(dynamo, {
-    ordersTable: config.ORDERS_TABLE,
-    wakeupsTable: config.WAKEUPS_TABLE,
-    recheckAfterMs: config.SETTLEMENT_LEASE_GRACE_MS,
-  }),
-  merchants: new AwsMerchantDirectory({
-    dynamo,
-    secrets: powertoolsSecrets(),
-    table: config.MERCHANTS_TABLE,
-    secretPrefix: config.MERCHANT_SECRET_PREFIX,
-    cacheSeconds: config.MERCHANT_CACHE_SECONDS,
-  }),
-  channels: channelRegistry(channelEndpoints(config)),
-  workflow: new StepFunctionsWorkflow(config.SETTLEMENT_STATE_MACHINE_ARN),
-  clock: { now: () => Date.now() },
-  telemetry: metricsEnabled(process.env)
-    ? emfTelemetry({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Micropay', service: 'micropay' })
-    : noTelemetry,
-  log: logger,
-  timeScale: config.MICROPAY_TIME_SCALE,
-  deadlineScale: config.MICROPAY_DEADLINE_SCALE ?? config.MICROPAY_TIME_SCALE,
-  leaseGraceMs: config.SETTLEMENT_LEASE_GRACE_MS,
-};
+/**
+ * Parses the configuration in `env` and makes the clients, once per container: each handler file calls this
+ * at import (cold start), outside the handler. A local stack calls it with its own environment, so several
+ * stacks can run in one process.
+ */
+export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
+  const config = loadConfig(env);
+  const logger = new Logger({ serviceName: 'micropay' });
+  const dynamo = new DynamoDbHttp({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
+  const ports: Ports = {
+    orders: new DynamoOrderStore(dynamo, {
+      ordersTable: config.ORDERS_TABLE,
+      wakeupsTable: config.WAKEUPS_TABLE,
+      recheckAfterMs: config.SETTLEMENT_LEASE_GRACE_MS,
+    }),
+    merchants: new AwsMerchantDirectory({
+      dynamo,
+      secrets: powertoolsSecrets(),
+      table: config.MERCHANTS_TABLE,
+      secretPrefix: config.MERCHANT_SECRET_PREFIX,
+      cacheSeconds: config.MERCHANT_CACHE_SECONDS,
+    }),
+    channels: channelRegistry(channelEndpoints(config)),
+    workflow: new StepFunctionsWorkflow(config.SETTLEMENT_STATE_MACHINE_ARN),
+    clock: { now: () => Date.now() },
+    telemetry: metricsEnabled(env)
+      ? emfTelemetry({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Micropay', service: 'micropay' })
+      : noTelemetry,
+    log: logger,
+    timeScale: config.MICROPAY_TIME_SCALE,
+    deadlineScale: config.MICROPAY_DEADLINE_SCALE ?? config.MICROPAY_TIME_SCALE,
+    leaseGraceMs: config.SETTLEMENT_LEASE_GRACE_MS,
+  };
+  return { config, logger, ports };
+}

@@ -1,13 +1,5 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import { type SweepReport, sweepDueOrders } from '#core/settlement/sweep.ts';
-import { logger, ports } from '../shared/runtime.ts';
+import { createRuntime } from '../shared/runtime.ts';
+import { sweepFunction } from './sweep.ts';
 
-/** Scheduled (every minute): restarts settlement of orders whose settlement died. */
-async function sweep(): Promise<SweepReport> {
-  const report = await sweepDueOrders(ports);
-  if (report.due > 0) logger.info('sweep', { ...report });
-  return report;
-}
-
-export const handler = middy(sweep).use(injectLambdaContext(logger, { resetKeys: true }));
+/** The `sweep` Lambda: configuration and clients made once per container, at cold start. */
+export const handler = sweepFunction(createRuntime());
