@@ -182,7 +182,12 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
         assert.equal(envelope.code, 0);
         assert.equal(envelope.data?.trade_state, row.final);
         assert.equal(envelope.data?.need_query, row.final === 5 ? 'Y' : 'N');
-        assert.deepEqual(stack().sandbox(channel).callsFor(first.tradeId), row.calls);
+        const order = (await scanOrders(stack())).find((o) => o.trade_id === first.tradeId);
+        assert.deepEqual(
+          stack().sandbox(channel).callsFor(first.tradeId),
+          row.calls,
+          `pay sent at ${String(order?.pay_sent_at)}, then ${JSON.stringify(order?.settlement)}`,
+        );
       });
     }
   }

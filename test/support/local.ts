@@ -79,10 +79,15 @@ export function merchantClient(
 }
 
 let sequence = 0;
-/** A fresh mch_trade_id per call. */
+/**
+ * A fresh mch_trade_id per call, within the API's 32 characters however long the run (the files of a worker
+ * share this module, so the sequence keeps counting across them).
+ */
 export function orderId(prefix = 'T'): string {
   sequence += 1;
-  return `${prefix}-${process.pid}-${Date.now()}-${sequence}`;
+  const id = `${prefix}-${process.pid.toString(36)}-${Date.now().toString(36)}-${sequence.toString(36)}`;
+  if (id.length > 32) throw new Error(`orderId: ${id} is longer than 32 characters; use a shorter prefix`);
+  return id;
 }
 
 /** A valid WeChat payment code whose last two digits pick the sandbox outcome. */
