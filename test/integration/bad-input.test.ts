@@ -174,7 +174,7 @@ const cases: Case[] = [
   },
   {
     name: 'an attach of 128 bytes',
-    fields: { ...valid(), attach: 'a'.repeat(125) + '商' },
+    fields: { ...valid(), attach: `${'a'.repeat(125)}商` },
     code: 100,
     msg: /^attach: must be at most 127 bytes of UTF-8/,
   },

@@ -49,7 +49,7 @@ const value = fc.oneof(
     '\u0000',
     'MD5',
     'hmac-sha256',
-    '2' + '9'.repeat(17),
+    `2${'9'.repeat(17)}`,
   ),
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 200 }),
