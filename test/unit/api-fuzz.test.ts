@@ -55,8 +55,8 @@ const value = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 200 }),
   fc.integer(),
   fc.double(),
-  fc.array(fc.anything({ maxDepth: 3 }), { maxLength: 4 }),
-  fc.object({ maxDepth: 3 }),
+  fc.array(fc.anything({ maxDepth: 2, maxKeys: 3 }), { maxLength: 4 }),
+  fc.object({ maxDepth: 2, maxKeys: 3 }),
   fc.integer({ min: 1, max: 40 }).map((depth) => nested(depth)),
 );
 
