@@ -70,7 +70,7 @@ export async function runSettlementStep(ports: Ports, input: StepInput): Promise
   if (!order) throw new Error(`order ${input.trade_id} not found`);
   const channel = ports.channels.get(order.channel);
   if (!channel) throw new Error(`channel ${order.channel} is not configured`);
-  const step = new Step(ports, channel, input);
+  const step = new Step(ports, channel, input, order);
   try {
     if ((order.settle_seq ?? 0) !== input.seq) throw new Superseded();
     switch (input.action) {
@@ -100,11 +100,19 @@ class Step {
   private readonly counts: { queries: number; reverses: number };
   private unrecorded: SettlementAttempt[];
 
-  constructor(ports: Ports, channel: Channel, input: StepInput) {
+  constructor(ports: Ports, channel: Channel, input: StepInput, order: Order) {
     this.ports = ports;
     this.channel = channel;
     this.seq = input.seq;
-    this.counts = { queries: input.plan?.queries ?? 0, reverses: input.plan?.reverses ?? 0 };
+    // A settlement that starts afresh (a sweep's restart of one that died, an at-least-once duplicate) goes
+    // on from the queries the order's history records: "up to 6 queries" is per order, not per execution,
+    // and a protocol that counts its queries from the pay answer keeps its grid. Reverses start again: an
+    // operator's retry of a REVERSE_FAILED order gets the whole reverse schedule.
+    const recordedQueries = order.settlement.filter((attempt) => attempt.action === 'query').length;
+    this.counts = {
+      queries: input.plan?.queries ?? recordedQueries,
+      reverses: input.plan?.reverses ?? 0,
+    };
     this.unrecorded = [...(input.plan?.unrecorded ?? [])];
   }
 

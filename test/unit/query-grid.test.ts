@@ -3,6 +3,7 @@ import { describe, it } from 'vitest';
 import { blueoceanProtocol } from '#core/channels/blueocean/protocol.ts';
 import type { Channel, SettlementProtocol } from '#core/channels/channel.ts';
 import { toState } from '#core/orders/changes.ts';
+import type { SettlementAttempt } from '#core/orders/order.ts';
 import { runSettlementStep } from '#core/settlement/step.ts';
 import { memoryPorts } from '../support/memory.ts';
 
@@ -29,7 +30,14 @@ function slowChannel(protocol: SettlementProtocol, latencyMs: number, clock: { t
  */
 async function queryTimes(
   protocol: SettlementProtocol,
-  options: { payAnswer: string; payLatencyMs: number; startLagMs: number; queryLatencyMs: number },
+  options: {
+    payAnswer: string;
+    payLatencyMs: number;
+    startLagMs: number;
+    queryLatencyMs: number;
+    /** Queries an earlier settlement of the order recorded before it died. */
+    history?: SettlementAttempt[];
+  },
 ) {
   const clock = { time: t0 };
   const channel = slowChannel(protocol, options.queryLatencyMs, clock);
@@ -51,7 +59,10 @@ async function queryTimes(
     created_at: new Date(t0).toISOString(),
     updated_at: new Date(t0).toISOString(),
     pay_sent_at: new Date(t0).toISOString(),
-    settlement: [{ at: new Date(answeredAt).toISOString(), action: 'pay', result: options.payAnswer }],
+    settlement: [
+      { at: new Date(answeredAt).toISOString(), action: 'pay', result: options.payAnswer },
+      ...(options.history ?? []),
+    ],
     settle_due_at: new Date(t0 + 120_000).toISOString(),
     settle_seq: 1,
     version: 1,
@@ -100,6 +111,19 @@ describe('queries on a grid counted from the pay answer (queriesFromPayAnswer)',
       queryLatencyMs: 0,
     });
     assert.deepEqual(run.times, [20]);
+  });
+
+  it('a settlement restarted after that query keeps to the grid: the window has no room for another', async () => {
+    const answeredAt = t0 + blueoceanProtocol.payDeadlineMs;
+    const run = await queryTimes(blueoceanProtocol, {
+      payAnswer: 'TIMEOUT',
+      payLatencyMs: blueoceanProtocol.payDeadlineMs,
+      startLagMs: 6_000,
+      queryLatencyMs: 0,
+      history: [{ at: new Date(answeredAt + 5_000).toISOString(), action: 'query', result: 'NOTFOUND' }],
+    });
+    assert.deepEqual(run.times, []);
+    assert.equal(run.next, 'reverse');
   });
 
   it('without the grid, the same lag pushes the second query past the 30 s window', async () => {

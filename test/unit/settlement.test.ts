@@ -168,6 +168,33 @@ describe('settlement step (WeChat protocol table)', () => {
     assert.ok(Date.parse(plan.at) >= t0 + 15_000);
   });
 
+  it('a settlement started afresh goes on from the queries the order records: six in all, not six more', async () => {
+    const { ports, orders, calls, clock, input } = setup();
+    const recorded = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        at: new Date(t0 + 6_000 + i * 5_000).toISOString(),
+        action: 'query' as const,
+        result: 'USERPAYING',
+      }));
+    // The settlement that made four queries died; the sweep's restart begins without its plan.
+    orders.order = { ...orders.order, settlement: recorded(4) };
+    clock.time = t0 + 30_000;
+    let plan = await runSettlementStep(ports, { ...input, action: 'begin' });
+    while (plan.next === 'query') {
+      clock.time = Date.parse(plan.at);
+      plan = await runSettlementStep(ports, { ...input, action: 'query', plan, seq: plan.seq });
+    }
+    assert.equal(calls.filter((c) => c === 'query').length, 2);
+    assert.equal(plan.next, 'reverse');
+    // With all six recorded, the restart reverses without asking again.
+    const again = setup();
+    again.orders.order = { ...again.orders.order, settlement: recorded(6) };
+    again.clock.time = t0 + 40_000;
+    const next = await runSettlementStep(again.ports, { ...again.input, action: 'begin' });
+    assert.equal(next.next, 'reverse');
+    assert.deepEqual(again.calls, []);
+  });
+
   it('waits until 15 s after the order before the first reverse call', async () => {
     const { ports, orders, calls, clock, input } = setup();
     orders.order = { ...orders.order, ...toState('REVERSING') };
