@@ -194,6 +194,17 @@ function issue(
   return { cert_pem: forge().pki.certificateToPem(cert), key_pem: keyPem };
 }
 
+/**
+ * A random certificate serial as forge takes it (hex): 16 bytes whose first is 0x01–0x7F, so the DER INTEGER is
+ * positive and minimal as written. (A serial starting 00 or FF before a byte of the same sign is padding OpenSSL
+ * refuses to parse: one certificate in 256 of the old 15 random bytes, and its sandbox failed to start.)
+ */
+export function certificateSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = ((bytes[0] as number) % 0x7f) + 1;
+  return bytes.toString('hex');
+}
+
 function setBasics(
   cert: Forge.pki.Certificate,
   publicKey: Forge.pki.rsa.PublicKey,
@@ -202,8 +213,7 @@ function setBasics(
   days: number,
 ): void {
   cert.publicKey = publicKey;
-  // A positive serial: the top bit clear, as DER INTEGER sign rules want.
-  cert.serialNumber = `0${randomBytes(15).toString('hex')}`;
+  cert.serialNumber = certificateSerial();
   // Backdated a day so that clock skew between processes never makes a fresh certificate "not yet valid".
   cert.validity.notBefore = new Date(Date.now() - day);
   cert.validity.notAfter = new Date(Date.now() + days * day);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'vitest';
 import { ChannelHttp } from '#core/channels/http.ts';
 import { WechatChannel } from '#core/channels/wechat/wechat.ts';
-import { createSandboxPki } from '../../local/certificates.ts';
+import { certificateSerial, createSandboxPki } from '../../local/certificates.ts';
 
 const account = { appid: 'wx2421b1c4370ec43b', mch_id: '1900000109' };
 const apiKey = 'sandboxwechatkey0123456789abcdef';
@@ -41,5 +42,19 @@ describe('WeChat account setup check', () => {
       { api_key: 'short', cert_pem: client.cert_pem, key_pem: client.key_pem },
     );
     assert.equal(problems.length, 3, problems.join('; '));
+  });
+});
+
+describe('sandbox certificates', () => {
+  it('have serials that are positive, minimal DER integers of 16 bytes, whatever the random bytes', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const serial = Buffer.from(certificateSerial(), 'hex');
+      assert.equal(serial.length, 16);
+      const first = serial[0] as number;
+      assert.ok(first >= 0x01 && first <= 0x7f, `serial ${serial.toString('hex')}`);
+    }
+    // And a certificate carries it as written: OpenSSL reads back all 16 bytes.
+    const pki = createSandboxPki();
+    assert.match(new X509Certificate(pki.server.cert_pem).serialNumber, /^[0-7][0-9A-F]{31}$/);
   });
 });
