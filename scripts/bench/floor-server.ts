@@ -44,7 +44,24 @@ function md5Sign(fields: Record<string, unknown>, key: string): string {
   return createHash('md5').update(`${text}&key=${key}`, 'utf8').digest('hex').toUpperCase();
 }
 
+/**
+ * One POST on a keep-alive connection. A request sent on a reused connection that the server had closed meanwhile
+ * (reset before any answer) is sent once more on a new one, as Node's documentation advises: the bench's turns
+ * leave each server idle for seconds, longer than a pooled connection may live.
+ */
 function post(url: URL, agent: HttpAgent, headers: Record<string, string>, body: string): Promise<string> {
+  return postOnce(url, agent, headers, body).catch((error: NodeJS.ErrnoException & { reused?: boolean }) => {
+    if (error.reused && error.code === 'ECONNRESET') return postOnce(url, agent, headers, body);
+    throw error;
+  });
+}
+
+function postOnce(
+  url: URL,
+  agent: HttpAgent,
+  headers: Record<string, string>,
+  body: string,
+): Promise<string> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(
@@ -57,7 +74,7 @@ function post(url: URL, agent: HttpAgent, headers: Record<string, string>, body:
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (error) => reject(Object.assign(error, { reused: req.reusedSocket })));
     req.end(body);
   });
 }

@@ -144,8 +144,8 @@ async function sequentialPair(servers: readonly [Paying, Paying], payments: numb
   });
 }
 
-/** Throughput and CPU per payment with `clients` payments in flight at once (one server at a time). */
-async function concurrentRun(server: Paying, payments: number, clients: number) {
+/** `payments` payments with `clients` in flight at once on one server: how many, in how long, at what CPU. */
+async function burst(server: Paying, payments: number, clients: number) {
   const cpuBefore = server.cpuMs();
   const wallStart = performance.now();
   let done = 0;
@@ -157,19 +157,42 @@ async function concurrentRun(server: Paying, payments: number, clients: number) 
       }
     }),
   );
-  const wall = performance.now() - wallStart;
-  return {
-    concurrentRps: (done / wall) * 1000,
-    concurrentCpuMsPerPayment: (server.cpuMs() - cpuBefore) / done,
-  };
+  return { done, wallMs: performance.now() - wallStart, cpuMs: server.cpuMs() - cpuBefore };
+}
+
+/**
+ * Throughput and CPU per payment with `clients` payments in flight at once, each server alone on the cores,
+ * the two taking turns in `bursts` bursts (which goes first alternates): as with `sequentialPair`, a change in
+ * the machine's speed during the run weighs on both alike.
+ */
+async function concurrentPair(
+  servers: readonly [Paying, Paying],
+  payments: number,
+  clients: number,
+  bursts = 4,
+) {
+  const totals = servers.map(() => ({ done: 0, wallMs: 0, cpuMs: 0 }));
+  for (let b = 0; b < bursts; b++) {
+    for (const index of b % 2 ? [1, 0] : [0, 1]) {
+      const run = await burst(servers[index] as Paying, Math.ceil(payments / bursts), clients);
+      const total = totals[index] as { done: number; wallMs: number; cpuMs: number };
+      total.done += run.done;
+      total.wallMs += run.wallMs;
+      total.cpuMs += run.cpuMs;
+    }
+  }
+  return totals.map((t) => ({
+    concurrentRps: (t.done / t.wallMs) * 1000,
+    concurrentCpuMsPerPayment: t.cpuMs / t.done,
+  }));
 }
 
 export interface SpeedComparison {
-  /** Best of the rounds for what one server measures alone (throughput, start-up); median for the paired figures. */
+  /** Medians of the rounds; start-up (measured by each server alone) the best of them. */
   readonly gateway: SpeedFigures;
   readonly floor: SpeedFigures;
-  /** Gateway ÷ floor of each round's paired figures (both measured in the same minutes, payment by payment). */
-  readonly pairedRatios: readonly { readonly p50: number; readonly cpu: number }[];
+  /** Gateway ÷ floor of each round's paired figures (both measured in the same minutes, in turns). */
+  readonly pairedRatios: readonly { readonly p50: number; readonly cpu: number; readonly rps: number }[];
   readonly clients: number;
 }
 
@@ -182,7 +205,7 @@ const median = (values: readonly number[]): number => {
 };
 
 /** The median of the paired ratios: the gateway's cost relative to the floor, as robust as the rounds allow. */
-export function pairedRatio(comparison: SpeedComparison, figure: 'p50' | 'cpu'): number {
+export function pairedRatio(comparison: SpeedComparison, figure: 'p50' | 'cpu' | 'rps'): number {
   return median(comparison.pairedRatios.map((r) => r[figure]));
 }
 
@@ -190,9 +213,9 @@ export function pairedRatio(comparison: SpeedComparison, figure: 'p50' | 'cpu'):
  * The gateway's API process (the production handler behind local/http-api.ts, metrics on as deployed)
  * against the floor server, on the same DynamoDB Local and sandbox, in `rounds` rounds after an unmeasured
  * one. Each round starts both (which first alternates), warms each up with the same payments, measures the two
- * one payment at a time in turns (`sequentialPair`), then each at `clients` concurrent payments. Latency and CPU
- * one at a time are paired: their ratio is taken per round and the median ratio reported. Throughput and start-up,
- * measured by each server alone, are the best of the rounds (noise from the rest of the machine only slows one).
+ * one payment at a time in turns (`sequentialPair`), then at `clients` concurrent payments, each alone on the
+ * cores, in turns burst by burst (`concurrentPair`). Latency, CPU and throughput are paired: their ratio is taken
+ * per round and the median ratio reported. Start-up is the best of the rounds.
  */
 export async function compareSpeed(
   stack: LocalStack,
@@ -232,13 +255,12 @@ export async function compareSpeed(
       // figures are its steady state; what the first payment costs is `firstPaymentMs` and the cold init.
       for (let i = 0; i < warmUp; i++) for (const server of pair) await server.pay();
       const sequential = await sequentialPair(pair, options.sequential);
+      const concurrent = await concurrentPair(pair, options.concurrent, options.clients);
       for (const [index, which] of order.entries()) {
-        const server = pair[index] as Paying;
-        const concurrent = await concurrentRun(server, options.concurrent, options.clients);
         const figures = {
-          firstPaymentMs: server.firstPaymentMs,
+          firstPaymentMs: (pair[index] as Paying).firstPaymentMs,
           ...(sequential[index] as Sequential),
-          ...concurrent,
+          ...(concurrent[index] as { concurrentRps: number; concurrentCpuMsPerPayment: number }),
         };
         if (round > 0) turns[which].push(figures);
       }
@@ -250,13 +272,17 @@ export async function compareSpeed(
     firstPaymentMs: Math.min(...figures.map((f) => f.firstPaymentMs)),
     p50Ms: median(figures.map((f) => f.p50Ms)),
     p99Ms: median(figures.map((f) => f.p99Ms)),
-    concurrentRps: Math.max(...figures.map((f) => f.concurrentRps)),
+    concurrentRps: median(figures.map((f) => f.concurrentRps)),
     cpuMsPerPayment: median(figures.map((f) => f.cpuMsPerPayment)),
-    concurrentCpuMsPerPayment: Math.min(...figures.map((f) => f.concurrentCpuMsPerPayment)),
+    concurrentCpuMsPerPayment: median(figures.map((f) => f.concurrentCpuMsPerPayment)),
   });
   const pairedRatios = turns.gateway.map((g, i) => {
     const f = turns.floor[i] as SpeedFigures;
-    return { p50: g.p50Ms / f.p50Ms, cpu: g.cpuMsPerPayment / f.cpuMsPerPayment };
+    return {
+      p50: g.p50Ms / f.p50Ms,
+      cpu: g.cpuMsPerPayment / f.cpuMsPerPayment,
+      rps: g.concurrentRps / f.concurrentRps,
+    };
   });
   return {
     gateway: summary(turns.gateway),
