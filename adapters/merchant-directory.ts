@@ -13,9 +13,10 @@ export interface SecretReader {
 
 /**
  * Secrets through Powertools Parameters (its cache, its transforms), loaded on the first read: the Secrets
- * Manager client is a tenth of a second of import that a function's cold start need not wait for.
+ * Manager client is a tenth of a second of import that a function's cold start need not wait for. `endpoint`:
+ * Secrets Manager's when it is not the region's (local mode's).
  */
-export function powertoolsSecrets(): SecretReader {
+export function powertoolsSecrets(endpoint?: string): SecretReader {
   let provider: Promise<{ get: (name: string, options: object) => Promise<unknown> }> | undefined;
   return {
     async get(name, maxAgeSeconds) {
@@ -24,7 +25,9 @@ export function powertoolsSecrets(): SecretReader {
           import('@aws-lambda-powertools/parameters/secrets'),
           import('@aws-sdk/client-secrets-manager'),
         ]);
-        return new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
+        return new SecretsProvider({
+          awsSdkV3Client: new SecretsManagerClient(endpoint ? { endpoint } : {}),
+        });
       })();
       return (await provider).get(name, { transform: 'json', maxAge: maxAgeSeconds });
     },

@@ -7,14 +7,20 @@ import type { SettlementInput, Workflow } from '#core/ports.ts';
  */
 export class StepFunctionsWorkflow implements Workflow {
   private readonly stateMachineArn: string;
+  private readonly endpoint: string | undefined;
   private client: Promise<{ client: SFNClient; sdk: typeof import('@aws-sdk/client-sfn') }> | undefined;
 
-  constructor(stateMachineArn: string) {
+  /** `endpoint`: Step Functions' endpoint when it is not the region's (local mode's); the SDK's default otherwise. */
+  constructor(stateMachineArn: string, endpoint?: string) {
     this.stateMachineArn = stateMachineArn;
+    this.endpoint = endpoint;
   }
 
   async startSettlement(input: SettlementInput, executionName: string): Promise<void> {
-    this.client ??= import('@aws-sdk/client-sfn').then((sdk) => ({ client: new sdk.SFNClient({}), sdk }));
+    this.client ??= import('@aws-sdk/client-sfn').then((sdk) => ({
+      client: new sdk.SFNClient(this.endpoint ? { endpoint: this.endpoint } : {}),
+      sdk,
+    }));
     const { client, sdk } = await this.client;
     try {
       await client.send(

@@ -18,7 +18,8 @@ export interface Runtime {
 /**
  * Parses the configuration in `env` and makes the clients, once per container: each handler file calls this
  * at import (cold start), outside the handler. A local stack calls it with its own environment, so several
- * stacks can run in one process.
+ * stacks can run in one process: the endpoints come from `env` (the AWS SDK would read `process.env` when it
+ * first sends). Powertools' logger reads its own variables (`POWERTOOLS_LOG_LEVEL`, …) from `process.env`.
  */
 export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   const config = loadConfig(env);
@@ -32,13 +33,13 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     }),
     merchants: new AwsMerchantDirectory({
       dynamo,
-      secrets: powertoolsSecrets(),
+      secrets: powertoolsSecrets(env.AWS_ENDPOINT_URL_SECRETS_MANAGER),
       table: config.MERCHANTS_TABLE,
       secretPrefix: config.MERCHANT_SECRET_PREFIX,
       cacheSeconds: config.MERCHANT_CACHE_SECONDS,
     }),
     channels: channelRegistry(channelEndpoints(config)),
-    workflow: new StepFunctionsWorkflow(config.SETTLEMENT_STATE_MACHINE_ARN),
+    workflow: new StepFunctionsWorkflow(config.SETTLEMENT_STATE_MACHINE_ARN, env.AWS_ENDPOINT_URL_SFN),
     clock: { now: () => Date.now() },
     telemetry: metricsEnabled(env)
       ? emfTelemetry({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Micropay', service: 'micropay' })
