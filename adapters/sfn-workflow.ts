@@ -10,7 +10,7 @@ export class StepFunctionsWorkflow implements Workflow {
   private readonly endpoint: string | undefined;
   private client: Promise<{ client: SFNClient; sdk: typeof import('@aws-sdk/client-sfn') }> | undefined;
 
-  /** `endpoint`: Step Functions' endpoint when it is not the region's (local mode's); the SDK's default otherwise. */
+  /** `endpoint`: Step Functions' when it is not the region's (local mode's); the SDK's default otherwise. */
   constructor(stateMachineArn: string, endpoint?: string) {
     this.stateMachineArn = stateMachineArn;
     this.endpoint = endpoint;

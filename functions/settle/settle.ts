@@ -6,7 +6,10 @@ import type { Runtime } from '../shared/runtime.ts';
 
 export type SettleFunction = (input: StepInput, context: Context) => Promise<StepPlan>;
 
-/** The settlement state machine's task over `runtime`: one protocol step (begin, query, reverse, give_up) for one order. */
+/**
+ * The settlement state machine's task over `runtime`: one protocol step (begin, query, reverse, give_up) for
+ * one order.
+ */
 export function settleFunction({ logger, ports }: Runtime): SettleFunction {
   async function settle(input: StepInput): Promise<StepPlan> {
     logger.appendKeys({ merchant_id: input.merchant_id, trade_id: input.trade_id });
