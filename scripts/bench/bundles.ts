@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { median } from './stats.ts';
 
 /** The functions the stack deploys. */
 export const functionNames = ['api', 'settle', 'sweep'] as const;
@@ -90,7 +91,6 @@ export async function coldInit(runs = 15): Promise<ColdInit> {
       api.push(time(join(dir, 'api.mjs')));
       floor.push(time(join(dir, 'floor.mjs')));
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
     return { apiMs: median(api), floorMs: median(floor) };
   } finally {
     rmSync(dir, { recursive: true, force: true });

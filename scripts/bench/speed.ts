@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { MicropayClient } from '../../cli/client.ts';
 import { sandboxMerchants, sandboxWechat } from '../../local/sandbox-merchants.ts';
 import type { LocalStack } from '../../local/stack.ts';
+import { median, percentile } from './stats.ts';
 
 /** A server process under test: where it listens, and its CPU time so far (user + system, ms). */
 interface ServerProcess {
@@ -72,10 +73,6 @@ function apiProcessEnv(stack: LocalStack): Record<string, string> {
 
 /** Payments each server makes before it is measured (the same for the gateway and the floor). */
 const warmUp = 300;
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 /** A started server with a payment function: one `/v1/micropay` of outcome 00, its latency in ms. */
 interface Paying extends ServerProcess {
@@ -195,14 +192,6 @@ export interface SpeedComparison {
   readonly pairedRatios: readonly { readonly p50: number; readonly cpu: number; readonly rps: number }[];
   readonly clients: number;
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 /** The median of the paired ratios: the gateway's cost relative to the floor, as robust as the rounds allow. */
 export function pairedRatio(comparison: SpeedComparison, figure: 'p50' | 'cpu' | 'rps'): number {
