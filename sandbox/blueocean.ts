@@ -194,7 +194,7 @@ export class BlueoceanSandbox {
         case 'query':
           return answer(this.query(order));
         case 'reverse':
-          return answer(this.reverse(order, request.out_trade_no ?? ''));
+          return answer(this.reverse(order, request.out_trade_no ?? '', route.api));
       }
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
@@ -274,6 +274,41 @@ export class BlueoceanSandbox {
       }
     }
     if (order.state === 'SUCCESS') return this.paymentFields(order, 'query');
+    return this.orderFields(order);
+  }
+
+  /**
+   * The seed's reverse answers `recall` (Y: call again); the unified API's, as its document shows, returns the
+   * order in its state (REVOKED once reversed) and no `recall`.
+   */
+  private reverse(order: SandboxOrder | undefined, outTradeNo: string, api: string): Fields {
+    if (!order) {
+      // Reversing an order BlueOcean never saw closes its number, so a late pay cannot go through.
+      const closed: SandboxOrder = {
+        outTradeNo,
+        outcome: '',
+        api,
+        totalFee: 0,
+        attach: '',
+        sn: sn(),
+        state: 'REVOKED',
+        queries: 0,
+        reverses: 1,
+      };
+      this.orders.set(outTradeNo, closed);
+      return api === 'unified' ? this.orderFields(closed) : { recall: 'N' };
+    }
+    if (order.state === 'REVOKED') throw new Refusal(40104, '订单已撤销');
+    order.reverses += 1;
+    const answer = reverseAnswer(order.outcome, order.reverses);
+    if (answer === 'error') throw new Refusal(40400, '系统繁忙');
+    if (answer !== 'again') order.state = 'REVOKED';
+    if (order.api === 'unified') return this.orderFields(order);
+    return { recall: answer === 'again' ? 'Y' : 'N' };
+  }
+
+  /** An order as query answers it when it is not paid: its ids and state. */
+  private orderFields(order: SandboxOrder): Fields {
     return {
       out_trade_no: order.outTradeNo,
       sn: order.sn,
@@ -282,38 +317,14 @@ export class BlueoceanSandbox {
     };
   }
 
-  private reverse(order: SandboxOrder | undefined, outTradeNo: string): Fields {
-    if (!order) {
-      // Reversing an order BlueOcean never saw closes its number, so a late pay cannot go through.
-      this.orders.set(outTradeNo, {
-        outTradeNo,
-        outcome: '',
-        api: 'wechat',
-        totalFee: 0,
-        attach: '',
-        sn: sn(),
-        state: 'REVOKED',
-        queries: 0,
-        reverses: 1,
-      });
-      return { recall: 'N' };
-    }
-    if (order.state === 'REVOKED') throw new Refusal(40104, '订单已撤销');
-    order.reverses += 1;
-    const answer = reverseAnswer(order.outcome, order.reverses);
-    if (answer === 'error') throw new Refusal(40400, '系统繁忙');
-    if (answer === 'again') return { recall: 'Y' };
-    order.state = 'REVOKED';
-    return { recall: 'N' };
-  }
-
+  /** A paid order's fields; the seed's pay answer lists no `trade_state` (its 200 is the payment itself). */
   private paymentFields(order: SandboxOrder, call: 'pay' | 'query'): Fields {
     const paidAt = Math.floor((order.paidAt ?? Date.now()) / 1000);
     return {
       sn: order.sn,
       transaction_id: order.transactionId ?? '',
       out_trade_no: order.outTradeNo,
-      trade_state: 'SUCCESS',
+      ...(call === 'pay' && order.api !== 'unified' ? {} : { trade_state: 'SUCCESS' }),
       trade_type: 'MICROPAY',
       bank_type: 'CFT',
       fee_type: this.currency,

@@ -289,12 +289,15 @@ class Step {
       return { next: 'reverse', at, changes: lease(at) };
     }
     const protocol = this.channel.protocol;
-    const window = protocol.queryWindowMs;
-    // Strictly before the window's end: a query planned exactly on it would be kept or dropped by a millisecond
-    // of the pay call (BlueOcean's steps from the pay answer land on 30 s after the request when it is instant).
-    const inWindow = window === undefined || candidates.queryAt < this.paySent(order) + this.waitMs(window);
-    if (this.counts.queries < protocol.maxQueries && inWindow) {
-      return { next: 'query', at: candidates.queryAt, changes: lease(candidates.queryAt) };
+    const windowEnd =
+      protocol.queryWindowMs === undefined
+        ? Number.POSITIVE_INFINITY
+        : this.paySent(order) + this.waitMs(protocol.queryWindowMs);
+    // The window's last query is at its end: a grid that steps past it queries there once more, so a shopper
+    // still paying inside the window is seen before the reverse (BlueOcean's 201: 10, 20 and 30 s).
+    const queryAt = candidates.queryAt > windowEnd && now < windowEnd ? windowEnd : candidates.queryAt;
+    if (this.counts.queries < protocol.maxQueries && queryAt <= windowEnd) {
+      return { next: 'query', at: queryAt, changes: lease(queryAt) };
     }
     // Out of queries with the outcome still open: cancel the payment so it can never complete unseen.
     const at = reverseAt(now);
@@ -302,11 +305,22 @@ class Step {
   }
 
   /**
-   * The channel's reverse floor counts from when the pay request was sent. When that was never recorded (the
-   * submit died), it counts from when the submit's lease ran out: by then its pay call had ended either way.
+   * The channel's reverse floor ("not within 15 s of the payment") counts from the latest moment the payment
+   * may have happened: the pay request sent, its answer received, or the channel's own `time_end` (to the end
+   * of its second; never later than when we recorded it paid, so a skewed channel clock cannot hold it back).
    */
   private reverseNotBefore(order: Order): number {
-    return this.paySent(order) + this.waitMs(this.channel.protocol.reverseNotBeforeMs);
+    const answeredAt = order.settlement.find((attempt) => attempt.action === 'pay')?.at;
+    const completedAt =
+      order.time_end === undefined
+        ? undefined
+        : Math.min((order.time_end + 1) * 1000, Date.parse(order.paid_at ?? iso(this.ports.clock.now())));
+    const payment = Math.max(
+      this.paySent(order),
+      answeredAt === undefined ? 0 : Date.parse(answeredAt),
+      completedAt ?? 0,
+    );
+    return payment + this.waitMs(this.channel.protocol.reverseNotBeforeMs);
   }
 
   /** When the pay request was sent, or (never recorded) when the submit's lease ran out. */

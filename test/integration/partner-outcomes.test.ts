@@ -20,23 +20,23 @@ interface Row {
 }
 
 /**
- * SPEC section 6 through BlueOcean's protocol table: queries on 10 s steps from the pay answer, only before 30 s
- * after pay. After 201 the steps are 10 s and 20 s after the answer (the third, 30 s after it, is past the
- * window); after 40400 or no answer the first step is 5 s after the answer (no answer comes at the 15 s pay
- * deadline: one query at 20 s, the next step would be at 30 s); then reverse.
+ * SPEC section 6 through BlueOcean's protocol table: queries on 10 s steps from the pay answer, the last at the
+ * window's end, 30 s after pay. After 201 at 10 s and 20 s after the answer and at 30 s; after 40400 or no
+ * answer the first step is 5 s after the answer (no answer comes at the 15 s pay deadline: queries at 20 s and
+ * 30 s); then reverse.
  */
 const blueoceanTable: readonly Row[] = [
   { outcome: '00', submitCode: 0, final: 0, calls: { pay: 1, query: 0, reverse: 0 } },
   { outcome: '01', submitCode: 0, final: 0, calls: { pay: 1, query: 2, reverse: 0 } },
-  { outcome: '02', submitCode: 0, final: 4, calls: { pay: 1, query: 2, reverse: 1 } },
+  { outcome: '02', submitCode: 0, final: 4, calls: { pay: 1, query: 3, reverse: 1 } },
   { outcome: '03', submitCode: 600, final: 7, calls: { pay: 1, query: 0, reverse: 0 } },
   { outcome: '04', submitCode: 600, final: 7, calls: { pay: 1, query: 0, reverse: 0 } },
   { outcome: '05', submitCode: 0, final: 0, calls: { pay: 1, query: 1, reverse: 0 } },
   { outcome: '06', submitCode: 601, final: 0, calls: { pay: 1, query: 1, reverse: 0 } },
-  { outcome: '07', submitCode: 601, final: 4, calls: { pay: 1, query: 1, reverse: 1 } },
+  { outcome: '07', submitCode: 601, final: 4, calls: { pay: 1, query: 2, reverse: 1 } },
   { outcome: '08', submitCode: 0, final: 7, calls: { pay: 1, query: 1, reverse: 0 } },
-  { outcome: '09', submitCode: 0, final: 4, calls: { pay: 1, query: 2, reverse: 2 } },
-  { outcome: '10', submitCode: 0, final: 5, calls: { pay: 1, query: 2, reverse: 6 } },
+  { outcome: '09', submitCode: 0, final: 4, calls: { pay: 1, query: 3, reverse: 2 } },
+  { outcome: '10', submitCode: 0, final: 5, calls: { pay: 1, query: 3, reverse: 6 } },
   { outcome: '57', submitCode: 0, final: 0, calls: { pay: 1, query: 0, reverse: 0 } },
 ];
 
@@ -137,8 +137,9 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
   /**
    * Whether the machine, not the protocol, changed what this run's BlueOcean orders could do: a pay that should
    * answer at once timed out, or (after 201) took so long that its second 10 s step falls past the window; a
-   * query timed out (its answer lost); or a query ended so late that the step after it, due inside the window,
-   * had to fall outside. Each is measured against the protocol's own steps, so none depends on it being right.
+   * query timed out (its answer lost); or a query before the window's end ended so late that the window-end
+   * query could not follow it. Each is measured against the protocol's own steps, so none depends on it being
+   * right.
    */
   async function blueoceanStall(): Promise<string | undefined> {
     const orders = await scanOrders(stack());
@@ -163,8 +164,8 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
       for (const [k, query] of queries.entries()) {
         if (query.result === 'TIMEOUT') return `${outcome}: query ${k + 1} timed out`;
         const ended = Date.parse(query.at);
-        if (ended >= sent + windowMs && step(k + 1) < sent + windowMs) {
-          return `${outcome}: query ${k + 1} ended ${ended - sent} ms after pay, past the next step`;
+        if (ended >= sent + windowMs && step(k) < sent + windowMs - scaled(1_000)) {
+          return `${outcome}: query ${k + 1} ended ${ended - sent} ms after pay, past the window's end`;
         }
       }
     }
@@ -192,7 +193,7 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
     }
   }
 
-  it('BlueOcean: after 201, queries keep to 10 s steps from the answer, stop by 30 s after pay, and no reverse comes before 15 s', async () => {
+  it('BlueOcean: after 201, queries keep to 10 s steps from the answer, the last at 30 s after pay, and no reverse comes before it or before 15 s', async () => {
     const orders = await scanOrders(stack());
     for (const outcome of ['01', '02', '08', '09', '10']) {
       const tradeId = submitted.get(`blueocean:${outcome}`)?.tradeId ?? '';
@@ -203,17 +204,20 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
       const times = stack().sandbox('blueocean').callTimes?.(tradeId) ?? [];
       const queries = times.filter((call) => call.endpoint === 'query').map((call) => call.at);
       assert.ok(queries.length > 0, outcome);
-      // Queries are planned on 10 s steps from the answer: only the steps before 30 s after pay may run.
+      // Queries are planned on 10 s steps from the answer, those before 30 s after pay, then one at 30 s.
       const window = paySent + scaled(blueoceanProtocol.queryWindowMs ?? 0);
       const steps = Math.ceil((window - answered) / scaled(10_000)) - 1;
-      assert.ok(queries.length <= steps, `${outcome}: ${queries.length} queries, ${steps} steps fit by 30 s`);
+      assert.ok(
+        queries.length <= steps + 1,
+        `${outcome}: ${queries.length} queries, ${steps} steps before 30 s`,
+      );
       // The step plans its call by the end of the window; the sandbox sees it after the step's own reads and
       // writes, which at the test scale and under load can take a few hundred ms. Whether a query too many
       // was made is the call counts' business; here no query may arrive as late as one 10 s step past it.
       const lastArrival = paySent + scaled((blueoceanProtocol.queryWindowMs ?? 0) + 10_000);
       for (const [k, at] of queries.entries()) {
-        const due = answered + scaled(10_000 * (k + 1));
-        assert.ok(at >= due, `${outcome}: query ${k + 1} came ${due - at} ms before its 10 s step`);
+        const due = Math.min(answered + scaled(10_000 * (k + 1)), window);
+        assert.ok(at >= due, `${outcome}: query ${k + 1} came ${due - at} ms before its step`);
         assert.ok(at <= lastArrival, `${outcome}: query ${k + 1} came ${at - paySent} ms after pay`);
       }
       for (const call of times.filter((c) => c.endpoint === 'reverse')) {
@@ -221,6 +225,7 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
           call.at - paySent >= scaled(15_000),
           `${outcome}: a reverse ${call.at - paySent} ms after pay`,
         );
+        assert.ok(call.at >= window, `${outcome}: a reverse ${window - call.at} ms before the window's end`);
       }
     }
   });
@@ -325,6 +330,7 @@ describe('partner channels through the local stack (M100000004 → BlueOcean, M1
       ).map((a) => `${a.action}:${a.result}`);
     assert.deepEqual(history('blueocean:09'), [
       'pay:201',
+      'query:USERPAYING',
       'query:USERPAYING',
       'query:USERPAYING',
       'reverse:recall=Y',

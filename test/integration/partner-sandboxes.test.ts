@@ -87,6 +87,45 @@ describe('BlueOcean sandbox (HTTPS, strict as BlueOcean)', () => {
       .join('&');
     assert.equal(data.sign, createHash('md5').update(text).digest('hex').toUpperCase());
     assert.equal(typeof data.total_fee, 'number');
+    // Seed 000 lists the fields of a 200 pay answer: the paid order's, and no trade_state.
+    assert.equal('trade_state' in data, false);
+    assert.match(String(data.transaction_id), /^4200\d{24}$/);
+  });
+
+  it("answers the seed's reverse with recall, and the unified API's with the order REVOKED", async () => {
+    const reverseOf = async (path: string, number: string) =>
+      post(
+        http,
+        `${sandbox.url}${path}`,
+        requestBody({ appid: account.appid, nonce_str: 'n0nce', out_trade_no: number }, account.key),
+        'application/json',
+      );
+    const seed = outTradeNo();
+    await pay({ out_trade_no: seed });
+    const seedAnswer = await reverseOf('/wechat/order/reverse', seed);
+    assert.equal(seedAnswer.code, 200);
+    assert.equal((seedAnswer.data as Record<string, unknown>).recall, 'N');
+    const channel = new BlueoceanChannel(sandbox.url, http);
+    const ctx: ChannelContext = {
+      account: { appid: account.appid, currency: 'HKD', api: 'unified' },
+      credentials: { api_key: account.key },
+    };
+    const unified = outTradeNo();
+    await channel.pay(
+      ctx,
+      {
+        out_trade_no: unified,
+        total_fee: 3,
+        auth_code: authCode('00'),
+        body: 'g',
+        spbill_create_ip: '10.1.2.3',
+      },
+      deadline,
+    );
+    const unifiedAnswer = await reverseOf('/order/reverse', unified);
+    const data = unifiedAnswer.data as Record<string, unknown>;
+    assert.deepEqual([unifiedAnswer.code, data.trade_state, data.out_trade_no], [200, 'REVOKED', unified]);
+    assert.equal('recall' in data, false);
   });
 
   it("refuses with BlueOcean's codes: signature, appid, missing and unknown parameters, format, method", async () => {

@@ -58,6 +58,23 @@ const paidData = {
   time_end: '20180131165044',
 };
 
+/** The fields seed 000 lists for a `code=200` pay answer (返回结果, "如果code=200,data参数"): no trade_state. */
+const seedPayData = {
+  trade_type: 'MICROPAY',
+  bank_type: 'CFT',
+  cash_fee: 89,
+  cash_fee_type: 'CNY',
+  out_trade_no: expected.out_trade_no,
+  transaction_id: '4200000055201801314293325658',
+  fee_type: 'HKD',
+  total_fee: 101,
+  time_end: '20180131165044',
+  openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+  is_subscribe: 'N',
+  device_info: 'till-4',
+  attach: '',
+};
+
 describe('BlueOcean signing', () => {
   it("signs BlueOcean's published example to its published signature", () => {
     const params = { appid: '1000010', name: 'BlueOcean Pay', region: 'HK', business: 'Online payment' };
@@ -185,6 +202,38 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
       word: /^NOTPAY$/,
     },
     {
+      name: "the seed's signed 200 pay answer, which has no trade_state",
+      outcome: answer({ code: 200, message: 'OK', data: signed(seedPayData) }),
+      kind: 'paid',
+    },
+    {
+      name: "the seed's 200 pay answer for another amount",
+      outcome: answer({ code: 200, data: signed({ ...seedPayData, total_fee: 100 }) }),
+      kind: 'unknown',
+      word: /MISMATCH:total_fee/,
+    },
+    {
+      name: "the seed's 200 pay answer about another order",
+      outcome: answer({
+        code: 200,
+        data: signed({ ...seedPayData, out_trade_no: '019b76daa80080d1fa571700' }),
+      }),
+      kind: 'unknown',
+      word: /MISMATCH:out_trade_no/,
+    },
+    {
+      name: "the seed's 200 pay answer, unsigned",
+      outcome: answer({ code: 200, data: signed(seedPayData, { unsigned: true }) }),
+      kind: 'unknown',
+      word: /^UNSIGNED$/,
+    },
+    {
+      name: 'a 200 with neither a trade_state nor the paid order’s transaction_id',
+      outcome: answer({ code: 200, data: signed({ out_trade_no: expected.out_trade_no, total_fee: 101 }) }),
+      kind: 'pending',
+      word: /^200$/,
+    },
+    {
       name: 'a 200 without data',
       outcome: answer({ code: 200, message: 'OK' }),
       kind: 'unknown',
@@ -280,6 +329,21 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
     assert.equal(result.proof.basis, 'signature');
   });
 
+  it("reads the seed's pay answer as paid with its ids, amounts and time", () => {
+    const result = readPayAnswer(answer({ code: 200, data: signed(seedPayData) }), expected);
+    assert.ok(result.kind === 'paid', result.word);
+    assert.deepEqual(result.details, {
+      out_trade_id: seedPayData.transaction_id,
+      fee_type: 'HKD',
+      cash_fee: 89,
+      cash_fee_type: 'CNY',
+      bank_type: 'CFT',
+      openid: seedPayData.openid,
+      is_subscribe: 'N',
+      time_end: Date.UTC(2018, 0, 31, 8, 50, 44) / 1000,
+    });
+  });
+
   it('keeps no cash_fee whose currency is not stated', () => {
     const result = readPayAnswer(
       answer({ code: 200, data: signed({ ...paidData, cash_fee_type: '' }) }),
@@ -327,6 +391,35 @@ describe('BlueOcean query answers', () => {
     assert.equal(result.kind, 'pending');
   });
 
+  it('a SUCCESS or REFUND for another amount, or stating none, decides nothing', () => {
+    for (const state of ['SUCCESS', 'REFUND']) {
+      const other = query({ ...paidData, trade_state: state, total_fee: 100 });
+      assert.equal(other.kind, 'unknown', state);
+      assert.match(other.word, /MISMATCH:total_fee/);
+      const { total_fee: _omitted, ...noAmount } = paidData;
+      const none = query({ ...noAmount, trade_state: state });
+      assert.equal(none.kind, 'unknown', state);
+      assert.match(none.word, /MISMATCH:total_fee/);
+    }
+  });
+
+  it('a final state in another currency, or stating another amount, decides nothing', () => {
+    for (const state of ['SUCCESS', 'CLOSED', 'REVOKED', 'PAYERROR']) {
+      assert.match(query({ ...paidData, trade_state: state, fee_type: 'CNY' }).word, /MISMATCH:fee_type/);
+      assert.match(
+        query({ out_trade_no: expected.out_trade_no, total_fee: 7, trade_state: state }).word,
+        /MISMATCH:total_fee/,
+      );
+    }
+  });
+
+  it('a final state that names no order decides nothing', () => {
+    for (const state of ['SUCCESS', 'CLOSED', 'REVOKED', 'PAYERROR']) {
+      const { out_trade_no: _omitted, ...fields } = paidData;
+      assert.match(query({ ...fields, trade_state: state }).word, /MISMATCH:out_trade_no/, state);
+    }
+  });
+
   it('a final state about another order, or unsigned, decides nothing', () => {
     for (const state of ['SUCCESS', 'CLOSED', 'REVOKED', 'PAYERROR']) {
       assert.equal(
@@ -365,6 +458,40 @@ describe('BlueOcean reverse answers', () => {
     assert.equal(reverse({ recall: 'N' }, { unsigned: true }).kind, 'unknown');
     assert.equal(reverse({ recall: 'N' }, { signWith: 'y'.repeat(32) }).kind, 'unknown');
     assert.equal(reverse({ recall: 'N', out_trade_no: 'another-order' }).kind, 'unknown');
+  });
+
+  // BlueOcean's API document shows reverse answering like query: the order, in its trade_state, no recall.
+  const revokedOrder = {
+    out_trade_no: expected.out_trade_no,
+    sn: paidData.sn,
+    transaction_id: paidData.transaction_id,
+    total_fee: 101,
+    fee_type: 'HKD',
+    trade_state: 'REVOKED',
+    trade_state_desc: '已撤销',
+  };
+
+  it('a verified 200 that returns this order REVOKED or CLOSED, with no recall, is a reverse that happened', () => {
+    assert.equal(reverse(revokedOrder).kind, 'reversed');
+    assert.equal(reverse({ ...revokedOrder, trade_state: 'CLOSED' }).kind, 'reversed');
+    assert.equal(reverse({ ...revokedOrder, recall: 'N' }).kind, 'reversed');
+  });
+
+  it('a 200 that returns the order in any other state, or asks again, is no reverse yet', () => {
+    for (const state of ['SUCCESS', 'USERPAYING', 'NOTPAY', 'PAYERROR', 'SOMETHING_NEW']) {
+      assert.equal(reverse({ ...revokedOrder, trade_state: state }).kind, 'unknown', state);
+    }
+    assert.equal(reverse({ ...revokedOrder, recall: 'Y' }).kind, 'retry');
+  });
+
+  it('a 200 that returns another order, another amount, an unsigned one or none at all, is no reverse', () => {
+    assert.match(reverse({ ...revokedOrder, out_trade_no: 'another-order' }).word, /MISMATCH:out_trade_no/);
+    assert.match(reverse({ ...revokedOrder, total_fee: 100 }).word, /MISMATCH:total_fee/);
+    assert.match(reverse({ ...revokedOrder, fee_type: 'CNY' }).word, /MISMATCH:fee_type/);
+    const { out_trade_no: _omitted, ...noOrder } = revokedOrder;
+    assert.match(reverse(noOrder).word, /MISMATCH:out_trade_no/);
+    assert.equal(reverse(revokedOrder, { unsigned: true }).kind, 'unknown');
+    assert.equal(reverse(revokedOrder, { signWith: 'y'.repeat(32) }).kind, 'unknown');
   });
 
   it('"already reversed" (40104) means an earlier reverse went through; only bare, over TLS', () => {

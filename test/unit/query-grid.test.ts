@@ -20,13 +20,17 @@ function slowChannel(protocol: SettlementProtocol, latencyMs: number, clock: { t
       clock.time += latencyMs;
       return { kind: 'pending', word: 'USERPAYING' };
     },
-    reverse: async () => ({ kind: 'retry', word: 'recall=Y' }),
+    reverse: async () => {
+      clock.time += latencyMs;
+      return { kind: 'retry', word: 'recall=Y' };
+    },
   };
 }
 
 /**
  * Runs settlement from `begin` for an order whose pay was sent at t0 and answered `payAnswer` after
- * `payLatencyMs`, the settlement starting `startLagMs` after that; returns the query times (s after pay).
+ * `payLatencyMs`, the settlement starting `startLagMs` after that; returns the query times and the first
+ * reverse's (s after pay).
  */
 async function queryTimes(
   protocol: SettlementProtocol,
@@ -76,11 +80,19 @@ async function queryTimes(
     times.push((clock.time - t0) / 1000);
     plan = await runSettlementStep(ports, { ...input, action: 'query', plan, seq: plan.seq });
   }
-  return { times, next: plan.next };
+  const next = plan.next;
+  let reverseAt: number | undefined;
+  while (plan.next === 'reverse' && reverseAt === undefined) {
+    clock.time = Math.max(clock.time, Date.parse(plan.at));
+    const at = clock.time;
+    plan = await runSettlementStep(ports, { ...input, action: 'reverse', plan, seq: plan.seq });
+    if (plan.reverses > 0) reverseAt = (at - t0) / 1000;
+  }
+  return { times, next, reverseAt };
 }
 
-describe('queries on a grid counted from the pay answer (queriesFromPayAnswer)', () => {
-  it('after 201, BlueOcean queries 10 s and 20 s after the answer, however slow each step is', async () => {
+describe('queries on a grid counted from the pay answer, the last at the window’s end (BlueOcean)', () => {
+  it('after 201: 10 s and 20 s after the answer and 30 s after pay, however slow each step is; then reverse', async () => {
     for (const lag of [0, 3_000, 6_000]) {
       const run = await queryTimes(blueoceanProtocol, {
         payAnswer: '201',
@@ -88,32 +100,36 @@ describe('queries on a grid counted from the pay answer (queriesFromPayAnswer)',
         startLagMs: lag,
         queryLatencyMs: lag,
       });
-      assert.deepEqual(run.times, [10.3, 20.3], `lag ${lag} ms`);
+      assert.deepEqual(run.times, [10.3, 20.3, 30], `lag ${lag} ms`);
       assert.equal(run.next, 'reverse');
+      // The reverse follows the last query at once (the 15 s floor is long past).
+      assert.equal(run.reverseAt, 30 + lag / 1000, `lag ${lag} ms`);
     }
   });
 
-  it('a step landing exactly on the window’s end is not taken: an instant 201 still gets two queries', async () => {
+  it('an instant 201 queries at 10, 20 and 30 s, the last exactly on the window’s end', async () => {
     const run = await queryTimes(blueoceanProtocol, {
       payAnswer: '201',
       payLatencyMs: 0,
       startLagMs: 0,
       queryLatencyMs: 0,
     });
-    assert.deepEqual(run.times, [10, 20]);
+    assert.deepEqual(run.times, [10, 20, 30]);
+    assert.equal(run.reverseAt, 30);
   });
 
-  it('no answer within the pay deadline: one query 5 s after it, the next step is the window’s end', async () => {
+  it('no answer within the 15 s pay deadline: queries 5 s after it and at 30 s, then reverse', async () => {
     const run = await queryTimes(blueoceanProtocol, {
       payAnswer: 'TIMEOUT',
       payLatencyMs: blueoceanProtocol.payDeadlineMs,
       startLagMs: 0,
       queryLatencyMs: 0,
     });
-    assert.deepEqual(run.times, [20]);
+    assert.deepEqual(run.times, [20, 30]);
+    assert.equal(run.reverseAt, 30);
   });
 
-  it('a settlement restarted after that query keeps to the grid: the window has no room for another', async () => {
+  it('a settlement restarted after the first query keeps to the grid: the one left is at 30 s', async () => {
     const answeredAt = t0 + blueoceanProtocol.payDeadlineMs;
     const run = await queryTimes(blueoceanProtocol, {
       payAnswer: 'TIMEOUT',
@@ -122,26 +138,50 @@ describe('queries on a grid counted from the pay answer (queriesFromPayAnswer)',
       queryLatencyMs: 0,
       history: [{ at: new Date(answeredAt + 5_000).toISOString(), action: 'query', result: 'NOTFOUND' }],
     });
-    assert.deepEqual(run.times, []);
+    assert.deepEqual(run.times, [30]);
     assert.equal(run.next, 'reverse');
   });
 
-  it('without the grid, the same lag pushes the second query past the 30 s window', async () => {
+  it('a settlement restarted past the window’s end queries no more and reverses at once', async () => {
+    const run = await queryTimes(blueoceanProtocol, {
+      payAnswer: '201',
+      payLatencyMs: 300,
+      startLagMs: 40_000,
+      queryLatencyMs: 0,
+      history: [{ at: new Date(t0 + 10_300).toISOString(), action: 'query', result: 'USERPAYING' }],
+    });
+    assert.deepEqual(run.times, []);
+    assert.equal(run.reverseAt, 40.3);
+  });
+
+  it('without the grid, slow steps leave room for fewer queries; the window’s end still gets one', async () => {
     const run = await queryTimes(
       { ...blueoceanProtocol, queriesFromPayAnswer: false },
       { payAnswer: '201', payLatencyMs: 300, startLagMs: 6_000, queryLatencyMs: 6_000 },
     );
-    assert.deepEqual(run.times, [16.3]);
+    assert.deepEqual(run.times, [16.3, 30]);
   });
 
-  it('after a busy answer (40400) the grid starts 5 s after it, 10 s apart, inside the window', async () => {
+  it('after a busy answer (40400): 5, 15 and 25 s after it and 30 s after pay, then reverse', async () => {
     const run = await queryTimes(blueoceanProtocol, {
       payAnswer: '40400',
       payLatencyMs: 100,
       startLagMs: 500,
       queryLatencyMs: 1_000,
     });
-    assert.deepEqual(run.times, [5.1, 15.1, 25.1]);
+    assert.deepEqual(run.times, [5.1, 15.1, 25.1, 30]);
+    assert.equal(run.reverseAt, 31);
+  });
+
+  it('after 4006, the same grid as 40400', async () => {
+    const run = await queryTimes(blueoceanProtocol, {
+      payAnswer: '4006',
+      payLatencyMs: 0,
+      startLagMs: 0,
+      queryLatencyMs: 0,
+    });
+    assert.deepEqual(run.times, [5, 15, 25, 30]);
+    assert.equal(run.reverseAt, 30);
   });
 
   it('a step that runs late queries at once rather than in the past, and the window still ends it', async () => {
@@ -152,5 +192,6 @@ describe('queries on a grid counted from the pay answer (queriesFromPayAnswer)',
       queryLatencyMs: 9_000,
     });
     assert.deepEqual(run.times, [15.1, 24.1]);
+    assert.equal(run.reverseAt, 33.1);
   });
 });

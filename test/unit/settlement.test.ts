@@ -205,6 +205,45 @@ describe('settlement step (WeChat protocol table)', () => {
     assert.equal(plan.at, new Date(t0 + 15_000).toISOString());
   });
 
+  it('counts the 15 s floor from a slow pay answer: paid 12 s after the request, reversed 15 s after that', async () => {
+    const { ports, orders, calls, clock, input } = setup();
+    const answeredAt = t0 + 12_000;
+    orders.order = {
+      ...orders.order,
+      ...toState('REVERSING'),
+      paid_at: new Date(answeredAt).toISOString(),
+      settlement: [{ at: new Date(answeredAt).toISOString(), action: 'pay', result: 'SUCCESS' }],
+    };
+    clock.time = t0 + 15_500;
+    const plan = await runSettlementStep(ports, { ...input, action: 'reverse' });
+    assert.deepEqual(calls, []);
+    assert.equal(plan.at, new Date(answeredAt + 15_000).toISOString());
+    clock.time = answeredAt + 15_000;
+    await runSettlementStep(ports, { ...input, action: 'reverse', plan, seq: plan.seq });
+    assert.deepEqual(calls, ['reverse']);
+  });
+
+  it('counts the floor from the payment’s own time_end, to the end of its second, never past when it was recorded', async () => {
+    const { ports, orders, calls, clock, input } = setup();
+    // A query at 21 s found the payment made at 18.x s (time_end has whole seconds).
+    const timeEnd = (t0 + 18_000) / 1000;
+    orders.order = {
+      ...orders.order,
+      ...toState('REVERSING'),
+      time_end: timeEnd,
+      paid_at: new Date(t0 + 21_000).toISOString(),
+      settlement: [{ at: new Date(t0 + 500).toISOString(), action: 'pay', result: 'USERPAYING' }],
+    };
+    clock.time = t0 + 21_000;
+    let plan = await runSettlementStep(ports, { ...input, action: 'reverse' });
+    assert.equal(plan.at, new Date(t0 + 19_000 + 15_000).toISOString());
+    // A channel clock ahead of ours counts only up to when we recorded the payment.
+    orders.order = { ...orders.order, time_end: timeEnd + 3_600 };
+    plan = await runSettlementStep(ports, { ...input, action: 'reverse', seq: plan.seq });
+    assert.equal(plan.at, new Date(t0 + 21_000 + 15_000).toISOString());
+    assert.deepEqual(calls, []);
+  });
+
   it('repeats reverse with backoff while recall=Y, then gives up: REVERSE_FAILED, one alarm', async () => {
     const { ports, orders, calls, clock, alarms, input } = setup();
     orders.order = { ...orders.order, ...toState('REVERSING') };
@@ -329,15 +368,15 @@ describe('settlement step (a protocol table with a schedule per pay answer and a
     return { times, plan };
   }
 
-  it('after the answer the table names, queries on that schedule and never later than the window', async () => {
+  it('after the answer the table names, queries on that schedule, the last on the window’s end', async () => {
     const { times, plan } = await run(queryTimesAfter('201'));
-    assert.deepEqual(times, [11, 21]);
+    assert.deepEqual(times, [11, 21, 30]);
     assert.equal(plan.next, 'reverse');
   });
 
-  it('after any other answer, queries on the default schedule, still inside the window', async () => {
+  it('after any other answer, queries on the default schedule, the last on the window’s end', async () => {
     const { times, plan } = await run(queryTimesAfter('40400'));
-    assert.deepEqual(times, [6, 11, 16, 21, 26]);
+    assert.deepEqual(times, [6, 11, 16, 21, 26, 30]);
     assert.equal(plan.next, 'reverse');
   });
 });

@@ -221,6 +221,63 @@ describe('WeChat query answers', () => {
     });
   }
 
+  // orderquery's 返回结果: for a trade_state other than SUCCESS only out_trade_no, attach and the state fields
+  // are returned, beside the envelope (appid, mch_id, nonce_str, sign, result_code).
+  for (const [state, kind] of [
+    ['REFUND', 'paid'],
+    ['NOTPAY', 'pending'],
+    ['CLOSED', 'closed'],
+    ['REVOKED', 'reversed'],
+    ['USERPAYING', 'pending'],
+    ['PAYERROR', 'failed'],
+  ] as const) {
+    it(`${state} as WeChat documents it (out_trade_no, attach and the state, no amount) → ${kind}`, () => {
+      const result = query({
+        out_trade_no: expected.out_trade_no,
+        attach: 'till 4',
+        trade_state: state,
+        trade_state_desc: `${state} desc`,
+      });
+      assert.equal(result.kind, kind, result.word);
+      if (state === 'REFUND') assert.ok(result.kind === 'paid' && result.refunded);
+    });
+  }
+
+  it('a SUCCESS that states another amount, or none, decides nothing', () => {
+    const other = query({ ...paidFields, trade_state: 'SUCCESS', total_fee: '100' });
+    assert.equal(other.kind, 'unknown');
+    assert.match(other.word, /MISMATCH:total_fee/);
+    const { total_fee: _omitted, ...noAmount } = paidFields;
+    const none = query({ ...noAmount, trade_state: 'SUCCESS' });
+    assert.equal(none.kind, 'unknown');
+    assert.match(none.word, /MISMATCH:total_fee/);
+  });
+
+  it('a final state that states another amount decides nothing, whatever the state', () => {
+    for (const state of ['REFUND', 'CLOSED', 'REVOKED', 'PAYERROR']) {
+      const result = query({ out_trade_no: expected.out_trade_no, total_fee: '100', trade_state: state });
+      assert.equal(result.kind, 'unknown', state);
+      assert.match(result.word, /MISMATCH:total_fee/);
+    }
+  });
+
+  it('a final state that names no order decides nothing', () => {
+    for (const state of ['SUCCESS', 'REFUND', 'CLOSED', 'REVOKED', 'PAYERROR']) {
+      const { out_trade_no: _omitted, ...fields } = paidFields;
+      const result = query({ ...fields, trade_state: state });
+      assert.equal(result.kind, 'unknown', state);
+      assert.match(result.word, /MISMATCH:out_trade_no/);
+    }
+  });
+
+  it('a final state for another merchant decides nothing', () => {
+    for (const field of ['appid', 'mch_id']) {
+      const result = query({ ...paidFields, trade_state: 'SUCCESS', [field]: 'someone-else' });
+      assert.equal(result.kind, 'unknown', field);
+      assert.match(result.word, new RegExp(`MISMATCH:${field}`));
+    }
+  });
+
   it('a final state about another order decides nothing', () => {
     for (const state of ['SUCCESS', 'CLOSED', 'REVOKED', 'PAYERROR']) {
       const result = query({ ...paidFields, out_trade_no: 'another-order-000000000', trade_state: state });

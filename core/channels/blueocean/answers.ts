@@ -2,6 +2,7 @@ import {
   payCodeClass,
   queryStateClass,
   reversedCode,
+  reverseStateClass,
   successCode,
 } from '#core/channels/blueocean/protocol.ts';
 import {
@@ -84,13 +85,16 @@ export function readPayAnswer(outcome: CallOutcome, expected: BlueoceanExpectati
   if (got.kind === 'unknown') return got;
   const a = got.answer;
   if (a.code === successCode) {
-    if (!a.data) return { kind: 'unknown', word: 'MALFORMED' };
-    // The unified API answers 200 with the order's state: anything but SUCCESS is still being paid.
-    const state = a.data.trade_state;
-    if (state !== 'SUCCESS') return { kind: 'pending', word: state || successCode };
+    const data = a.data;
+    if (!data) return { kind: 'unknown', word: 'MALFORMED' };
+    // The unified API answers 200 with the order's state: anything but SUCCESS is still being paid. The seed's
+    // pay answer has no trade_state: its 200 carries the paid order (transaction_id, out_trade_no, total_fee…).
+    const state = data.trade_state || undefined;
+    if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', word: state };
+    if (state === undefined && !data.transaction_id) return { kind: 'pending', word: successCode };
     const checked = verifyBlueocean(a, expected, { order: true, amount: true });
     if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-    return { kind: 'paid', details: paymentDetails(a.data), word: 'SUCCESS', proof: checked.verified };
+    return { kind: 'paid', details: paymentDetails(data), word: 'SUCCESS', proof: checked.verified };
   }
   const errMsg = a.message || a.code;
   if ((payCodeClass[a.code] ?? 'pending') === 'pending') {
@@ -125,9 +129,10 @@ export function readQueryAnswer(outcome: CallOutcome, expected: BlueoceanExpecta
 }
 
 /**
- * Reads BlueOcean's answer to reverse: a verified `200` with `recall=N` is a reverse that happened,
- * `recall=Y` means call again, and "already reversed" (`40104`, bare, over TLS) means an earlier one did.
- * Errors and silence are not a reverse: the protocol calls again with backoff.
+ * Reads BlueOcean's answer to reverse: a verified `200` is a reverse that happened when it says `recall=N`, or
+ * when it returns the order (as its API document shows) in a reversed or closed `trade_state`, which must then
+ * be our order; `recall=Y` means call again, and "already reversed" (`40104`, bare, over TLS) means an earlier
+ * one did. Errors, silence and any other state are not a reverse: the protocol calls again with backoff.
  */
 export function readReverseAnswer(outcome: CallOutcome, expected: BlueoceanExpectation): ReverseResult {
   const got = read(outcome);
@@ -139,11 +144,19 @@ export function readReverseAnswer(outcome: CallOutcome, expected: BlueoceanExpec
     return { kind: 'reversed', word: reversedCode, proof: checked.verified };
   }
   if (a.code !== successCode) return { kind: 'unknown', word: a.code };
-  if (!a.data) return { kind: 'unknown', word: 'MALFORMED' };
-  const checked = verifyBlueocean(a, expected, { order: false, amount: false });
+  const data = a.data;
+  if (!data) return { kind: 'unknown', word: 'MALFORMED' };
+  const state = data.trade_state || undefined;
+  const checked = verifyBlueocean(a, expected, { order: state !== undefined, amount: false });
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  if (a.data.recall === 'Y') return { kind: 'retry', word: 'recall=Y' };
-  if (a.data.recall === 'N') return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
+  if (data.recall === 'Y') return { kind: 'retry', word: 'recall=Y' };
+  if (state !== undefined) {
+    const reversed = reverseStateClass[state] === 'reversed';
+    return reversed
+      ? { kind: 'reversed', word: state, proof: checked.verified }
+      : { kind: 'unknown', word: state };
+  }
+  if (data.recall === 'N') return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
   return { kind: 'unknown', word: 'MALFORMED' };
 }
 

@@ -5,23 +5,22 @@ const userPaying: QuerySchedule = { firstQueryDelayMs: 10_000, queryIntervalMs: 
 
 /**
  * BlueOcean Pay micropay settlement (seed 000, 提醒1/提醒2; SPEC section 4). After `40400`/`4006` (busy), or
- * no answer, wait 5 s and query; after `201` (result unknown: the user is paying) query every 10 s. Either
- * way no query from 30 s after pay on, then reverse, never earlier than 15 s after pay, again with backoff
- * while BlueOcean answers `recall=Y`, an error or nothing.
- *
- * Between queries after a busy answer the seed names no interval; its own interval (10 s) is used, which also
- * makes three queries the most that fit the 30 s window on either schedule. Queries keep to a grid counted
- * from the pay answer (after 201: 10 s and 20 s after it; 30 s after it is past the window, which counts
- * from the request), so slow steps never cost a query the window has room for. Worst case in one Express
- * execution: the last query starts by 30 s after pay and ends by 40 s, then six reverses at their 10 s
- * deadline with 95 s of backoff between them: about 195 s after pay, well inside 5 minutes.
+ * no answer, wait 5 s and query; after `201` (the user is paying) query every 10 s "until paid or timeout
+ * (suggested 30 s)". Queries keep to a grid counted from the pay answer, and the window's last query is at
+ * its end, 30 s after the pay request: after 201 at 10 s and 20 s after the answer and at 30 s after pay;
+ * after 40400 at 5, 15 and 25 s after it and at 30 s; with no answer (the 15 s pay deadline) at 20 s and
+ * 30 s. Then reverse at once, never earlier than 15 s after the payment, again with backoff while BlueOcean
+ * answers `recall=Y`, an error or nothing. Between queries after a busy answer the seed names no interval;
+ * its own 10 s is used. Worst case in one Express execution: the last query starts by 30 s after pay and
+ * ends by 40 s, then six reverses at their 10 s deadline with 95 s of backoff: about 195 s after pay.
  */
 export const blueoceanProtocol: SettlementProtocol = {
   firstQueryDelayMs: 5_000,
   queryIntervalMs: 10_000,
   // The unified API answers a payment still being made with 200 and its trade_state: the same case as 201.
   scheduleAfter: { '201': userPaying, USERPAYING: userPaying, NOTPAY: userPaying },
-  maxQueries: 3,
+  // The window bounds the queries; four is its most (40400: 5, 15, 25 s after the answer, then 30 s).
+  maxQueries: 4,
   queryWindowMs: 30_000,
   queriesFromPayAnswer: true,
   reverseNotBeforeMs: 15_000,
@@ -123,4 +122,13 @@ export const queryStateClass: Readonly<Record<string, TradeStateClass>> = {
   CLOSED: 'closed',
   REVOKED: 'reversed',
   PAYERROR: 'failed',
+};
+
+/**
+ * How a reverse answer that returns the order (BlueOcean's API document: `data` with `trade_state`, no `recall`)
+ * is read: revoked or closed is a reverse that happened; any other state (still paid, paying) is not.
+ */
+export const reverseStateClass: Readonly<Record<string, 'reversed'>> = {
+  REVOKED: 'reversed',
+  CLOSED: 'reversed',
 };

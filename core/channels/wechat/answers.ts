@@ -31,9 +31,10 @@ const read = (outcome: CallOutcome) => readOutcome(outcome, fromXml);
 /**
  * Proves an answer is WeChat's and about this order. A `return_code=SUCCESS` answer must carry a `sign` that
  * verifies with the merchant key (per its `sign_type`), the merchant's `appid` and `mch_id` (and `sub_mch_id`
- * in service-provider mode) and, when `about` says so, our `out_trade_no` and amount. WeChat never signs a
- * `return_code=FAIL` answer, which carries only `return_code` and `return_msg`: it rests on TLS to the
- * configured host, and decides only that a request was not accepted.
+ * in service-provider mode); our `out_trade_no` and amount wherever it states them, and stated at all where
+ * `about` says the answer must (a paid answer states both). WeChat never signs a `return_code=FAIL` answer,
+ * which carries only `return_code` and `return_msg`: it rests on TLS to the configured host, and decides only
+ * that a request was not accepted.
  */
 function verifyWechat(
   fields: WireFields,
@@ -53,15 +54,16 @@ function verifyWechat(
     },
     mismatch: (f) => {
       if (f.return_code === 'FAIL' && f.sign === undefined) return undefined;
-      const wanted: [string, string | undefined][] = [
-        ['appid', expected.appid],
-        ['mch_id', expected.mch_id],
-        ['sub_mch_id', expected.sub_mch_id],
+      const wanted: [string, string | undefined, boolean][] = [
+        ['appid', expected.appid, true],
+        ['mch_id', expected.mch_id, true],
+        ['sub_mch_id', expected.sub_mch_id, true],
+        ['out_trade_no', expected.out_trade_no, about.order],
+        ['total_fee', String(expected.total_fee), about.amount],
       ];
-      if (about.order) wanted.push(['out_trade_no', expected.out_trade_no]);
-      if (about.amount) wanted.push(['total_fee', String(expected.total_fee)]);
-      for (const [name, value] of wanted) {
-        if (value !== undefined && f[name] !== value) return `MISMATCH:${name}`;
+      for (const [name, value, required] of wanted) {
+        if (value === undefined || (f[name] === undefined && !required)) continue;
+        if (f[name] !== value) return `MISMATCH:${name}`;
       }
       return undefined;
     },
@@ -108,8 +110,9 @@ export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectatio
   const state = f.trade_state ?? 'UNKNOWN';
   const stateClass = queryStateClass[state] ?? 'pending';
   if (stateClass === 'pending') return { kind: 'pending', word: state };
-  const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
-  const checked = verifyWechat(f, expected, { order: true, amount: moneyMoved });
+  // Only a SUCCESS answer carries the payment's fields; for any other state WeChat returns out_trade_no, attach
+  // and the state (orderquery's 返回结果), so a stated amount must be ours and an absent one is no mismatch.
+  const checked = verifyWechat(f, expected, { order: true, amount: state === 'SUCCESS' });
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   return finalQueryResult(
     stateClass,
