@@ -1,7 +1,15 @@
-import { createPrivateKey, createPublicKey, type KeyObject, randomInt } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  type KeyObject,
+  randomInt,
+} from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { rsa2Sign, rsa2Verify, signingString, toAlipayTime } from '#core/channels/alipay/wire.ts';
+import iconv from 'iconv-lite';
+import { signingString, toAlipayTime } from '#core/channels/alipay/wire.ts';
 import { fenToYuan, yuanToFen } from '#core/money.ts';
 import { close, listen } from '#local/aws-json.ts';
 import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
@@ -165,9 +173,11 @@ export class AlipaySandbox {
     }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const params = requestParams(url.searchParams, Buffer.concat(chunks).toString('utf8'));
+    const raw = rawParams(url.search.slice(1), Buffer.concat(chunks).toString('latin1'));
+    const charset = charsets[raw?.get('charset')?.toString('latin1').toLowerCase() ?? ''];
+    const params = raw && decoded(raw, charset ?? 'utf-8');
     const method = params?.method;
-    if (!params || !method || !(method in methods)) {
+    if (!raw || !params || !method || !(method in methods)) {
       const refusal = !params
         ? new Refusal('40002', 'isv.invalid-parameter', '参数重复或格式错误')
         : !method
@@ -185,7 +195,8 @@ export class AlipaySandbox {
       return this.send(res, key, nodeOf(refusal), false);
     }
     try {
-      this.checkCommon(params, app.key);
+      if (!charset) throw new Refusal('40002', 'isv.invalid-charset', '字符集错误: 支持utf-8、gbk、gb2312');
+      this.checkCommon(params, app.key, signedBytes(raw));
       const biz = parseBiz(params.biz_content);
       const name = methods[method as Method];
       const outTradeNo = this.findTrade(biz)?.outTradeNo ?? text(biz.out_trade_no);
@@ -198,25 +209,22 @@ export class AlipaySandbox {
         case 'pay': {
           const node = this.pay(biz, app.seller_id);
           if (!node) return this.hang(res);
-          return this.send(res, key, node, true);
+          return this.send(res, key, node, true, charset);
         }
         case 'query':
-          return this.send(res, key, this.query(biz), true);
+          return this.send(res, key, this.query(biz), true, charset);
         case 'cancel':
-          return this.send(res, key, this.cancel(biz), true);
+          return this.send(res, key, this.cancel(biz), true, charset);
       }
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
-      return this.send(res, key, nodeOf(error), true);
+      return this.send(res, key, nodeOf(error), true, charset);
     }
   }
 
   /** The gateway's checks of the common parameters, in the order Alipay names their problems. */
-  private checkCommon(params: Readonly<Record<string, string>>, appKey: KeyObject): void {
+  private checkCommon(params: Readonly<Record<string, string>>, appKey: KeyObject, signed: Buffer): void {
     const missing = (subCode: string, what: string) => new Refusal('40001', subCode, `缺少${what}参数`);
-    if (params.charset?.toLowerCase() !== 'utf-8') {
-      throw new Refusal('40002', 'isv.invalid-charset', '字符集错误: 仅支持utf-8');
-    }
     if (params.format !== undefined && params.format.toUpperCase() !== 'JSON') {
       throw new Refusal('40002', 'isv.invalid-format', '无效的数据格式参数: 仅支持JSON');
     }
@@ -235,7 +243,7 @@ export class AlipaySandbox {
     }
     if (!params.version) throw missing('isv.missing-version', '版本号');
     if (params.version !== '1.0') throw new Refusal('40002', 'isv.invalid-parameter', '无效的版本号参数');
-    if (!rsa2Verify(signingString(params), params.sign, appKey)) {
+    if (!rsa2VerifyBytes(signed, params.sign, appKey)) {
       // Alipay's message quotes the string it verified, which holds the payment code: a reader must not keep it.
       throw new Refusal(
         '40002',
@@ -389,27 +397,87 @@ export class AlipaySandbox {
     });
   }
 
-  /** Writes `{"<key>": node, "sign": RSA2(node as written)}`, the node serialized once and signed as sent. */
-  private send(res: ServerResponse, key: string, node: Node, signed: boolean): void {
-    const raw = JSON.stringify(node);
-    const sign = signed ? `,"sign":${JSON.stringify(rsa2Sign(raw, this.signingKey))}` : '';
-    res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' }).end(`{"${key}":${raw}${sign}}`);
+  /**
+   * Writes `{"<key>": node, "sign": RSA2(node as written)}` in the request's charset, the node serialized once
+   * and signed over its bytes as sent (Alipay answers a GBK request in GBK).
+   */
+  private send(
+    res: ServerResponse,
+    key: string,
+    node: Node,
+    signed: boolean,
+    charset: Charset = 'utf-8',
+  ): void {
+    const raw = iconv.encode(JSON.stringify(node), charset);
+    const sign = signed
+      ? `,"sign":${JSON.stringify(createSign('RSA-SHA256').update(raw).sign(this.signingKey, 'base64'))}`
+      : '';
+    const body = Buffer.concat([Buffer.from(`{"${key}":`), raw, Buffer.from(`${sign}}`)]);
+    res.writeHead(200, { 'content-type': `application/json;charset=${charset}` }).end(body);
   }
 }
 
+/** The charsets Alipay's common parameters allow, by their lower-case name. */
+type Charset = 'utf-8' | 'gbk' | 'gb2312';
+const charsets: Readonly<Record<string, Charset>> = { 'utf-8': 'utf-8', gbk: 'gbk', gb2312: 'gb2312' };
+
 /**
  * The request's parameters from the query string and the form body together (Alipay's SDKs put the common ones in
- * the URL); undefined when a name is given twice.
+ * the URL), each value as the bytes it was percent-encoded from; undefined when a name is given twice.
  */
-function requestParams(query: URLSearchParams, body: string): Record<string, string> | undefined {
-  const params: Record<string, string> = {};
-  for (const source of [query, new URLSearchParams(body)]) {
-    for (const [name, value] of source) {
-      if (Object.hasOwn(params, name)) return undefined;
-      params[name] = value;
+function rawParams(query: string, body: string): Map<string, Buffer> | undefined {
+  const params = new Map<string, Buffer>();
+  for (const source of [query, body]) {
+    for (const pair of source.split('&')) {
+      if (pair === '') continue;
+      const at = pair.indexOf('=');
+      const name = percentDecoded(at < 0 ? pair : pair.slice(0, at)).toString('latin1');
+      if (params.has(name)) return undefined;
+      params.set(name, percentDecoded(at < 0 ? '' : pair.slice(at + 1)));
     }
   }
   return params;
+}
+
+/** `application/x-www-form-urlencoded` text (read as latin1, one char a byte) → the bytes it encodes. */
+function percentDecoded(text: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    const hex = c === '%' ? text.slice(i + 1, i + 3) : '';
+    if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(c === '+' ? 0x20 : c.charCodeAt(0) & 0xff);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** Every value decoded in the request's charset (bytes that are not text in it decode to U+FFFD, and fail the signature). */
+function decoded(raw: Map<string, Buffer>, charset: Charset): Record<string, string> {
+  const decoder = new TextDecoder(charset);
+  return Object.fromEntries([...raw].map(([name, value]) => [name, decoder.decode(value)]));
+}
+
+/** What the app signed: the sorted non-empty parameters but `sign`, as `name=value&…`, in the request's own bytes. */
+function signedBytes(raw: Map<string, Buffer>): Buffer {
+  const names = [...raw.keys()].filter((name) => name !== 'sign' && (raw.get(name)?.length ?? 0) > 0).sort();
+  const parts: Buffer[] = [];
+  for (const [i, name] of names.entries()) {
+    parts.push(Buffer.from(`${i === 0 ? '' : '&'}${name}=`, 'latin1'), raw.get(name) as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+function rsa2VerifyBytes(content: Buffer, signature: string, publicKey: KeyObject): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return false;
+  try {
+    return createVerify('RSA-SHA256').update(content).verify(publicKey, signature, 'base64');
+  } catch {
+    return false;
+  }
 }
 
 function parseBiz(content: string | undefined): Readonly<Record<string, unknown>> {

@@ -81,8 +81,8 @@ const rates = {
 /**
  * An fshows (付呗 liquidation) sandbox over HTTPS, strict as its gateway: form POSTs of `app_id`, `method`,
  * `version=1.0`, `content` (JSON) and `sign` (SHA1withRSA over the sorted non-empty parameters, verified with
- * the account's public key) at `/gateway`; `-101` (invalid parameters) for anything missing, unknown,
- * malformed, unsigned or wrongly signed; WeChat's err_codes for the WeChat payments it carries, and reused
+ * the account's public key) at `/gateway`; `-100` (invalid signature) and `-101` (invalid parameters: anything
+ * missing, unknown or malformed) in seed 003's bare failure form; WeChat's err_codes for the WeChat payments it carries, and reused
  * order numbers. Answers `{"success": true, "return_value": {...}}` with amounts and fees as JSON numbers in
  * yuan (five decimals for fees), signed with the platform key over `return_value`'s exact text. Outcomes by
  * the last two digits of `auth_code` (SPEC section 6). A test double: nothing under core/, adapters/ or
@@ -151,7 +151,7 @@ export class FshowsSandbox {
       if (params.version !== fshowsVersion) throw new Refusal('-101', '无效参数: version');
       const account = this.accounts.get(params.app_id ?? '');
       if (!account) throw new Refusal('-101', '无效参数: app_id不存在');
-      if (!signatureValid(params, account.public_key_pem)) throw new Refusal('-101', '无效参数: 签名错误');
+      if (!signatureValid(params, account.public_key_pem)) throw new Refusal('-100', '无效签名');
       const endpoint = (Object.keys(fshowsMethods) as Endpoint[]).find(
         (name) => fshowsMethods[name] === params.method,
       );
@@ -177,11 +177,16 @@ export class FshowsSandbox {
       }
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
-      this.answer(res, [
-        ['error_code', JSON.stringify(error.code)],
-        ['error_message', JSON.stringify(error.message)],
-        ['success', 'false'],
-      ]);
+      // The gateway's own refusals (-100 signature, -101 parameters) take seed 003's failure form: bare, unsigned.
+      this.answer(
+        res,
+        [
+          ['error_code', JSON.stringify(error.code)],
+          ['error_message', JSON.stringify(error.message)],
+          ['success', 'false'],
+        ],
+        !error.code.startsWith('-'),
+      );
     }
   }
 
@@ -282,9 +287,9 @@ export class FshowsSandbox {
    * Writes an answer from members given as JSON text, and signs it: the sorted members (a string's content,
    * anything else its JSON text) joined as `name=value` with `&`, SHA1withRSA with the platform key.
    */
-  private answer(res: ServerResponse, members: Member[]): void {
+  private answer(res: ServerResponse, members: Member[], signable = true): void {
     const all = [...members];
-    if (this.options.signAnswers !== false) {
+    if (signable && this.options.signAnswers !== false) {
       const content = [...members]
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([name, text]) => `${name}=${text.startsWith('"') ? (JSON.parse(text) as string) : text}`)

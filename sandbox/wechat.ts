@@ -189,15 +189,19 @@ export class WechatSandbox {
     const signType = parseSignType(request.sign_type);
     if (!signType) return fail(res, 'sign_type参数错误');
 
+    // A request WeChat cannot authenticate (no sign or nonce, or a sign that does not verify) is refused at the
+    // communication level: return_code=FAIL and return_msg, unsigned. Only an authenticated one gets a signed
+    // business answer, LACK_PARAMS for a missing business parameter included.
+    const unauthenticated = ['nonce_str', 'sign'].find((name) => !request[name]);
+    if (unauthenticated) return fail(res, `缺少参数${unauthenticated}`);
+    if (!verify(request, merchant.key, signType)) return fail(res, '签名错误');
     const answer = (fields: Fields) => signed(res, request, merchant.key, signType, fields);
     try {
-      // A missing field (sign included) is named before the signature is checked: nothing to verify without it.
       const missing = requiredParameters[endpoint].find((name) => !request[name]);
       if (missing) throw new Refusal('LACK_PARAMS', `缺少参数${missing}`);
       if (endpoint !== 'micropay' && !request.transaction_id && !request.out_trade_no) {
         throw new Refusal('LACK_PARAMS', '缺少参数transaction_id或out_trade_no');
       }
-      if (!verify(request, merchant.key, signType)) return fail(res, '签名错误');
       if (!merchant.appids.has(request.appid ?? '')) {
         throw new Refusal('APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
       }
@@ -282,10 +286,11 @@ export class WechatSandbox {
         order.state = 'PAYERROR';
       }
     }
+    // orderquery's 返回结果: the payment's fields only for SUCCESS; otherwise out_trade_no, attach and the state.
     return {
       result_code: 'SUCCESS',
       out_trade_no: order.outTradeNo,
-      ...(order.transactionId ? { transaction_id: order.transactionId } : {}),
+      ...(order.fields.attach ? { attach: order.fields.attach } : {}),
       trade_state: order.state,
       trade_state_desc: stateDescription[order.state],
       ...(order.state === 'SUCCESS' ? paymentFields(order) : {}),

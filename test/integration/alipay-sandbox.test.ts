@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSign, createVerify, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { AlipaySdk } from 'alipay-sdk';
+import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { AlipayChannel } from '#core/channels/alipay/alipay.ts';
 import {
@@ -428,7 +429,7 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
       );
       const utc = new Date().toISOString().slice(0, 19).replace('T', ' ');
       for (const [params, subCode] of [
-        [{ charset: 'GBK' }, 'isv.invalid-charset'],
+        [{ charset: 'big5' }, 'isv.invalid-charset'],
         [{ format: 'XML' }, 'isv.invalid-format'],
         [{ sign_type: 'RSA' }, 'isv.invalid-signature-type'],
         [{ version: '2.0' }, 'isv.invalid-parameter'],
@@ -439,6 +440,68 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
         assertRefused(await pay('00', {}, { params }), '40002', subCode);
       }
     });
+
+    for (const charset of ['GBK', 'gb2312'] as const) {
+      it(`takes a request in ${charset} (a Chinese subject, signed over its ${charset} bytes) and answers in it`, async () => {
+        const params: Record<string, string> = {
+          app_id: app.app_id,
+          method: 'alipay.trade.pay',
+          charset,
+          sign_type: 'RSA2',
+          timestamp: toAlipayTime(Date.now()),
+          version: '1.0',
+          biz_content: JSON.stringify({
+            out_trade_no: outTradeNo(),
+            scene: 'bar_code',
+            auth_code: authCode('00'),
+            subject: '天虹龙华店-食品',
+            total_amount: '1.01',
+          }),
+        };
+        const sign = createSign('RSA-SHA256')
+          .update(iconv.encode(signingString(params), charset))
+          .sign(createPrivateKey(keys.app.private_pem), 'base64');
+        // The form percent-encodes each value's bytes in the request's charset, as Alipay's Java SDK does.
+        const form = Object.entries({ ...params, sign })
+          .map(
+            ([name, value]) =>
+              `${name}=${[...iconv.encode(value, charset)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`,
+          )
+          .join('&');
+        const send = (body: string) =>
+          new Promise<{ answer: Answer; type: string }>((resolve, reject) => {
+            const headers = { 'content-type': `application/x-www-form-urlencoded;charset=${charset}` };
+            const req = request(url, { method: 'POST', ca: pki.caPem, headers }, (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (chunk: Buffer) => chunks.push(chunk));
+              res.on('end', () =>
+                resolve({
+                  answer: parse(iconv.decode(Buffer.concat(chunks), charset)),
+                  type: String(res.headers['content-type']),
+                }),
+              );
+            });
+            req.on('error', reject);
+            req.end(body);
+          });
+        // The sign covers the node's bytes as sent, in the request's charset.
+        const signedInCharset = (answer: Answer) =>
+          createVerify('RSA-SHA256')
+            .update(iconv.encode(answer.raw, charset))
+            .verify(createPublicKey(keys.alipay.public_pem), answer.sign ?? '', 'base64');
+        const { answer, type } = await send(form);
+        assert.match(type, new RegExp(`charset=${charset}`, 'i'));
+        assert.equal(answer.node.code, '10000', JSON.stringify(answer.node));
+        assert.equal(signedInCharset(answer), true);
+        // The same request with its values sent as UTF-8 bytes is not what was signed.
+        const utf8 = await send(toForm({ ...params, sign }));
+        assert.deepEqual(
+          [utf8.answer.node.code, utf8.answer.node.sub_code],
+          ['40002', 'isv.invalid-signature'],
+        );
+        assert.equal(signedInCharset(utf8.answer), true);
+      });
+    }
 
     it('an unknown app_id is refused unsigned (no key pair to answer with); an unknown app_auth_token: 20001', async () => {
       const stranger = await pay('00', {}, { params: { app_id: '2021000000009999' } });

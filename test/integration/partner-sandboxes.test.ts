@@ -264,9 +264,13 @@ describe('fshows sandbox (HTTPS, strict as its gateway)', () => {
     assert.equal(key.verify(digest.digest().bytes(), forge.util.decode64(raw[2] as string)), true);
   });
 
-  it('refuses with -101 whatever is missing, unknown, malformed or wrongly signed', async () => {
+  it('refuses a wrong signature with -100 (无效签名), unsigned and bare', async () => {
+    const answer = await call({}, {}, rsaPair().privateKey);
+    assert.deepEqual(answer, { error_code: '-100', error_message: '无效签名', success: false });
+  });
+
+  it('refuses with -101 whatever is missing, unknown or malformed', async () => {
     const refusals = [
-      await call({}, {}, rsaPair().privateKey),
       await call({ store_id: '1' }),
       await call({ total_fee: '0.001' }),
       await call({ notify_url: 'x', surprise: '1' }),
@@ -277,6 +281,7 @@ describe('fshows sandbox (HTTPS, strict as its gateway)', () => {
     ];
     for (const answer of refusals) {
       assert.deepEqual([answer.success, answer.error_code], [false, '-101'], JSON.stringify(answer));
+      assert.equal(answer.sign, undefined);
     }
     const missing = await post(http, url, 'app_id=1&method=x', 'application/x-www-form-urlencoded');
     assert.deepEqual([missing.success, missing.error_code], [false, '-101']);

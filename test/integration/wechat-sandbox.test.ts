@@ -337,16 +337,39 @@ describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
       assertFail(await call('/pay/micropay', {}, { raw: '<!DOCTYPE x><xml></xml>' }), /XML/);
     });
 
-    it('an unsigned request with its merchant known: LACK_PARAMS sign', async () => {
-      const body = toXml({
+    it('an unsigned request, its merchant known: FAIL with only return_code and return_msg, unsigned', async () => {
+      const fields = {
         appid: account.appid,
         mch_id: account.mch_id,
         nonce_str: nonce(),
+        body: 'Sandbox goods',
         out_trade_no: outTradeNo(),
-      });
-      const answer = await call('/pay/orderquery', {}, { raw: body });
-      assertRefused(answer, 'LACK_PARAMS');
-      assert.match(answer.err_code_des ?? '', /sign/);
+        total_fee: '101',
+        spbill_create_ip: '10.1.2.3',
+        auth_code: authCode('00'),
+      };
+      for (const path of ['/pay/micropay', '/pay/orderquery']) {
+        assertFail(await call(path, {}, { raw: toXml(fields) }), /缺少参数sign/);
+      }
+      const { nonce_str: _omitted, ...noNonce } = fields;
+      assertFail(
+        await call('/pay/micropay', {}, { raw: toXml({ ...noNonce, sign: 'A'.repeat(32) }) }),
+        /nonce_str/,
+      );
+      // Nothing was taken: the sandbox holds no call for the number.
+      assert.deepEqual(sandbox.callsFor(fields.out_trade_no), { micropay: 0, orderquery: 0, reverse: 0 });
+    });
+
+    it('orderquery for an order not paid answers out_trade_no, attach and the state, no payment fields', async () => {
+      const number = outTradeNo();
+      await pay('02', { out_trade_no: number, attach: 'till 4' });
+      const answer = await call('/pay/orderquery', { out_trade_no: number });
+      assert.equal(answer.trade_state, 'USERPAYING');
+      assert.equal(answer.attach, 'till 4');
+      for (const field of ['transaction_id', 'total_fee', 'cash_fee', 'time_end', 'bank_type']) {
+        assert.equal(answer[field], undefined, field);
+      }
+      assert.ok(verify(answer, account.key, 'MD5'));
     });
   });
 

@@ -90,6 +90,8 @@ export class AlipayChannel implements Channel {
       store_id: command.store_id,
       terminal_id: command.op_device_id ?? command.device_info,
       operator_id: command.op_user_id,
+      // alipay.trade.pay's current parameters (AlipayTradePayModel, alipay-sdk-java-all, 2024-08-09) document
+      // both time_expire (absolute, yyyy-MM-dd HH:mm:ss) and the older timeout_express; time_expire wins.
       time_expire: command.time_expire === undefined ? undefined : toAlipayTime(command.time_expire * 1000),
     });
     return readPayAnswer(outcome, expectation(ctx, command));

@@ -30,12 +30,15 @@ export const fshowsMethods = {
 export const fshowsVersion = '1.0';
 
 /**
- * How a `success: false` answer to pay is read. `refused` is final: nothing was charged. fshows publishes
- * one code of its own (seed 003: `-101`, invalid parameters: the request was not taken); for the WeChat
- * payments it carries, it answers with WeChat's err_code (seed 004's table), read as WeChat reads them.
- * Codes not listed (including fshows' unpublished ones) are pending: the order is queried, then reversed.
+ * How a `success: false` answer to pay is read. `refused` is final: nothing was charged. Seed 003 shows one
+ * code of fshows' own (`-101`, invalid parameters: the request was not taken); its gateway's error table
+ * (liquidator-platform-openapi `ErrorConstants`) adds `-100`, an invalid signature, also a request not
+ * taken. For the WeChat payments it carries, it answers with WeChat's err_code (seed 004's table), read as
+ * WeChat reads them. Codes not listed (fshows' others included) are pending: the order is queried, then
+ * reversed.
  */
 export const payErrorClass: Readonly<Record<string, 'pending' | 'refused'>> = {
+  '-100': 'refused',
   '-101': 'refused',
   SYSTEMERROR: 'pending',
   BANKERROR: 'pending',
