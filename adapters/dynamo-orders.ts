@@ -1,124 +1,74 @@
 import { type DynamoDbCaller, DynamoDocuments, isConditionalCheckFailed } from '#adapters/dynamodb-http.ts';
+import type { LeaseView, OrderTables, Wakeup } from '#adapters/order-tables.ts';
+import { TableOrderStore, type TableOrderStoreOptions } from '#adapters/table-order-store.ts';
 import { ordersTableSchema, wakeupsTableSchema } from '#adapters/tables.ts';
-import { StaleOrderError } from '#core/errors.ts';
-import { orderHash, orderHashOfTradeId } from '#core/ids.ts';
-import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
-import type { DueOrders, OrderKey, OrderStore } from '#core/ports.ts';
+import type { Order, SettlementAttempt } from '#core/orders/order.ts';
 
-export interface DynamoOrderStoreOptions {
+export { orderKeyOf } from '#adapters/table-order-store.ts';
+
+export interface DynamoOrderStoreOptions extends TableOrderStoreOptions {
   readonly ordersTable: string;
   readonly wakeupsTable: string;
-  /**
-   * When an order found with its lease run out is looked at again if it is still open then (its sweep
-   * claims it meanwhile, or dies). @default 60_000
-   */
-  readonly recheckAfterMs?: number;
-  /** Shards per wake-up minute: each takes up to 1,000 writes a second. @default 4 */
-  readonly shards?: number;
 }
 
-/** How long a wake-up is kept after it was due (DynamoDB's TTL deletes it, at no charge). */
-const wakeupRetentionSeconds = 7 * 24 * 3600;
 /** Where the sweep has got to: the wake-ups due up to this time have been looked at. */
 const watermarkKey = { bucket: 'WATERMARK', due: 'sweep' };
-/** How far back a sweep with no watermark yet (a new table) begins: inside one sweep's reach. */
-const firstSweepLookbackMs = 10 * 60 * 1000;
-/** Minutes of wake-ups one sweep looks at, at most: one that fell far behind catches up an hour a run. */
-const maxMinutesPerSweep = 60;
 
-/** The key of an order in the orders table. */
-export function orderKeyOf(merchantId: string, hash: string): string {
-  return `${merchantId}/${hash}`;
-}
-
-/**
- * Orders in DynamoDB: one flat item per order keyed by `order_key` (`core/ids.ts`), every update
- * conditional on `version`, no secondary index.
- *
- * The settlement lease (`settle_due_at`) is kept findable through wake-ups in a second table: whenever an
- * order gets a lease it did not have (its creation, or a final order reopened), a wake-up at the lease's end
- * is written before the order is. The sweep (`listDue`) reads the wake-ups that fell due since its
- * watermark; for each order still open it writes the next wake-up (at the lease's end, or `recheckAfterMs`
- * on when the lease already ran out) before it moves the watermark on. So every open order always has a
- * wake-up ahead of it, and an order that settles at once costs three writes (wake-up, create, update).
- */
-export class DynamoOrderStore implements OrderStore {
+/** The orders and wake-ups tables in DynamoDB (`adapters/tables.ts` gives their keys). */
+export class DynamoOrderTables implements OrderTables {
   private readonly doc: DynamoDocuments;
   private readonly table: string;
   private readonly wakeups: string;
-  private readonly recheckAfterMs: number;
-  private readonly shards: number;
 
-  constructor(db: DynamoDbCaller, options: DynamoOrderStoreOptions) {
+  constructor(db: DynamoDbCaller, options: { readonly ordersTable: string; readonly wakeupsTable: string }) {
     this.doc = new DynamoDocuments(db);
     this.table = options.ordersTable;
     this.wakeups = options.wakeupsTable;
-    this.recheckAfterMs = options.recheckAfterMs ?? 60_000;
-    this.shards = options.shards ?? 4;
   }
 
-  async create(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
-    assertLease(order);
-    const key = keyOf(order);
-    if (order.settle_due_at) await this.wakeAt(key, order.settle_due_at);
+  async putNewOrder(key: string, order: Order): Promise<boolean> {
     try {
       await this.doc.put({
         TableName: this.table,
         Item: { ...order, [ordersTableSchema.partitionKey]: key },
         ConditionExpression: `attribute_not_exists(${ordersTableSchema.partitionKey})`,
       });
-      return { created: true };
+      return true;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        const existing = await this.read(key);
-        if (existing?.merchant_id === order.merchant_id) return { created: false, existing };
-      }
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
   }
 
-  async get(key: OrderKey): Promise<Order | undefined> {
-    const order = await this.read(keyOf(key));
-    return order?.merchant_id === key.merchant_id && order.mch_trade_id === key.mch_trade_id
-      ? order
-      : undefined;
+  async getOrder(key: string): Promise<Order | undefined> {
+    const item = await this.doc.get({
+      TableName: this.table,
+      Key: { [ordersTableSchema.partitionKey]: key },
+      ConsistentRead: true,
+    });
+    return item ? fromItem(item) : undefined;
   }
 
-  async findByTradeId(merchantId: string, tradeId: string): Promise<Order | undefined> {
-    const hash = orderHashOfTradeId(tradeId);
-    if (hash === undefined) return undefined;
-    const order = await this.read(orderKeyOf(merchantId, hash));
-    return order?.merchant_id === merchantId && order.trade_id === tradeId ? order : undefined;
-  }
-
-  async update(
-    order: Order,
-    changes: Partial<Order>,
-    attempts: readonly SettlementAttempt[] = [],
-  ): Promise<Order> {
+  async updateOrder(
+    key: string,
+    expectedVersion: number,
+    changes: Readonly<Record<string, unknown>>,
+    attempts: readonly SettlementAttempt[],
+  ): Promise<boolean> {
     const names: Record<string, string> = { '#version': 'version' };
-    const values: Record<string, unknown> = { ':expected': order.version, ':next': order.version + 1 };
-    const sets = ['#version = :next'];
+    const values: Record<string, unknown> = { ':expected': expectedVersion };
+    const sets: string[] = [];
     const removes: string[] = [];
-    const next: Record<string, unknown> = { ...order, ...changes, version: order.version + 1 };
-    assertLease(next as unknown as Order);
-    const key = keyOf(order);
-    // A lease the order did not hold (a final order reopened) needs its wake-up before the write lands.
-    if (order.settle_due_at === undefined && typeof next.settle_due_at === 'string') {
-      await this.wakeAt(key, next.settle_due_at);
-    }
-    const updatedAt = new Date().toISOString();
-    next.updated_at = updatedAt;
     let i = 0;
-    for (const [field, value] of Object.entries({ ...changes, updated_at: updatedAt })) {
-      if (field === 'version' || field === 'merchant_id' || field === 'mch_trade_id') continue;
+    for (const [field, value] of Object.entries(changes)) {
       i += 1;
-      names[`#f${i}`] = field;
+      const name = field === 'version' ? '#version' : `#f${i}`;
+      names[name] = field;
       if (value === undefined) {
-        removes.push(`#f${i}`);
+        removes.push(name);
       } else {
         values[`:v${i}`] = value;
-        sets.push(`#f${i} = :v${i}`);
+        sets.push(`${name} = :v${i}`);
       }
     }
     if (attempts.length > 0) {
@@ -126,7 +76,6 @@ export class DynamoOrderStore implements OrderStore {
       values[':attempt'] = attempts;
       values[':empty'] = [];
       sets.push('#settlement = list_append(if_not_exists(#settlement, :empty), :attempt)');
-      next.settlement = [...order.settlement, ...attempts];
     }
     try {
       await this.doc.update({
@@ -137,108 +86,15 @@ export class DynamoOrderStore implements OrderStore {
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       });
+      return true;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) {
-        throw new StaleOrderError(`order ${order.trade_id} changed since version ${order.version}`);
-      }
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
-    return fromItem(next);
   }
 
-  /**
-   * The orders whose lease ran out, from the wake-ups due since the watermark (up to `nowIso`). Each open
-   * order gets its next wake-up before the watermark moves past the one that was looked at, so a sweep that
-   * dies half-way only makes the next one look again. At least `limit` wake-ups are looked at per call.
-   */
-  async listDue(nowIso: string, limit: number): Promise<DueOrders> {
-    const now = Date.parse(nowIso);
-    const from = (await this.watermark()) ?? new Date(now - firstSweepLookbackMs).toISOString();
-    const due: OrderKey[] = [];
-    const openCreatedAt: string[] = [];
-    const seen = new Set<string>();
-    let reached = from;
-    const last = minuteOf(nowIso);
-    let minute = minuteOf(from);
-    for (
-      let looked = 0;
-      minute <= last && looked < maxMinutesPerSweep;
-      looked++, minute = nextMinute(minute)
-    ) {
-      const wakeups = (await this.wakeupsIn(minute, from, nowIso)).filter((key) => !seen.has(key));
-      for (const key of wakeups) seen.add(key);
-      for (const [key, order] of await this.ordersOf(wakeups)) {
-        if (!order?.settle_due_at) continue;
-        openCreatedAt.push(order.created_at);
-        const leaseEnd = Date.parse(order.settle_due_at);
-        const expired = leaseEnd <= now;
-        await this.wakeAt(key, new Date(expired ? now + this.recheckAfterMs : leaseEnd).toISOString());
-        if (expired) due.push({ merchant_id: order.merchant_id, mch_trade_id: order.mch_trade_id });
-      }
-      // Wake-ups are always written for later than their writer's now, so none can land behind this.
-      reached = minute === last ? nowIso : `${minute}:59.999Z`;
-      if (due.length >= limit) break;
-    }
-    await this.advanceWatermark(reached);
-    return { due, openCreatedAt };
-  }
-
-  private async read(key: string): Promise<Order | undefined> {
-    const item = await this.doc.get({
-      TableName: this.table,
-      Key: { [ordersTableSchema.partitionKey]: key },
-      ConsistentRead: true,
-    });
-    return item ? fromItem(item) : undefined;
-  }
-
-  /** Writes "look at this order at `dueIso`" (idempotent: the same order and time is one item). */
-  private async wakeAt(orderKey: string, dueIso: string): Promise<void> {
-    await this.doc.put({
-      TableName: this.wakeups,
-      Item: {
-        [wakeupsTableSchema.partitionKey]: `${minuteOf(dueIso)}#${shardOf(orderKey, this.shards)}`,
-        [wakeupsTableSchema.sortKey]: `${dueIso}#${orderKey}`,
-        order_key: orderKey,
-        [wakeupsTableSchema.timeToLiveAttribute]:
-          Math.floor(Date.parse(dueIso) / 1000) + wakeupRetentionSeconds,
-      },
-    });
-  }
-
-  /** The order keys of the wake-ups of one minute due after `fromIso` and by `toIso`, every shard. */
-  private async wakeupsIn(minute: string, fromIso: string, toIso: string): Promise<string[]> {
-    const keys = new Set<string>();
-    const shards = Array.from({ length: this.shards }, (_, shard) => shard);
-    await Promise.all(
-      shards.map(async (shard) => {
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await this.doc.query({
-            TableName: this.wakeups,
-            KeyConditionExpression: '#bucket = :bucket AND #due BETWEEN :from AND :to',
-            ExpressionAttributeNames: {
-              '#bucket': wakeupsTableSchema.partitionKey,
-              '#due': wakeupsTableSchema.sortKey,
-            },
-            ExpressionAttributeValues: {
-              ':bucket': `${minute}#${shard}`,
-              ':from': `${fromIso}#\uffff`,
-              ':to': `${toIso}#\uffff`,
-            },
-            ExclusiveStartKey: start,
-          });
-          for (const item of page.items) keys.add(String(item.order_key));
-          start = page.lastKey;
-        } while (start);
-      }),
-    );
-    return [...keys];
-  }
-
-  /** The orders behind wake-ups, read in batches (eventually consistent: the sweep re-reads what it claims). */
-  private async ordersOf(keys: readonly string[]): Promise<Map<string, Order | undefined>> {
-    const found = new Map<string, Order | undefined>(keys.map((key) => [key, undefined]));
+  async leasesOf(keys: readonly string[]): Promise<Map<string, LeaseView | undefined>> {
+    const found = new Map<string, LeaseView | undefined>(keys.map((key) => [key, undefined]));
     for (let i = 0; i < keys.length; i += 100) {
       let pending: Record<string, unknown>[] = keys
         .slice(i, i + 100)
@@ -251,7 +107,7 @@ export class DynamoOrderStore implements OrderStore {
           ExpressionAttributeNames: { '#key': ordersTableSchema.partitionKey },
         });
         for (const item of items) {
-          found.set(String(item[ordersTableSchema.partitionKey]), item as unknown as Order);
+          found.set(String(item[ordersTableSchema.partitionKey]), item as unknown as LeaseView);
         }
         pending = unprocessed;
       }
@@ -259,13 +115,51 @@ export class DynamoOrderStore implements OrderStore {
     return found;
   }
 
-  private async watermark(): Promise<string | undefined> {
+  async putWakeup(wakeup: Wakeup): Promise<void> {
+    await this.doc.put({
+      TableName: this.wakeups,
+      Item: {
+        [wakeupsTableSchema.partitionKey]: wakeup.bucket,
+        [wakeupsTableSchema.sortKey]: wakeup.due,
+        order_key: wakeup.order_key,
+        [wakeupsTableSchema.timeToLiveAttribute]: wakeup.expires_at,
+      },
+    });
+  }
+
+  async deleteWakeup(wakeup: Pick<Wakeup, 'bucket' | 'due'>): Promise<void> {
+    await this.doc.delete({
+      TableName: this.wakeups,
+      Key: { [wakeupsTableSchema.partitionKey]: wakeup.bucket, [wakeupsTableSchema.sortKey]: wakeup.due },
+    });
+  }
+
+  async wakeupsIn(bucket: string, from: string, to: string): Promise<string[]> {
+    const keys: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.query({
+        TableName: this.wakeups,
+        KeyConditionExpression: '#bucket = :bucket AND #due BETWEEN :from AND :to',
+        ExpressionAttributeNames: {
+          '#bucket': wakeupsTableSchema.partitionKey,
+          '#due': wakeupsTableSchema.sortKey,
+        },
+        ExpressionAttributeValues: { ':bucket': bucket, ':from': from, ':to': to },
+        ExclusiveStartKey: start,
+      });
+      for (const item of page.items) keys.push(String(item.order_key));
+      start = page.lastKey;
+    } while (start);
+    return keys;
+  }
+
+  async watermark(): Promise<string | undefined> {
     const item = await this.doc.get({ TableName: this.wakeups, Key: watermarkKey, ConsistentRead: true });
     return typeof item?.reached === 'string' ? item.reached : undefined;
   }
 
-  /** Moves the watermark forward only: of two concurrent sweeps, the one that got further wins. */
-  private async advanceWatermark(reached: string): Promise<void> {
+  async advanceWatermark(reached: string): Promise<void> {
     try {
       await this.doc.put({
         TableName: this.wakeups,
@@ -279,28 +173,11 @@ export class DynamoOrderStore implements OrderStore {
   }
 }
 
-function keyOf(order: Pick<Order, 'merchant_id' | 'mch_trade_id'>): string {
-  return orderKeyOf(order.merchant_id, orderHash(order.merchant_id, order.mch_trade_id));
-}
-
-/** `2026-12-01T07:41` of an ISO time. */
-function minuteOf(iso: string): string {
-  return iso.slice(0, 16);
-}
-
-function nextMinute(minute: string): string {
-  return new Date(Date.parse(`${minute}:00.000Z`) + 60_000).toISOString().slice(0, 16);
-}
-
-function shardOf(orderKey: string, shards: number): number {
-  let sum = 0;
-  for (let i = 0; i < orderKey.length; i++) sum = (sum * 31 + orderKey.charCodeAt(i)) >>> 0;
-  return sum % shards;
-}
-
-function assertLease(order: Order): void {
-  const problem = leaseProblem(order);
-  if (problem) throw new Error(`refused write: ${problem}`);
+/** The order store over DynamoDB: `TableOrderStore`'s logic on the two tables. */
+export class DynamoOrderStore extends TableOrderStore {
+  constructor(db: DynamoDbCaller, options: DynamoOrderStoreOptions) {
+    super(new DynamoOrderTables(db, options), options);
+  }
 }
 
 /**

@@ -267,6 +267,10 @@ export class DynamoDocuments {
     });
   }
 
+  async delete(input: { TableName: string; Key: Values }): Promise<void> {
+    await this.db.call('DeleteItem', { ...input, Key: toAttributes(input.Key) });
+  }
+
   async update(input: {
     TableName: string;
     Key: Values;

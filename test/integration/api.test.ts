@@ -114,12 +114,22 @@ describe.concurrent('query and reverse (independent orders, so the tests run sid
     assert.ok((calls.orderquery ?? 0) < 6, 'queries stop once the merchant cancels');
   });
 
-  it('refuses to reverse a failed order with 302', async () => {
+  it('refuses to reverse a failed order with 302, and changes nothing', async () => {
     const client = merchantClient(stack());
     const failed = await client.micropay(payment('03'));
-    const answer = await client.reverse({ trade_id: String(failed.envelope.data?.trade_id) });
+    const tradeId = String(failed.envelope.data?.trade_id);
+    const state = async () => ({
+      order: (await historyOf(stack(), tradeId)).order,
+      calls: stack().sandbox('wechat').callsFor(tradeId),
+      executions: stack()
+        .stepFunctions.list()
+        .filter((execution) => execution.name.startsWith(tradeId)).length,
+    });
+    const before = await state();
+    const answer = await client.reverse({ trade_id: tradeId });
     assert.equal(answer.envelope.code, 302);
     assert.match(String(answer.envelope.msg), /failed/);
+    assert.deepEqual(await state(), before);
   });
 
   it('lets an operator retry the reverse of a REVERSE_FAILED order', async () => {

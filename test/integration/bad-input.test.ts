@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
-import { merchantClient, payment, scanOrders, useLocalStack } from '../support/local.ts';
+import { merchantClient, payment, stackState, useLocalStack } from '../support/local.ts';
 
 type Case = {
   name: string;
@@ -240,7 +240,7 @@ describe('bad input gets its SPEC code, names the field, and changes nothing', (
   for (const c of cases) {
     it(`${c.name} → ${c.code}`, async () => {
       const client = merchantClient(stack(), c.merchant ?? 0);
-      const ordersBefore = (await scanOrders(stack())).length;
+      const before = await stackState(stack());
       let answer: Awaited<ReturnType<typeof client.post>>;
       if (c.raw !== undefined) {
         answer = await client.post(c.path ?? '/v1/micropay', c.raw, true);
@@ -254,7 +254,8 @@ describe('bad input gets its SPEC code, names the field, and changes nothing', (
       assert.equal(answer.envelope.code, c.code);
       assert.match(String(answer.envelope.msg), c.msg);
       assert.equal(answer.envelope.data, undefined);
-      assert.equal((await scanOrders(stack())).length, ordersBefore);
+      // Nothing changed: no order, no wake-up, no settlement started.
+      assert.deepEqual(await stackState(stack()), before);
     });
   }
 

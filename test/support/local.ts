@@ -155,6 +155,32 @@ export async function warmUp(stack: LocalStack): Promise<void> {
 }
 
 /** Every item of the orders table, as stored. */
+/**
+ * What a request could change in a stack, item by item: every order and every wake-up (the sweep's watermark
+ * aside: the sweep moves it on its own schedule) in a stable order, and the settlement executions started.
+ */
+export async function stackState(stack: LocalStack) {
+  const client = new DynamoDBClient({});
+  const scan = async (table: string | undefined) => {
+    const { Items } = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+    return (Items ?? [])
+      .map((item) => unmarshall(item))
+      .map((item) => JSON.stringify(item))
+      .sort();
+  };
+  const orders = await scan(stack.env.ORDERS_TABLE);
+  const wakeups = (await scan(stack.env.WAKEUPS_TABLE)).filter((item) => !item.includes('"WATERMARK"'));
+  client.destroy();
+  return {
+    orders,
+    wakeups,
+    executions: stack.stepFunctions
+      .list()
+      .map((execution) => execution.name)
+      .sort(),
+  };
+}
+
 export async function scanOrders(stack: LocalStack): Promise<Record<string, unknown>[]> {
   const client = new DynamoDBClient({});
   const { Items } = await client.send(

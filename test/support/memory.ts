@@ -1,3 +1,5 @@
+import type { LeaseView, OrderTables, Wakeup } from '#adapters/order-tables.ts';
+import { TableOrderStore } from '#adapters/table-order-store.ts';
 import type {
   Channel,
   ChannelOrder,
@@ -9,76 +11,164 @@ import type {
 } from '#core/channels/channel.ts';
 import { verifyAnswer } from '#core/channels/verified.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
-import { StaleOrderError } from '#core/errors.ts';
 import type { Merchant } from '#core/merchants.ts';
-import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
-import type {
-  DueOrders,
-  OrderKey,
-  OrderStore,
-  PaymentOutcome,
-  Ports,
-  SettlementInput,
-  Telemetry,
-} from '#core/ports.ts';
+import type { Order, SettlementAttempt } from '#core/orders/order.ts';
+import type { PaymentOutcome, Ports, SettlementInput, Telemetry } from '#core/ports.ts';
 
 /**
- * Unit-test fakes of the domain's ports. The order store keeps DynamoDB's semantics that matter for money:
- * conditional create, writes conditional on `version`, and the lease invariant checked on every write.
+ * The order store's two tables as maps, with DynamoDB's semantics that matter for money: a conditional create,
+ * updates conditional on `version`, wake-ups ordered by their sort key, a watermark that only moves forward.
+ * Every write is counted, wake-ups and the watermark included.
  */
-export class MemoryOrderStore implements OrderStore {
-  readonly items = new Map<string, Order>();
+export class MemoryOrderTables implements OrderTables {
+  readonly orders = new Map<string, Order>();
+  readonly wakeups = new Map<string, Map<string, Wakeup>>();
+  reached: string | undefined;
   writes = 0;
+  /** Items as they were before their first write since `journal()` (JSON text; undefined: no item). */
+  private before: Map<string, string | undefined> | undefined;
 
-  private static key(key: OrderKey): string {
-    return `${key.merchant_id}\u0000${key.mch_trade_id}`;
-  }
-
-  async create(order: Order): Promise<{ created: true } | { created: false; existing: Order }> {
-    const problem = leaseProblem(order);
-    if (problem) throw new Error(`refused write: ${problem}`);
-    const existing = this.items.get(MemoryOrderStore.key(order));
-    if (existing) return { created: false, existing };
-    this.items.set(MemoryOrderStore.key(order), order);
-    this.writes += 1;
-    return { created: true };
-  }
-
-  async get(key: OrderKey): Promise<Order | undefined> {
-    return this.items.get(MemoryOrderStore.key(key));
-  }
-
-  async findByTradeId(merchantId: string, tradeId: string): Promise<Order | undefined> {
-    return [...this.items.values()].find((o) => o.merchant_id === merchantId && o.trade_id === tradeId);
-  }
-
-  async update(
-    order: Order,
-    changes: Partial<Order>,
-    attempts: readonly SettlementAttempt[] = [],
-  ): Promise<Order> {
-    const stored = this.items.get(MemoryOrderStore.key(order));
-    if (!stored || stored.version !== order.version) throw new StaleOrderError('stale');
-    const next: Order = {
-      ...stored,
-      ...changes,
-      version: stored.version + 1,
-      settlement: [...stored.settlement, ...attempts],
-    };
-    for (const [name, value] of Object.entries(next)) if (value === undefined) delete (next as never)[name];
-    const problem = leaseProblem(next);
-    if (problem) throw new Error(`refused write: ${problem}`);
-    this.items.set(MemoryOrderStore.key(order), next);
-    this.writes += 1;
-    return next;
-  }
-
-  async listDue(nowIso: string, limit: number): Promise<DueOrders> {
-    const open = [...this.items.values()].filter((o) => o.settle_due_at !== undefined);
+  /**
+   * Starts noting the items written; `changed()` then names those that differ from what they were, so a write
+   * undone (a wake-up put, then deleted) is no change.
+   */
+  journal(): { changed: () => string[] } {
+    const before = new Map<string, string | undefined>();
+    this.before = before;
     return {
-      due: open.filter((o) => (o.settle_due_at ?? '') <= nowIso).slice(0, limit),
-      openCreatedAt: open.map((o) => o.created_at),
+      changed: () => {
+        this.before = undefined;
+        return [...before].filter(([item, was]) => this.itemText(item) !== was).map(([item]) => item);
+      },
     };
+  }
+
+  private itemText(item: string): string | undefined {
+    const [table, key, sort] = item.split('\u0000') as [string, string, string];
+    const value =
+      table === 'orders'
+        ? this.orders.get(key)
+        : table === 'wakeups'
+          ? this.wakeups.get(key)?.get(sort)
+          : this.reached;
+    return value === undefined ? undefined : JSON.stringify(value);
+  }
+
+  private noteWrite(table: 'orders' | 'wakeups' | 'watermark', key = '', sort = ''): void {
+    this.writes += 1;
+    const item = `${table}\u0000${key}\u0000${sort}`;
+    if (this.before && !this.before.has(item)) this.before.set(item, this.itemText(item));
+  }
+
+  async putNewOrder(key: string, order: Order): Promise<boolean> {
+    if (this.orders.has(key)) return false;
+    this.noteWrite('orders', key);
+    this.orders.set(key, structuredClone(order));
+    return true;
+  }
+
+  async getOrder(key: string): Promise<Order | undefined> {
+    const order = this.orders.get(key);
+    return order && structuredClone(order);
+  }
+
+  async updateOrder(
+    key: string,
+    expectedVersion: number,
+    changes: Readonly<Record<string, unknown>>,
+    attempts: readonly SettlementAttempt[],
+  ): Promise<boolean> {
+    const stored = this.orders.get(key);
+    if (!stored || stored.version !== expectedVersion) return false;
+    const next: Record<string, unknown> = { ...stored, ...structuredClone(changes) };
+    for (const [name, value] of Object.entries(next)) if (value === undefined) delete next[name];
+    next.settlement = [...stored.settlement, ...structuredClone(attempts)];
+    this.noteWrite('orders', key);
+    this.orders.set(key, next as unknown as Order);
+    return true;
+  }
+
+  async leasesOf(keys: readonly string[]): Promise<Map<string, LeaseView | undefined>> {
+    return new Map(
+      keys.map((key) => {
+        const order = this.orders.get(key);
+        if (!order) return [key, undefined];
+        const { merchant_id, mch_trade_id, settle_due_at, created_at } = order;
+        return [key, { merchant_id, mch_trade_id, settle_due_at, created_at }];
+      }),
+    );
+  }
+
+  async putWakeup(wakeup: Wakeup): Promise<void> {
+    this.noteWrite('wakeups', wakeup.bucket, wakeup.due);
+    const bucket = this.wakeups.get(wakeup.bucket) ?? new Map<string, Wakeup>();
+    bucket.set(wakeup.due, wakeup);
+    this.wakeups.set(wakeup.bucket, bucket);
+  }
+
+  async deleteWakeup(wakeup: Pick<Wakeup, 'bucket' | 'due'>): Promise<void> {
+    this.noteWrite('wakeups', wakeup.bucket, wakeup.due);
+    this.wakeups.get(wakeup.bucket)?.delete(wakeup.due);
+  }
+
+  async wakeupsIn(bucket: string, from: string, to: string): Promise<string[]> {
+    return [...(this.wakeups.get(bucket)?.values() ?? [])]
+      .filter((wakeup) => wakeup.due > from && wakeup.due <= to)
+      .sort((a, b) => (a.due < b.due ? -1 : 1))
+      .map((wakeup) => wakeup.order_key);
+  }
+
+  async watermark(): Promise<string | undefined> {
+    return this.reached;
+  }
+
+  async advanceWatermark(reached: string): Promise<void> {
+    if (this.reached !== undefined && this.reached >= reached) return;
+    this.noteWrite('watermark');
+    this.reached = reached;
+  }
+
+  /**
+   * The open orders no future sweep would find: no wake-up of theirs is due after the watermark. Empty while
+   * the store keeps its promise that every order holding a lease has a wake-up ahead of the sweep.
+   */
+  unfindable(): string[] {
+    const ahead = new Set<string>();
+    const from = this.reached === undefined ? '' : `${this.reached}#\uffff`;
+    for (const bucket of this.wakeups.values()) {
+      for (const wakeup of bucket.values()) if (wakeup.due > from) ahead.add(wakeup.order_key);
+    }
+    return [...this.orders]
+      .filter(([key, order]) => order.settle_due_at !== undefined && !ahead.has(key))
+      .map(([, order]) => `${order.trade_id} (${order.state}, lease ${order.settle_due_at})`);
+  }
+}
+
+/**
+ * The unit tests' order store: the deployed store's logic (`TableOrderStore`: keys, the lease invariant,
+ * wake-ups, the sweep's watermark) over `MemoryOrderTables`, so its sweep finds due orders exactly as the
+ * DynamoDB store does.
+ */
+export class MemoryOrderStore extends TableOrderStore {
+  readonly memory: MemoryOrderTables;
+
+  /** `wrap` puts something between the store and its tables (a test's kill points). */
+  constructor(
+    options: { wrap?: (tables: OrderTables) => OrderTables; now?: () => number } = {},
+    memory = new MemoryOrderTables(),
+  ) {
+    super(options.wrap ? options.wrap(memory) : memory, { now: options.now });
+    this.memory = memory;
+  }
+
+  /** Every order held, by key. */
+  get items(): ReadonlyMap<string, Order> {
+    return this.memory.orders;
+  }
+
+  /** Writes of every kind so far (orders, wake-ups, the watermark). */
+  get writes(): number {
+    return this.memory.writes;
   }
 }
 
@@ -205,10 +295,13 @@ export const testMerchant: Merchant = {
   secret: { api_key: 'merchant-key-0123456789abcdef', channels: { wechat: { api_key: 'w'.repeat(32) } } },
 };
 
-/** Ports over the fakes, with a clock the test moves. */
-export function memoryPorts(channel: Channel, options: { now?: number } = {}) {
+/** Ports over the fakes, with a clock the test moves. `wrapTables` goes between the store and its tables. */
+export function memoryPorts(
+  channel: Channel,
+  options: { now?: number; wrapTables?: (tables: OrderTables) => OrderTables } = {},
+) {
   const clock = { time: options.now ?? Date.parse('2026-01-01T00:00:00.000Z') };
-  const orders = new MemoryOrderStore();
+  const orders = new MemoryOrderStore({ wrap: options.wrapTables, now: () => clock.time });
   const workflow = new RecordingWorkflow();
   const telemetry = new RecordingTelemetry();
   const ports: Ports = {

@@ -29,9 +29,13 @@ interface KillPoint {
 class Killer {
   count = 0;
   fired = false;
+  /** The operation the kill fired at. */
+  killedAt: string | undefined;
   readonly log: { op: string; time: number }[] = [];
   readonly kill: KillPoint | undefined;
   readonly now: () => number;
+  /** Runs after every operation that completed, the killed one included. */
+  afterEach: () => void = () => {};
   constructor(kill: KillPoint | undefined, now: () => number) {
     this.kill = kill;
     this.now = now;
@@ -47,12 +51,15 @@ class Killer {
           const dies = !this.fired && this.kill?.at === index;
           if (dies && this.kill?.side === 'before') {
             this.fired = true;
+            this.killedAt = `${label}.${String(property)}`;
             throw new Crash(`killed before ${label}.${String(property)}`);
           }
           this.log.push({ op: `${label}.${String(property)}`, time: this.now() });
           const result = await value.apply(object, args);
+          this.afterEach();
           if (dies) {
             this.fired = true;
+            this.killedAt = `${label}.${String(property)}`;
             throw new Crash(`killed after ${label}.${String(property)}`);
           }
           return result;
@@ -73,7 +80,11 @@ const request = (outcome: string): MicropayRequest => ({
   sign: 'x',
 });
 
-type Mode = 'alone' | 'reverse during pay' | 'reverse after submit';
+/**
+ * `operator retry`: once the order is final, the merchant reverses it again (the remedy for REVERSE_FAILED,
+ * which reopens a final order).
+ */
+type Mode = 'alone' | 'reverse during pay' | 'reverse after submit' | 'operator retry';
 
 interface Execution {
   readonly input: SettlementInput;
@@ -81,6 +92,11 @@ interface Execution {
   at: number;
   plan?: StepPlan;
 }
+
+/** The writes the order store makes to its tables: each is a point where its process can die. */
+const tableWrites = ['putNewOrder', 'updateOrder', 'putWakeup', 'advanceWatermark'];
+/** The sweep's schedule (EventBridge, `SettlementWorkflow`'s `sweepEvery`). */
+const sweepIntervalMs = 60_000;
 
 const ignoreDeath = (error: unknown) => {
   if (!(error instanceof Crash) && !(error instanceof GatewayError)) throw error;
@@ -98,12 +114,20 @@ async function scenario(
   protocol: SettlementProtocol = wechatProtocol,
 ) {
   const channel = new SimChannel(outcome, protocol);
-  const base = memoryPorts(channel);
+  const time = { now: () => 0 };
+  const killer = new Killer(kill, () => time.now());
+  // Every write of the store (orders, wake-ups, the sweep's watermark) is a kill point, under the deployed
+  // store's own logic: its sweep finds orders through the wake-ups only, as the DynamoDB store does.
+  const base = memoryPorts(channel, { wrapTables: (tables) => killer.wrap(tables, tableWrites, 'tables') });
   const { clock } = base;
-  const killer = new Killer(kill, () => clock.time);
+  time.now = () => clock.time;
+  // After every operation, wherever a process may die next: each open order has a wake-up ahead of the sweep.
+  const unfindable = new Set<string>();
+  killer.afterEach = () => {
+    for (const order of base.orders.memory.unfindable()) unfindable.add(order);
+  };
   const ports: Ports = {
     ...base.ports,
-    orders: killer.wrap(base.ports.orders, ['create', 'update'], 'orders'),
     channels: { get: () => killer.wrap(channel, ['pay', 'query', 'reverse'], 'channel') },
     workflow: killer.wrap(base.ports.workflow, ['startSettlement'], 'workflow'),
   };
@@ -124,6 +148,9 @@ async function scenario(
 
   const executions = new Map<string, Execution>();
   const seen = new Set<string>();
+  // The sweep runs once a minute whatever else is running, as its schedule does in AWS.
+  let nextSweep = clock.time + sweepIntervalMs;
+  let retried = false;
   for (let round = 0; round < 400; round++) {
     for (const [name, input] of base.workflow.started) {
       if (seen.has(name)) continue;
@@ -131,7 +158,7 @@ async function scenario(
       executions.set(name, { input, action: 'begin', at: clock.time });
     }
     const [name, execution] = [...executions].sort(([, a], [, b]) => a.at - b.at)[0] ?? [];
-    if (name && execution) {
+    if (name && execution && execution.at < nextSweep) {
       clock.time = Math.max(clock.time, execution.at);
       try {
         const plan = await runSettlementStep(ports, {
@@ -151,11 +178,29 @@ async function scenario(
       continue;
     }
     const order = await base.orders.get(key);
-    if (!order || isSettled(order.state)) break;
-    clock.time = Math.max(clock.time, Date.parse(order.settle_due_at ?? '') + 1);
+    if (!execution && (!order || isSettled(order.state))) {
+      if (mode !== 'operator retry' || retried) break;
+      // The operator acts an hour later, when the sweep has long passed every wake-up the order had.
+      retried = true;
+      clock.time += 3_600_000;
+      nextSweep = clock.time + sweepIntervalMs;
+      await sweepDueOrders(ports).catch(ignoreDeath);
+      await reverse();
+      continue;
+    }
+    clock.time = Math.max(clock.time, nextSweep);
+    nextSweep += sweepIntervalMs;
     await sweepDueOrders(ports).catch(ignoreDeath);
   }
-  return { order: await base.orders.get(key), channel, killer, submitted, alarms: base.alarms, executions };
+  return {
+    order: await base.orders.get(key),
+    channel,
+    killer,
+    submitted,
+    alarms: base.alarms,
+    executions,
+    unfindable,
+  };
 }
 
 const outcomes: SimOutcome[] = ['00', '01', '02', '03', '05', '06', '07', '08', '09', '10'];
@@ -177,6 +222,7 @@ function problems(run: Awaited<ReturnType<typeof scenario>>): string[] {
     return found;
   }
   if (payCalls > 1) found.push(`${payCalls} pay calls`);
+  for (const lost of run.unfindable) found.push(`no wake-up ahead of the sweep for ${lost}`);
   if (!isSettled(order.state)) found.push(`order left ${order.state}`);
   const problem = leaseProblem(order);
   if (problem) found.push(problem);
@@ -206,23 +252,35 @@ describe('a process killed at any point leaves no order stranded and no money un
     for (const mode of modes) {
       it(`${table} protocol: every outcome, ${mode}, killed before and after each write, channel call and start`, async () => {
         let runs = 0;
+        const killed = new Set<string>();
+        const ops = new Set<string>();
         for (const outcome of outcomes) {
           const clean = await scenario(outcome, mode, undefined, protocol);
           assert.deepEqual(problems(clean), [], `${outcome} ${mode}, no crash`);
+          for (const { op } of clean.killer.log) ops.add(op);
           const points = clean.killer.count;
           for (let at = 0; at < points; at++) {
             for (const side of ['before', 'after'] as const) {
               const run = await scenario(outcome, mode, { at, side }, protocol);
               runs += 1;
+              const where = `${outcome} ${mode}, killed ${side} op ${at}`;
+              // Everything before the kill point runs as in the clean run, so the planned kill must fire.
+              assert.ok(run.killer.fired, `${where}: the kill never fired`);
+              killed.add(run.killer.killedAt ?? '');
               assert.deepEqual(
                 problems(run),
                 [],
-                `${outcome} ${mode}, killed ${side} op ${at}: ${JSON.stringify(run.killer.log.map((e) => e.op))}`,
+                `${where}: ${JSON.stringify(run.killer.log.map((e) => e.op))}`,
               );
             }
           }
         }
         assert.ok(runs > 150, `${runs} kill points walked`);
+        // Every kind of operation was a kill point, the sweep's wake-ups and watermark among them.
+        assert.deepEqual([...killed].sort(), [...ops].sort());
+        for (const op of ['tables.putWakeup', 'tables.advanceWatermark', 'tables.updateOrder']) {
+          assert.ok(killed.has(op), `no run was killed at ${op}`);
+        }
       });
     }
   }
@@ -234,6 +292,21 @@ describe('a process killed at any point leaves no order stranded and no money un
         assert.ok(submitted);
         const expected = { 600: 7, 601: 6 }[submitted.code as 600 | 601];
         if (expected !== undefined) assert.equal(submitted.order.trade_state, expected, `${outcome} ${mode}`);
+      }
+    }
+  });
+});
+
+describe('an operator’s retry reopens a final order; killed at any point, it is still settled', () => {
+  it('REVERSE_FAILED reversed again, killed before and after each write, channel call and start', async () => {
+    const clean = await scenario('10', 'operator retry');
+    assert.deepEqual(problems(clean), []);
+    assert.equal(clean.channel.calls.filter((call) => call === 'reverse').length, 12);
+    for (let at = 0; at < clean.killer.count; at++) {
+      for (const side of ['before', 'after'] as const) {
+        const run = await scenario('10', 'operator retry', { at, side });
+        assert.ok(run.killer.fired, `killed ${side} op ${at}: the kill never fired`);
+        assert.deepEqual(problems(run), [], `killed ${side} op ${at}`);
       }
     }
   });
