@@ -312,56 +312,6 @@ describe('an operator’s retry reopens a final order; killed at any point, it i
   });
 });
 
-describe('one settlement at a time', () => {
-  it('two executions of one settlement side by side make the channel calls of one', async () => {
-    const single = await settleTwice('02', 1);
-    const double = await settleTwice('02', 2);
-    assert.deepEqual(double.calls, single.calls);
-    assert.equal(double.state, 'REVERSED');
-  });
-
-  it('six concurrent reverse requests on a paid order start one settlement', async () => {
-    const channel = new SimChannel('00');
-    const { ports, orders, workflow } = memoryPorts(channel);
-    await submitPayment(ports, testMerchant, request('00'));
-    const paid = (await orders.get({ merchant_id: 'M1', mch_trade_id: 'order-00' })) as Order;
-    const answers = await Promise.all(Array.from({ length: 6 }, () => reverseOrder(ports, paid)));
-    assert.equal(workflow.started.size, 1);
-    for (const answer of answers) assert.equal(answer.state, 'REVERSING');
-  });
-});
-
-/** Runs `copies` executions of the same settlement, interleaving their steps, and returns the channel calls. */
-async function settleTwice(outcome: SimOutcome, copies: number) {
-  const channel = new SimChannel(outcome);
-  const { ports, orders, workflow, clock } = memoryPorts(channel);
-  await submitPayment(ports, testMerchant, request(outcome));
-  channel.calls.length = 0;
-  const [input] = [...workflow.started.values()];
-  assert.ok(input);
-  const runs = Array.from({ length: copies }, () => ({
-    action: 'begin' as StepAction,
-    plan: undefined as StepPlan | undefined,
-    done: false,
-  }));
-  for (let round = 0; round < 100 && runs.some((r) => !r.done); round++) {
-    for (const run of runs.filter((r) => !r.done)) {
-      const plan = await runSettlementStep(ports, {
-        ...input,
-        seq: run.plan?.seq ?? input.seq,
-        action: run.action,
-        plan: run.plan,
-      });
-      run.plan = plan;
-      clock.time = Math.max(clock.time, Date.parse(plan.at));
-      if (plan.next === 'done' || plan.next === 'failed') run.done = true;
-      else run.action = plan.next;
-    }
-  }
-  const order = (await orders.get({ merchant_id: 'M1', mch_trade_id: `order-${outcome}` })) as Order;
-  return { calls: [...channel.calls], state: order.state };
-}
-
 describe('the lifecycle table', () => {
   const states: OrderState[] = [
     'CREATED',
