@@ -21,7 +21,7 @@ export const testDeadlineScale = 0.05;
  * DynamoDB Local (test/support/global-setup.ts) with tables of its own.
  */
 export function useLocalStack(
-  options: { leaseGraceMs?: number; sweepIntervalMs?: number; timeScale?: number } = {},
+  options: { leaseGraceMs?: number; sweepIntervalMs?: number; timeScale?: number; logLevel?: string } = {},
 ): () => LocalStack {
   let stack: LocalStack | undefined;
   beforeAll(async () => {
