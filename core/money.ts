@@ -18,17 +18,17 @@ export function fenToYuan(fen: number): string {
  * Yuan as a decimal string → fen; undefined when the text is not a non-negative decimal with at most two
  * decimals ("0.01", "8.8", "100"), or is beyond `maxFen`.
  */
-export function yuanToFen(yuan: string): number | undefined {
-  const m = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(yuan);
+export function yuanToFen(yuan: string | undefined): number | undefined {
+  const m = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(String(yuan));
   if (!m) return undefined;
   const fen = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
   return fen <= maxFen ? fen : undefined;
 }
 
 /** A non-negative decimal written exactly (a fee or a rate, up to `maxDecimals`); undefined otherwise. */
-export function exactDecimal(text: string, maxDecimals = 8): string | undefined {
+export function exactDecimal(text: string | undefined, maxDecimals = 8): string | undefined {
   const pattern = new RegExp(`^\\d{1,12}(?:\\.\\d{1,${maxDecimals}})?$`);
-  return pattern.test(text) ? text : undefined;
+  return text !== undefined && pattern.test(text) ? text : undefined;
 }
 
 /**

@@ -454,3 +454,208 @@ describe('Alipay cancel answers', () => {
     assert.equal(readCancelAnswer({ kind: 'none', word: 'TIMEOUT' }, expected).kind, 'unknown');
   });
 });
+
+describe('Alipay answers: every check, and the words kept in the history', () => {
+  const query = (node: Node, options?: AnswerOptions) =>
+    readQueryAnswer(answer('alipay.trade.query', node, options), expected);
+  const cancel = (node: Node, options?: AnswerOptions) =>
+    readCancelAnswer(answer('alipay.trade.cancel', node, options), expected);
+  const raw = (text: string): CallOutcome => ({ kind: 'answer', text });
+
+  it('reads only a node that is an object, with a text sign, within 64 KiB', () => {
+    for (const text of [
+      '{"alipay_trade_pay_response":[1],"sign":"x"}',
+      '{"alipay_trade_pay_response":null,"sign":"x"}',
+      '{"alipay_trade_pay_response":"10000","sign":"x"}',
+      '{"alipay_trade_pay_response":{"code":"10000"},"sign":7}',
+      '{"other_response":{"code":"10000"},"sign":"x"}',
+    ]) {
+      assert.deepEqual(readPayAnswer(raw(text), expected), { kind: 'unknown', word: 'MALFORMED' }, text);
+    }
+    const huge = answer('alipay.trade.pay', { ...paidNode, padding: 'x'.repeat(70_000) });
+    assert.deepEqual(readPayAnswer(huge, expected), { kind: 'unknown', word: 'TOO_LARGE' });
+    // The largest answer read: 64 KiB exactly.
+    const sized = (n: number) => answer('alipay.trade.pay', { ...paidNode, padding: 'x'.repeat(n) });
+    const base = (sized(0) as { text: string }).text.length;
+    assert.equal((sized(65_536 - base) as { text: string }).text.length, 65_536);
+    assert.equal(readPayAnswer(sized(65_536 - base), expected).kind, 'paid');
+    assert.equal(readPayAnswer(sized(65_537 - base), expected).word, 'TOO_LARGE');
+  });
+
+  it('a node without code is malformed, whichever the call', () => {
+    const node = { msg: 'Success', out_trade_no: expected.out_trade_no };
+    assert.deepEqual(readPayAnswer(answer('alipay.trade.pay', node), expected), {
+      kind: 'unknown',
+      word: 'MALFORMED',
+    });
+    assert.deepEqual(query(node), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(cancel(node), { kind: 'unknown', word: 'MALFORMED' });
+  });
+
+  it('a stated amount must be ours to the fen in any answer; a paid one must state it', () => {
+    assert.equal(pay({ ...paidNode, total_amount: '1.00' }).word, 'MISMATCH:total_amount');
+    assert.equal(pay({ ...paidNode, total_amount: undefined }).word, 'MISMATCH:total_amount');
+    assert.equal(pay({ ...paidNode, total_amount: '1.010' }).word, 'MISMATCH:total_amount');
+    const waiting = query({
+      code: '10000',
+      trade_status: 'WAIT_BUYER_PAY',
+      out_trade_no: expected.out_trade_no,
+      total_amount: '9.99',
+    });
+    assert.deepEqual(waiting, { kind: 'unknown', word: 'MISMATCH:total_amount' });
+    const closed = query({
+      code: '10000',
+      trade_status: 'TRADE_CLOSED',
+      out_trade_no: expected.out_trade_no,
+    });
+    assert.equal(closed.kind, 'failed');
+    // A stated amount that is no amount of fen is not ours either, even where none is needed.
+    const odd = query({ code: '10000', trade_status: 'WAIT_BUYER_PAY', total_amount: '1.010' });
+    assert.deepEqual(odd, { kind: 'unknown', word: 'MISMATCH:total_amount' });
+  });
+
+  it('a refusal keeps the sub_code (else the code) and the text Alipay gave (sub_msg, else msg, else the code)', () => {
+    const byGateway = pay({
+      code: '40002',
+      msg: 'Invalid Arguments',
+      sub_code: 'isv.invalid-signature',
+      sub_msg: '验签出错',
+    });
+    assert.ok(byGateway.kind === 'refused');
+    assert.deepEqual(
+      [byGateway.errCode, byGateway.errMsg, byGateway.word],
+      ['isv.invalid-signature', '验签出错', 'isv.invalid-signature'],
+    );
+    const codeOnly = pay({ code: '40006', msg: 'Insufficient Permissions' });
+    assert.ok(codeOnly.kind === 'refused');
+    assert.deepEqual(
+      [codeOnly.errCode, codeOnly.errMsg, codeOnly.word],
+      ['40006', 'Insufficient Permissions', '40006'],
+    );
+    const bare = pay({ code: '40006' });
+    assert.ok(bare.kind === 'refused' && bare.errMsg === '40006');
+    const business = pay(failed('ACQ.BUYER_BALANCE_NOT_ENOUGH', { sub_msg: '余额不足' }));
+    assert.ok(business.kind === 'refused' && business.errCode === 'ACQ.BUYER_BALANCE_NOT_ENOUGH');
+  });
+
+  it('open answers keep their words: a 40004 by sub_code, a 40004 without one, another code', () => {
+    assert.deepEqual(pay(failed('ACQ.SYSTEM_ERROR', { sub_msg: '系统错误' })), {
+      kind: 'pending',
+      errCode: 'ACQ.SYSTEM_ERROR',
+      errMsg: '系统错误',
+      word: 'ACQ.SYSTEM_ERROR',
+    });
+    assert.deepEqual(pay({ code: '40004', msg: 'Business Failed' }), {
+      kind: 'pending',
+      errCode: '40004',
+      errMsg: 'Business Failed',
+      word: '40004',
+    });
+    assert.deepEqual(pay({ code: '10003', msg: ' order success pay inprocess', sub_code: 'X.Y' }), {
+      kind: 'pending',
+      errCode: 'X.Y',
+      errMsg: ' order success pay inprocess',
+      word: 'X.Y',
+    });
+    assert.deepEqual(pay({ code: '77777' }), {
+      kind: 'pending',
+      errCode: '77777',
+      errMsg: '77777',
+      word: '77777',
+    });
+  });
+
+  it('query: the word is the trade status, or the code when there is none to read', () => {
+    assert.deepEqual(query({ code: '10000', out_trade_no: expected.out_trade_no }), {
+      kind: 'pending',
+      word: 'NO_STATUS',
+    });
+    assert.deepEqual(query({ code: '40004', sub_code: 'ACQ.TRADE_NOT_EXIST' }), {
+      kind: 'pending',
+      word: 'ACQ.TRADE_NOT_EXIST',
+    });
+    assert.deepEqual(query({ code: '20000' }), { kind: 'pending', word: '20000' });
+    assert.deepEqual(query({ code: '10000', trade_status: 'WAIT_BUYER_PAY' }), {
+      kind: 'pending',
+      word: 'WAIT_BUYER_PAY',
+    });
+    const closed = query({
+      code: '10000',
+      trade_status: 'TRADE_CLOSED',
+      out_trade_no: expected.out_trade_no,
+    });
+    assert.ok(closed.kind === 'failed');
+    assert.deepEqual(
+      [closed.errCode, closed.word, closed.errMsg],
+      ['TRADE_CLOSED', 'TRADE_CLOSED', 'Alipay closed the trade: never paid, or refunded in full'],
+    );
+    assert.equal(query({ code: '10000', trade_status: 'TRADE_CLOSED' }).word, 'MISMATCH:out_trade_no');
+  });
+
+  it('cancel: only a 10000 must name the order; a retry or a refusal may not', () => {
+    assert.deepEqual(cancel({ code: '40004', sub_code: 'ACQ.SYSTEM_ERROR', retry_flag: 'Y' }), {
+      kind: 'retry',
+      word: 'ACQ.SYSTEM_ERROR retry_flag=Y',
+    });
+    assert.deepEqual(cancel({ code: '20000', retry_flag: 'N' }), {
+      kind: 'unknown',
+      word: '20000 retry_flag=N',
+    });
+    assert.equal(cancel({ code: '10000', retry_flag: 'N' }).word, 'MISMATCH:out_trade_no');
+    const closed = cancel({
+      code: '10000',
+      out_trade_no: expected.out_trade_no,
+      retry_flag: 'N',
+      action: 'close',
+    });
+    assert.deepEqual([closed.kind, closed.word], ['reversed', '10000 action=close']);
+    assert.ok(closed.kind === 'reversed' && closed.action === 'close');
+    const silent = cancel({ code: '10000', out_trade_no: expected.out_trade_no });
+    assert.deepEqual([silent.kind, silent.word], ['reversed', '10000']);
+    assert.ok(silent.kind === 'reversed' && !('action' in silent));
+  });
+
+  it('the payment: ids, the buyer (user id or open id), amounts only where exact, how the buyer paid', () => {
+    const full = pay(paidNode);
+    assert.ok(full.kind === 'paid');
+    assert.deepEqual(
+      [full.details.out_trade_id, full.details.ch_trade_id, full.details.appid, full.details.bank_type],
+      [paidNode.trade_no, paidNode.trade_no, expected.app_id, 'DEBIT_CARD'],
+    );
+    const openId = pay({
+      ...paidNode,
+      buyer_user_id: undefined,
+      buyer_open_id: '074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5',
+    });
+    assert.ok(
+      openId.kind === 'paid' && openId.details.openid === '074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5',
+    );
+    const sparse = pay({
+      ...paidNode,
+      buyer_pay_amount: undefined,
+      point_amount: '0.001',
+      fund_bill_list: undefined,
+    });
+    assert.ok(sparse.kind === 'paid');
+    assert.deepEqual(
+      [
+        sparse.details.buyer_pay_amount,
+        sparse.details.point_amount,
+        sparse.details.fund_bill_list,
+        sparse.details.bank_type,
+      ],
+      [undefined, undefined, undefined, undefined],
+    );
+    const asText = pay({ ...paidNode, fund_bill_list: '[{"amount":"1.01","fund_channel":"ALIPAYACCOUNT"}]' });
+    assert.ok(asText.kind === 'paid');
+    assert.deepEqual(
+      [asText.details.fund_bill_list, asText.details.bank_type],
+      ['[{"amount":"1.01","fund_channel":"ALIPAYACCOUNT"}]', undefined],
+    );
+    for (const bills of [['x'], [null], [{ fund_type: 7 }], []]) {
+      const odd = pay({ ...paidNode, fund_bill_list: bills });
+      assert.ok(odd.kind === 'paid' && odd.details.bank_type === undefined, JSON.stringify(bills));
+      assert.equal(odd.details.fund_bill_list, JSON.stringify(bills));
+    }
+  });
+});

@@ -528,3 +528,111 @@ describe('BlueOcean account setup check', () => {
     ]);
   });
 });
+
+describe('BlueOcean answers: every check, and the words kept in the history', () => {
+  const query = (data: Fields, code: number | string = 200) =>
+    readQueryAnswer(answer({ code, data: signed(data) }), expected);
+  const reverse = (body: unknown) => readReverseAnswer(answer(body), expected);
+
+  it('a signed refusal that names another order, amount or currency refuses nothing', () => {
+    for (const [field, value] of [
+      ['out_trade_no', 'another-order'],
+      ['total_fee', 7],
+      ['fee_type', 'CNY'],
+    ] as const) {
+      const result = readPayAnswer(
+        answer({ code: 40500, message: 'x', data: signed({ [field]: value }) }),
+        expected,
+      );
+      assert.deepEqual([result.kind, result.word], ['unknown', `MISMATCH:${field}`]);
+    }
+    const ours = readPayAnswer(
+      answer({ code: 40500, message: '余额不足', data: signed({ out_trade_no: expected.out_trade_no }) }),
+      expected,
+    );
+    assert.deepEqual([ours.kind, ours.word], ['refused', '40500']);
+  });
+
+  it('query: no answer, no data, no state: each leaves the order open, saying which', () => {
+    assert.deepEqual(readQueryAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+      kind: 'unknown',
+      word: 'TIMEOUT',
+    });
+    assert.deepEqual(readQueryAnswer(answer({ code: 200, message: 'OK' }), expected), {
+      kind: 'unknown',
+      word: 'MALFORMED',
+    });
+    assert.deepEqual(query({ out_trade_no: expected.out_trade_no }), { kind: 'pending', word: 'UNKNOWN' });
+    assert.deepEqual(readQueryAnswer(answer({ code: 40102, message: '订单不存在' }), expected), {
+      kind: 'pending',
+      word: '40102',
+    });
+  });
+
+  it('query: a failed payment carries its description, or its state when BlueOcean gives none', () => {
+    const described = query({
+      out_trade_no: expected.out_trade_no,
+      trade_state: 'PAYERROR',
+      trade_state_desc: '支付失败',
+    });
+    assert.ok(
+      described.kind === 'failed' && described.errMsg === '支付失败' && described.word === 'PAYERROR',
+    );
+    const bare = query({ out_trade_no: expected.out_trade_no, trade_state: 'PAYERROR' });
+    assert.ok(bare.kind === 'failed' && bare.errMsg === 'PAYERROR');
+  });
+
+  it('reverse: the words say what BlueOcean answered', () => {
+    assert.deepEqual(reverse({ code: 200, data: signed({ recall: 'Y' }) }), {
+      kind: 'retry',
+      word: 'recall=Y',
+    });
+    const done = reverse({ code: 200, data: signed({ recall: 'N' }) });
+    assert.deepEqual([done.kind, done.word], ['reversed', 'SUCCESS']);
+    assert.deepEqual(reverse({ code: 200, data: signed({}) }), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(reverse({ code: 200, message: 'OK' }), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(reverse({ code: 40400, message: '系统繁忙' }), { kind: 'unknown', word: '40400' });
+    assert.deepEqual(readReverseAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+      kind: 'unknown',
+      word: 'TIMEOUT',
+    });
+    const revoked = reverse({
+      code: 200,
+      data: signed({ out_trade_no: expected.out_trade_no, trade_state: 'REVOKED' }),
+    });
+    assert.deepEqual([revoked.kind, revoked.word], ['reversed', 'REVOKED']);
+    assert.deepEqual(
+      reverse({ code: 200, data: signed({ out_trade_no: expected.out_trade_no, trade_state: 'SUCCESS' }) }),
+      {
+        kind: 'unknown',
+        word: 'SUCCESS',
+      },
+    );
+    // "Already reversed" signed, about our order, counts too; with unsigned extra fields it is not BlueOcean's form.
+    const signedAlready = reverse({
+      code: 40104,
+      message: '订单已撤销',
+      data: signed({ out_trade_no: expected.out_trade_no }),
+    });
+    assert.deepEqual([signedAlready.kind, signedAlready.word], ['reversed', '40104']);
+    assert.equal(reverse({ code: 40104, message: 'x', recall: 'N' }).word, 'UNSIGNED_WITH_EXTRA_FIELDS');
+  });
+
+  it('a 200 that says SUCCESS is paid even without a transaction_id; only a stateless 200 needs one', () => {
+    const { transaction_id: _omitted, ...noTransaction } = paidData;
+    const result = readPayAnswer(answer({ code: 200, data: signed(noTransaction) }), expected);
+    assert.deepEqual([result.kind, result.word], ['paid', 'SUCCESS']);
+  });
+
+  it('reads whole amounts only, and empty fields as not given', () => {
+    const result = readPayAnswer(
+      answer({ code: 200, data: signed({ ...paidData, cash_fee: '8.9', bank_type: '', sn: '' }) }),
+      expected,
+    );
+    assert.ok(result.kind === 'paid');
+    assert.equal(result.details.cash_fee, undefined);
+    assert.equal('bank_type' in result.details, false);
+    assert.equal('ch_trade_id' in result.details, false);
+    assert.equal(result.word, 'SUCCESS');
+  });
+});

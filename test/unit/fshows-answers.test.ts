@@ -477,3 +477,232 @@ describe('fshows account setup check', () => {
     ]);
   });
 });
+
+describe('fshows answers: every check, and the words kept in the history', () => {
+  const pay = (members: Record<string, unknown>, options = {}) =>
+    readPayAnswer(outcome(body(members, options)), expected);
+  const query = (members: Record<string, unknown>) => readQueryAnswer(outcome(body(members)), expected);
+  const reverse = (members: Record<string, unknown>) => readReverseAnswer(outcome(body(members)), expected);
+
+  it('reads only its own shape: a boolean success, text codes (numbers read as written), an object return_value', () => {
+    const numeric = readPayAnswer(outcome(JSON.stringify({ success: false, error_code: -101 })), expected);
+    assert.deepEqual([numeric.kind, numeric.word], ['refused', '-101']);
+    for (const members of [
+      { success: 'true', return_value: paidValue },
+      { success: false, error_code: true, error_message: 'x' },
+      { success: false, error_code: '-101', error_message: false },
+      { success: true, return_value: 'paid' },
+      { success: true, return_value: [paidValue] },
+    ]) {
+      const result = readPayAnswer(outcome(JSON.stringify(members)), expected);
+      assert.deepEqual([result.kind, result.word], ['unknown', 'MALFORMED'], JSON.stringify(members));
+    }
+    // A null return_value is no payment; a boolean member is read as its text.
+    assert.deepEqual(pay({ success: true, return_value: null }), { kind: 'unknown', word: 'MALFORMED' });
+    const flagged = pay({ success: true, return_value: { ...paidValue, is_subscribe: true } });
+    assert.ok(flagged.kind === 'paid' && flagged.details.is_subscribe === 'true');
+  });
+
+  it('reads what it cannot use as absent: a null or nested member, a return_value that is text', () => {
+    const nullState = pay({
+      success: true,
+      return_value: { ...paidValue, trade_state: null, detail: { a: 1 } },
+    });
+    assert.deepEqual([nullState.kind, nullState.word], ['paid', 'SUCCESS']);
+    const explicit = pay({ success: true, return_value: { ...paidValue, trade_state: 'SUCCESS' } });
+    assert.deepEqual([explicit.kind, explicit.word], ['paid', 'SUCCESS']);
+    assert.deepEqual(query({ success: true, return_value: 'SUCCESS' }), {
+      kind: 'unknown',
+      word: 'MALFORMED',
+    });
+    const { cash_fee: _c, coupon_fee: _k, ...noAmounts } = paidValue;
+    const lean = pay({ success: true, return_value: noAmounts });
+    assert.ok(
+      lean.kind === 'paid' && lean.details.cash_fee === undefined && lean.details.coupon_fee === undefined,
+    );
+  });
+
+  it('a sign counts only with the platform key; without the key, or empty, the answer rests on TLS', () => {
+    const noKey: FshowsExpectation = { ...expected, platformPublicKey: undefined };
+    const signedWithAnother = body(
+      { success: true, return_value: paidValue },
+      { signWith: merchant.privateKey },
+    );
+    assert.equal(readPayAnswer(outcome(signedWithAnother), expected).word, 'BAD_SIGNATURE');
+    const overTls = readPayAnswer(outcome(signedWithAnother), noKey);
+    assert.ok(overTls.kind === 'paid' && overTls.proof.basis === 'transport');
+    const emptySign = JSON.stringify({ success: true, return_value: paidValue, sign: '' });
+    const empty = readPayAnswer(outcome(emptySign), expected);
+    assert.ok(empty.kind === 'paid' && empty.proof.basis === 'transport');
+    assert.equal(
+      readPayAnswer(outcome(emptySign), { ...expected, overTls: false }).word,
+      'UNSIGNED_WITHOUT_TLS',
+    );
+  });
+
+  it('an unsigned failure counts bare (sign_type allowed), and names what else it carries', () => {
+    const bare = readPayAnswer(
+      outcome(
+        JSON.stringify({ success: false, error_code: '-101', error_message: '无效参数', sign_type: 'RSA' }),
+      ),
+      { ...expected, platformPublicKey: undefined },
+    );
+    assert.deepEqual([bare.kind, bare.word], ['refused', '-101']);
+    const extra = readPayAnswer(
+      outcome(JSON.stringify({ success: false, error_code: '-101', trade_state: 'X', out_trade_no: 'y' })),
+      { ...expected, platformPublicKey: undefined },
+    );
+    assert.equal(extra.word, 'UNSIGNED_FAIL_WITH:trade_state,out_trade_no');
+    // A sign the account has no key to check leaves the failure resting on TLS, bare as it is.
+    const signedNoKey = readPayAnswer(
+      outcome(JSON.stringify({ success: false, error_code: '-101', error_message: 'x', sign: 'c2lnbg==' })),
+      { ...expected, platformPublicKey: undefined },
+    );
+    assert.deepEqual([signedNoKey.kind, signedNoKey.word], ['refused', '-101']);
+  });
+
+  it('a paid answer must be about our order and amount: another, none or a malformed one decides nothing', () => {
+    const { total_fee: _omitted, ...noAmount } = paidValue;
+    assert.equal(pay({ success: true, return_value: noAmount }).word, 'MISMATCH:total_fee');
+    assert.equal(
+      pay({ success: true, return_value: { ...paidValue, total_fee: '8.87' } }).word,
+      'MISMATCH:total_fee',
+    );
+    assert.equal(
+      pay({ success: true, return_value: { ...paidValue, total_fee: '8.881' } }).word,
+      'MISMATCH:total_fee',
+    );
+    assert.equal(
+      pay({ success: true, return_value: { ...paidValue, out_trade_no: 'x' } }).word,
+      'MISMATCH:out_trade_no',
+    );
+    const { out_trade_no: _no, ...noOrder } = paidValue;
+    assert.equal(pay({ success: true, return_value: noOrder }).word, 'MISMATCH:out_trade_no');
+  });
+
+  it('pay: a state other than SUCCESS is pending by its word; no transaction_id, or no value, is malformed', () => {
+    assert.deepEqual(pay({ success: true, return_value: { ...paidValue, trade_state: 'USERPAYING' } }), {
+      kind: 'pending',
+      word: 'USERPAYING',
+    });
+    const { transaction_id: _omitted, ...noTransaction } = paidValue;
+    assert.deepEqual(pay({ success: true, return_value: noTransaction }), {
+      kind: 'unknown',
+      word: 'MALFORMED',
+    });
+    assert.deepEqual(pay({ success: true }), { kind: 'unknown', word: 'MALFORMED' });
+    const paid = pay({ success: true, return_value: paidValue });
+    assert.deepEqual([paid.kind, paid.word], ['paid', 'SUCCESS']);
+  });
+
+  it('a refusal carries fshows’ code and text (the code when no text); a refusal about another order counts too', () => {
+    const withText = pay({ success: false, error_code: 'NOTENOUGH', error_message: '余额不足' });
+    assert.ok(withText.kind === 'refused' && withText.errMsg === '余额不足' && withText.word === 'NOTENOUGH');
+    const withoutText = pay({ success: false, error_code: 'NOTENOUGH' });
+    assert.ok(withoutText.kind === 'refused' && withoutText.errMsg === 'NOTENOUGH');
+    const pending = pay({ success: false, error_code: 'SYSTEMERROR', error_message: '系统超时' });
+    assert.deepEqual(pending, {
+      kind: 'pending',
+      errCode: 'SYSTEMERROR',
+      errMsg: '系统超时',
+      word: 'SYSTEMERROR',
+    });
+    assert.deepEqual(pay({ success: false }), { kind: 'unknown', word: 'MALFORMED' });
+  });
+
+  it('query: no answer, a failure, no value, no state: each leaves the order open, saying which', () => {
+    assert.deepEqual(readQueryAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+      kind: 'unknown',
+      word: 'TIMEOUT',
+    });
+    assert.deepEqual(query({ success: false, error_code: 'ORDERNOTEXIST' }), {
+      kind: 'pending',
+      word: 'ORDERNOTEXIST',
+    });
+    assert.deepEqual(query({ success: false }), { kind: 'pending', word: 'FAIL' });
+    assert.deepEqual(query({ success: true }), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(query({ success: true, return_value: { out_trade_no: expected.out_trade_no } }), {
+      kind: 'pending',
+      word: 'UNKNOWN',
+    });
+  });
+
+  it('query: paid or refunded needs our amount; a failure carries its description, or its state', () => {
+    for (const state of ['SUCCESS', 'REFUND']) {
+      const { total_fee: _omitted, ...noAmount } = paidValue;
+      assert.equal(
+        query({ success: true, return_value: { ...noAmount, trade_state: state } }).word,
+        'MISMATCH:total_fee',
+      );
+      const paid = query({ success: true, return_value: { ...paidValue, trade_state: state } });
+      assert.ok(paid.kind === 'paid' && paid.details.out_trade_id === paidValue.transaction_id, state);
+      assert.equal(paid.kind === 'paid' && paid.refunded, state === 'REFUND');
+    }
+    const closed = query({
+      success: true,
+      return_value: { out_trade_no: expected.out_trade_no, trade_state: 'CLOSED' },
+    });
+    assert.equal(closed.kind, 'closed');
+    const described = query({
+      success: true,
+      return_value: {
+        out_trade_no: expected.out_trade_no,
+        trade_state: 'PAYERROR',
+        trade_state_desc: '支付失败',
+      },
+    });
+    assert.ok(described.kind === 'failed' && described.errMsg === '支付失败');
+    const bare = query({
+      success: true,
+      return_value: { out_trade_no: expected.out_trade_no, trade_state: 'PAYERROR' },
+    });
+    assert.ok(bare.kind === 'failed' && bare.errMsg === 'PAYERROR');
+  });
+
+  it('reverse: the words say what fshows answered', () => {
+    assert.deepEqual(readReverseAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+      kind: 'unknown',
+      word: 'TIMEOUT',
+    });
+    assert.deepEqual(reverse({ success: false, error_code: 'SYSTEMERROR' }), {
+      kind: 'unknown',
+      word: 'SYSTEMERROR',
+    });
+    assert.deepEqual(reverse({ success: false }), { kind: 'unknown', word: 'FAIL' });
+    assert.deepEqual(reverse({ success: true }), { kind: 'unknown', word: 'MALFORMED' });
+    const ours = { out_trade_no: expected.out_trade_no };
+    assert.deepEqual(reverse({ success: true, return_value: { ...ours, recall: 'Y' } }), {
+      kind: 'retry',
+      word: 'recall=Y',
+    });
+    const done = reverse({ success: true, return_value: ours });
+    assert.deepEqual([done.kind, done.word], ['reversed', 'SUCCESS']);
+    assert.equal(
+      reverse({ success: true, return_value: { ...ours, total_fee: '1.00' } }).word,
+      'MISMATCH:total_fee',
+    );
+    assert.equal(
+      reverse({ success: true, return_value: { ...ours, total_fee: '8.881' } }).word,
+      'MISMATCH:total_fee',
+    );
+    assert.equal(reverse({ success: true, return_value: { ...ours, total_fee: '8.88' } }).kind, 'reversed');
+  });
+
+  it('reads yuan to fen exactly, trailing zeros and all; fees only where sent; empty text as not given', () => {
+    assert.deepEqual(['8.8000', '8.880', '8', '0.10', '8.881', '8.', '.8', '-1'].map(fen), [
+      880,
+      888,
+      800,
+      10,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    const paid = pay({ success: true, return_value: { ...paidValue, bank_type: '', openid: 'o1' } });
+    assert.ok(paid.kind === 'paid');
+    assert.equal('bank_type' in paid.details, false);
+    assert.equal('net_money' in paid.details, false);
+    assert.equal(paid.details.openid, 'o1');
+  });
+});

@@ -334,3 +334,190 @@ describe('WeChat reverse answers', () => {
     assert.equal(readReverseAnswer({ kind: 'none', word: 'TIMEOUT' }, expected).kind, 'unknown');
   });
 });
+
+describe('WeChat answers: every check the verifier makes, and the words kept in the history', () => {
+  const hmac: WechatExpectation = { ...expected, signType: 'HMAC-SHA256' };
+  const serviceProvider: WechatExpectation = { ...expected, sub_mch_id: '1900000999' };
+
+  it('names why an answer is not proven: unsigned, bad sign_type, another key, unsigned FAIL with extras', () => {
+    const words = [
+      readPayAnswer(text(answer(paidFields, { unsigned: true })), expected).word,
+      readPayAnswer(text(answer({ ...paidFields, sign_type: 'SHA1' })), expected).word,
+      readPayAnswer(text(answer(paidFields, { signWith: 'x'.repeat(32) })), expected).word,
+      readPayAnswer(
+        text({ return_code: 'FAIL', return_msg: 'x', result_code: 'SUCCESS', sub_mch_id: '1' }),
+        expected,
+      ).word,
+    ];
+    assert.deepEqual(words, [
+      'UNSIGNED',
+      'BAD_SIGN_TYPE',
+      'BAD_SIGNATURE',
+      'UNSIGNED_FAIL_WITH:result_code,sub_mch_id',
+    ]);
+  });
+
+  it('an answer without sign_type is checked as the request was signed (HMAC-SHA256 here)', () => {
+    const signedHmac = text(answer(paidFields, { signType: 'HMAC-SHA256' }));
+    assert.equal(readPayAnswer(signedHmac, hmac).kind, 'paid');
+    const signedMd5 = readPayAnswer(text(answer(paidFields)), hmac);
+    assert.deepEqual([signedMd5.kind, signedMd5.word], ['unknown', 'BAD_SIGNATURE']);
+  });
+
+  it('appid and mch_id must be stated, and be ours, in every signed answer', () => {
+    for (const field of ['appid', 'mch_id'] as const) {
+      const fields = answer(paidFields);
+      delete fields[field];
+      fields.sign = sign(fields, key, 'MD5');
+      assert.equal(readPayAnswer(text(fields), expected).word, `MISMATCH:${field}`);
+      const reverse = answer({ result_code: 'SUCCESS', recall: 'N', [field]: 'someone-else' });
+      assert.equal(readReverseAnswer(text(reverse), expected).word, `MISMATCH:${field}`);
+    }
+  });
+
+  it("a service provider's sub_mch_id must be stated and ours; a direct merchant's answers may carry any", () => {
+    const sub = (value?: string) => text(answer({ ...paidFields, ...(value ? { sub_mch_id: value } : {}) }));
+    assert.equal(readPayAnswer(sub('1900000999'), serviceProvider).kind, 'paid');
+    assert.equal(readPayAnswer(sub(), serviceProvider).word, 'MISMATCH:sub_mch_id');
+    assert.equal(readPayAnswer(sub('1900000998'), serviceProvider).word, 'MISMATCH:sub_mch_id');
+    assert.equal(readPayAnswer(sub('1900000998'), expected).kind, 'paid');
+  });
+
+  it('a signed refusal is checked against the merchant too: another mch_id refuses nothing', () => {
+    const ours = readPayAnswer(text(answer({ result_code: 'FAIL', err_code: 'NOTENOUGH' })), expected);
+    assert.equal(ours.kind, 'refused');
+    const theirs = answer({ result_code: 'FAIL', err_code: 'NOTENOUGH', mch_id: '1900000110' });
+    assert.equal(readPayAnswer(text(theirs), expected).word, 'MISMATCH:mch_id');
+    // A return_code=FAIL that is signed is held to the same checks as any signed answer.
+    const signedFail = answer({ return_code: 'FAIL', return_msg: 'x', mch_id: '1900000110' });
+    assert.equal(readPayAnswer(text(signedFail), expected).word, 'MISMATCH:mch_id');
+  });
+
+  it('a refusal carries its code and text; without a text, the code; a bare FAIL says what WeChat said', () => {
+    const withText = readPayAnswer(
+      text(answer({ result_code: 'FAIL', err_code: 'NOTENOUGH', err_code_des: '余额不足' })),
+      expected,
+    );
+    assert.deepEqual(withText, { ...withText, errCode: 'NOTENOUGH', errMsg: '余额不足', word: 'NOTENOUGH' });
+    const withoutText = readPayAnswer(
+      text(answer({ result_code: 'FAIL', err_code: 'SYSTEMERROR' })),
+      expected,
+    );
+    assert.deepEqual(withoutText, {
+      kind: 'pending',
+      errCode: 'SYSTEMERROR',
+      errMsg: 'SYSTEMERROR',
+      word: 'SYSTEMERROR',
+    });
+    const bare = readPayAnswer(text({ return_code: 'FAIL', return_msg: '签名错误' }), expected);
+    assert.deepEqual([bare.kind, bare.word], ['refused', 'FAIL']);
+    assert.ok(bare.kind === 'refused' && bare.errCode === 'CHANNEL_REJECTED' && bare.errMsg === '签名错误');
+    const silent = readPayAnswer(text({ return_code: 'FAIL' }), expected);
+    assert.ok(silent.kind === 'refused' && silent.errMsg === 'rejected');
+  });
+
+  it('a signed SUCCESS envelope whose result is neither SUCCESS nor a FAIL with a code is malformed', () => {
+    const envelopes: Fields[] = [{ result_code: 'FAIL' }, { result_code: 'MAYBE', err_code: 'X' }, {}];
+    for (const fields of envelopes) {
+      const result = readPayAnswer(text(answer(fields)), expected);
+      assert.deepEqual([result.kind, result.word], ['unknown', 'MALFORMED'], JSON.stringify(fields));
+    }
+  });
+
+  it('reads the payment: ids, amounts as whole fen only, the time; the word is SUCCESS', () => {
+    const result = readPayAnswer(
+      text(answer({ ...paidFields, cash_fee: '89', coupon_fee: '12', bank_type: 'CFT', openid: 'o1' })),
+      expected,
+    );
+    assert.ok(result.kind === 'paid');
+    assert.equal(result.word, 'SUCCESS');
+    assert.deepEqual(
+      [
+        result.details.out_trade_id,
+        result.details.ch_trade_id,
+        result.details.cash_fee,
+        result.details.coupon_fee,
+      ],
+      [paidFields.transaction_id, paidFields.transaction_id, 89, 12],
+    );
+    assert.equal(result.details.time_end, Date.UTC(2026, 0, 1, 4, 0, 0) / 1000);
+    for (const amount of ['1.5', 'x12', '12x', '', '-3']) {
+      const odd = readPayAnswer(text(answer({ ...paidFields, cash_fee: amount })), expected);
+      assert.ok(odd.kind === 'paid' && odd.details.cash_fee === undefined, amount);
+    }
+  });
+
+  it('query: no answer, FAIL, a refused query, no state: each leaves the order open, saying which', () => {
+    assert.deepEqual(readQueryAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+      kind: 'unknown',
+      word: 'TIMEOUT',
+    });
+    assert.deepEqual(readQueryAnswer(text({ return_code: 'FAIL', return_msg: '系统错误' }), expected), {
+      kind: 'unknown',
+      word: 'FAIL:系统错误',
+    });
+    assert.deepEqual(readQueryAnswer(text({ return_code: 'FAIL' }), expected), {
+      kind: 'unknown',
+      word: 'FAIL:',
+    });
+    assert.deepEqual(readQueryAnswer(text(answer({ result_code: 'FAIL' })), expected), {
+      kind: 'pending',
+      word: 'FAIL',
+    });
+    assert.deepEqual(readQueryAnswer(text(answer({ result_code: 'SUCCESS' })), expected), {
+      kind: 'pending',
+      word: 'UNKNOWN',
+    });
+  });
+
+  it('query: a failed payment carries its description, or its state when WeChat gives none', () => {
+    const described = readQueryAnswer(
+      text(
+        answer({
+          result_code: 'SUCCESS',
+          out_trade_no: expected.out_trade_no,
+          trade_state: 'PAYERROR',
+          trade_state_desc: '支付失败',
+        }),
+      ),
+      expected,
+    );
+    assert.ok(
+      described.kind === 'failed' && described.errMsg === '支付失败' && described.errCode === 'PAYERROR',
+    );
+    const bare = readQueryAnswer(
+      text(answer({ result_code: 'SUCCESS', out_trade_no: expected.out_trade_no, trade_state: 'PAYERROR' })),
+      expected,
+    );
+    assert.ok(bare.kind === 'failed' && bare.errMsg === 'PAYERROR');
+  });
+
+  it('reverse: the history says what WeChat answered, and recall', () => {
+    const reverse = (fields: Fields) => readReverseAnswer(text(answer(fields)), expected);
+    assert.deepEqual(reverse({ result_code: 'FAIL', err_code: 'SYSTEMERROR', recall: 'Y' }), {
+      kind: 'retry',
+      word: 'SYSTEMERROR recall=Y',
+    });
+    assert.deepEqual(reverse({ result_code: 'FAIL', recall: 'N' }), { kind: 'unknown', word: 'OK recall=N' });
+    const silent = answer({ result_code: 'FAIL', recall: 'N' });
+    delete silent.return_msg;
+    silent.sign = sign(silent, key, 'MD5');
+    assert.deepEqual(readReverseAnswer(text(silent), expected), { kind: 'unknown', word: 'FAIL recall=N' });
+    assert.deepEqual(reverse({ result_code: 'SUCCESS', recall: 'Y' }), {
+      kind: 'retry',
+      word: 'SUCCESS recall=Y',
+    });
+    const done = reverse({ result_code: 'SUCCESS', recall: 'N' });
+    assert.deepEqual([done.kind, done.word], ['reversed', 'SUCCESS']);
+    // A reverse answer that names no recall did not ask for another.
+    assert.equal(reverse({ result_code: 'SUCCESS' }).kind, 'reversed');
+    assert.deepEqual(readReverseAnswer(text({ return_code: 'FAIL', return_msg: 'x' }), expected), {
+      kind: 'unknown',
+      word: 'FAIL:x',
+    });
+    assert.deepEqual(readReverseAnswer(text({ return_code: 'FAIL' }), expected), {
+      kind: 'unknown',
+      word: 'FAIL:',
+    });
+  });
+});

@@ -5,9 +5,16 @@ import {
   paySubCodeClass,
   queryStatusClass,
 } from '#core/channels/alipay/protocol.ts';
-import { fromAlipayTime, maxAnswerBytes, memberSpans, rsa2Verify } from '#core/channels/alipay/wire.ts';
+import {
+  fromAlipayTime,
+  maxAnswerBytes,
+  memberSpans,
+  rsa2Verify,
+  type Span,
+} from '#core/channels/alipay/wire.ts';
 import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
 import type { CallOutcome } from '#core/channels/http.ts';
+import { mismatchOf } from '#core/channels/kit/answers.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { maskAuthCode } from '#core/ids.ts';
 import { yuanToFen } from '#core/money.ts';
@@ -34,6 +41,8 @@ export interface AlipayAnswer {
   readonly fields: Readonly<Record<string, unknown>>;
   /** The node as sent: what the signature covers. */
   readonly raw: string;
+  /** Where each of the node's members sits in `raw`. */
+  readonly spans: ReadonlyMap<string, Span>;
   readonly sign: string | undefined;
 }
 
@@ -49,21 +58,20 @@ type Read =
 export function readAnswer(outcome: CallOutcome, method: AlipayMethod): Read {
   if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
   const text = outcome.text;
-  if (Buffer.byteLength(text, 'utf8') > maxAnswerBytes) return { kind: 'unknown', word: 'TOO_LARGE' };
+  if (Buffer.byteLength(text) > maxAnswerBytes) return { kind: 'unknown', word: 'TOO_LARGE' };
   const spans = memberSpans(text);
   if (!spans) return { kind: 'unknown', word: 'MALFORMED' };
   const span = spans.get(`${method.replaceAll('.', '_')}_response`) ?? spans.get('error_response');
   const signSpan = spans.get('sign');
   if (!span) return { kind: 'unknown', word: 'MALFORMED' };
   const raw = text.slice(span.start, span.end);
-  // Alipay writes every field as a string (amounts too); a field it sent as a JSON number is never read as money.
-  const fields: unknown = JSON.parse(raw);
-  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
-    return { kind: 'unknown', word: 'MALFORMED' };
-  }
+  // The node must be an object (memberSpans reads nothing else); every field is read from its exact text.
+  const nodeSpans = memberSpans(raw);
+  if (!nodeSpans) return { kind: 'unknown', word: 'MALFORMED' };
+  const fields = JSON.parse(raw) as Record<string, unknown>;
   const sign: unknown = signSpan ? JSON.parse(text.slice(signSpan.start, signSpan.end)) : undefined;
   if (sign !== undefined && typeof sign !== 'string') return { kind: 'unknown', word: 'MALFORMED' };
-  return { kind: 'node', answer: { fields: fields as Record<string, unknown>, raw, sign } };
+  return { kind: 'node', answer: { fields, raw, spans: nodeSpans, sign } };
 }
 
 /** A field Alipay sends as a string; undefined when absent or not a string. */
@@ -74,13 +82,13 @@ function str(fields: Readonly<Record<string, unknown>>, name: string): string | 
 
 /**
  * Proves an answer is Alipay's and about this order: its `sign` verifies (RSA2, Alipay's public key) over the
- * node as sent; an `out_trade_no` it names is ours; when `about.order`, it must name it; when `about.amount`,
- * its `total_amount` is our amount to the fen.
+ * node as sent; an `out_trade_no` it names is ours and a `total_amount` it states is our amount to the fen (a
+ * yuan string with at most two decimals); `required` names those it must state.
  */
 function verifyAlipay(
   answer: AlipayAnswer,
   expected: AlipayExpectation,
-  about: { order: boolean; amount: boolean },
+  required: readonly ('out_trade_no' | 'total_amount')[],
 ): Verification<AlipayAnswer> {
   return verifyAnswer(answer, {
     authenticity: (a) => {
@@ -89,15 +97,13 @@ function verifyAlipay(
       return rsa2Verify(a.raw, a.sign, expected.alipayPublicKey) ? 'signature' : 'BAD_SIGNATURE';
     },
     mismatch: (a) => {
-      const outTradeNo = str(a.fields, 'out_trade_no');
-      if (outTradeNo !== undefined ? outTradeNo !== expected.out_trade_no : about.order) {
-        return 'MISMATCH:out_trade_no';
-      }
-      if (about.amount) {
-        const amount = str(a.fields, 'total_amount');
-        if (amount === undefined || yuanToFen(amount) !== expected.total_fee) return 'MISMATCH:total_amount';
-      }
-      return undefined;
+      const amount = str(a.fields, 'total_amount');
+      const stated = {
+        out_trade_no: str(a.fields, 'out_trade_no'),
+        total_amount: amount === undefined ? undefined : String(yuanToFen(amount) ?? `not fen: ${amount}`),
+      };
+      const ours = { out_trade_no: expected.out_trade_no, total_amount: String(expected.total_fee) };
+      return mismatchOf(stated, ours, required);
     },
   });
 }
@@ -111,56 +117,57 @@ export function withoutCodes(message: string): string {
 }
 
 /** The answer's own words for the record: its `sub_code`, else its `code`. */
-function wordOf(fields: Readonly<Record<string, unknown>>): string {
-  return str(fields, 'sub_code') ?? str(fields, 'code') ?? 'NO_CODE';
+function wordOf(fields: Readonly<Record<string, unknown>>, code: string): string {
+  return str(fields, 'sub_code') ?? code;
 }
 
 /** Reads Alipay's answer to `alipay.trade.pay` (Alipay's bar-code guidance and the error table of the call). */
 export function readPayAnswer(outcome: CallOutcome, expected: AlipayExpectation): PayResult {
   const got = readAnswer(outcome, 'alipay.trade.pay');
-  if (got.kind === 'unknown') return got;
+  if (got.kind !== 'node') return got;
   const { fields } = got.answer;
   const code = str(fields, 'code');
   if (code === undefined) return { kind: 'unknown', word: 'MALFORMED' };
-  const codeClass: AnswerClass = payCodeClass[code] ?? 'pending';
+  const codeClass: AnswerClass | undefined = payCodeClass[code];
   const paid = codeClass === 'paid';
-  const checked = verifyAlipay(got.answer, expected, { order: paid, amount: paid });
+  const checked = verifyAlipay(got.answer, expected, paid ? ['out_trade_no', 'total_amount'] : []);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   const proof = checked.verified;
   const subCode = str(fields, 'sub_code');
+  const errCode = subCode ?? code;
   const errMsg = withoutCodes(str(fields, 'sub_msg') ?? str(fields, 'msg') ?? code);
   switch (codeClass) {
     case 'paid':
       return { kind: 'paid', details: paymentDetails(got.answer, expected), word: code, proof };
-    case 'unknown':
-      return { kind: 'unknown', word: code };
     case 'refused':
-      return { kind: 'refused', errCode: subCode ?? code, errMsg, word: wordOf(fields), proof };
+      return { kind: 'refused', errCode, errMsg, word: errCode, proof };
     case 'by_sub_code':
       if (subCode !== undefined && paySubCodeClass[subCode] === 'refused') {
         return { kind: 'refused', errCode: subCode, errMsg, word: subCode, proof };
       }
-      return { kind: 'pending', errCode: subCode ?? code, errMsg, word: subCode ?? code };
+      return { kind: 'pending', errCode, errMsg, word: errCode };
     default:
-      return { kind: 'pending', errCode: subCode ?? code, errMsg, word: wordOf(fields) };
+      return { kind: 'pending', errCode, errMsg, word: errCode };
   }
 }
 
 /** Reads Alipay's answer to `alipay.trade.query`; only a verified answer about this order decides anything. */
 export function readQueryAnswer(outcome: CallOutcome, expected: AlipayExpectation): QueryResult {
   const got = readAnswer(outcome, 'alipay.trade.query');
-  if (got.kind === 'unknown') return got;
+  if (got.kind !== 'node') return got;
   const { fields } = got.answer;
   const code = str(fields, 'code');
   if (code === undefined) return { kind: 'unknown', word: 'MALFORMED' };
   const status = code === '10000' ? (str(fields, 'trade_status') ?? 'NO_STATUS') : undefined;
-  const statusClass = status === undefined ? 'pending' : (queryStatusClass[status] ?? 'pending');
-  const checked = verifyAlipay(got.answer, expected, {
-    order: statusClass !== 'pending',
-    amount: statusClass === 'paid',
-  });
+  const statusClass = status === undefined ? undefined : queryStatusClass[status];
+  const required = {
+    paid: ['out_trade_no', 'total_amount'] as const,
+    failed: ['out_trade_no'] as const,
+    pending: [],
+  }[statusClass ?? 'pending'];
+  const checked = verifyAlipay(got.answer, expected, required);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  const word = status ?? wordOf(fields);
+  const word = status ?? wordOf(fields, code);
   switch (statusClass) {
     case 'paid':
       return {
@@ -190,14 +197,14 @@ export function readQueryAnswer(outcome: CallOutcome, expected: AlipayExpectatio
  */
 export function readCancelAnswer(outcome: CallOutcome, expected: AlipayExpectation): ReverseResult {
   const got = readAnswer(outcome, 'alipay.trade.cancel');
-  if (got.kind === 'unknown') return got;
+  if (got.kind !== 'node') return got;
   const { fields } = got.answer;
   const code = str(fields, 'code');
   if (code === undefined) return { kind: 'unknown', word: 'MALFORMED' };
   const retry = str(fields, 'retry_flag') === 'Y';
-  const checked = verifyAlipay(got.answer, expected, { order: code === '10000', amount: false });
+  const checked = verifyAlipay(got.answer, expected, code === '10000' ? ['out_trade_no'] : []);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  const word = `${wordOf(fields)} retry_flag=${retry ? 'Y' : 'N'}`;
+  const word = `${wordOf(fields, code)} retry_flag=${retry ? 'Y' : 'N'}`;
   if (retry) return { kind: 'retry', word };
   if (code !== '10000') return { kind: 'unknown', word };
   const action = str(fields, 'action');
@@ -211,8 +218,7 @@ export function readCancelAnswer(outcome: CallOutcome, expected: AlipayExpectati
 
 /** Yuan as Alipay writes it → fen; undefined when absent or not an exact amount. */
 function fen(fields: Readonly<Record<string, unknown>>, name: string): number | undefined {
-  const value = str(fields, name);
-  return value === undefined ? undefined : yuanToFen(value);
+  return yuanToFen(str(fields, name));
 }
 
 /**
@@ -222,8 +228,8 @@ function fen(fields: Readonly<Record<string, unknown>>, name: string): number | 
 function fundBills(answer: AlipayAnswer): { text?: string; firstType?: string } {
   const value = answer.fields.fund_bill_list;
   if (typeof value === 'string') return { text: value };
-  const span = memberSpans(answer.raw)?.get('fund_bill_list');
-  if (!Array.isArray(value) || !span) return {};
+  if (!Array.isArray(value)) return {};
+  const span = answer.spans.get('fund_bill_list') as Span;
   const first: unknown = value[0];
   const type =
     first !== null && typeof first === 'object' ? (first as Record<string, unknown>).fund_type : undefined;

@@ -55,7 +55,7 @@ export const alipayProtocolNames = Object.keys(alipayProtocols) as [
 ];
 
 /** What an answer's code means for money, before anything else is read. */
-export type AnswerClass = 'paid' | 'pending' | 'unknown' | 'refused' | 'by_sub_code';
+export type AnswerClass = 'paid' | 'pending' | 'refused' | 'by_sub_code';
 
 /**
  * Alipay's gateway `code` of an answer to `alipay.trade.pay` (Alipay's public error codes and the bar-code

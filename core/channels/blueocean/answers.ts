@@ -18,6 +18,7 @@ import {
   type ReverseResult,
 } from '#core/channels/channel.ts';
 import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
+import { digitsToInt, mismatchOf } from '#core/channels/kit/answers.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 
@@ -44,13 +45,13 @@ const read = (outcome: CallOutcome) => readOutcome(outcome, parseAnswer);
 /**
  * Proves an answer is BlueOcean's and about this order. An answer with `data` must carry `data.sign` that
  * verifies with the merchant's key, and every identifier and amount it states (`out_trade_no`, `total_fee`,
- * `fee_type`) must be ours; `about` says which it must state. BlueOcean's error form (`{code, message}`, no
- * data) is never signed: it counts only bare and over verified TLS from the configured host.
+ * `fee_type`) must be ours; `required` names those it must state. BlueOcean's error form (`{code, message}`,
+ * no data) is never signed: it counts only bare and over verified TLS from the configured host.
  */
 function verifyBlueocean(
   answer: BlueoceanAnswer,
   expected: BlueoceanExpectation,
-  about: { order: boolean; amount: boolean },
+  required: readonly ('out_trade_no' | 'total_fee')[],
 ): Verification<BlueoceanAnswer> {
   return verifyAnswer(answer, {
     authenticity: (a) => {
@@ -62,19 +63,13 @@ function verifyBlueocean(
       return verifyData(a.data, expected.key) ? 'signature' : 'BAD_SIGNATURE';
     },
     mismatch: (a) => {
-      const data = a.data;
-      if (!data) return undefined;
-      const wanted: [string, string, boolean][] = [
-        ['out_trade_no', expected.out_trade_no, about.order],
-        ['total_fee', String(expected.total_fee), about.amount],
-        ['fee_type', expected.currency, false],
-      ];
-      for (const [name, value, required] of wanted) {
-        const stated = data[name];
-        if ((required || (stated !== undefined && stated !== '')) && stated !== value)
-          return `MISMATCH:${name}`;
-      }
-      return undefined;
+      if (!a.data) return undefined;
+      const ours = {
+        out_trade_no: expected.out_trade_no,
+        total_fee: String(expected.total_fee),
+        fee_type: expected.currency,
+      };
+      return mismatchOf(a.data, ours, required);
     },
   });
 }
@@ -92,7 +87,7 @@ export function readPayAnswer(outcome: CallOutcome, expected: BlueoceanExpectati
     const state = data.trade_state || undefined;
     if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', word: state };
     if (state === undefined && !data.transaction_id) return { kind: 'pending', word: successCode };
-    const checked = verifyBlueocean(a, expected, { order: true, amount: true });
+    const checked = verifyBlueocean(a, expected, ['out_trade_no', 'total_fee']);
     if (!checked.ok) return { kind: 'unknown', word: checked.reason };
     return { kind: 'paid', details: paymentDetails(data), word: 'SUCCESS', proof: checked.verified };
   }
@@ -100,7 +95,7 @@ export function readPayAnswer(outcome: CallOutcome, expected: BlueoceanExpectati
   if ((payCodeClass[a.code] ?? 'pending') === 'pending') {
     return { kind: 'pending', errCode: a.code, errMsg, word: a.code };
   }
-  const checked = verifyBlueocean(a, expected, { order: false, amount: false });
+  const checked = verifyBlueocean(a, expected, []);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   return { kind: 'refused', errCode: a.code, errMsg, word: a.code, proof: checked.verified };
 }
@@ -118,7 +113,7 @@ export function readQueryAnswer(outcome: CallOutcome, expected: BlueoceanExpecta
   const stateClass = queryStateClass[state] ?? 'pending';
   if (stateClass === 'pending') return { kind: 'pending', word: state };
   const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
-  const checked = verifyBlueocean(a, expected, { order: true, amount: moneyMoved });
+  const checked = verifyBlueocean(a, expected, moneyMoved ? ['out_trade_no', 'total_fee'] : ['out_trade_no']);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   return finalQueryResult(
     stateClass,
@@ -139,7 +134,7 @@ export function readReverseAnswer(outcome: CallOutcome, expected: BlueoceanExpec
   if (got.kind === 'unknown') return got;
   const a = got.answer;
   if (a.code === reversedCode) {
-    const checked = verifyBlueocean(a, expected, { order: false, amount: false });
+    const checked = verifyBlueocean(a, expected, []);
     if (!checked.ok) return { kind: 'unknown', word: checked.reason };
     return { kind: 'reversed', word: reversedCode, proof: checked.verified };
   }
@@ -147,7 +142,7 @@ export function readReverseAnswer(outcome: CallOutcome, expected: BlueoceanExpec
   const data = a.data;
   if (!data) return { kind: 'unknown', word: 'MALFORMED' };
   const state = data.trade_state || undefined;
-  const checked = verifyBlueocean(a, expected, { order: state !== undefined, amount: false });
+  const checked = verifyBlueocean(a, expected, state === undefined ? [] : ['out_trade_no']);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   if (data.recall === 'Y') return { kind: 'retry', word: 'recall=Y' };
   if (state !== undefined) {
@@ -160,11 +155,7 @@ export function readReverseAnswer(outcome: CallOutcome, expected: BlueoceanExpec
   return { kind: 'unknown', word: 'MALFORMED' };
 }
 
-function toInt(value: string | undefined): number | undefined {
-  return value !== undefined && /^\d{1,12}$/.test(value) ? Number(value) : undefined;
-}
-
-const text = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+const text = (value: string | undefined) => (value === '' ? undefined : value);
 
 /**
  * What a paid answer reports, leaving out what it does not state: an absent field must not erase what the
@@ -179,7 +170,7 @@ function paymentDetails(data: Readonly<Record<string, string>>): PaymentDetails 
     ch_trade_id: text(data.sn),
     out_trade_id: text(data.transaction_id),
     fee_type: text(data.fee_type),
-    cash_fee: cashFeeType ? toInt(data.cash_fee) : undefined,
+    cash_fee: cashFeeType ? digitsToInt(data.cash_fee) : undefined,
     cash_fee_type: cashFeeType,
     bank_type: text(data.bank_type),
     openid: text(data.openid),

@@ -13,6 +13,7 @@ import {
   rsaVerify,
 } from '#core/channels/fshows/wire.ts';
 import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
+import { mismatchOf } from '#core/channels/kit/answers.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { exactDecimal, yuanToFen } from '#core/money.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
@@ -70,20 +71,20 @@ const failureMembers = new Set(['success', 'error_code', 'error_message', 'sign'
  * Proves an answer is fshows' and about this order. A signed answer (`sign`) is checked with the platform's
  * public key when the account has one; otherwise the answer rests on verified TLS to the configured host,
  * and a failure counts only as nothing but `success`, `error_code` and `error_message`. Whatever the basis,
- * a success must name our `out_trade_no`, and our amount when `about.amount` or wherever it states one.
+ * a success must name our `out_trade_no`, and our amount wherever it states one (`required`: must state it).
  */
 function verifyFshows(
   answer: FshowsAnswer,
   expected: FshowsExpectation,
-  about: { amount: boolean },
+  required: readonly 'total_fee'[] = [],
 ): Verification<FshowsAnswer> {
   const sign = answer.wire.members.sign;
-  const signed = typeof sign === 'string' && sign !== '' && expected.platformPublicKey !== undefined;
+  // Checked with the platform's key when there is a sign and the account has the key; else TLS is the basis.
+  const key = typeof sign === 'string' && sign !== '' ? expected.platformPublicKey : undefined;
   return verifyAnswer(answer, {
     authenticity: (a) => {
-      if (signed) {
-        const content = answerSigningContent(a.wire);
-        return rsaVerify(content, sign, expected.platformPublicKey ?? '') ? 'signature' : 'BAD_SIGNATURE';
+      if (key !== undefined) {
+        return rsaVerify(answerSigningContent(a.wire), sign as string, key) ? 'signature' : 'BAD_SIGNATURE';
       }
       if (!expected.overTls) return 'UNSIGNED_WITHOUT_TLS';
       if (!a.success) {
@@ -95,12 +96,14 @@ function verifyFshows(
     mismatch: (a) => {
       if (!a.success) return undefined;
       const value = a.value ?? {};
-      if (value.out_trade_no !== expected.out_trade_no) return 'MISMATCH:out_trade_no';
+      // fshows writes yuan: an amount is ours when it is our fen exactly; one that is no amount of fen is not.
       const amount = value.total_fee;
-      if ((about.amount || amount !== undefined) && fen(amount) !== expected.total_fee) {
-        return 'MISMATCH:total_fee';
-      }
-      return undefined;
+      const stated = {
+        out_trade_no: value.out_trade_no,
+        total_fee: amount === undefined ? undefined : String(fen(amount) ?? `not fen: ${amount}`),
+      };
+      const ours = { out_trade_no: expected.out_trade_no, total_fee: String(expected.total_fee) };
+      return mismatchOf(stated, ours, ['out_trade_no', ...required]);
     },
   });
 }
@@ -117,7 +120,7 @@ export function readPayAnswer(outcome: CallOutcome, expected: FshowsExpectation)
     if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', word: state };
     // A payment fshows took names WeChat's order number; without it this is no paid answer.
     if (!value.transaction_id) return { kind: 'unknown', word: 'MALFORMED' };
-    const checked = verifyFshows(a, expected, { amount: true });
+    const checked = verifyFshows(a, expected, ['total_fee']);
     if (!checked.ok) return { kind: 'unknown', word: checked.reason };
     return { kind: 'paid', details: paymentDetails(value), word: 'SUCCESS', proof: checked.verified };
   }
@@ -126,7 +129,7 @@ export function readPayAnswer(outcome: CallOutcome, expected: FshowsExpectation)
   const errMsg = a.errorMessage || errCode;
   if ((payErrorClass[errCode] ?? 'pending') === 'pending')
     return { kind: 'pending', errCode, errMsg, word: errCode };
-  const checked = verifyFshows(a, expected, { amount: false });
+  const checked = verifyFshows(a, expected);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   return { kind: 'refused', errCode, errMsg, word: errCode, proof: checked.verified };
 }
@@ -144,7 +147,7 @@ export function readQueryAnswer(outcome: CallOutcome, expected: FshowsExpectatio
   const stateClass = queryStateClass[state] ?? 'pending';
   if (stateClass === 'pending') return { kind: 'pending', word: state };
   const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
-  const checked = verifyFshows(a, expected, { amount: moneyMoved });
+  const checked = verifyFshows(a, expected, moneyMoved ? ['total_fee'] : []);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   return finalQueryResult(
     stateClass,
@@ -165,7 +168,7 @@ export function readReverseAnswer(outcome: CallOutcome, expected: FshowsExpectat
   const a = got.answer;
   if (!a.success) return { kind: 'unknown', word: a.errorCode || 'FAIL' };
   if (!a.value) return { kind: 'unknown', word: 'MALFORMED' };
-  const checked = verifyFshows(a, expected, { amount: false });
+  const checked = verifyFshows(a, expected);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   if (a.value.recall === 'Y') return { kind: 'retry', word: 'recall=Y' };
   return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
@@ -184,9 +187,9 @@ export function fen(yuan: string | undefined): number | undefined {
 }
 
 /** Fees, rates and net amounts up to fshows' five decimals (seed 003), kept as the exact text sent. */
-const decimal = (text: string | undefined) => (text === undefined ? undefined : exactDecimal(text, 8));
+const decimal = (text: string | undefined) => exactDecimal(text, 8);
 
-const present = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+const present = (value: string | undefined) => (value === '' ? undefined : value);
 
 /**
  * What a paid answer reports. Amounts become fen (`cash_fee`; `coupon_fee`, which the seed labels fen but

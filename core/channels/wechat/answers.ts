@@ -5,6 +5,7 @@ import {
   type ReverseResult,
 } from '#core/channels/channel.ts';
 import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
+import { digitsToInt, mismatchOf } from '#core/channels/kit/answers.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/wechat/protocol.ts';
 import { fromWechatTime, fromXml, type WireFields } from '#core/channels/wechat/wire.ts';
@@ -32,14 +33,14 @@ const read = (outcome: CallOutcome) => readOutcome(outcome, fromXml);
  * Proves an answer is WeChat's and about this order. A `return_code=SUCCESS` answer must carry a `sign` that
  * verifies with the merchant key (per its `sign_type`), the merchant's `appid` and `mch_id` (and `sub_mch_id`
  * in service-provider mode); our `out_trade_no` and amount wherever it states them, and stated at all where
- * `about` says the answer must (a paid answer states both). WeChat never signs a `return_code=FAIL` answer,
+ * `required` names them (a paid answer states both). WeChat never signs a `return_code=FAIL` answer,
  * which carries only `return_code` and `return_msg`: it rests on TLS to the configured host, and decides only
  * that a request was not accepted.
  */
 function verifyWechat(
   fields: WireFields,
   expected: WechatExpectation,
-  about: { order: boolean; amount: boolean },
+  required: readonly ('out_trade_no' | 'total_fee')[],
 ): Verification<WireFields> {
   return verifyAnswer(fields, {
     authenticity: (f) => {
@@ -53,19 +54,17 @@ function verifyWechat(
       return verify(f, expected.key, signType) ? 'signature' : 'BAD_SIGNATURE';
     },
     mismatch: (f) => {
-      if (f.return_code === 'FAIL' && f.sign === undefined) return undefined;
-      const wanted: [string, string | undefined, boolean][] = [
-        ['appid', expected.appid, true],
-        ['mch_id', expected.mch_id, true],
-        ['sub_mch_id', expected.sub_mch_id, true],
-        ['out_trade_no', expected.out_trade_no, about.order],
-        ['total_fee', String(expected.total_fee), about.amount],
-      ];
-      for (const [name, value, required] of wanted) {
-        if (value === undefined || (f[name] === undefined && !required)) continue;
-        if (f[name] !== value) return `MISMATCH:${name}`;
-      }
-      return undefined;
+      // The bare FAIL form names nobody: TLS to WeChat's host is all it rests on.
+      if (f.sign === undefined) return undefined;
+      const merchant = ['appid', 'mch_id', ...(expected.sub_mch_id === undefined ? [] : ['sub_mch_id'])];
+      const ours = {
+        appid: expected.appid,
+        mch_id: expected.mch_id,
+        sub_mch_id: expected.sub_mch_id,
+        out_trade_no: expected.out_trade_no,
+        total_fee: String(expected.total_fee),
+      };
+      return mismatchOf(f, ours, [...merchant, ...required]);
     },
   });
 }
@@ -75,21 +74,18 @@ export function readPayAnswer(outcome: CallOutcome, expected: WechatExpectation)
   const got = read(outcome);
   if (got.kind === 'unknown') return got;
   const f = got.answer;
-  if (f.return_code !== 'SUCCESS' && f.return_code !== 'FAIL') return { kind: 'unknown', word: 'MALFORMED' };
-  const paid = f.return_code === 'SUCCESS' && f.result_code === 'SUCCESS';
-  const checked = verifyWechat(f, expected, { order: paid, amount: paid });
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  const proof = checked.verified;
   if (f.return_code === 'FAIL') {
     // Communication-level refusal: WeChat did not accept the request, so no payment exists.
-    return {
-      kind: 'refused',
-      errCode: 'CHANNEL_REJECTED',
-      errMsg: f.return_msg ?? 'rejected',
-      word: 'FAIL',
-      proof,
-    };
+    const checked = verifyWechat(f, expected, []);
+    if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+    const errMsg = f.return_msg ?? 'rejected';
+    return { kind: 'refused', errCode: 'CHANNEL_REJECTED', errMsg, word: 'FAIL', proof: checked.verified };
   }
+  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', word: 'MALFORMED' };
+  const paid = f.result_code === 'SUCCESS';
+  const checked = verifyWechat(f, expected, paid ? ['out_trade_no', 'total_fee'] : []);
+  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  const proof = checked.verified;
   if (paid) return { kind: 'paid', details: paymentDetails(f), word: 'SUCCESS', proof };
   if (f.result_code !== 'FAIL' || !f.err_code) return { kind: 'unknown', word: 'MALFORMED' };
   const errCode = f.err_code;
@@ -112,7 +108,11 @@ export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectatio
   if (stateClass === 'pending') return { kind: 'pending', word: state };
   // Only a SUCCESS answer carries the payment's fields; for any other state WeChat returns out_trade_no, attach
   // and the state (orderquery's 返回结果), so a stated amount must be ours and an absent one is no mismatch.
-  const checked = verifyWechat(f, expected, { order: true, amount: state === 'SUCCESS' });
+  const checked = verifyWechat(
+    f,
+    expected,
+    state === 'SUCCESS' ? ['out_trade_no', 'total_fee'] : ['out_trade_no'],
+  );
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   return finalQueryResult(
     stateClass,
@@ -133,15 +133,11 @@ export function readReverseAnswer(outcome: CallOutcome, expected: WechatExpectat
   const recall = f.recall === 'Y' ? 'recall=Y' : 'recall=N';
   const word = `${f.result_code === 'SUCCESS' ? 'SUCCESS' : (f.err_code ?? f.return_msg ?? 'FAIL')} ${recall}`;
   if (f.return_code !== 'SUCCESS') return { kind: 'unknown', word: `FAIL:${f.return_msg ?? ''}` };
-  const checked = verifyWechat(f, expected, { order: false, amount: false });
+  const checked = verifyWechat(f, expected, []);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   if (f.recall === 'Y') return { kind: 'retry', word };
   if (f.result_code === 'SUCCESS') return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
   return { kind: 'unknown', word };
-}
-
-function toInt(value: string | undefined): number | undefined {
-  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 function paymentDetails(f: WireFields): PaymentDetails {
@@ -150,8 +146,8 @@ function paymentDetails(f: WireFields): PaymentDetails {
     out_trade_id: f.transaction_id,
     ch_trade_id: f.transaction_id,
     fee_type: f.fee_type,
-    cash_fee: toInt(f.cash_fee),
-    coupon_fee: toInt(f.coupon_fee),
+    cash_fee: digitsToInt(f.cash_fee),
+    coupon_fee: digitsToInt(f.coupon_fee),
     bank_type: f.bank_type,
     openid: f.openid,
     sub_openid: f.sub_openid,
