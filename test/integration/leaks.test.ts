@@ -47,7 +47,7 @@ function captureOutput() {
   const originals = methods.map((name) => console[name]);
   const writes = [process.stdout, process.stderr].map((stream) => stream.write.bind(stream));
   beforeAll(() => {
-    for (const [i, name] of methods.entries()) {
+    for (const name of methods) {
       console[name] = (...args: unknown[]) => {
         captured.push(args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' '));
       };
