@@ -7,7 +7,8 @@
  */
 export default {
   testRunner: 'vitest',
-  plugins: ['@stryker-mutator/vitest-runner'],
+  plugins: ['@stryker-mutator/vitest-runner', './scripts/mutation/ignore-logs.mjs'],
+  ignorers: ['logs'],
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   mutate: [
     'core/settlement/**/*.ts',

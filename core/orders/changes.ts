@@ -21,6 +21,12 @@ export function nextState(order: Order, changes: Partial<Order>): OrderState {
 
 const maxTries = 6;
 
+/** What `applyChange` did: the order as it now stands, and the changes it wrote (undefined when none). */
+export interface Applied {
+  readonly order: Order;
+  readonly wrote: Partial<Order> | undefined;
+}
+
 /**
  * Writes a change computed from the latest order, re-reading and recomputing when a concurrent writer got
  * there first. `decide` returns undefined when, given the latest order, there is nothing to write (and no
@@ -33,13 +39,14 @@ export async function applyChange(
   current: Order,
   decide: (order: Order) => Partial<Order> | undefined,
   attempts: readonly SettlementAttempt[] = [],
-): Promise<Order> {
+): Promise<Applied> {
   let order = current;
   for (let tries = 1; ; tries++) {
     const decided = decide(order);
-    if (decided === undefined) return order;
+    if (decided === undefined) return { order, wrote: undefined };
+    const wrote = normalized(order, decided);
     try {
-      return await orders.update(order, normalized(order, decided), attempts);
+      return { order: await orders.update(order, wrote, attempts), wrote };
     } catch (error) {
       if (!(error instanceof StaleOrderError) || tries >= maxTries) throw error;
       const latest = await orders.get(order);

@@ -29,9 +29,7 @@ export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
   const now = ports.clock.now();
   const channel = ports.channels.get(order.channel);
   const lease = callLeaseEnd(ports, channel?.protocol, now);
-  let claimed = false;
-  const saved = await applyChange(ports.orders, order, (latest) => {
-    claimed = false;
+  const { order: saved, wrote } = await applyChange(ports.orders, order, (latest) => {
     if (latest.state === 'FAILED' || latest.state === 'CLOSED') {
       throw new GatewayError(
         ApiCode.orderStateConflict,
@@ -42,9 +40,9 @@ export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
     const owned = hasLiveOwner(latest, now);
     if (latest.state === 'REVERSING' && owned) return undefined;
     if (owned) return toState('REVERSING');
-    claimed = true;
     return { ...toState('REVERSING'), ...claim(latest, lease) };
   });
+  const claimed = wrote?.settle_seq !== undefined;
   if (claimed) await startSettlement(ports, saved);
   return saved;
 }

@@ -183,18 +183,19 @@ async function recordPayAnswer(
   const attempt = { at: iso(now), action: 'pay' as const, result: result.word };
   const firstQuery = now + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale);
   const lease = callLeaseEnd(ports, channel.protocol, firstQuery);
-  let claimed = false;
-  const saved = await applyChange(
+  const { order: saved, wrote } = await applyChange(
     ports.orders,
     order,
     (latest) => {
       const changes = { ...payChanges(result, now), pay_sent_at: iso(sentAt) };
       const stillSubmitOwned = (latest.settle_seq ?? 0) === (order.settle_seq ?? 0);
-      claimed = !isSettled(nextState(latest, changes)) && (stillSubmitOwned || !hasLiveOwner(latest, now));
-      return claimed ? { ...changes, ...claim(latest, lease) } : changes;
+      const claims =
+        !isSettled(nextState(latest, changes)) && (stillSubmitOwned || !hasLiveOwner(latest, now));
+      return claims ? { ...changes, ...claim(latest, lease) } : changes;
     },
     [attempt],
   );
+  const claimed = wrote?.settle_seq !== undefined;
   if (claimed) await startSettlement(ports, saved);
   const code =
     result.kind === 'refused' && saved.state === 'FAILED'

@@ -224,17 +224,7 @@ class Step {
 
   /** A conditional write of this settlement; it carries the attempts not yet written. */
   private async write(order: Order, decide: (latest: Order) => Partial<Order> | undefined): Promise<Order> {
-    let wrote = false;
-    const saved = await applyChange(
-      this.ports.orders,
-      order,
-      (latest) => {
-        const changes = decide(latest);
-        wrote = changes !== undefined;
-        return changes;
-      },
-      this.unrecorded,
-    );
+    const { order: saved, wrote } = await applyChange(this.ports.orders, order, decide, this.unrecorded);
     if (wrote) this.unrecorded = [];
     return saved;
   }

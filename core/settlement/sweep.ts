@@ -25,17 +25,14 @@ export async function sweepDueOrders(ports: Ports, limit = 100): Promise<SweepRe
   let started = 0;
   for (const key of due) {
     const order = await ports.orders.get(key);
-    if (!order?.settle_due_at || hasLiveOwner(order, now)) continue;
-    const channel = ports.channels.get(order.channel);
-    const lease = callLeaseEnd(ports, channel?.protocol, now);
+    if (!order) continue;
+    const lease = callLeaseEnd(ports, ports.channels.get(order.channel)?.protocol, now);
     try {
-      let claimed = false;
-      const saved = await applyChange(ports.orders, order, (latest) => {
-        claimed = !hasLiveOwner(latest, now) && latest.settle_due_at !== undefined;
-        // A final order still holding a lease only needs it dropped (the write normalizes that).
-        return claimed ? claim(latest, lease) : undefined;
-      });
-      if (!claimed || saved.settle_due_at === undefined) continue;
+      // Claimed only if its lease still ran out: a settlement or a request may have taken it meanwhile.
+      const { order: saved, wrote } = await applyChange(ports.orders, order, (latest) =>
+        hasLiveOwner(latest, now) || latest.settle_due_at === undefined ? undefined : claim(latest, lease),
+      );
+      if (!wrote) continue;
       ports.log.warn('settlement lease expired; restarting settlement', {
         merchant_id: order.merchant_id,
         trade_id: order.trade_id,

@@ -339,7 +339,7 @@ describe('the lifecycle table', () => {
             await assert.rejects(write, /without a settlement lease/, `${from} → ${to}`);
             continue;
           }
-          const saved = await write;
+          const { order: saved } = await write;
           assert.equal(saved.state, allowed ? to : from, `${from} → ${to}${paid ? ' (paid)' : ''}`);
           assert.equal(leaseProblem(saved), undefined, `${from} → ${to}`);
         }
