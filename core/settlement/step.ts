@@ -241,9 +241,10 @@ class Step {
     answer: () => Partial<Order>,
     candidates: Candidates,
   ): Promise<StepPlan> {
-    let planned: Planned = { next: 'done', at: this.ports.clock.now(), changes: {} };
-    let carried = false;
-    let finalNow = false;
+    // Set by every run of the decision below (applyChange runs it at least once).
+    let planned!: Planned;
+    let carried!: boolean;
+    let finalNow!: boolean;
     if (attempt) this.unrecorded.push(attempt);
     const saved = await this.write(order, (latest) => {
       const changes = answer();
@@ -285,7 +286,7 @@ class Step {
         : this.paySent(order) + this.waitMs(protocol.queryWindowMs);
     // The window's last query is at its end: a grid that steps past it queries there once more, so a shopper
     // still paying inside the window is seen before the reverse (BlueOcean's 201: 10, 20 and 30 s).
-    const queryAt = candidates.queryAt > windowEnd && now < windowEnd ? windowEnd : candidates.queryAt;
+    const queryAt = now < windowEnd ? Math.min(candidates.queryAt, windowEnd) : candidates.queryAt;
     if (this.counts.queries < protocol.maxQueries && queryAt <= windowEnd) {
       return { next: 'query', at: queryAt, changes: lease(queryAt) };
     }

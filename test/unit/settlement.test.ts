@@ -380,3 +380,323 @@ describe('settlement step (a protocol table with a schedule per pay answer and a
     assert.equal(plan.next, 'reverse');
   });
 });
+
+describe('settlement step: each branch, and what it writes', () => {
+  const proof = () => {
+    const checked = verifyAnswer({}, { authenticity: () => 'signature', mismatch: () => undefined });
+    assert.ok(checked.ok);
+    return checked.verified;
+  };
+
+  it('fails loudly for an order that is not there, a channel not configured, a merchant or route gone', async () => {
+    const missing = setup();
+    missing.orders.get = async () => undefined as unknown as Order;
+    await assert.rejects(
+      runSettlementStep(missing.ports, { ...missing.input, action: 'begin' }),
+      /order 0{24} not found/,
+    );
+    const noChannel = setup();
+    await assert.rejects(
+      runSettlementStep(
+        { ...noChannel.ports, channels: { get: () => undefined } },
+        { ...noChannel.input, action: 'begin' },
+      ),
+      /channel wechat is not configured/,
+    );
+    const noMerchant = setup();
+    await assert.rejects(
+      runSettlementStep(
+        { ...noMerchant.ports, merchants: { get: async () => undefined } },
+        { ...noMerchant.input, action: 'query' },
+      ),
+      /merchant M1 has no route for wechat.micro/,
+    );
+    const noRoute = setup();
+    const merchant = await noRoute.ports.merchants.get('M1');
+    assert.ok(merchant);
+    await assert.rejects(
+      runSettlementStep(
+        { ...noRoute.ports, merchants: { get: async () => ({ ...merchant, pay_types: {} }) } },
+        { ...noRoute.input, action: 'query' },
+      ),
+      /has no route/,
+    );
+  });
+
+  it('an error that is not a newer claim is not swallowed', async () => {
+    const { ports, orders, input } = setup();
+    orders.update = async () => {
+      throw new Error('DynamoDB is down');
+    };
+    await assert.rejects(runSettlementStep(ports, { ...input, action: 'query' }), /DynamoDB is down/);
+  });
+
+  it('a superseded step stops before anything: no call, and not even the attempts it carries are written', async () => {
+    const { ports, orders, calls, input } = setup();
+    const carried = [{ at: new Date(t0).toISOString(), action: 'query' as const, result: 'USERPAYING' }];
+    const before = orders.order.version;
+    for (const action of ['begin', 'query', 'reverse', 'give_up'] as const) {
+      const plan = await runSettlementStep(ports, {
+        ...input,
+        seq: 0,
+        action,
+        plan: { unrecorded: carried },
+      });
+      assert.deepEqual([plan.next, plan.seq], ['done', 0], action);
+    }
+    assert.deepEqual(calls, []);
+    assert.equal(orders.order.version, before);
+  });
+
+  it('credentials: the merchant’s for the order’s channel, none when the secret has none', async () => {
+    const { ports, input } = setup();
+    const seen: unknown[] = [];
+    const channel = ports.channels.get('wechat') as Channel;
+    const spy: Channel = {
+      ...channel,
+      query: async (ctx, order, deadline) => {
+        seen.push(ctx.credentials);
+        return channel.query(ctx, order, deadline);
+      },
+    };
+    const merchant = await ports.merchants.get('M1');
+    assert.ok(merchant);
+    await runSettlementStep({ ...ports, channels: { get: () => spy } }, { ...input, action: 'query' });
+    assert.deepEqual(seen[0], merchant.secret.channels.wechat);
+    const bare = { ...merchant, secret: { ...merchant.secret, channels: {} } };
+    const again = setup();
+    await runSettlementStep(
+      { ...again.ports, channels: { get: () => spy }, merchants: { get: async () => bare } },
+      { ...again.input, action: 'query' },
+    );
+    assert.deepEqual(seen[1], {});
+  });
+
+  it('a query step on an order reversing, or final, plans from it instead of querying', async () => {
+    const reversing = setup();
+    reversing.orders.order = { ...reversing.orders.order, ...toState('REVERSING') };
+    const plan = await runSettlementStep(reversing.ports, { ...reversing.input, action: 'query' });
+    assert.deepEqual([plan.next, reversing.calls], ['reverse', []]);
+    const paid = setup();
+    paid.orders.order = { ...paid.orders.order, ...toState('PAID'), settle_due_at: undefined };
+    const done = await runSettlementStep(paid.ports, { ...paid.input, action: 'query' });
+    assert.deepEqual([done.next, done.seq, paid.calls], ['done', 1, []]);
+  });
+
+  it('a query step whose claim finds the order paid or reversing meanwhile does not query', async () => {
+    for (const [state, next] of [
+      ['PAID', 'done'],
+      ['REVERSING', 'reverse'],
+    ] as const) {
+      const { ports, orders, calls, input } = setup();
+      const update = orders.update.bind(orders);
+      let raced = false;
+      orders.update = async (order, changes, attempts) => {
+        if (!raced) {
+          raced = true;
+          orders.order = {
+            ...orders.order,
+            ...toState(state),
+            version: orders.order.version + 1,
+            ...(state === 'PAID' ? { settle_due_at: undefined } : {}),
+          };
+        }
+        return update(order, changes, attempts);
+      };
+      const plan = await runSettlementStep(ports, { ...input, action: 'query' });
+      assert.deepEqual([plan.next, calls], [next, []], state);
+      // A claim that was not written takes no token.
+      if (state === 'PAID') assert.equal(plan.seq, 1);
+    }
+  });
+
+  it('a query that throws is recorded as ERROR and the order stays open; its lease covers the next step', async () => {
+    const { ports, orders, input, clock } = setup();
+    const channel = ports.channels.get('wechat') as Channel;
+    const throwing: Channel = {
+      ...channel,
+      query: async () => {
+        throw new Error('boom');
+      },
+    };
+    const plan = await runSettlementStep(
+      { ...ports, channels: { get: () => throwing } },
+      { ...input, action: 'query' },
+    );
+    assert.equal(plan.next, 'query');
+    assert.deepEqual(
+      plan.unrecorded.map((a) => a.result),
+      ['ERROR'],
+    );
+    // The claim's lease: the call's deadline after the wait that follows an answer that changes nothing.
+    const lease = clock.time + wechatProtocol.queryIntervalMs + wechatProtocol.callDeadlineMs + 60_000;
+    assert.equal(orders.order.settle_due_at, new Date(lease).toISOString());
+    assert.equal(orders.order.settle_seq, 2);
+  });
+
+  it('a query that finds the order closed, reversed or failed writes that state, with the failure’s code', async () => {
+    for (const [result, state] of [
+      [{ kind: 'closed', word: 'CLOSED', proof: proof() }, 'CLOSED'],
+      [{ kind: 'reversed', word: 'REVOKED', proof: proof() }, 'REVERSED'],
+      [
+        { kind: 'failed', errCode: 'PAYERROR', errMsg: '支付失败', word: 'PAYERROR', proof: proof() },
+        'FAILED',
+      ],
+    ] as const) {
+      const { ports, orders, telemetry, input } = setup([result as QueryResult]);
+      const plan = await runSettlementStep(ports, { ...input, action: 'query' });
+      assert.deepEqual(
+        [plan.next, orders.order.state, orders.order.settle_due_at],
+        ['done', state, undefined],
+      );
+      assert.deepEqual(telemetry.settlements, [`${input.trade_id}:${state}`]);
+      if (state === 'FAILED')
+        assert.deepEqual([orders.order.err_code, orders.order.err_msg], ['PAYERROR', '支付失败']);
+      assert.deepEqual(orders.order.settlement.at(-1), {
+        at: new Date(t0 + 1_000).toISOString(),
+        action: 'query',
+        result: result.word,
+      });
+    }
+  });
+
+  it('a reverse step on an order not reversing plans from it; one that throws is recorded as ERROR', async () => {
+    const paying = setup();
+    const plan = await runSettlementStep(paying.ports, { ...paying.input, action: 'reverse' });
+    assert.deepEqual([plan.next, paying.calls], ['query', []]);
+    const { ports, orders, input, clock } = setup();
+    orders.order = { ...orders.order, ...toState('REVERSING') };
+    clock.time = t0 + 20_000;
+    const channel = ports.channels.get('wechat') as Channel;
+    const throwing: Channel = {
+      ...channel,
+      reverse: async () => {
+        throw new Error('boom');
+      },
+    };
+    const after = await runSettlementStep(
+      { ...ports, channels: { get: () => throwing } },
+      { ...input, action: 'reverse' },
+    );
+    assert.equal(after.next, 'reverse');
+    assert.deepEqual(after.unrecorded, [
+      { at: new Date(clock.time).toISOString(), action: 'reverse', result: 'ERROR' },
+    ]);
+  });
+
+  it('a reverse step whose claim finds the order reversed meanwhile does not call', async () => {
+    const { ports, orders, calls, input, clock } = setup();
+    orders.order = { ...orders.order, ...toState('REVERSING') };
+    clock.time = t0 + 20_000;
+    const update = orders.update.bind(orders);
+    let raced = false;
+    orders.update = async (order, changes, attempts) => {
+      if (!raced) {
+        raced = true;
+        orders.order = {
+          ...orders.order,
+          ...toState('REVERSED'),
+          settle_due_at: undefined,
+          version: orders.order.version + 1,
+        };
+      }
+      return update(order, changes, attempts);
+    };
+    const plan = await runSettlementStep(ports, { ...input, action: 'reverse' });
+    assert.deepEqual([plan.next, calls], ['done', []]);
+  });
+
+  it('a reverse that succeeds keeps what the channel says it did; the order is final', async () => {
+    const { ports, orders, input, clock, telemetry } = setup(
+      [],
+      [{ kind: 'reversed', word: 'SUCCESS', action: 'refund', proof: proof() }],
+    );
+    orders.order = { ...orders.order, ...toState('REVERSING') };
+    clock.time = t0 + 20_000;
+    const plan = await runSettlementStep(ports, { ...input, action: 'reverse' });
+    assert.equal(plan.next, 'done');
+    assert.deepEqual([orders.order.state, orders.order.reverse_action], ['REVERSED', 'refund']);
+    assert.deepEqual(telemetry.settlements, [`${input.trade_id}:REVERSED`]);
+  });
+
+  it('give_up: only a REVERSING order it still owns becomes REVERSE_FAILED, once; otherwise it plans on', async () => {
+    const owned = setup();
+    owned.orders.order = { ...owned.orders.order, ...toState('REVERSING') };
+    const first = await runSettlementStep(owned.ports, { ...owned.input, action: 'give_up' });
+    assert.deepEqual(
+      [first.next, owned.orders.order.state, owned.alarms.length],
+      ['failed', 'REVERSE_FAILED', 1],
+    );
+    assert.deepEqual(owned.telemetry.settlements, [`${owned.input.trade_id}:REVERSE_FAILED`]);
+    const twice = await runSettlementStep(owned.ports, { ...owned.input, action: 'give_up' });
+    assert.deepEqual([twice.next, owned.alarms.length], ['done', 1]);
+    const paid = setup();
+    paid.orders.order = { ...paid.orders.order, ...toState('PAID'), settle_due_at: undefined };
+    const none = await runSettlementStep(paid.ports, { ...paid.input, action: 'give_up' });
+    assert.deepEqual([none.next, paid.orders.order.state, paid.alarms.length], ['done', 'PAID', 0]);
+  });
+
+  it('an answer that changes nothing is not written while the lease covers the next step; once it does not, it is', async () => {
+    const { ports, orders, input, clock } = setup();
+    let plan = await runSettlementStep(ports, { ...input, action: 'query' });
+    const afterClaim = orders.order.version;
+    assert.equal(plan.unrecorded.length, 1);
+    // The next query claims again, and its claim carries the attempt before.
+    clock.time = Date.parse(plan.at);
+    plan = await runSettlementStep(ports, { ...input, action: 'query', plan, seq: plan.seq });
+    assert.equal(orders.order.version, afterClaim + 1);
+    assert.deepEqual(
+      orders.order.settlement.map((a) => a.result),
+      ['USERPAYING'],
+    );
+    // A lease shorter than the next step's needs is moved, with the attempts, in one write.
+    orders.order = { ...orders.order, settle_due_at: new Date(clock.time + 1_000).toISOString() };
+    const before = orders.order.version;
+    await runSettlementStep(ports, { ...input, action: 'begin', plan, seq: plan.seq });
+    assert.equal(orders.order.version, before + 1);
+    assert.deepEqual(
+      orders.order.settlement.map((a) => a.result),
+      ['USERPAYING', 'USERPAYING'],
+    );
+  });
+
+  it('a lease that ends exactly when the next step and its grace do covers it', async () => {
+    const { ports, orders, input, clock } = setup();
+    const next = clock.time + wechatProtocol.firstQueryDelayMs;
+    orders.order = { ...orders.order, settle_due_at: new Date(next + 60_000).toISOString() };
+    const before = orders.order.version;
+    await runSettlementStep(ports, { ...input, action: 'begin' });
+    assert.equal(orders.order.version, before);
+  });
+
+  it('the floor counts from the pay request when no pay answer was recorded (the submit died)', async () => {
+    const { ports, orders, input, clock, calls } = setup();
+    orders.order = {
+      ...orders.order,
+      ...toState('REVERSING'),
+      settlement: [{ at: new Date(t0 + 40_000).toISOString(), action: 'query', result: 'USERPAYING' }],
+    };
+    clock.time = t0 + 41_000;
+    await runSettlementStep(ports, { ...input, action: 'reverse' });
+    assert.deepEqual(calls, ['reverse']);
+    const noPaySent = setup();
+    noPaySent.orders.order = { ...noPaySent.orders.order, ...toState('REVERSING'), pay_sent_at: undefined };
+    noPaySent.clock.time = t0 + 20_000;
+    const held = await runSettlementStep(noPaySent.ports, { ...noPaySent.input, action: 'reverse' });
+    // Not recorded: the submit's lease end (pay deadline + grace) stands for when its pay call ended.
+    assert.equal(held.at, new Date(t0 + wechatProtocol.payDeadlineMs + 60_000 + 15_000).toISOString());
+  });
+
+  it('the floor counts a recorded time_end without paid_at to the end of its second', async () => {
+    const { ports, orders, input, clock } = setup();
+    orders.order = {
+      ...orders.order,
+      ...toState('REVERSING'),
+      time_end: (t0 + 18_000) / 1000,
+      settlement: [{ at: new Date(t0).toISOString(), action: 'pay', result: 'USERPAYING' }],
+    };
+    clock.time = t0 + 25_000;
+    const plan = await runSettlementStep(ports, { ...input, action: 'reverse' });
+    assert.equal(plan.at, new Date(t0 + 19_000 + 15_000).toISOString());
+  });
+});
