@@ -188,7 +188,8 @@ async function recordPayAnswer(
     order,
     (latest) => {
       const changes = { ...payChanges(result, now), pay_sent_at: iso(sentAt) };
-      const stillSubmitOwned = (latest.settle_seq ?? 0) === (order.settle_seq ?? 0);
+      // Token 0 is the submit's own: no settlement has claimed the order since it was written.
+      const stillSubmitOwned = (latest.settle_seq ?? 0) === 0;
       const claims =
         !isSettled(nextState(latest, changes)) && (stillSubmitOwned || !hasLiveOwner(latest, now));
       return claims ? { ...changes, ...claim(latest, lease) } : changes;
@@ -200,7 +201,7 @@ async function recordPayAnswer(
   const code =
     result.kind === 'refused' && saved.state === 'FAILED'
       ? 600
-      : result.kind === 'unknown' && (saved.state === 'PAYING' || saved.state === 'CREATED')
+      : result.kind === 'unknown' && saved.state === 'PAYING'
         ? 601
         : 0;
   return { order: saved, code };

@@ -1,5 +1,5 @@
 import type { SettlementProtocol } from '#core/channels/channel.ts';
-import { isSettled, type Order } from '#core/orders/order.ts';
+import type { Order } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
 import { iso, scaled } from '#core/time.ts';
 
@@ -8,9 +8,8 @@ import { iso, scaled } from '#core/time.ts';
  * flight. Either holds an unexpired lease; a final order has no owner.
  */
 export function hasLiveOwner(order: Order, now: number): boolean {
-  return (
-    !isSettled(order.state) && order.settle_due_at !== undefined && Date.parse(order.settle_due_at) > now
-  );
+  // A final order holds no lease (the stores refuse one): no date, no owner.
+  return Date.parse(order.settle_due_at ?? '') > now;
 }
 
 /**

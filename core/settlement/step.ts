@@ -6,7 +6,7 @@ import type {
   QuerySchedule,
   ReverseResult,
 } from '#core/channels/channel.ts';
-import { applyChange, nextState, toState } from '#core/orders/changes.ts';
+import { type Applied, applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order, type SettlementAttempt } from '#core/orders/order.ts';
 import type { Ports, SettlementInput } from '#core/ports.ts';
 import { callLeaseEnd, payLeaseEnd } from '#core/settlement/ownership.ts';
@@ -40,9 +40,7 @@ export interface StepInput extends SettlementInput {
 }
 
 /** Another settlement claimed the order (a newer fencing token): this one stops without touching it. */
-class Superseded extends Error {
-  override name = 'Superseded';
-}
+class Superseded extends Error {}
 
 /** When the next step would be due, given what was just done; the planner picks by the order's state. */
 interface Candidates {
@@ -169,13 +167,12 @@ class Step {
 
   /** Reverse kept failing: the order stays visible as reversing (5), marked for an operator, and alarms. */
   async giveUp(order: Order): Promise<StepPlan> {
-    const saved = await this.write(order, (latest) => {
+    const { order: saved, wrote } = await this.write(order, (latest) => {
       this.checkOwner(latest);
       return latest.state === 'REVERSING' ? toState('REVERSE_FAILED') : undefined;
     });
-    if (saved.state !== 'REVERSE_FAILED' || saved.version === order.version) {
-      return this.begin(saved);
-    }
+    // Only the copy that wrote it alarms: another may have given up first (Express runs a step at least once).
+    if (!wrote) return this.begin(saved);
     this.ports.telemetry.reverseFailed(saved);
     this.ports.telemetry.settled(saved);
     this.ports.log.error('reverse kept failing; order needs an operator', {
@@ -212,7 +209,7 @@ class Step {
    */
   private async claim(order: Order, gapMs: number): Promise<Order> {
     const leaseUntil = callLeaseEnd(this.ports, this.channel.protocol, this.ports.clock.now() + gapMs);
-    const claimed = await this.write(order, (latest) => {
+    const { order: claimed } = await this.write(order, (latest) => {
       this.checkOwner(latest);
       return isSettled(latest.state)
         ? undefined
@@ -223,10 +220,10 @@ class Step {
   }
 
   /** A conditional write of this settlement; it carries the attempts not yet written. */
-  private async write(order: Order, decide: (latest: Order) => Partial<Order> | undefined): Promise<Order> {
-    const { order: saved, wrote } = await applyChange(this.ports.orders, order, decide, this.unrecorded);
-    if (wrote) this.unrecorded = [];
-    return saved;
+  private async write(order: Order, decide: (latest: Order) => Partial<Order> | undefined): Promise<Applied> {
+    const applied = await applyChange(this.ports.orders, order, decide, this.unrecorded);
+    if (applied.wrote) this.unrecorded = [];
+    return applied;
   }
 
   /**
@@ -246,7 +243,7 @@ class Step {
     let carried!: boolean;
     let finalNow!: boolean;
     if (attempt) this.unrecorded.push(attempt);
-    const saved = await this.write(order, (latest) => {
+    const { order: saved } = await this.write(order, (latest) => {
       const changes = answer();
       const owner = (latest.settle_seq ?? 0) === this.seq;
       planned = owner ? this.plan(latest, changes, candidates) : { next: 'done', at: 0, changes: {} };

@@ -120,6 +120,26 @@ describe('copies of one settlement step, interleaved at every await, make one ch
   }
 });
 
+describe('copies of a give_up step: one marks the order and alarms', () => {
+  it('two copies of give_up, every interleaving: REVERSE_FAILED once, one alarm', async () => {
+    const { exhausted } = await everySchedule(async (choose) => {
+      const run = await race();
+      const order = await run.order();
+      await run.orders.update(order, { state: 'REVERSING', trade_state: 5 });
+      const results = await run.interleaver.run(
+        [step(run, run.input, 'give_up'), step(run, run.input, 'give_up')],
+        choose,
+      );
+      const plans = results.map(planOf);
+      const where = run.interleaver.trace.join(' ');
+      assert.deepEqual(run.telemetry.reverseFailures, [run.input.trade_id], where);
+      assert.deepEqual(plans.map((plan) => plan.next).sort(), ['done', 'failed'], where);
+      assert.equal((await run.order()).state, 'REVERSE_FAILED', where);
+    });
+    assert.ok(exhausted);
+  });
+});
+
 describe('a reverse request, or the sweep, racing a settlement step', () => {
   it('a reverse request during a query step leaves one owner: no second settlement, at most one call', async () => {
     const { exhausted } = await everySchedule(async (choose) => {

@@ -237,6 +237,33 @@ describe('the sweep', () => {
     assert.deepEqual([...workflow.started.keys()], [`${'2'.repeat(24)}-1`]);
   });
 
+  it('passes over a due order that is gone, or that became final after it was listed', async () => {
+    const { ports, orders, workflow, clock } = memoryPorts(new SimChannel('00'));
+    const open = order('PAYING', { mch_trade_id: 'open', trade_id: '3'.repeat(24) });
+    const paid = order('PAID', { mch_trade_id: 'paid', trade_id: '4'.repeat(24) });
+    await orders.create(open);
+    await orders.create(paid);
+    clock.time = t0 + 61_000;
+    const listing: Ports = {
+      ...ports,
+      orders: Object.assign(Object.create(orders), {
+        listDue: async () => ({
+          due: [
+            { merchant_id: 'M1', mch_trade_id: 'gone' },
+            { merchant_id: 'M1', mch_trade_id: 'paid' },
+            { merchant_id: 'M1', mch_trade_id: 'open' },
+          ],
+          openCreatedAt: [],
+        }),
+      }),
+    };
+    const report = await sweepDueOrders(listing);
+    assert.deepEqual(report, { open: 0, due: 3, started: 1 });
+    assert.deepEqual([...workflow.started.keys()], [`${'3'.repeat(24)}-1`]);
+    const after = await orders.get({ merchant_id: 'M1', mch_trade_id: 'paid' });
+    assert.equal(after?.version, 1);
+  });
+
   it('an error other than a conflict stops the sweep (its process dies; the next sweep goes on)', async () => {
     const { ports, orders, clock } = memoryPorts(new SimChannel('00'));
     await orders.create(order('PAYING'));

@@ -243,3 +243,65 @@ describe('the sweep’s look at due orders (listDue)', () => {
     assert.equal(look.due.length, 200);
   });
 });
+
+describe('the order store at its edges', () => {
+  it('a final order created twice answers the first, with no wake-up to take back', async () => {
+    const { orders, wakeups } = store();
+    const paid = order('e-1', { ...toState('PAID'), settle_due_at: undefined });
+    await orders.create(paid);
+    const again = await orders.create(paid);
+    assert.equal(again.created, false);
+    assert.deepEqual(wakeups(), []);
+  });
+
+  it('a key taken, then gone before it is read, is no order of ours', async () => {
+    const { orders, tables } = store();
+    tables.putNewOrder = async () => false;
+    tables.getOrder = async () => undefined;
+    await assert.rejects(orders.create(order('e-2')), /taken by another merchant/);
+  });
+
+  it('a trade_id with this order’s hash but another time is not this order', async () => {
+    const { orders } = store();
+    const created = order('e-3');
+    await orders.create(created);
+    assert.equal(await orders.findByTradeId('M1', `00000000${created.trade_id.slice(8)}`), undefined);
+  });
+
+  it('an order with several wake-ups due in one look is looked at once', async () => {
+    const { orders, tables, wakeups } = store();
+    const created = order('e-4', { settle_due_at: iso(t0 - 30_000) });
+    await orders.create(created);
+    // Another wake-up for it a minute earlier, as a recheck would have written.
+    const [first] = wakeups();
+    assert.ok(first);
+    const earlier = iso(t0 - 90_000);
+    await tables.putWakeup({
+      ...first,
+      bucket: `${earlier.slice(0, 16)}#${first.bucket.slice(-1)}`,
+      due: `${earlier}#${first.order_key}`,
+    });
+    const before = wakeups().length;
+    const look = await orders.listDue(iso(t0), 100);
+    assert.deepEqual(
+      look.due.map((k) => k.mch_trade_id),
+      ['e-4'],
+    );
+    assert.equal(look.openCreatedAt.length, 1);
+    // One next wake-up, at now + the recheck, written as the sweep writes them (no writer's token).
+    assert.equal(wakeups().length, before + 1);
+    assert.ok(wakeups().some((w) => w.due === `${iso(t0 + 60_000)}#${w.order_key}`));
+  });
+
+  it('a wake-up whose order is gone is passed over', async () => {
+    const { orders, tables } = store();
+    await tables.putWakeup({
+      bucket: `${iso(t0 - 30_000).slice(0, 16)}#0`,
+      due: `${iso(t0 - 30_000)}#M1/gone`,
+      order_key: 'M1/gone',
+      expires_at: 0,
+    });
+    const look = await orders.listDue(iso(t0), 100);
+    assert.deepEqual([look.due, look.openCreatedAt], [[], []]);
+  });
+});

@@ -61,6 +61,8 @@ describe('reversing an order', () => {
     const { ports, order, workflow } = await paidOrder('rev-paid');
     const reversed = await reverseOrder(ports, order);
     assert.deepEqual([reversed.state, reversed.trade_state, reversed.settle_seq], ['REVERSING', 5, 1]);
+    // A request calls no channel: it adds nothing to the settlement history.
+    assert.deepEqual(reversed.settlement, order.settlement);
     assert.deepEqual([...workflow.started.keys()], [`${order.trade_id}-1`]);
   });
 

@@ -477,6 +477,8 @@ describe('settlement step: each branch, and what it writes', () => {
     reversing.orders.order = { ...reversing.orders.order, ...toState('REVERSING') };
     const plan = await runSettlementStep(reversing.ports, { ...reversing.input, action: 'query' });
     assert.deepEqual([plan.next, reversing.calls], ['reverse', []]);
+    // Nothing to call, so no claim: the token stays.
+    assert.deepEqual([plan.seq, reversing.orders.order.settle_seq], [1, 1]);
     const paid = setup();
     paid.orders.order = { ...paid.orders.order, ...toState('PAID'), settle_due_at: undefined };
     const done = await runSettlementStep(paid.ports, { ...paid.input, action: 'query' });
@@ -564,6 +566,7 @@ describe('settlement step: each branch, and what it writes', () => {
     const paying = setup();
     const plan = await runSettlementStep(paying.ports, { ...paying.input, action: 'reverse' });
     assert.deepEqual([plan.next, paying.calls], ['query', []]);
+    assert.deepEqual([plan.seq, paying.orders.order.settle_seq], [1, 1]);
     const { ports, orders, input, clock } = setup();
     orders.order = { ...orders.order, ...toState('REVERSING') };
     clock.time = t0 + 20_000;
