@@ -1,4 +1,13 @@
-import { type DynamoDbCaller, DynamoDocuments, isConditionalCheckFailed } from '#adapters/dynamodb-http.ts';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { LeaseView, OrderTables, Wakeup } from '#adapters/order-tables.ts';
 import { TableOrderStore, type TableOrderStoreOptions } from '#adapters/table-order-store.ts';
 import { ordersTableSchema, wakeupsTableSchema } from '#adapters/tables.ts';
@@ -14,25 +23,35 @@ export interface DynamoOrderStoreOptions extends TableOrderStoreOptions {
 /** Where the sweep has got to: the wake-ups due up to this time have been looked at. */
 const watermarkKey = { bucket: 'WATERMARK', due: 'sweep' };
 
-/** The orders and wake-ups tables in DynamoDB (`adapters/tables.ts` gives their keys). */
+const isConditionalCheckFailed = (error: unknown) => error instanceof ConditionalCheckFailedException;
+
+/**
+ * The orders and wake-ups tables in DynamoDB (`adapters/tables.ts` gives their keys), through the SDK's document
+ * client: the runtime makes one per container.
+ */
 export class DynamoOrderTables implements OrderTables {
-  private readonly doc: DynamoDocuments;
+  private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
   private readonly wakeups: string;
 
-  constructor(db: DynamoDbCaller, options: { readonly ordersTable: string; readonly wakeupsTable: string }) {
-    this.doc = new DynamoDocuments(db);
+  constructor(
+    doc: DynamoDBDocumentClient,
+    options: { readonly ordersTable: string; readonly wakeupsTable: string },
+  ) {
+    this.doc = doc;
     this.table = options.ordersTable;
     this.wakeups = options.wakeupsTable;
   }
 
   async putNewOrder(key: string, order: Order): Promise<boolean> {
     try {
-      await this.doc.put({
-        TableName: this.table,
-        Item: { ...order, [ordersTableSchema.partitionKey]: key },
-        ConditionExpression: `attribute_not_exists(${ordersTableSchema.partitionKey})`,
-      });
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...order, [ordersTableSchema.partitionKey]: key },
+          ConditionExpression: `attribute_not_exists(${ordersTableSchema.partitionKey})`,
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
@@ -41,12 +60,14 @@ export class DynamoOrderTables implements OrderTables {
   }
 
   async getOrder(key: string): Promise<Order | undefined> {
-    const item = await this.doc.get({
-      TableName: this.table,
-      Key: { [ordersTableSchema.partitionKey]: key },
-      ConsistentRead: true,
-    });
-    return item ? fromItem(item) : undefined;
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { [ordersTableSchema.partitionKey]: key },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? fromItem(Item) : undefined;
   }
 
   async updateOrder(
@@ -78,14 +99,16 @@ export class DynamoOrderTables implements OrderTables {
       sets.push('#settlement = list_append(if_not_exists(#settlement, :empty), :attempt)');
     }
     try {
-      await this.doc.update({
-        TableName: this.table,
-        Key: { [ordersTableSchema.partitionKey]: key },
-        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        ConditionExpression: '#version = :expected',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      });
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { [ordersTableSchema.partitionKey]: key },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
@@ -100,73 +123,88 @@ export class DynamoOrderTables implements OrderTables {
         .slice(i, i + 100)
         .map((key) => ({ [ordersTableSchema.partitionKey]: key }));
       while (pending.length > 0) {
-        const { items, unprocessed } = await this.doc.batchGet({
-          TableName: this.table,
-          Keys: pending,
-          ProjectionExpression: '#key, merchant_id, mch_trade_id, settle_due_at, created_at',
-          ExpressionAttributeNames: { '#key': ordersTableSchema.partitionKey },
-        });
-        for (const item of items) {
+        const { Responses, UnprocessedKeys } = await this.doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: pending,
+                ProjectionExpression: '#key, merchant_id, mch_trade_id, settle_due_at, created_at',
+                ExpressionAttributeNames: { '#key': ordersTableSchema.partitionKey },
+              },
+            },
+          }),
+        );
+        for (const item of Responses?.[this.table] ?? []) {
           found.set(String(item[ordersTableSchema.partitionKey]), item as unknown as LeaseView);
         }
-        pending = unprocessed;
+        pending = UnprocessedKeys?.[this.table]?.Keys ?? [];
       }
     }
     return found;
   }
 
   async putWakeup(wakeup: Wakeup): Promise<void> {
-    await this.doc.put({
-      TableName: this.wakeups,
-      Item: {
-        [wakeupsTableSchema.partitionKey]: wakeup.bucket,
-        [wakeupsTableSchema.sortKey]: wakeup.due,
-        order_key: wakeup.order_key,
-        [wakeupsTableSchema.timeToLiveAttribute]: wakeup.expires_at,
-      },
-    });
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.wakeups,
+        Item: {
+          [wakeupsTableSchema.partitionKey]: wakeup.bucket,
+          [wakeupsTableSchema.sortKey]: wakeup.due,
+          order_key: wakeup.order_key,
+          [wakeupsTableSchema.timeToLiveAttribute]: wakeup.expires_at,
+        },
+      }),
+    );
   }
 
   async deleteWakeup(wakeup: Pick<Wakeup, 'bucket' | 'due'>): Promise<void> {
-    await this.doc.delete({
-      TableName: this.wakeups,
-      Key: { [wakeupsTableSchema.partitionKey]: wakeup.bucket, [wakeupsTableSchema.sortKey]: wakeup.due },
-    });
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.wakeups,
+        Key: { [wakeupsTableSchema.partitionKey]: wakeup.bucket, [wakeupsTableSchema.sortKey]: wakeup.due },
+      }),
+    );
   }
 
   async wakeupsIn(bucket: string, from: string, to: string): Promise<string[]> {
     const keys: string[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.doc.query({
-        TableName: this.wakeups,
-        KeyConditionExpression: '#bucket = :bucket AND #due BETWEEN :from AND :to',
-        ExpressionAttributeNames: {
-          '#bucket': wakeupsTableSchema.partitionKey,
-          '#due': wakeupsTableSchema.sortKey,
-        },
-        ExpressionAttributeValues: { ':bucket': bucket, ':from': from, ':to': to },
-        ExclusiveStartKey: start,
-      });
-      for (const item of page.items) keys.push(String(item.order_key));
-      start = page.lastKey;
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.wakeups,
+          KeyConditionExpression: '#bucket = :bucket AND #due BETWEEN :from AND :to',
+          ExpressionAttributeNames: {
+            '#bucket': wakeupsTableSchema.partitionKey,
+            '#due': wakeupsTableSchema.sortKey,
+          },
+          ExpressionAttributeValues: { ':bucket': bucket, ':from': from, ':to': to },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) keys.push(String(item.order_key));
+      start = page.LastEvaluatedKey;
     } while (start);
     return keys;
   }
 
   async watermark(): Promise<string | undefined> {
-    const item = await this.doc.get({ TableName: this.wakeups, Key: watermarkKey, ConsistentRead: true });
-    return typeof item?.reached === 'string' ? item.reached : undefined;
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.wakeups, Key: watermarkKey, ConsistentRead: true }),
+    );
+    return typeof Item?.reached === 'string' ? Item.reached : undefined;
   }
 
   async advanceWatermark(reached: string): Promise<void> {
     try {
-      await this.doc.put({
-        TableName: this.wakeups,
-        Item: { ...watermarkKey, reached },
-        ConditionExpression: 'attribute_not_exists(reached) OR reached < :reached',
-        ExpressionAttributeValues: { ':reached': reached },
-      });
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.wakeups,
+          Item: { ...watermarkKey, reached },
+          ConditionExpression: 'attribute_not_exists(reached) OR reached < :reached',
+          ExpressionAttributeValues: { ':reached': reached },
+        }),
+      );
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
     }
@@ -175,8 +213,8 @@ export class DynamoOrderTables implements OrderTables {
 
 /** The order store over DynamoDB: `TableOrderStore`'s logic on the two tables. */
 export class DynamoOrderStore extends TableOrderStore {
-  constructor(db: DynamoDbCaller, options: DynamoOrderStoreOptions) {
-    super(new DynamoOrderTables(db, options), options);
+  constructor(doc: DynamoDBDocumentClient, options: DynamoOrderStoreOptions) {
+    super(new DynamoOrderTables(doc, options), options);
   }
 }
 

@@ -1,5 +1,4 @@
-import type { DynamoDbCaller } from '#adapters/dynamodb-http.ts';
-import { DynamoDocuments } from '#adapters/dynamodb-http.ts';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Merchant, MerchantProfile, MerchantSecret } from '#core/merchants.ts';
 import type { MerchantDirectory } from '#core/ports.ts';
 
@@ -35,7 +34,7 @@ export function powertoolsSecrets(endpoint?: string): SecretReader {
 }
 
 export interface MerchantDirectoryOptions {
-  readonly dynamo: DynamoDbCaller;
+  readonly dynamo: DynamoDBDocumentClient;
   readonly secrets: SecretReader;
   readonly table: string;
   readonly secretPrefix: string;
@@ -49,13 +48,11 @@ export interface MerchantDirectoryOptions {
  * takes effect within minutes and without a deploy.
  */
 export class AwsMerchantDirectory implements MerchantDirectory {
-  private readonly doc: DynamoDocuments;
   private readonly options: MerchantDirectoryOptions;
   private readonly profiles = new Map<string, { profile: MerchantProfile | undefined; until: number }>();
 
   constructor(options: MerchantDirectoryOptions) {
     this.options = options;
-    this.doc = new DynamoDocuments(options.dynamo);
   }
 
   async get(merchantId: string): Promise<Merchant | undefined> {
@@ -72,10 +69,10 @@ export class AwsMerchantDirectory implements MerchantDirectory {
   private async profile(merchantId: string): Promise<MerchantProfile | undefined> {
     const cached = this.profiles.get(merchantId);
     if (cached && cached.until > Date.now()) return cached.profile;
-    const profile = (await this.doc.get({
-      TableName: this.options.table,
-      Key: { merchant_id: merchantId },
-    })) as MerchantProfile | undefined;
+    const { Item } = await this.options.dynamo.send(
+      new GetCommand({ TableName: this.options.table, Key: { merchant_id: merchantId } }),
+    );
+    const profile = Item as MerchantProfile | undefined;
     // Unknown ids are not cached, so a merchant added a moment ago is found at once.
     if (profile)
       this.profiles.set(merchantId, { profile, until: Date.now() + this.options.cacheSeconds * 1000 });

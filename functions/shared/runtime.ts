@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
-import { DynamoDbHttp } from '#adapters/dynamodb-http.ts';
 import { AwsMerchantDirectory, powertoolsSecrets } from '#adapters/merchant-directory.ts';
 import { StepFunctionsWorkflow } from '#adapters/sfn-workflow.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
@@ -24,7 +25,7 @@ export interface Runtime {
 export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   const config = loadConfig(env);
   const logger = new Logger({ serviceName: 'micropay' });
-  const dynamo = new DynamoDbHttp({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
+  const dynamo = documentClient(config);
   const ports: Ports = {
     orders: new DynamoOrderStore(dynamo, {
       ordersTable: config.ORDERS_TABLE,
@@ -50,4 +51,19 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     leaseGraceMs: config.SETTLEMENT_LEASE_GRACE_MS,
   };
   return { config, logger, ports };
+}
+
+/**
+ * One DynamoDB document client per container, tuned as AWS documents it for a Lambda on the payment path: the
+ * SDK keeps connections alive by default; three attempts, and no call may hang past a POS's patience (a
+ * payment makes three calls). Undefined attributes are left out rather than refused.
+ */
+function documentClient(config: Config): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    region: config.AWS_REGION,
+    ...(config.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: config.AWS_ENDPOINT_URL_DYNAMODB } : {}),
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
-import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
-import { type DynamoDbCaller, DynamoDbHttp } from '#adapters/dynamodb-http.ts';
+import { DynamoOrderStore, DynamoOrderTables } from '#adapters/dynamo-orders.ts';
+import type { OrderTables } from '#adapters/order-tables.ts';
+import { TableOrderStore } from '#adapters/table-order-store.ts';
 import { newTradeId } from '#core/ids.ts';
 import { toState } from '#core/orders/changes.ts';
 import type { Order } from '#core/orders/order.ts';
@@ -19,7 +21,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const recheckAfterMs = 60_000;
 
 let client: DynamoDBClient;
-let db: DynamoDbHttp;
+let db: DynamoDBDocumentClient;
 let meter: Meter;
 let proxy: { url: string; server: import('node:http').Server };
 let tables = 0;
@@ -31,19 +33,23 @@ beforeAll(async () => {
   proxy = await meter.dynamoProxy(inject('dynamoDbEndpoint'));
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   client = new DynamoDBClient({ endpoint: proxy.url, region: 'us-east-1', credentials });
-  db = new DynamoDbHttp({ endpoint: proxy.url, region: 'us-east-1', credentials });
+  db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 });
 
-/** A caller that dies (throws) on the first call `dies` picks, as a process killed there would stop. */
+/** The store over `names`, its process dying (throwing) at the first call of `dies` to its tables. */
 function dyingAt(
-  dies: (operation: string, input: Readonly<Record<string, unknown>>) => boolean,
-): DynamoDbCaller {
-  return {
-    call: (operation, input) => {
-      if (dies(operation, input)) return Promise.reject(new Error(`killed at ${operation}`));
-      return db.call(operation, input);
+  dies: keyof OrderTables,
+  names: { ordersTable: string; wakeupsTable: string },
+): TableOrderStore {
+  const tables = new DynamoOrderTables(db, names);
+  const dying = new Proxy(tables, {
+    get: (target, property) => {
+      if (property === dies) return () => Promise.reject(new Error(`killed at ${String(property)}`));
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
     },
-  };
+  });
+  return new TableOrderStore(dying, { recheckAfterMs });
 }
 
 afterAll(async () => {
@@ -157,30 +163,16 @@ describe('the DynamoDB order store', () => {
     const store = await freshStore();
     const order = openOrder(t0 + 75_000);
     await store.create(order);
-    const dying = dyingAt(
-      (operation, input) => operation === 'PutItem' && JSON.stringify(input.Item).includes('"WATERMARK"'),
-    );
-    const names = {
-      ordersTable: `${run}-orders-${tables}`,
-      wakeupsTable: `${run}-wakeups-${tables}`,
-      recheckAfterMs,
-    };
-    await assert.rejects(new DynamoOrderStore(dying, names).listDue(iso(t0 + 80_000), 100), /killed/);
+    const names = { ordersTable: `${run}-orders-${tables}`, wakeupsTable: `${run}-wakeups-${tables}` };
+    await assert.rejects(dyingAt('advanceWatermark', names).listDue(iso(t0 + 80_000), 100), /killed/);
     assert.deepEqual(keys(await store.listDue(iso(t0 + 80_000), 100)), [order.mch_trade_id]);
   });
 
   it('ignores a wake-up whose order was never written (its create died after the wake-up)', async () => {
     const store = await freshStore();
     const order = openOrder(t0 + 75_000);
-    const dying = dyingAt(
-      (operation, input) => operation === 'PutItem' && input.TableName === `${run}-orders-${tables}`,
-    );
-    const names = {
-      ordersTable: `${run}-orders-${tables}`,
-      wakeupsTable: `${run}-wakeups-${tables}`,
-      recheckAfterMs,
-    };
-    await assert.rejects(new DynamoOrderStore(dying, names).create(order), /killed/);
+    const names = { ordersTable: `${run}-orders-${tables}`, wakeupsTable: `${run}-wakeups-${tables}` };
+    await assert.rejects(dyingAt('putNewOrder', names).create(order), /killed/);
     assert.equal(await store.get(order), undefined);
     assert.deepEqual(keys(await store.listDue(iso(t0 + 80_000), 100)), []);
   });
