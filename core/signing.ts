@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { signingString } from '#core/channels/kit/signing.ts';
 
 export type SignType = 'MD5' | 'HMAC-SHA256';
 
@@ -22,19 +23,11 @@ function asSignValue(value: unknown): string {
 }
 
 /**
- * The WeChat Pay v2 string-to-sign: every field but `sign` whose value is not empty or null, objects as
- * key-sorted JSON, sorted by name in ASCII order, joined `name=value` with `&`.
+ * The WeChat Pay v2 string-to-sign (the merchant API's too): every field but `sign` whose value is not empty or
+ * null, objects as key-sorted JSON, sorted by name in ASCII order, joined `name=value` with `&`.
  */
 export function canonicalString(fields: Readonly<Record<string, unknown>>): string {
-  return Object.keys(fields)
-    .filter((name) => name !== 'sign')
-    .filter((name) => {
-      const value = fields[name];
-      return value !== undefined && value !== null && value !== '';
-    })
-    .sort()
-    .map((name) => `${name}=${asSignValue(fields[name])}`)
-    .join('&');
+  return signingString(fields, { write: asSignValue });
 }
 
 /** Signs `fields` with `key` (MD5 or HMAC-SHA256 over `canonical&key=KEY`), upper-case hex. */

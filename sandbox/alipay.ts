@@ -9,7 +9,8 @@ import {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import iconv from 'iconv-lite';
-import { signingString, toAlipayTime } from '#core/channels/alipay/wire.ts';
+import { signingString } from '#core/channels/alipay/wire.ts';
+import { toUtc8 } from '#core/channels/kit/time.ts';
 import { fenToYuan, yuanToFen } from '#core/money.ts';
 import { close, listen } from '#local/aws-json.ts';
 import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
@@ -315,7 +316,7 @@ export class AlipaySandbox {
           code: '10000',
           msg: 'Success',
           ...tradeFields(trade),
-          gmt_payment: toAlipayTime(trade.paidAt ?? 0),
+          gmt_payment: toUtc8(trade.paidAt ?? 0, 'dashed'),
         };
       }
     }
@@ -343,7 +344,7 @@ export class AlipaySandbox {
       ...tradeFields(trade),
       trade_status: trade.status,
       ...(trade.paidAt !== undefined && trade.status === 'TRADE_SUCCESS'
-        ? { send_pay_date: toAlipayTime(trade.paidAt) }
+        ? { send_pay_date: toUtc8(trade.paidAt, 'dashed') }
         : {}),
     };
   }
@@ -383,7 +384,7 @@ export class AlipaySandbox {
       ...ids,
       retry_flag: 'N',
       action,
-      ...(action === 'refund' ? { gmt_refund_pay: toAlipayTime(Date.now()) } : {}),
+      ...(action === 'refund' ? { gmt_refund_pay: toUtc8(Date.now(), 'dashed') } : {}),
     };
   }
 
@@ -604,11 +605,11 @@ function fromTimestamp(value: string): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
   if (!m) return undefined;
   const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`);
-  return Number.isNaN(ms) || toAlipayTime(ms) !== value ? undefined : ms;
+  return Number.isNaN(ms) || toUtc8(ms, 'dashed') !== value ? undefined : ms;
 }
 
 /** Alipay's trade number: 28 digits, date first ("2026…"). */
 function tradeNo(): string {
-  const date = toAlipayTime(Date.now()).slice(0, 10).replaceAll('-', '');
+  const date = toUtc8(Date.now(), 'dashed').slice(0, 10).replaceAll('-', '');
   return `${date}22001${Array.from({ length: 15 }, () => randomInt(10)).join('')}`;
 }

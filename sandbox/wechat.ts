@@ -2,8 +2,9 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { toUtc8 } from '#core/channels/kit/time.ts';
 import { wechatPaths } from '#core/channels/wechat/wechat.ts';
-import { fromXml, toWechatTime, toXml } from '#core/channels/wechat/wire.ts';
+import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
 import { close, listen } from '#local/aws-json.ts';
 import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
@@ -380,7 +381,7 @@ function paymentFields(order: SandboxOrder): Fields {
     transaction_id: order.transactionId ?? '',
     out_trade_no: order.outTradeNo,
     attach: order.fields.attach ?? '',
-    time_end: toWechatTime(Math.floor((order.paidAt ?? Date.now()) / 1000)),
+    time_end: toUtc8(order.paidAt ?? Date.now(), 'compact'),
   };
 }
 

@@ -3,7 +3,7 @@ import { type AlipayProtocolName, alipayProtocols } from '#core/channels/alipay/
 import { BlueoceanChannel } from '#core/channels/blueocean/blueocean.ts';
 import type { Channel } from '#core/channels/channel.ts';
 import { FshowsChannel } from '#core/channels/fshows/fshows.ts';
-import { ChannelHttp } from '#core/channels/http.ts';
+import { ChannelHttp } from '#core/channels/kit/http.ts';
 import { WechatChannel } from '#core/channels/wechat/wechat.ts';
 import type { ChannelRegistry } from '#core/ports.ts';
 

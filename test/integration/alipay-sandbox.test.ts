@@ -8,16 +8,10 @@ import { AlipaySdk } from 'alipay-sdk';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { AlipayChannel } from '#core/channels/alipay/alipay.ts';
-import {
-  memberSpans,
-  rsa2Sign,
-  rsa2Verify,
-  signingString,
-  toAlipayTime,
-  toForm,
-} from '#core/channels/alipay/wire.ts';
+import { memberSpans, rsa2Sign, rsa2Verify, signingString, toForm } from '#core/channels/alipay/wire.ts';
 import type { ChannelContext } from '#core/channels/channel.ts';
-import { ChannelHttp } from '#core/channels/http.ts';
+import { ChannelHttp } from '#core/channels/kit/http.ts';
+import { toUtc8 } from '#core/channels/kit/time.ts';
 import { AlipaySandbox } from '#sandbox/alipay.ts';
 import { type AlipaySandboxKeys, alipaySandboxKeys } from '../../local/alipay-keys.ts';
 import { type SandboxPki, sandboxPkiIn } from '../../local/certificates.ts';
@@ -117,7 +111,7 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
       format: 'JSON',
       charset: 'utf-8',
       sign_type: 'RSA2',
-      timestamp: toAlipayTime(Date.now()),
+      timestamp: toUtc8(Date.now(), 'dashed'),
       version: '1.0',
       biz_content: JSON.stringify(biz),
       ...options.params,
@@ -398,7 +392,7 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
         method: 'alipay.trade.query',
         charset: 'utf-8',
         sign_type: 'RSA2',
-        timestamp: toAlipayTime(Date.now()),
+        timestamp: toUtc8(Date.now(), 'dashed'),
         version: '1.0',
         biz_content: JSON.stringify({ out_trade_no: orderNo }),
       };
@@ -448,7 +442,7 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
           method: 'alipay.trade.pay',
           charset,
           sign_type: 'RSA2',
-          timestamp: toAlipayTime(Date.now()),
+          timestamp: toUtc8(Date.now(), 'dashed'),
           version: '1.0',
           biz_content: JSON.stringify({
             out_trade_no: outTradeNo(),

@@ -8,7 +8,7 @@ import type { ChannelContext } from '#core/channels/channel.ts';
 import { FshowsChannel } from '#core/channels/fshows/fshows.ts';
 import { fshowsMethods } from '#core/channels/fshows/protocol.ts';
 import { requestForm } from '#core/channels/fshows/wire.ts';
-import { ChannelHttp } from '#core/channels/http.ts';
+import { ChannelHttp } from '#core/channels/kit/http.ts';
 import { BlueoceanSandbox } from '#sandbox/blueocean.ts';
 import { FshowsSandbox } from '#sandbox/fshows.ts';
 import { type SandboxPki, sandboxPkiIn } from '../../local/certificates.ts';

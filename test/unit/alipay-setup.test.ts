@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'vitest';
 import { AlipayChannel } from '#core/channels/alipay/alipay.ts';
-import { ChannelHttp } from '#core/channels/http.ts';
+import { ChannelHttp } from '#core/channels/kit/http.ts';
 
 const account = { app_id: '2021000000000001', seller_id: '2088000000000001' };
 const rsa = (modulusLength = 2048) => generateKeyPairSync('rsa', { modulusLength });

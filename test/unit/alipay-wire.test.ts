@@ -3,17 +3,16 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'vitest';
 import { alipayProtocols } from '#core/channels/alipay/protocol.ts';
 import {
-  fromAlipayTime,
   memberSpans,
   readPrivateKey,
   readPublicKey,
   rsa2Sign,
   rsa2Verify,
   signingString,
-  toAlipayTime,
   toForm,
 } from '#core/channels/alipay/wire.ts';
 import type { SettlementProtocol } from '#core/channels/channel.ts';
+import { fromUtc8, toUtc8 } from '#core/channels/kit/time.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
 import { channelEndpoints, loadConfig } from '#core/config.ts';
 
@@ -49,11 +48,11 @@ describe('Alipay wire format', () => {
   });
 
   it('writes and reads timestamps in Beijing time, whatever the machine zone', () => {
-    assert.equal(toAlipayTime(0), '1970-01-01 08:00:00');
-    assert.equal(toAlipayTime(Date.parse('2026-12-31T16:30:05.999Z')), '2027-01-01 00:30:05');
-    assert.equal(fromAlipayTime('2027-01-01 00:30:05'), Date.parse('2026-12-31T16:30:05Z') / 1000);
+    assert.equal(toUtc8(0, 'dashed'), '1970-01-01 08:00:00');
+    assert.equal(toUtc8(Date.parse('2026-12-31T16:30:05.999Z'), 'dashed'), '2027-01-01 00:30:05');
+    assert.equal(fromUtc8('2027-01-01 00:30:05', 'dashed'), Date.parse('2026-12-31T16:30:05Z') / 1000);
     for (const bad of ['2026-02-30 10:00:00', '2026-01-01T10:00:00', '2026-01-01 10:00', '', undefined]) {
-      assert.equal(fromAlipayTime(bad), undefined, String(bad));
+      assert.equal(fromUtc8(bad, 'dashed'), undefined, String(bad));
     }
   });
 

@@ -11,7 +11,7 @@ import {
 import { BlueoceanChannel } from '#core/channels/blueocean/blueocean.ts';
 import { blueoceanProtocol, payCodeClass } from '#core/channels/blueocean/protocol.ts';
 import { fromBlueoceanTime, parseAnswer, signRequest, verifyData } from '#core/channels/blueocean/wire.ts';
-import { ChannelHttp } from '#core/channels/http.ts';
+import { ChannelHttp } from '#core/channels/kit/http.ts';
 
 const key = 'sandboxblueoceankey0123456789abc';
 const expected: BlueoceanExpectation = {

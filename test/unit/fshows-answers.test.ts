@@ -20,7 +20,7 @@ import {
   rsaVerify,
   signingContent,
 } from '#core/channels/fshows/wire.ts';
-import { ChannelHttp } from '#core/channels/http.ts';
+import { ChannelHttp } from '#core/channels/kit/http.ts';
 
 /** An RSA key pair as PEM text (SPKI public, PKCS#8 private), as an fshows account holds them. */
 function rsaPair(): { publicKey: string; privateKey: string } {

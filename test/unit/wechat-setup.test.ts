@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'vitest';
-import { ChannelHttp } from '#core/channels/http.ts';
+import { ChannelHttp } from '#core/channels/kit/http.ts';
 import { WechatChannel } from '#core/channels/wechat/wechat.ts';
 import { certificateSerial, createSandboxPki } from '../../local/certificates.ts';
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, it } from 'vitest';
-import { fromWechatTime, fromXml, maxXmlBytes, toWechatTime, toXml } from '#core/channels/wechat/wire.ts';
+import { fromUtc8, toUtc8 } from '#core/channels/kit/time.ts';
+import { fromXml, maxXmlBytes, toXml } from '#core/channels/wechat/wire.ts';
 import { maskAuthCode, newTradeId, orderHash, orderHashOfTradeId } from '#core/ids.ts';
 
 describe('WeChat wire format', () => {
@@ -148,9 +149,9 @@ describe('WeChat wire format', () => {
   });
 
   it('converts epoch seconds to and from Beijing time', () => {
-    assert.equal(toWechatTime(1_700_000_000), '20231115061320');
-    assert.equal(fromWechatTime('20231115061320'), 1_700_000_000);
-    assert.equal(fromWechatTime('2023-11-15'), undefined);
+    assert.equal(toUtc8(1_700_000_000 * 1000, 'compact'), '20231115061320');
+    assert.equal(fromUtc8('20231115061320', 'compact'), 1_700_000_000);
+    assert.equal(fromUtc8('2023-11-15', 'compact'), undefined);
   });
 });
 

@@ -15,7 +15,6 @@ import {
   rsa2Sign,
   rsa2Verify,
   signingString,
-  toAlipayTime,
   toForm,
   type WireParams,
 } from '#core/channels/alipay/wire.ts';
@@ -31,7 +30,8 @@ import type {
   ReverseResult,
   SettlementProtocol,
 } from '#core/channels/channel.ts';
-import type { ChannelHttp } from '#core/channels/http.ts';
+import type { ChannelHttp } from '#core/channels/kit/http.ts';
+import { toUtc8 } from '#core/channels/kit/time.ts';
 import { fenToYuan } from '#core/money.ts';
 
 /** A parsed key, remembered by its PEM so a warm Lambda parses each merchant's keys once. */
@@ -92,7 +92,8 @@ export class AlipayChannel implements Channel {
       operator_id: command.op_user_id,
       // alipay.trade.pay's current parameters (AlipayTradePayModel, alipay-sdk-java-all, 2024-08-09) document
       // both time_expire (absolute, yyyy-MM-dd HH:mm:ss) and the older timeout_express; time_expire wins.
-      time_expire: command.time_expire === undefined ? undefined : toAlipayTime(command.time_expire * 1000),
+      time_expire:
+        command.time_expire === undefined ? undefined : toUtc8(command.time_expire * 1000, 'dashed'),
     });
     return readPayAnswer(outcome, expectation(ctx, command));
   }
@@ -129,7 +130,7 @@ export class AlipayChannel implements Channel {
       format: 'JSON',
       charset: 'utf-8',
       sign_type: 'RSA2',
-      timestamp: toAlipayTime(Date.now()),
+      timestamp: toUtc8(Date.now(), 'dashed'),
       version: '1.0',
       app_auth_token: ctx.credentials.app_auth_token,
       // JSON.stringify drops the undefined members: optional business fields not given are not sent.

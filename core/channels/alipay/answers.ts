@@ -5,16 +5,11 @@ import {
   paySubCodeClass,
   queryStatusClass,
 } from '#core/channels/alipay/protocol.ts';
-import {
-  fromAlipayTime,
-  maxAnswerBytes,
-  memberSpans,
-  rsa2Verify,
-  type Span,
-} from '#core/channels/alipay/wire.ts';
+import { maxAnswerBytes, memberSpans, rsa2Verify, type Span } from '#core/channels/alipay/wire.ts';
 import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
-import type { CallOutcome } from '#core/channels/http.ts';
 import { mismatchOf } from '#core/channels/kit/answers.ts';
+import type { CallOutcome } from '#core/channels/kit/http.ts';
+import { fromUtc8 } from '#core/channels/kit/time.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { maskAuthCode } from '#core/ids.ts';
 import { yuanToFen } from '#core/money.ts';
@@ -23,7 +18,7 @@ import type { PaymentDetails } from '#core/orders/order.ts';
 /** The Alipay methods this channel calls. */
 export type AlipayMethod = 'alipay.trade.pay' | 'alipay.trade.query' | 'alipay.trade.cancel';
 
-export type { CallOutcome } from '#core/channels/http.ts';
+export type { CallOutcome } from '#core/channels/kit/http.ts';
 
 /** What an answer must match to be about the request that was sent. */
 export interface AlipayExpectation {
@@ -260,6 +255,6 @@ function paymentDetails(answer: AlipayAnswer, expected: AlipayExpectation): Paym
     receipt_amount: fen(fields, 'receipt_amount'),
     fund_bill_list: bills.text,
     // The pay answer says when the buyer paid (gmt_payment); a query says when the money went out (send_pay_date).
-    time_end: fromAlipayTime(str(fields, 'gmt_payment') ?? str(fields, 'send_pay_date')),
+    time_end: fromUtc8(str(fields, 'gmt_payment') ?? str(fields, 'send_pay_date'), 'dashed'),
   };
 }

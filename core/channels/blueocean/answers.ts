@@ -17,12 +17,12 @@ import {
   type QueryResult,
   type ReverseResult,
 } from '#core/channels/channel.ts';
-import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
 import { digitsToInt, mismatchOf } from '#core/channels/kit/answers.ts';
+import { type CallOutcome, readOutcome } from '#core/channels/kit/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 
-export type { CallOutcome } from '#core/channels/http.ts';
+export type { CallOutcome } from '#core/channels/kit/http.ts';
 
 /** What an answer must match to be about the request that was sent. */
 export interface BlueoceanExpectation {

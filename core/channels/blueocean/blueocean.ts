@@ -23,7 +23,7 @@ import type {
   QueryResult,
   ReverseResult,
 } from '#core/channels/channel.ts';
-import type { ChannelHttp } from '#core/channels/http.ts';
+import type { ChannelHttp } from '#core/channels/kit/http.ts';
 import { nonce } from '#core/ids.ts';
 
 /**

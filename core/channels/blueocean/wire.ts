@@ -1,4 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { signingString } from '#core/channels/kit/signing.ts';
+import { fromUtc8 } from '#core/channels/kit/time.ts';
 import { parseJsonExact } from '#core/money.ts';
 
 /** Largest BlueOcean answer read; a micropay answer is under 2 KB. */
@@ -27,12 +29,7 @@ export interface BlueoceanAnswer {
  * `withEmpty` decides whether empty values take part (see `verifyData`).
  */
 function signingText(fields: Readonly<Record<string, string>>, key: string, withEmpty: boolean): string {
-  const pairs = Object.keys(fields)
-    .filter((name) => name !== 'sign' && name !== 'key')
-    .filter((name) => withEmpty || fields[name] !== '')
-    .sort()
-    .map((name) => `${name}=${fields[name]}`);
-  return [...pairs, `key=${key}`].join('&');
+  return `${signingString(fields, { without: ['key'], keepEmpty: withEmpty })}&key=${key}`;
 }
 
 function md5Upper(text: string): string {
@@ -115,23 +112,12 @@ function isEmptyArray(value: unknown): boolean {
   return Array.isArray(value) && value.length === 0;
 }
 
-const hongKongOffsetMs = 8 * 3600 * 1000;
-
 /**
  * BlueOcean's `time_end` → epoch seconds; undefined when absent, zero or malformed. The seed's pay answer
  * writes `YYYYMMDDHHmmss`, its query `YYYY-MM-DD HH:mm:ss` (both Hong Kong time, UTC+8, as WeChat's), the
  * unified API epoch seconds.
  */
 export function fromBlueoceanTime(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (/^\d{10}$/.test(text)) return Number(text);
-  const m = text.match(/^(\d{4})-?(\d{2})-?(\d{2}) ?(\d{2}):?(\d{2}):?(\d{2})$/);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  return (Date.UTC(y, mo - 1, d, h, mi, s) - hongKongOffsetMs) / 1000;
-}
-
-/** Epoch seconds → `YYYYMMDDHHmmss` in Hong Kong time (what the seed's pay answer writes). */
-export function toBlueoceanTime(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000 + hongKongOffsetMs).toISOString().replace(/\D/g, '').slice(0, 14);
+  if (text !== undefined && /^\d{10}$/.test(text)) return Number(text);
+  return fromUtc8(text, 'compact') ?? fromUtc8(text, 'dashed');
 }

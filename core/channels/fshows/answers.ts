@@ -5,20 +5,15 @@ import {
   type ReverseResult,
 } from '#core/channels/channel.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/fshows/protocol.ts';
-import {
-  answerSigningContent,
-  type FshowsWire,
-  fromFshowsTime,
-  parseAnswer,
-  rsaVerify,
-} from '#core/channels/fshows/wire.ts';
-import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
+import { answerSigningContent, type FshowsWire, parseAnswer, rsaVerify } from '#core/channels/fshows/wire.ts';
 import { mismatchOf } from '#core/channels/kit/answers.ts';
+import { type CallOutcome, readOutcome } from '#core/channels/kit/http.ts';
+import { fromUtc8 } from '#core/channels/kit/time.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { exactDecimal, yuanToFen } from '#core/money.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 
-export type { CallOutcome } from '#core/channels/http.ts';
+export type { CallOutcome } from '#core/channels/kit/http.ts';
 
 /** What an answer must match to be about the request that was sent. */
 export interface FshowsExpectation {
@@ -210,7 +205,7 @@ function paymentDetails(v: Readonly<Record<string, string>>): PaymentDetails {
     sub_openid: present(v.sub_openid),
     is_subscribe: present(v.is_subscribe),
     sub_appid: present(v.sub_appid),
-    time_end: fromFshowsTime(v.time_end),
+    time_end: fromUtc8(v.time_end, 'compact'),
     liquidator_commission_fee: decimal(v.liquidator_commission_fee),
     bank_commission_fee: decimal(v.bank_commission_fee),
     pay_platform_fee: decimal(v.pay_platform_fee),

@@ -19,7 +19,7 @@ import {
 } from '#core/channels/fshows/answers.ts';
 import { fshowsMethods, fshowsProtocol, fshowsVersion } from '#core/channels/fshows/protocol.ts';
 import { maxJsonBytes, requestForm } from '#core/channels/fshows/wire.ts';
-import type { ChannelHttp } from '#core/channels/http.ts';
+import type { ChannelHttp } from '#core/channels/kit/http.ts';
 import { fenToYuan } from '#core/money.ts';
 
 /**

@@ -1,4 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { memberSpans } from '#core/channels/kit/json.ts';
+import { signingString } from '#core/channels/kit/signing.ts';
 import { parseJsonExact } from '#core/money.ts';
 
 /** Largest fshows answer read; a pay answer is under 2 KB. */
@@ -9,11 +11,7 @@ export const maxJsonBytes = 64 * 1024;
  * value is not empty, sorted by name (ASCII), `name=value` joined with `&`.
  */
 export function signingContent(params: Readonly<Record<string, string | undefined>>): string {
-  return Object.keys(params)
-    .filter((name) => name !== 'sign' && params[name] !== undefined && params[name] !== '')
-    .sort()
-    .map((name) => `${name}=${params[name]}`)
-    .join('&');
+  return signingString(params);
 }
 
 /** SHA1withRSA over `content` (UTF-8) with a PEM private key, base64. Throws when the key is unusable. */
@@ -67,8 +65,10 @@ export function parseAnswer(text: string): FshowsWire | undefined {
     return undefined;
   }
   if (members === null || typeof members !== 'object' || Array.isArray(members)) return undefined;
-  const raw = topLevelTexts(text);
-  return raw ? { members: members as Record<string, unknown>, raw } : undefined;
+  const spans = memberSpans(text);
+  if (!spans) return undefined;
+  const raw = Object.fromEntries([...spans].map(([name, span]) => [name, text.slice(span.start, span.end)]));
+  return { members: members as Record<string, unknown>, raw };
 }
 
 /**
@@ -78,116 +78,11 @@ export function parseAnswer(text: string): FshowsWire | undefined {
  * document whether it signs synchronous answers; this is the Alipay rule it builds on, and the sandbox's.
  */
 export function answerSigningContent(wire: FshowsWire): string {
-  return Object.keys(wire.raw)
-    .filter((name) => name !== 'sign' && name !== 'sign_type')
-    .filter((name) => {
-      const value = wire.members[name];
-      return value !== null && value !== '' && value !== undefined;
-    })
-    .sort()
-    .map((name) => {
-      const value = wire.members[name];
-      return `${name}=${typeof value === 'string' && wire.raw[name]?.startsWith('"') ? value : wire.raw[name]}`;
-    })
-    .join('&');
-}
-
-/** The raw text of each top-level member of a JSON object already known to parse; undefined on a repeated name. */
-function topLevelTexts(text: string): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  const scanner = new Scanner(text);
-  const ok = scanner.object((name, start, end) => {
-    if (Object.hasOwn(out, name)) return false;
-    out[name] = text.slice(start, end);
-    return true;
+  const sent = Object.fromEntries(Object.keys(wire.raw).map((name) => [name, wire.members[name]]));
+  return signingString(sent, {
+    without: ['sign_type'],
+    // A string member as its content; anything else (return_value) as the exact text sent.
+    write: (value, name) =>
+      typeof value === 'string' && wire.raw[name]?.startsWith('"') ? value : (wire.raw[name] ?? ''),
   });
-  return ok ? out : undefined;
-}
-
-/** Walks valid JSON text to find value boundaries, refusing repeated names in any object. */
-class Scanner {
-  private readonly text: string;
-  private i = 0;
-
-  constructor(text: string) {
-    this.text = text;
-  }
-
-  /** Scans the top-level object, reporting each member; false when a name repeats (at any depth). */
-  object(member?: (name: string, start: number, end: number) => boolean): boolean {
-    this.space();
-    this.i += 1; // {
-    const names = new Set<string>();
-    for (;;) {
-      this.space();
-      if (this.text[this.i] === '}') {
-        this.i += 1;
-        return true;
-      }
-      if (this.text[this.i] === ',') this.i += 1;
-      this.space();
-      const nameStart = this.i;
-      this.string();
-      const name = JSON.parse(this.text.slice(nameStart, this.i)) as string;
-      if (names.has(name)) return false;
-      names.add(name);
-      this.space();
-      this.i += 1; // :
-      this.space();
-      const start = this.i;
-      if (!this.value()) return false;
-      if (member && !member(name, start, this.i)) return false;
-    }
-  }
-
-  private value(): boolean {
-    const c = this.text[this.i];
-    if (c === '{') return this.object();
-    if (c === '[') {
-      this.i += 1;
-      for (;;) {
-        this.space();
-        if (this.text[this.i] === ']') {
-          this.i += 1;
-          return true;
-        }
-        if (this.text[this.i] === ',') this.i += 1;
-        this.space();
-        if (!this.value()) return false;
-      }
-    }
-    if (c === '"') {
-      this.string();
-      return true;
-    }
-    while (this.i < this.text.length && !/[\s,\]}]/.test(this.text[this.i] as string)) this.i += 1;
-    return true;
-  }
-
-  private string(): void {
-    this.i += 1; // opening quote
-    while (this.i < this.text.length && this.text[this.i] !== '"') {
-      this.i += this.text[this.i] === '\\' ? 2 : 1;
-    }
-    this.i += 1; // closing quote
-  }
-
-  private space(): void {
-    while (this.i < this.text.length && /\s/.test(this.text[this.i] as string)) this.i += 1;
-  }
-}
-
-const beijingOffsetMs = 8 * 3600 * 1000;
-
-/** fshows' `time_end`, `yyyyMMddHHmmss` in Beijing time (as WeChat's) → epoch seconds; undefined when malformed. */
-export function fromFshowsTime(text: string | undefined): number | undefined {
-  const m = text?.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  return (Date.UTC(y, mo - 1, d, h, mi, s) - beijingOffsetMs) / 1000;
-}
-
-/** Epoch seconds → `yyyyMMddHHmmss` in Beijing time. */
-export function toFshowsTime(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000 + beijingOffsetMs).toISOString().replace(/\D/g, '').slice(0, 14);
 }

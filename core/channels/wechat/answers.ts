@@ -4,15 +4,16 @@ import {
   type QueryResult,
   type ReverseResult,
 } from '#core/channels/channel.ts';
-import { type CallOutcome, readOutcome } from '#core/channels/http.ts';
 import { digitsToInt, mismatchOf } from '#core/channels/kit/answers.ts';
+import { type CallOutcome, readOutcome } from '#core/channels/kit/http.ts';
+import { fromUtc8 } from '#core/channels/kit/time.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/wechat/protocol.ts';
-import { fromWechatTime, fromXml, type WireFields } from '#core/channels/wechat/wire.ts';
+import { fromXml, type WireFields } from '#core/channels/wechat/wire.ts';
 import type { PaymentDetails } from '#core/orders/order.ts';
 import { parseSignType, type SignType, verify } from '#core/signing.ts';
 
-export type { CallOutcome } from '#core/channels/http.ts';
+export type { CallOutcome } from '#core/channels/kit/http.ts';
 
 /** What an answer must match to be about the request that was sent. */
 export interface WechatExpectation {
@@ -155,6 +156,6 @@ function paymentDetails(f: WireFields): PaymentDetails {
     sub_is_subscribe: f.sub_is_subscribe,
     appid: f.appid,
     sub_appid: f.sub_appid,
-    time_end: fromWechatTime(f.time_end),
+    time_end: fromUtc8(f.time_end, 'compact'),
   };
 }

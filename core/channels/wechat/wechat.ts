@@ -10,7 +10,8 @@ import type {
   QueryResult,
   ReverseResult,
 } from '#core/channels/channel.ts';
-import type { ChannelHttp } from '#core/channels/http.ts';
+import type { ChannelHttp } from '#core/channels/kit/http.ts';
+import { toUtc8 } from '#core/channels/kit/time.ts';
 import {
   type CallOutcome,
   readPayAnswer,
@@ -19,7 +20,7 @@ import {
   type WechatExpectation,
 } from '#core/channels/wechat/answers.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
-import { maxXmlBytes, toWechatTime, toXml } from '#core/channels/wechat/wire.ts';
+import { maxXmlBytes, toXml } from '#core/channels/wechat/wire.ts';
 import { nonce } from '#core/ids.ts';
 import { parseSignType, type SignType, sign } from '#core/signing.ts';
 
@@ -71,8 +72,9 @@ export class WechatChannel implements Channel {
       goods_tag: command.goods_tag,
       auth_code: command.auth_code,
       device_info: command.device_info,
-      time_start: command.time_start === undefined ? undefined : toWechatTime(command.time_start),
-      time_expire: command.time_expire === undefined ? undefined : toWechatTime(command.time_expire),
+      time_start: command.time_start === undefined ? undefined : toUtc8(command.time_start * 1000, 'compact'),
+      time_expire:
+        command.time_expire === undefined ? undefined : toUtc8(command.time_expire * 1000, 'compact'),
     });
     return readPayAnswer(outcome, expectation(ctx, command));
   }

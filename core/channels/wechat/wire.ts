@@ -148,18 +148,3 @@ export function fromXml(text: string): WireFields | undefined {
   }
   return fields;
 }
-
-const beijingOffsetMs = 8 * 3600 * 1000;
-
-/** Epoch seconds → WeChat's `yyyyMMddHHmmss` in Beijing time. */
-export function toWechatTime(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000 + beijingOffsetMs).toISOString().replace(/\D/g, '').slice(0, 14);
-}
-
-/** WeChat's `yyyyMMddHHmmss` (Beijing time) → epoch seconds; undefined when malformed. */
-export function fromWechatTime(text: string | undefined): number | undefined {
-  const m = text?.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  return (Date.UTC(y, mo - 1, d, h, mi, s) - beijingOffsetMs) / 1000;
-}
