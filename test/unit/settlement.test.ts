@@ -374,6 +374,17 @@ describe('settlement step (a protocol table with a schedule per pay answer and a
     assert.equal(plan.next, 'reverse');
   });
 
+  it('with no pay answer recorded (the submit died), queries on the default schedule from now, not from a query', async () => {
+    const ctx = setup([], [], { ...protocol, queriesFromPayAnswer: true });
+    ctx.orders.order = {
+      ...ctx.orders.order,
+      settlement: [{ at: new Date(t0).toISOString(), action: 'query', result: '201' }],
+    };
+    ctx.clock.time = t0 + 2_000;
+    const plan = await runSettlementStep(ctx.ports, { ...ctx.input, action: 'begin' });
+    assert.deepEqual([plan.next, plan.at], ['query', new Date(t0 + 7_000).toISOString()]);
+  });
+
   it('after any other answer, queries on the default schedule, the last on the window’s end', async () => {
     const { times, plan } = await run(queryTimesAfter('40400'));
     assert.deepEqual(times, [6, 11, 16, 21, 26, 30]);
@@ -637,6 +648,61 @@ describe('settlement step: each branch, and what it writes', () => {
     paid.orders.order = { ...paid.orders.order, ...toState('PAID'), settle_due_at: undefined };
     const none = await runSettlementStep(paid.ports, { ...paid.input, action: 'give_up' });
     assert.deepEqual([none.next, paid.orders.order.state, paid.alarms.length], ['done', 'PAID', 0]);
+  });
+
+  it('give_up whose write finds a newer claim (a restart) leaves the order to it: no REVERSE_FAILED, no alarm', async () => {
+    const { ports, orders, input, alarms } = setup();
+    orders.order = { ...orders.order, ...toState('REVERSING') };
+    const update = orders.update.bind(orders);
+    let raced = false;
+    orders.update = async (order, changes, attempts) => {
+      if (!raced) {
+        raced = true;
+        orders.order = { ...orders.order, settle_seq: 2, version: orders.order.version + 1 };
+      }
+      return update(order, changes, attempts);
+    };
+    const plan = await runSettlementStep(ports, { ...input, action: 'give_up' });
+    assert.deepEqual([plan.next, orders.order.state, alarms.length], ['done', 'REVERSING', 0]);
+  });
+
+  it('a step whose write finds its settlement restarted keeps its attempts but not its plan: the new lease stands', async () => {
+    const { ports, orders, input } = setup();
+    const carried = [{ at: new Date(t0).toISOString(), action: 'query' as const, result: 'USERPAYING' }];
+    // A lease too short for the next query, so begin writes; a sweep restart claims the order first.
+    orders.order = { ...orders.order, settle_due_at: new Date(t0 + 2_000).toISOString() };
+    const restartLease = new Date(t0 + 900_000).toISOString();
+    const update = orders.update.bind(orders);
+    let raced = false;
+    orders.update = async (order, changes, attempts) => {
+      if (!raced) {
+        raced = true;
+        orders.order = {
+          ...orders.order,
+          settle_seq: 2,
+          settle_due_at: restartLease,
+          version: orders.order.version + 1,
+        };
+      }
+      return update(order, changes, attempts);
+    };
+    const plan = await runSettlementStep(ports, { ...input, action: 'begin', plan: { unrecorded: carried } });
+    assert.equal(plan.next, 'done');
+    assert.deepEqual(
+      [orders.order.settle_seq, orders.order.settle_due_at, orders.order.settlement],
+      [2, restartLease, carried],
+    );
+  });
+
+  it('a step on an order already final writes nothing and does not count it settled again', async () => {
+    const { ports, orders, input, telemetry } = setup();
+    orders.order = { ...orders.order, ...toState('PAID'), settle_due_at: undefined };
+    const before = orders.order.version;
+    for (const action of ['begin', 'query', 'reverse'] as const) {
+      const plan = await runSettlementStep(ports, { ...input, action });
+      assert.equal(plan.next, 'done', action);
+    }
+    assert.deepEqual([orders.order.version, telemetry.settlements], [before, []]);
   });
 
   it('an answer that changes nothing is not written while the lease covers the next step; once it does not, it is', async () => {
