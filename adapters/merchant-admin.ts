@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { merchantSecretName } from '#adapters/merchant-directory.ts';
+import type { ChannelDescriptor } from '#core/channels/channel.ts';
 import type { MerchantProfile, MerchantSecret } from '#core/merchants.ts';
-import type { ChannelRegistry } from '#core/ports.ts';
 
 export interface MerchantAdminTarget {
   readonly dynamo: DynamoDBClient;
@@ -19,7 +19,7 @@ export interface MerchantAdminTarget {
 
 /** Problems with a merchant's setup (unknown channel, missing account fields or keys); empty when fine. */
 export function checkMerchant(
-  channels: ChannelRegistry,
+  channels: readonly ChannelDescriptor[],
   profile: MerchantProfile,
   secret: MerchantSecret,
 ): string[] {
@@ -28,7 +28,7 @@ export function checkMerchant(
     problems.push('merchant_id must be 1-32 letters, digits, _ or -');
   if (secret.api_key.length < 16) problems.push('api_key must be at least 16 characters');
   for (const [payType, route] of Object.entries(profile.pay_types)) {
-    const channel = route && channels.get(route.channel);
+    const channel = route && channels.find((c) => c.name === route.channel);
     if (!route || !channel) {
       problems.push(`${payType}: channel ${route?.channel ?? '(none)'} is not available`);
       continue;

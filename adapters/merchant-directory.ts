@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { AwsClientConfig } from '#adapters/aws-config.ts';
 import type { Merchant, MerchantProfile, MerchantSecret } from '#core/merchants.ts';
 import type { MerchantDirectory } from '#core/ports.ts';
 
@@ -12,10 +13,9 @@ export interface SecretReader {
 
 /**
  * Secrets through Powertools Parameters (its cache, its transforms), loaded on the first read: the Secrets
- * Manager client is a tenth of a second of import that a function's cold start need not wait for. `endpoint`:
- * Secrets Manager's when it is not the region's (local mode's).
+ * Manager client is a tenth of a second of import that a function's cold start need not wait for.
  */
-export function powertoolsSecrets(endpoint?: string): SecretReader {
+export function powertoolsSecrets(clientConfig: AwsClientConfig = {}): SecretReader {
   let provider: Promise<{ get: (name: string, options: object) => Promise<unknown> }> | undefined;
   return {
     async get(name, maxAgeSeconds) {
@@ -25,7 +25,7 @@ export function powertoolsSecrets(endpoint?: string): SecretReader {
           import('@aws-sdk/client-secrets-manager'),
         ]);
         return new SecretsProvider({
-          awsSdkV3Client: new SecretsManagerClient(endpoint ? { endpoint } : {}),
+          awsSdkV3Client: new SecretsManagerClient({ ...clientConfig }),
         });
       })();
       return (await provider).get(name, { transform: 'json', maxAge: maxAgeSeconds });

@@ -1,4 +1,5 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { AwsClientConfig } from '#adapters/aws-config.ts';
 import type { SettlementInput, Workflow } from '#core/ports.ts';
 
 /**
@@ -7,18 +8,17 @@ import type { SettlementInput, Workflow } from '#core/ports.ts';
  */
 export class StepFunctionsWorkflow implements Workflow {
   private readonly stateMachineArn: string;
-  private readonly endpoint: string | undefined;
+  private readonly clientConfig: AwsClientConfig;
   private client: Promise<{ client: SFNClient; sdk: typeof import('@aws-sdk/client-sfn') }> | undefined;
 
-  /** `endpoint`: Step Functions' when it is not the region's (local mode's); the SDK's default otherwise. */
-  constructor(stateMachineArn: string, endpoint?: string) {
+  constructor(stateMachineArn: string, clientConfig: AwsClientConfig = {}) {
     this.stateMachineArn = stateMachineArn;
-    this.endpoint = endpoint;
+    this.clientConfig = clientConfig;
   }
 
   async startSettlement(input: SettlementInput, executionName: string): Promise<void> {
     this.client ??= import('@aws-sdk/client-sfn').then((sdk) => ({
-      client: new sdk.SFNClient(this.endpoint ? { endpoint: this.endpoint } : {}),
+      client: new sdk.SFNClient({ ...this.clientConfig }),
       sdk,
     }));
     const { client, sdk } = await this.client;

@@ -5,18 +5,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkMerchant, putMerchant } from '#adapters/merchant-admin.ts';
-import type { ChannelCredentials } from '#core/channels/channel.ts';
-import { setupRegistry } from '#core/channels/registry.ts';
-import type {
-  MerchantProfile,
-  MerchantSecret,
-  MerchantStatus,
-  PayType,
-  PayTypeRoute,
-} from '#core/merchants.ts';
+import { installedChannels } from '#core/channels/installed.ts';
 import { type ApiAnswer, MicropayClient } from './client.ts';
 import { financeCommands } from './finance.ts';
-import { onboardings } from './onboarding/index.ts';
+import { merchantFromOptions, onboardings } from './onboarding.ts';
 import { payTypeOf } from './pay-type.ts';
 
 const tradeStates: Record<number, string> = {
@@ -192,10 +184,11 @@ const merchantAdd = program
       .env('MERCHANT_SECRET_PREFIX')
       .default('micropay/merchants/'),
   );
-for (const onboarding of onboardings) onboarding.options(merchantAdd);
+const channels = onboardings();
+for (const onboarding of channels) onboarding.options(merchantAdd);
 merchantAdd.action(async (opts) => {
-  const { profile, secret } = merchantFromOptions(opts);
-  const problems = checkMerchant(setupRegistry(), profile, secret);
+  const { profile, secret } = merchantFromOptions(opts, channels);
+  const problems = checkMerchant(installedChannels, profile, secret);
   if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
   await putMerchant(
     {
@@ -212,42 +205,6 @@ merchantAdd.action(async (opts) => {
   );
   console.log(`merchant ${profile.merchant_id} saved (status ${profile.status}, ${routes.join(', ')})`);
 });
-
-/** The profile and secret the flags describe: each configured channel routes the pay types it serves. */
-function merchantFromOptions(opts: Record<string, unknown>): {
-  profile: MerchantProfile;
-  secret: MerchantSecret;
-} {
-  const payTypes: Partial<Record<PayType, PayTypeRoute>> = {};
-  const channels: Record<string, ChannelCredentials> = {};
-  for (const onboarding of onboardings) {
-    if (opts[onboarding.trigger] === undefined) continue;
-    const { account, credentials } = onboarding.setup(opts);
-    channels[onboarding.channel] = credentials;
-    for (const payType of onboarding.payTypes) {
-      const taken = payTypes[payType];
-      if (taken) {
-        throw new InvalidArgumentError(
-          `${payType} can be served by one channel only: both ${taken.channel} and ${onboarding.channel} are configured`,
-        );
-      }
-      payTypes[payType] = { channel: onboarding.channel, account };
-    }
-  }
-  if (Object.keys(payTypes).length === 0) {
-    const triggers = onboardings.map((o) => `--${o.trigger.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-    throw new InvalidArgumentError(`configure at least one channel (${triggers.join(', ')})`);
-  }
-  return {
-    profile: {
-      merchant_id: String(opts.id),
-      ...(opts.name ? { name: String(opts.name) } : {}),
-      status: Number(opts.status) as MerchantStatus,
-      pay_types: payTypes,
-    },
-    secret: { api_key: String(opts.key), channels },
-  };
-}
 
 financeCommands(program);
 

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
-import { alipayProtocolNames } from '#core/channels/alipay/protocol.ts';
-import { type ChannelEndpoints, defaultChannelUrls } from '#core/channels/registry.ts';
+import type { ChannelDescriptor } from '#core/channels/channel.ts';
+import { installedChannels } from '#core/channels/installed.ts';
+import type { ChannelSettings } from '#core/channels/registry.ts';
 
 const number = (check: (n: number) => boolean, message: string) =>
   z.pipe(
@@ -28,15 +29,6 @@ const schema = z.object({
   MERCHANTS_TABLE: required,
   SETTLEMENT_STATE_MACHINE_ARN: required,
   MERCHANT_SECRET_PREFIX: z._default(required, 'micropay/merchants/'),
-  WECHAT_BASE_URL: url(defaultChannelUrls.wechat),
-  ALIPAY_GATEWAY_URL: url(defaultChannelUrls.alipay),
-  BLUEOCEAN_BASE_URL: url(defaultChannelUrls.blueocean),
-  FSHOWS_GATEWAY_URL: url(defaultChannelUrls.fshows),
-  /** Alipay's settlement table: `seed` (seed 002: 6 queries 5 s apart) or `guidance` (Alipay's: 3–6 s for ~60 s). */
-  ALIPAY_PROTOCOL: z._default(
-    z.enum(alipayProtocolNames, { error: `must be one of ${alipayProtocolNames.join(', ')}` }),
-    'seed',
-  ),
   /** PEM of a CA trusted beside the public ones for channel TLS; local mode sets its sandbox's test CA. */
   CHANNEL_EXTRA_CA_PEM: z.optional(z.string()),
   /** Multiplies every protocol wait (and, unless MICROPAY_DEADLINE_SCALE is set, every channel deadline); below 1 only makes sense against a sandbox. */
@@ -58,32 +50,57 @@ const schema = z.object({
   ),
 });
 
-export type Config = Readonly<z.infer<typeof schema>>;
+/** The runtime configuration: the gateway's own variables, and each channel's endpoint and settings. */
+export type Config = Readonly<z.infer<typeof schema>> & { readonly channels: ChannelSettings['channels'] };
+
+/**
+ * Each channel's variables, from its descriptor: its endpoint (a URL, the production one by default) and its
+ * settings (one of the values it lists, the first by default).
+ */
+function channelVariables(descriptors: readonly ChannelDescriptor[]) {
+  const shape: Record<string, z.ZodMiniType<string, unknown>> = {};
+  for (const { endpoint, settings } of descriptors) {
+    shape[endpoint.variable] = url(endpoint.url);
+    for (const [name, { values }] of Object.entries(settings ?? {})) {
+      shape[name] = z._default(z.enum(values, { error: `must be one of ${values.join(', ')}` }), values[0]);
+    }
+  }
+  return z.object(shape);
+}
 
 /** Parses the environment; a missing or malformed variable fails start-up with its name. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = z.safeParse(schema, env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  descriptors: readonly ChannelDescriptor[] = installedChannels,
+): Config {
+  const own = z.safeParse(schema, env);
+  const channels = z.safeParse(channelVariables(descriptors), env);
+  const issues = [
+    ...(own.success ? [] : own.error.issues),
+    ...(channels.success ? [] : channels.error.issues),
+  ];
+  if (!own.success || !channels.success) {
+    const problems = issues.map((issue) => {
       const name = issue.path.join('.');
       const message = issue.code === 'invalid_type' ? 'is required' : issue.message;
       return `${name}: ${message}`;
     });
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
-  return Object.freeze(parsed.data);
+  const values = channels.data as Readonly<Record<string, string>>;
+  const perChannel = Object.fromEntries(
+    descriptors.map(({ name, endpoint, settings }) => [
+      name,
+      {
+        url: values[endpoint.variable] ?? endpoint.url,
+        settings: Object.fromEntries(Object.keys(settings ?? {}).map((key) => [key, values[key] ?? ''])),
+      },
+    ]),
+  );
+  return Object.freeze({ ...own.data, channels: perChannel });
 }
 
-/** The channel endpoints the configuration names. */
-export function channelEndpoints(config: Config): ChannelEndpoints {
-  return {
-    urls: {
-      wechat: config.WECHAT_BASE_URL,
-      alipay: config.ALIPAY_GATEWAY_URL,
-      blueocean: config.BLUEOCEAN_BASE_URL,
-      fshows: config.FSHOWS_GATEWAY_URL,
-    },
-    extraCaPem: config.CHANNEL_EXTRA_CA_PEM,
-    alipayProtocol: config.ALIPAY_PROTOCOL,
-  };
+/** The channel endpoints and settings the configuration names. */
+export function channelSettings(config: Config): ChannelSettings {
+  return { channels: config.channels, extraCaPem: config.CHANNEL_EXTRA_CA_PEM };
 }

@@ -1,4 +1,4 @@
-import type { Channel } from '#core/channels/channel.ts';
+import type { Channel, OrderField } from '#core/channels/channel.ts';
 import type { Merchant } from '#core/merchants.ts';
 import type { Order, SettlementAttempt } from '#core/orders/order.ts';
 
@@ -62,6 +62,8 @@ export interface Workflow {
 
 export interface ChannelRegistry {
   get(name: string): Channel | undefined;
+  /** The payment fields the channel adds to an order (how the API shows them); none when absent. */
+  orderFields?(name: string): readonly OrderField[];
 }
 
 export interface Clock {

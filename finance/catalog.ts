@@ -4,6 +4,8 @@
  * construct builds the Glue tables from it and the DuckDB runner builds the same schema and tables locally, so
  * the SQL files in finance/sql/ read the same names and types in Athena and in DuckDB.
  */
+import type { ChannelDescriptor, OrderField } from '#core/channels/channel.ts';
+import { installedChannels } from '#core/channels/installed.ts';
 
 /** The Glue database (and the DuckDB schema) the SQL files' unqualified table names resolve in. */
 export const financeDatabase = 'micropay_finance';
@@ -42,54 +44,66 @@ export const settlementTimeZone = 'Asia/Shanghai';
 type RawAttribute = 's' | 'n';
 
 /**
- * The order attributes the raw table declares, with their DynamoDB type (SPEC section 7, core/orders/order.ts).
- * Attributes not listed (internal ones such as the settlement lease, and any added later) pass unread: the
- * JSON SerDe and DuckDB's reader skip keys a struct does not name. No payment code of any form is declared.
+ * The order attributes the raw table declares, with their DynamoDB type (SPEC section 7, core/orders/order.ts), then
+ * the fields each channel adds (its descriptor's `orderFields`). Attributes not listed (internal ones such as the
+ * settlement lease, and any added later) pass unread: the JSON SerDe and DuckDB's reader skip keys a struct does
+ * not name. No payment code of any form is declared.
  */
-export const rawAttributes: ReadonlyArray<readonly [name: string, type: RawAttribute]> = [
-  ['merchant_id', 's'],
-  ['mch_trade_id', 's'],
-  ['trade_id', 's'],
-  ['ch_trade_id', 's'],
-  ['out_trade_id', 's'],
-  ['pay_type', 's'],
-  ['channel', 's'],
-  ['state', 's'],
-  ['trade_state', 'n'],
-  ['total_fee', 'n'],
-  ['fee_type', 's'],
-  ['cash_fee', 'n'],
-  ['coupon_fee', 'n'],
-  ['bank_type', 's'],
-  ['buyer_pay_amount', 'n'],
-  ['invoice_amount', 'n'],
-  ['point_amount', 'n'],
-  ['receipt_amount', 'n'],
-  ['liquidator_commission_fee', 's'],
-  ['bank_commission_fee', 's'],
-  ['pay_platform_fee', 's'],
-  ['gateway_commission_fee', 's'],
-  ['net_money', 's'],
-  ['liquidator_commission_rate', 's'],
-  ['bank_commission_rate', 's'],
-  ['pay_platform_rate', 's'],
-  ['gateway_commission_rate', 's'],
-  ['body', 's'],
-  ['attach', 's'],
-  ['store_id', 's'],
-  ['device_info', 's'],
-  ['op_user_id', 's'],
-  ['op_device_id', 's'],
-  ['err_code', 's'],
-  ['err_msg', 's'],
-  ['reverse_action', 's'],
-  ['created_at', 's'],
-  ['updated_at', 's'],
-  ['paid_at', 's'],
-  ['refund_noted_at', 's'],
-  ['time_end', 'n'],
-  ['version', 'n'],
-];
+export function rawAttributesFor(
+  channels: readonly ChannelDescriptor[],
+): ReadonlyArray<readonly [name: string, type: RawAttribute]> {
+  const own: ReadonlyArray<readonly [string, RawAttribute]> = [
+    ['merchant_id', 's'],
+    ['mch_trade_id', 's'],
+    ['trade_id', 's'],
+    ['ch_trade_id', 's'],
+    ['out_trade_id', 's'],
+    ['pay_type', 's'],
+    ['channel', 's'],
+    ['state', 's'],
+    ['trade_state', 'n'],
+    ['total_fee', 'n'],
+    ['fee_type', 's'],
+    ['cash_fee', 'n'],
+    ['coupon_fee', 'n'],
+    ['bank_type', 's'],
+  ];
+  const rest: ReadonlyArray<readonly [string, RawAttribute]> = [
+    ['body', 's'],
+    ['attach', 's'],
+    ['store_id', 's'],
+    ['device_info', 's'],
+    ['op_user_id', 's'],
+    ['op_device_id', 's'],
+    ['err_code', 's'],
+    ['err_msg', 's'],
+    ['reverse_action', 's'],
+    ['created_at', 's'],
+    ['updated_at', 's'],
+    ['paid_at', 's'],
+    ['refund_noted_at', 's'],
+    ['time_end', 'n'],
+    ['version', 'n'],
+  ];
+  const added = financeFields(channels).map(
+    (field) => [field.name, field.kind === 'fen' ? 'n' : 's'] as const,
+  );
+  return [...own, ...added, ...rest];
+}
+
+/** The raw table's attributes for the installed channels. */
+export const rawAttributes = rawAttributesFor(installedChannels);
+
+/** The order fields the channels add that finance reads, each once, in the channels' order. */
+function financeFields(channels: readonly ChannelDescriptor[]): OrderField[] {
+  const seen = new Map<string, OrderField>();
+  for (const channel of channels) {
+    for (const field of channel.orderFields) {
+      if (field.finance !== false && !seen.has(field.name)) seen.set(field.name, field);
+    }
+  }
+  return [...seen.values()];
+}
 
 /** Column types of the curated table, in Glue (Hive DDL) spelling; DuckDB's are derived from them. */
 type CuratedType = 'string' | 'int' | 'bigint' | 'timestamp' | 'date' | 'decimal(20,8)';
@@ -101,82 +115,91 @@ export interface CuratedColumn {
   readonly comment: string;
 }
 
-const fee = (name: string, what: string): CuratedColumn => ({
-  name,
-  type: 'decimal(20,8)',
-  comment: `${what}, yuan, exact decimal as the channel reported it (fshows)`,
-});
-const alipayFen = (name: string, what: string): CuratedColumn => ({
-  name,
-  type: 'bigint',
-  comment: `${what}, integer fen (Alipay)`,
-});
+const curatedTypes: Readonly<Record<OrderField['kind'], CuratedType>> = {
+  fen: 'bigint',
+  decimal: 'decimal(20,8)',
+  text: 'string',
+};
 
 /**
  * The curated table's columns in order (the curate SQL selects them in this order, then `dt`). Amounts are
  * integers of fen, fee fields exact decimals, times UTC timestamps, `settlement_date` the merchant's local date.
+ * The columns the channels add follow the common amounts.
  */
-export const curatedColumns: readonly CuratedColumn[] = [
-  { name: 'merchant_id', type: 'string', comment: 'merchant' },
-  { name: 'mch_trade_id', type: 'string', comment: "the merchant's order id" },
-  { name: 'trade_id', type: 'string', comment: "the gateway's order id" },
-  { name: 'ch_trade_id', type: 'string', comment: "the channel's transaction id" },
-  { name: 'out_trade_id', type: 'string', comment: 'the order number sent to the channel' },
-  { name: 'channel', type: 'string', comment: 'wechat, alipay, blueocean, fshows' },
-  { name: 'pay_type', type: 'string', comment: 'wechat.micro, alipay.micro' },
-  {
-    name: 'state',
-    type: 'string',
-    comment: 'internal order state (docs/finance.md: what each means for money)',
-  },
-  { name: 'trade_state', type: 'int', comment: 'the state the merchant sees (0 paid … 7 failed)' },
-  { name: 'fee_type', type: 'string', comment: 'currency (ISO 4217), CNY when the channel names none' },
-  { name: 'total_fee', type: 'bigint', comment: 'order amount, integer fen' },
-  { name: 'cash_fee', type: 'bigint', comment: 'paid in cash, integer fen (WeChat)' },
-  { name: 'coupon_fee', type: 'bigint', comment: 'paid by coupons, integer fen (WeChat)' },
-  alipayFen('buyer_pay_amount', 'paid by the buyer'),
-  alipayFen('invoice_amount', 'invoiceable amount'),
-  alipayFen('point_amount', 'paid by points'),
-  alipayFen('receipt_amount', 'received by the merchant'),
-  fee('liquidator_commission_fee', 'liquidator commission'),
-  fee('bank_commission_fee', 'bank commission'),
-  fee('pay_platform_fee', 'payment platform fee'),
-  fee('gateway_commission_fee', 'gateway commission'),
-  fee('net_money', 'net amount the merchant receives'),
-  fee('liquidator_commission_rate', 'liquidator commission rate (a fraction)'),
-  fee('bank_commission_rate', 'bank commission rate (a fraction)'),
-  fee('pay_platform_rate', 'payment platform rate (a fraction)'),
-  fee('gateway_commission_rate', 'gateway commission rate (a fraction)'),
-  { name: 'bank_type', type: 'string', comment: "the payer's funding source as the channel names it" },
-  { name: 'created_at', type: 'timestamp', comment: 'order recorded, UTC' },
-  { name: 'updated_at', type: 'timestamp', comment: 'last change, UTC' },
-  { name: 'paid_at', type: 'timestamp', comment: 'payment recorded (money taken), UTC' },
-  { name: 'time_end', type: 'timestamp', comment: "the channel's completion time, UTC" },
-  {
-    name: 'refund_noted_at',
-    type: 'timestamp',
-    comment: 'a query found the payment refunded (trade_state 1), UTC',
-  },
-  {
-    name: 'settlement_date',
-    type: 'date',
-    comment: `merchant's local date (${settlementTimeZone}) of paid_at, else created_at`,
-  },
-  { name: 'store_id', type: 'string', comment: 'store' },
-  { name: 'device_info', type: 'string', comment: 'POS device' },
-  { name: 'op_user_id', type: 'string', comment: 'cashier' },
-  { name: 'op_device_id', type: 'string', comment: 'operator device' },
-  { name: 'body', type: 'string', comment: 'goods description' },
-  { name: 'attach', type: 'string', comment: "merchant's attached data" },
-  { name: 'err_code', type: 'string', comment: "the channel's refusal code" },
-  { name: 'err_msg', type: 'string', comment: "the channel's refusal text" },
-  {
-    name: 'reverse_action',
-    type: 'string',
-    comment: 'what a reverse did where the channel says (close, refund)',
-  },
-  { name: 'version', type: 'bigint', comment: 'order record version (changes with every write)' },
-];
+export function curatedColumnsFor(channels: readonly ChannelDescriptor[]): readonly CuratedColumn[] {
+  return [
+    { name: 'merchant_id', type: 'string', comment: 'merchant' },
+    { name: 'mch_trade_id', type: 'string', comment: "the merchant's order id" },
+    { name: 'trade_id', type: 'string', comment: "the gateway's order id" },
+    { name: 'ch_trade_id', type: 'string', comment: "the channel's transaction id" },
+    { name: 'out_trade_id', type: 'string', comment: 'the order number sent to the channel' },
+    { name: 'channel', type: 'string', comment: channels.map((channel) => channel.name).join(', ') },
+    { name: 'pay_type', type: 'string', comment: 'wechat.micro, alipay.micro' },
+    {
+      name: 'state',
+      type: 'string',
+      comment: 'internal order state (docs/finance.md: what each means for money)',
+    },
+    { name: 'trade_state', type: 'int', comment: 'the state the merchant sees (0 paid … 7 failed)' },
+    { name: 'fee_type', type: 'string', comment: 'currency (ISO 4217), CNY when the channel names none' },
+    { name: 'total_fee', type: 'bigint', comment: 'order amount, integer fen' },
+    { name: 'cash_fee', type: 'bigint', comment: 'paid in cash, integer fen (WeChat)' },
+    { name: 'coupon_fee', type: 'bigint', comment: 'paid by coupons, integer fen (WeChat)' },
+    ...financeFields(channels).map(({ name, kind, comment }) => ({
+      name,
+      type: curatedTypes[kind],
+      comment,
+    })),
+    { name: 'bank_type', type: 'string', comment: "the payer's funding source as the channel names it" },
+    { name: 'created_at', type: 'timestamp', comment: 'order recorded, UTC' },
+    { name: 'updated_at', type: 'timestamp', comment: 'last change, UTC' },
+    { name: 'paid_at', type: 'timestamp', comment: 'payment recorded (money taken), UTC' },
+    { name: 'time_end', type: 'timestamp', comment: "the channel's completion time, UTC" },
+    {
+      name: 'refund_noted_at',
+      type: 'timestamp',
+      comment: 'a query found the payment refunded (trade_state 1), UTC',
+    },
+    {
+      name: 'settlement_date',
+      type: 'date',
+      comment: `merchant's local date (${settlementTimeZone}) of paid_at, else created_at`,
+    },
+    { name: 'store_id', type: 'string', comment: 'store' },
+    { name: 'device_info', type: 'string', comment: 'POS device' },
+    { name: 'op_user_id', type: 'string', comment: 'cashier' },
+    { name: 'op_device_id', type: 'string', comment: 'operator device' },
+    { name: 'body', type: 'string', comment: 'goods description' },
+    { name: 'attach', type: 'string', comment: "merchant's attached data" },
+    { name: 'err_code', type: 'string', comment: "the channel's refusal code" },
+    { name: 'err_msg', type: 'string', comment: "the channel's refusal text" },
+    {
+      name: 'reverse_action',
+      type: 'string',
+      comment: 'what a reverse did where the channel says (close, refund)',
+    },
+    { name: 'version', type: 'bigint', comment: 'order record version (changes with every write)' },
+  ];
+}
+
+/** The curated table's columns for the installed channels. */
+export const curatedColumns = curatedColumnsFor(installedChannels);
+
+/**
+ * The curate query's select expressions of the columns the channels add, in `curatedColumnsFor`'s order: what
+ * stands for the `-- channel columns` line of finance/sql/curate-orders.sql.
+ */
+export function channelColumnsSql(channels: readonly ChannelDescriptor[]): string {
+  const expression = ({ name, kind }: OrderField) =>
+    kind === 'fen'
+      ? `CAST(item.${name}.n AS BIGINT) AS ${name}`
+      : kind === 'decimal'
+        ? `CAST(item.${name}.s AS DECIMAL(20, 8)) AS ${name}`
+        : `item.${name}.s AS ${name}`;
+  return financeFields(channels)
+    .map((field) => `  ${expression(field)},\n`)
+    .join('');
+}
 
 /**
  * The statement that points `orders_current` at one snapshot: the state machine runs it in Athena after each
@@ -195,16 +218,16 @@ export const snapshotColumn = {
 } as const;
 
 /** The raw table's `item` column in Glue's type spelling: a struct of `{s|n: string}` structs. */
-export function rawItemGlueType(): string {
-  return `struct<${rawAttributes.map(([name, type]) => `${name}:struct<${type}:string>`).join(',')}>`;
+export function rawItemGlueType(attributes = rawAttributes): string {
+  return `struct<${attributes.map(([name, type]) => `${name}:struct<${type}:string>`).join(',')}>`;
 }
 
 /**
  * The raw table's `item` column in DuckDB's type spelling. DuckDB matches JSON keys as written (`S`, `N`), where
  * Hive's JSON SerDe folds them to lower case; field access in SQL is case-insensitive in both.
  */
-export function rawItemDuckDbType(): string {
-  return `STRUCT(${rawAttributes.map(([name, type]) => `${name} STRUCT(${type.toUpperCase()} VARCHAR)`).join(', ')})`;
+export function rawItemDuckDbType(attributes = rawAttributes): string {
+  return `STRUCT(${attributes.map(([name, type]) => `${name} STRUCT(${type.toUpperCase()} VARCHAR)`).join(', ')})`;
 }
 
 /** A curated column's type as DuckDB names it. */

@@ -4,13 +4,8 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import type { AlipayProtocolName } from '#core/channels/alipay/protocol.ts';
-import {
-  type ChannelName,
-  channelNames,
-  channelUrlVariables,
-  defaultChannelUrls,
-} from '#core/channels/registry.ts';
+import type { ChannelDescriptor } from '#core/channels/channel.ts';
+import { installedChannels } from '#core/channels/installed.ts';
 import { FinanceExports, type FinanceExportsProps } from './finance-exports.ts';
 import { merchantSecretsArn } from './functions.ts';
 import { MerchantApi, type MerchantApiThrottling } from './merchant-api.ts';
@@ -20,22 +15,25 @@ import { merchantSecretsRead, SettlementWorkflow } from './settlement-workflow.t
 
 export interface MicropayGatewayProps {
   /**
-   * Each channel's endpoint, e.g. a regional BlueOcean host (`https://api.au.blueoceanpay.com`). Every one
+   * Endpoints by channel name, e.g. a regional BlueOcean host (`https://api.au.blueoceanpay.com`). Every one
    * must be `https://`: some channels leave some answers unsigned, and those are trusted only over verified
-   * TLS from the configured host. @default the channels' production endpoints (`defaultChannelUrls`)
+   * TLS from the configured host. @default each channel's production endpoint (its descriptor's)
    */
-  readonly channelUrls?: Readonly<Partial<Record<ChannelName, string>>>;
+  readonly channelUrls?: Readonly<Record<string, string>>;
+  /**
+   * Channel settings by variable name, each one of the values its channel's descriptor lists, e.g.
+   * `{ ALIPAY_PROTOCOL: 'guidance' }` (Alipay's current bar-code guidance: polls every few seconds for about
+   * 60 s, instead of seed 002's 6 queries 5 s apart). @default each setting's first value
+   */
+  readonly channelSettings?: Readonly<Record<string, string>>;
+  /** The channels the stack's functions speak. @default the installed ones (`core/channels/installed.ts`) */
+  readonly channels?: readonly ChannelDescriptor[];
   /**
    * The settlement workflow's type. `EXPRESS` costs a fraction per polled payment and is at-least-once (the
    * settlement is fenced, so a duplicate execution changes nothing); `STANDARD` keeps 90 days of execution
    * history in the console. @default StateMachineType.EXPRESS
    */
   readonly workflowType?: StateMachineType;
-  /**
-   * Alipay's protocol table: `seed` (seed 002 and SPEC section 4: 6 queries 5 s apart, then cancel) or
-   * `guidance` (Alipay's current bar-code guidance: polls every few seconds for about 60 s). @default 'seed'
-   */
-  readonly alipayProtocol?: AlipayProtocolName;
   /** Prefix of the merchant secrets (one secret per merchant). @default 'micropay/merchants/' */
   readonly merchantSecretPrefix?: string;
   /** An existing SNS topic the alarms go to. @default a new topic (output `AlarmTopicArn`) */
@@ -70,14 +68,7 @@ export class MicropayGateway extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const secretPrefix = props.merchantSecretPrefix ?? 'micropay/merchants/';
-    const urls = { ...defaultChannelUrls, ...props.channelUrls };
-    for (const name of channelNames) {
-      if (!urls[name].startsWith('https://')) {
-        throw new Error(
-          `channelUrls.${name} must be an https:// URL (channel answers rest on TLS), got ${urls[name]}`,
-        );
-      }
-    }
+    const channelEnvironment = channelVariables(props.channels ?? installedChannels, props);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const stateMachineName = `micropay-settlement-${stack.region}`;
     this.tables = new OrdersTable(this, 'Tables', { removalPolicy: props.removalPolicy });
@@ -87,8 +78,7 @@ export class MicropayGateway extends Construct {
       MERCHANTS_TABLE: this.tables.merchants.tableName,
       SETTLEMENT_STATE_MACHINE_ARN: SettlementWorkflow.arnOf(this, stateMachineName),
       MERCHANT_SECRET_PREFIX: secretPrefix,
-      ALIPAY_PROTOCOL: props.alipayProtocol ?? 'seed',
-      ...Object.fromEntries(channelNames.map((name) => [channelUrlVariables[name], urls[name]])),
+      ...channelEnvironment,
     };
     this.settlement = new SettlementWorkflow(this, 'Settlement', {
       environment,
@@ -204,4 +194,41 @@ function suppressAcceptedFindings(gateway: MicropayGateway): void {
     ],
     true,
   );
+}
+
+/**
+ * Every channel's variables for the functions: its endpoint (checked to be HTTPS) and its settings (checked
+ * against the values it lists), so a stack with a wrong one fails at synth, not at the first payment.
+ */
+function channelVariables(
+  channels: readonly ChannelDescriptor[],
+  props: Pick<MicropayGatewayProps, 'channelUrls' | 'channelSettings'>,
+): Record<string, string> {
+  const variables: Record<string, string> = {};
+  const known = new Set<string>();
+  for (const { name, endpoint, settings } of channels) {
+    const url = props.channelUrls?.[name] ?? endpoint.url;
+    if (!url.startsWith('https://')) {
+      throw new Error(
+        `channelUrls.${name} must be an https:// URL (channel answers rest on TLS), got ${url}`,
+      );
+    }
+    variables[endpoint.variable] = url;
+    for (const [variable, { values }] of Object.entries(settings ?? {})) {
+      known.add(variable);
+      const value = props.channelSettings?.[variable] ?? values[0];
+      if (!values.includes(value)) {
+        throw new Error(`channelSettings.${variable} must be one of ${values.join(', ')}, got ${value}`);
+      }
+      variables[variable] = value;
+    }
+  }
+  for (const name of Object.keys(props.channelUrls ?? {})) {
+    if (!channels.some((channel) => channel.name === name))
+      throw new Error(`channelUrls.${name}: no such channel`);
+  }
+  for (const variable of Object.keys(props.channelSettings ?? {})) {
+    if (!known.has(variable)) throw new Error(`channelSettings.${variable}: no channel has this setting`);
+  }
+  return variables;
 }

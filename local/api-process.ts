@@ -1,4 +1,4 @@
-import { close, listen } from './aws-json.ts';
+import { close, listen } from '#sandbox/server.ts';
 import { httpApiServer } from './http-api.ts';
 
 /**

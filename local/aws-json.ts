@@ -1,7 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { Server as TlsServer } from 'node:tls';
 
 /** An error answered the way AWS JSON services do, so SDK clients raise their typed exceptions. */
 export class AwsServiceError extends Error {
@@ -56,20 +53,4 @@ export function awsJsonServer(
     if (res.headersSent || res.destroyed) return;
     res.writeHead(status, { 'content-type': contentType }).end(JSON.stringify(body));
   }
-}
-
-/** Starts `server` listening; resolves to its base URL (`https://` for a TLS server). */
-export async function listen(server: Server | HttpsServer, port = 0, host = '127.0.0.1'): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  return `${server instanceof TlsServer ? 'https' : 'http'}://${host}:${address.port}`;
-}
-
-/** Stops `server`, dropping open (and hanging) connections. */
-export async function close(server: Server | HttpsServer): Promise<void> {
-  server.closeAllConnections?.();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

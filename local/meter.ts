@@ -1,5 +1,5 @@
 import { createServer, request, type Server } from 'node:http';
-import { listen } from './aws-json.ts';
+import { listen } from '#sandbox/server.ts';
 
 /** Operations of DynamoDB that read, for splitting capacity into read and write units. */
 const readOperations = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);

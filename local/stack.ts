@@ -2,21 +2,29 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readSettlementAsl, substitute } from '#adapters/asl.ts';
+import { type AwsClientConfig, awsClientConfig } from '#adapters/aws-config.ts';
 import { putMerchant } from '#adapters/merchant-admin.ts';
-import type { ChannelName } from '#core/channels/registry.ts';
+import type { ChannelDescriptor } from '#core/channels/channel.ts';
+import { installedChannels } from '#core/channels/installed.ts';
 import type { MerchantSecret } from '#core/merchants.ts';
 import type { SweepReport } from '#core/settlement/sweep.ts';
+import {
+  createSandboxPki,
+  pkiDirIn,
+  type RunningSandbox,
+  type SandboxStarter,
+  sandboxMerchants,
+  sandboxPkiIn,
+  sandboxStarters,
+} from '#sandbox/index.ts';
+import { close, listen } from '#sandbox/server.ts';
 import { apiFunction } from '../functions/api/api.ts';
 import { settleFunction } from '../functions/settle/settle.ts';
 import { createRuntime } from '../functions/shared/runtime.ts';
 import { sweepFunction } from '../functions/sweep/sweep.ts';
-import { close, listen } from './aws-json.ts';
-import { createSandboxPki, pkiDirIn, sandboxPkiIn } from './certificates.ts';
 import { createTables, startDynamoDbLocal } from './dynamodb.ts';
 import { httpApiServer } from './http-api.ts';
 import type { Meter } from './meter.ts';
-import { type RunningSandbox, sandboxEnvironment, sandboxStarters } from './sandbox-channels.ts';
-import { sandboxMerchants } from './sandbox-merchants.ts';
 import { secretsManagerServer } from './secrets-manager.ts';
 import { type LocalFunction, LocalStepFunctions, lambdaContext } from './step-functions.ts';
 
@@ -54,6 +62,15 @@ export interface LocalStackOptions {
   readonly dynamoDbEndpoint?: string;
   /** Prefix of the table names. @default 'micropay' */
   readonly tablePrefix?: string;
+  /** The channels the gateway speaks, each played by its sandbox. @default the installed ones */
+  readonly channels?: readonly ChannelDescriptor[];
+  /** The sandbox starters, by the name a descriptor gives. @default `sandbox/index.ts`'s */
+  readonly sandboxStarters?: Readonly<Record<string, SandboxStarter>>;
+}
+
+/** A sandbox the local stack runs, and the channel it plays. */
+export interface LocalSandbox extends RunningSandbox {
+  readonly channel: string;
 }
 
 /** The sandboxes' test PKI, as the gateway and tests see it. */
@@ -70,9 +87,11 @@ export interface LocalStack {
   /** The environment the handlers run with (endpoints, tables, scale): what a separate API process needs. */
   readonly env: Readonly<Record<string, string>>;
   /** The running sandbox channels, in the order they were started. */
-  readonly sandboxes: readonly RunningSandbox[];
+  readonly sandboxes: readonly LocalSandbox[];
   /** The sandbox of one channel; throws when the stack runs none. */
-  sandbox(channel: ChannelName): RunningSandbox;
+  sandbox(channel: string): LocalSandbox;
+  /** How an AWS SDK client reaches this stack's DynamoDB Local, Step Functions or Secrets Manager endpoint. */
+  clientConfig(service: 'dynamodb' | 'sfn' | 'secretsmanager'): AwsClientConfig;
   /** What every sandbox merchant's secret holds, as written for this run (with certificates and key pairs). */
   readonly merchantSecrets: Readonly<Record<string, MerchantSecret>>;
   readonly stepFunctions: LocalStepFunctions;
@@ -127,10 +146,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const certsDir = keysDir && pkiDirIn(keysDir);
     const sandboxPki = createSandboxPki(certsDir);
     const pki: LocalPki = { caPem: sandboxPki.caPem, dir: certsDir };
-    const sandboxes: RunningSandbox[] = [];
-    for (const start of sandboxStarters) {
+    const channels = options.channels ?? installedChannels;
+    const sandboxes: LocalSandbox[] = [];
+    for (const channel of channels) {
+      const start = startersOf(options)[channel.sandbox];
+      if (!start) throw new Error(`no sandbox ${channel.sandbox} for channel ${channel.name}`);
       const sandbox = await start({ deadlineScale, pki: sandboxPki, dataDir: keysDir });
-      sandboxes.push(sandbox);
+      sandboxes.push({ ...sandbox, channel: channel.name });
       stops.push(() => sandbox.close());
     }
 
@@ -170,7 +192,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       MERCHANTS_TABLE: `${prefix}-merchants`,
       SETTLEMENT_STATE_MACHINE_ARN: stateMachineArn,
       MERCHANT_SECRET_PREFIX: 'micropay/merchants/',
-      ...sandboxEnvironment(sandboxes),
+      // Each channel's endpoint variable points at its sandbox.
+      ...Object.fromEntries(
+        channels.map((channel, i) => [channel.endpoint.variable, sandboxes[i]?.url ?? '']),
+      ),
       CHANNEL_EXTRA_CA_PEM: pki.caPem,
       MICROPAY_TIME_SCALE: String(timeScale),
       MICROPAY_DEADLINE_SCALE: String(deadlineScale),
@@ -182,10 +207,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       POWERTOOLS_METRICS_NAMESPACE: 'Micropay',
       POWERTOOLS_DEV: 'true',
     };
-    Object.assign(process.env, env);
-
-    const dynamoClient = new DynamoDBClient({});
-    const secretsClient = new SecretsManagerClient({});
+    const endpoints = {
+      dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB',
+      sfn: 'AWS_ENDPOINT_URL_SFN',
+      secretsmanager: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+    } as const;
+    const clientConfig = (service: keyof typeof endpoints) => awsClientConfig(env, endpoints[service]);
+    const dynamoClient = new DynamoDBClient(clientConfig('dynamodb'));
+    const secretsClient = new SecretsManagerClient(clientConfig('secretsmanager'));
     await createTables(dynamoClient, {
       orders: env.ORDERS_TABLE as string,
       wakeups: env.WAKEUPS_TABLE as string,
@@ -208,8 +237,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     // The stack's own runtime, from its own environment: several stacks can run in one process (the integration
-    // tests run their files in a few shared processes).
-    const runtime = createRuntime({ ...process.env, ...env });
+    // tests run their files in a few shared processes), and none changes process.env.
+    const runtime = createRuntime(env, channels);
     const api = apiFunction(runtime);
     const settle = settleFunction(runtime);
     const sweep = sweepFunction(runtime);
@@ -242,7 +271,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }, sweepEvery);
     stops.push(async () => clearInterval(timer));
 
-    const sandbox = (channel: ChannelName) => {
+    const sandbox = (channel: string) => {
       const found = sandboxes.find((s) => s.channel === channel);
       if (!found) throw new Error(`the local stack runs no ${channel} sandbox`);
       return found;
@@ -253,6 +282,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env,
       sandboxes,
       sandbox,
+      clientConfig,
       merchantSecrets,
       stepFunctions,
       meter,
@@ -266,10 +296,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /** `secret` with each running sandbox's credentials for this run added to that channel's credentials. */
-function withSandboxCredentials(
-  secret: MerchantSecret,
-  sandboxes: readonly RunningSandbox[],
-): MerchantSecret {
+function withSandboxCredentials(secret: MerchantSecret, sandboxes: readonly LocalSandbox[]): MerchantSecret {
   const channels = { ...secret.channels };
   for (const sandbox of sandboxes) {
     channels[sandbox.channel] = { ...channels[sandbox.channel], ...sandbox.credentials };
@@ -284,8 +311,12 @@ function withSandboxCredentials(
  */
 export async function prepareSandboxKeys(keysDir: string): Promise<void> {
   const pki = sandboxPkiIn(keysDir);
-  for (const start of sandboxStarters) {
+  for (const start of Object.values(sandboxStarters)) {
     const sandbox = await start({ deadlineScale: 1, pki, dataDir: keysDir });
     await sandbox.close();
   }
+}
+
+function startersOf(options: LocalStackOptions): Readonly<Record<string, SandboxStarter>> {
+  return options.sandboxStarters ?? sandboxStarters;
 }

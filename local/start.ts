@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MerchantProfile } from '#core/merchants.ts';
-import { sandboxAlipay, sandboxMerchants, sandboxWechat } from './sandbox-merchants.ts';
+import { sandboxMerchants } from '#sandbox/index.ts';
 import { startLocalStack } from './stack.ts';
 
 /** `npm start`: the whole gateway on this machine (SPEC section 6). */
@@ -42,19 +42,9 @@ writeFileSync(
   [...exported.map((name) => `${name}=${stack.env[name]}`), `MICROPAY_URL=${stack.apiUrl}`, ''].join('\n'),
 );
 
-// For `micropay merchant add --wechat-cert … --wechat-cert-key …`: the sandbox account's client certificate.
-// A persisted PKI already keeps it in .local/certs; an in-memory one is only good for this run.
-const certDir = stack.pki.dir ?? '.local/certs-this-run';
-const mchId = sandboxWechat.account.mch_id;
-const clientCert = join(certDir, `client-${mchId}.pem`);
-const clientKey = join(certDir, `client-${mchId}-key.pem`);
-const wechatCredentials =
-  stack.merchantSecrets[sandboxMerchants[0]?.profile.merchant_id ?? '']?.channels.wechat;
-if (!stack.pki.dir && wechatCredentials?.cert_pem && wechatCredentials.key_pem) {
-  mkdirSync(certDir, { recursive: true });
-  writeFileSync(clientCert, wechatCredentials.cert_pem);
-  writeFileSync(clientKey, wechatCredentials.key_pem, { mode: 0o600 });
-}
+// For `micropay merchant add`: each sandbox's account flags, with the key files they name (kept in .local/).
+const keyFiles = join('.local', 'merchant-add');
+const merchantAdd = stack.sandboxes.flatMap((sandbox) => sandbox.merchantAddFlags(keyFiles) ?? []);
 
 /** A merchant's pay types and the channel serving each, e.g. `wechat.micro via blueocean`. */
 const routes = (payTypes: MerchantProfile['pay_types']) =>
@@ -69,7 +59,7 @@ const lines = [
   '',
   `  ${'API'.padEnd(26)} ${stack.apiUrl}   (POST /v1/micropay, /v1/query, /v1/reverse)`,
   ...stack.sandboxes.map((sandbox) => `  ${sandbox.label.padEnd(26)} ${sandbox.url}   (${sandbox.paths})`),
-  `  ${'sandbox test CA'.padEnd(26)} ${stack.pki.dir ? join(stack.pki.dir, 'ca.pem') : 'in memory'}   (trusted by the gateway only; /secapi/ needs the client certificate)`,
+  `  ${'sandbox test CA'.padEnd(26)} ${stack.pki.dir ? join(stack.pki.dir, 'ca.pem') : 'in memory'}   (trusted by the gateway only)`,
   `  ${'time scale'.padEnd(26)} ${timeScale}   (MICROPAY_TIME_SCALE; deadlines ${deadlineScale}, MICROPAY_DEADLINE_SCALE)`,
   '',
   '  Sandbox merchants:',
@@ -85,14 +75,11 @@ const lines = [
   '      --amount 1 --auth-code 134567890123456701      (WeChat; an Alipay code: 286789012345678901)',
   '',
   `  Add a merchant:  npm run micropay -- merchant add --env-file ${envFile} --id M200000001 --key <api key> \\`,
-  `                    --wechat-appid ${sandboxWechat.account.appid} --wechat-mch-id ${mchId} --wechat-key ${sandboxWechat.credentials.api_key} \\`,
-  `                    --wechat-cert ${clientCert} --wechat-cert-key ${clientKey}`,
+  '                    followed by the flags of each channel that serves it; for the sandbox accounts:',
+  ...merchantAdd.map((flags) => `                    ${flags}`),
   ...(values.persist
-    ? [
-        `                  Alipay: --alipay-app-id ${sandboxAlipay.account.app_id} --alipay-private-key .local/alipay-sandbox/app-private-key.pem \\`,
-        '                    --alipay-public-key .local/alipay-sandbox/alipay-public-key.pem',
-      ]
-    : []),
+    ? []
+    : ['                  (sandboxes whose keys live in memory are listed with --persist)']),
   '',
   '  Ctrl-C stops everything.',
   '',

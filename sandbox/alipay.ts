@@ -7,23 +7,21 @@ import {
   randomInt,
 } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { signingString } from '#core/channels/alipay/wire.ts';
 import { toUtc8 } from '#core/channels/kit/time.ts';
 import { fenToYuan, yuanToFen } from '#core/money.ts';
-import { close, listen } from '#local/aws-json.ts';
+import { type RsaPemPair, rsaKeyPair } from './keys.ts';
+import { sandboxAlipay } from './merchants.ts';
 import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
+import { bodyOf, SandboxServer, type SandboxStarter } from './server.ts';
 
 /** The gateway path, as Alipay's (`https://openapi.alipay.com/gateway.do`). */
 export const alipayGatewayPath = '/gateway.do';
 
 /** Calls the sandbox received for one `out_trade_no`, by method. */
-export interface AlipaySandboxCalls {
-  pay: number;
-  query: number;
-  cancel: number;
-}
+export type AlipaySandboxCalls = Record<'pay' | 'query' | 'cancel', number>;
 
 /** One application the sandbox knows: requests from `app_id` must be signed with the private half of `publicKeyPem`. */
 export interface AlipaySandboxApp {
@@ -105,65 +103,28 @@ class Refusal extends Error {
  * `GET /sandbox/calls/<out_trade_no>` reports what it received for an order. A test double: nothing under core/,
  * adapters/ or functions/ may import it.
  */
-export class AlipaySandbox {
-  readonly server: Server;
-  private readonly timeScale: number;
+export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
   private readonly signingKey: KeyObject;
   private readonly apps = new Map<string, { key: KeyObject; seller_id?: string }>();
   private readonly appAuthTokens: ReadonlySet<string>;
   private readonly trades = new Map<string, Trade>();
   private readonly byTradeNo = new Map<string, Trade>();
-  private readonly calls = new Map<string, AlipaySandboxCalls>();
-  private readonly hanging = new Set<ServerResponse>();
-  private baseUrl: string | undefined;
 
   constructor(options: AlipaySandboxOptions) {
-    this.timeScale = options.timeScale ?? 1;
+    super('Alipay sandbox', ['pay', 'query', 'cancel'], {
+      tls: options.tls,
+      timeScale: options.timeScale,
+      path: alipayGatewayPath,
+    });
     this.signingKey = createPrivateKey(options.alipayPrivateKeyPem);
     for (const app of options.apps) {
       this.apps.set(app.app_id, { key: createPublicKey(app.publicKeyPem), seller_id: app.seller_id });
     }
     this.appAuthTokens = new Set(options.appAuthTokens ?? []);
-    this.server = createServer({ cert: options.tls.cert_pem, key: options.tls.key_pem }, (req, res) => {
-      this.handle(req, res).catch(() => {
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    });
-    this.server.on('close', () => {
-      for (const res of this.hanging) res.destroy();
-    });
   }
 
-  /** Starts listening; resolves to the gateway URL (`https://127.0.0.1:<port>/gateway.do`). */
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    this.baseUrl = await listen(this.server, port, host);
-    return this.url;
-  }
-
-  /** The gateway URL; only after `listen`. */
-  get url(): string {
-    if (!this.baseUrl) throw new Error('Alipay sandbox is not listening');
-    return `${this.baseUrl}${alipayGatewayPath}`;
-  }
-
-  /** Stops listening, dropping open (and hanging) connections. */
-  async close(): Promise<void> {
-    await close(this.server);
-  }
-
-  callsFor(outTradeNo: string): AlipaySandboxCalls {
-    return { ...(this.calls.get(outTradeNo) ?? { pay: 0, query: 0, cancel: 0 }) };
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://sandbox');
-    if (req.method === 'GET' && url.pathname.startsWith('/sandbox/calls/')) {
-      const outTradeNo = decodeURIComponent(url.pathname.slice('/sandbox/calls/'.length));
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify(this.callsFor(outTradeNo)));
-      return;
-    }
     if (url.pathname !== alipayGatewayPath) {
       res.writeHead(404).end();
       return;
@@ -172,9 +133,7 @@ export class AlipaySandbox {
       res.writeHead(405, { allow: 'POST' }).end();
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = rawParams(url.search.slice(1), Buffer.concat(chunks).toString('latin1'));
+    const raw = rawParams(url.search.slice(1), (await bodyOf(req)).toString('latin1'));
     const charset = charsets[raw?.get('charset')?.toString('latin1').toLowerCase() ?? ''];
     const params = raw && decoded(raw, charset ?? 'utf-8');
     const method = params?.method;
@@ -201,11 +160,7 @@ export class AlipaySandbox {
       const biz = parseBiz(params.biz_content);
       const name = methods[method as Method];
       const outTradeNo = this.findTrade(biz)?.outTradeNo ?? text(biz.out_trade_no);
-      if (outTradeNo) {
-        const calls = this.calls.get(outTradeNo) ?? { pay: 0, query: 0, cancel: 0 };
-        calls[name] += 1;
-        this.calls.set(outTradeNo, calls);
-      }
+      if (outTradeNo) this.record(outTradeNo, name);
       switch (name) {
         case 'pay': {
           const node = this.pay(biz, app.seller_id);
@@ -386,16 +341,6 @@ export class AlipaySandbox {
       action,
       ...(action === 'refund' ? { gmt_refund_pay: toUtc8(Date.now(), 'dashed') } : {}),
     };
-  }
-
-  /** "Does not answer in time": hold the request well past any client deadline, then drop it. */
-  private hang(res: ServerResponse): void {
-    this.hanging.add(res);
-    const timer = setTimeout(() => res.destroy(), Math.max(50, 60_000 * this.timeScale));
-    res.on('close', () => {
-      clearTimeout(timer);
-      this.hanging.delete(res);
-    });
   }
 
   /**
@@ -613,3 +558,43 @@ function tradeNo(): string {
   const date = toUtc8(Date.now(), 'dashed').slice(0, 10).replaceAll('-', '');
   return `${date}22001${Array.from({ length: 15 }, () => randomInt(10)).join('')}`;
 }
+
+/** The Alipay sandbox's key pairs: the sandbox app's (what a merchant holds) and the sandbox's own ("Alipay's"). */
+export interface AlipaySandboxKeys {
+  readonly app: RsaPemPair;
+  readonly alipay: RsaPemPair;
+  /** Where they are kept (`<dataDir>/alipay-sandbox`); undefined when in memory. */
+  readonly dir?: string;
+}
+
+/** The Alipay sandbox's key pairs, kept in `<dataDir>/alipay-sandbox/` when given. */
+export async function alipaySandboxKeys(dataDir?: string): Promise<AlipaySandboxKeys> {
+  const dir = dataDir && join(dataDir, 'alipay-sandbox');
+  const [app, alipay] = await Promise.all([rsaKeyPair(dir, 'app'), rsaKeyPair(dir, 'alipay')]);
+  return { app, alipay, dir };
+}
+
+/** Starts the Alipay sandbox for the sandbox app, with this run's key pairs (kept in `dataDir` when given). */
+export const alipayStarter: SandboxStarter = async ({ deadlineScale, pki, dataDir }) => {
+  const keys = await alipaySandboxKeys(dataDir);
+  const sandbox = new AlipaySandbox({
+    apps: [{ ...sandboxAlipay.account, publicKeyPem: keys.app.public_pem }],
+    alipayPrivateKeyPem: keys.alipay.private_pem,
+    timeScale: deadlineScale,
+    tls: pki.server,
+  });
+  const url = await sandbox.listen();
+  return {
+    label: 'Alipay open API sandbox',
+    url,
+    paths: 'alipay.trade.pay, alipay.trade.query, alipay.trade.cancel (RSA2)',
+    credentials: { app_private_key_pem: keys.app.private_pem, alipay_public_key_pem: keys.alipay.public_pem },
+    callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo),
+    callTimes: (outTradeNo) => sandbox.callTimes(outTradeNo),
+    merchantAddFlags: () =>
+      keys.dir === undefined
+        ? undefined
+        : `--alipay-app-id ${sandboxAlipay.account.app_id} --alipay-private-key ${join(keys.dir, 'app-private-key.pem')} --alipay-public-key ${join(keys.dir, 'alipay-public-key.pem')}`,
+    close: () => sandbox.close(),
+  };
+};

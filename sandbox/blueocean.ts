@@ -1,25 +1,18 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
 import { blueoceanApis } from '#core/channels/blueocean/protocol.ts';
-import { close, listen } from '#local/aws-json.ts';
+import { sandboxBlueocean } from './merchants.ts';
 import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
+import { bodyOf, type SandboxCall, SandboxServer, type SandboxStarter } from './server.ts';
 
 type Endpoint = 'pay' | 'query' | 'reverse';
 type Fields = Record<string, string>;
 
 /** Calls the sandbox received for one `out_trade_no`, by endpoint. */
-export interface BlueoceanCalls {
-  pay: number;
-  query: number;
-  reverse: number;
-}
+export type BlueoceanCalls = Record<Endpoint, number>;
 
 /** One call the sandbox received, and when (epoch ms, the sandbox's clock). */
-export interface BlueoceanCall {
-  readonly endpoint: Endpoint;
-  readonly at: number;
-}
+export type BlueoceanCall = SandboxCall<Endpoint>;
 
 /** One BlueOcean account the sandbox knows: its `appid` and the key it signs with both ways. */
 export interface BlueoceanSandboxAccount {
@@ -33,7 +26,7 @@ export interface BlueoceanSandboxOptions {
   readonly currency?: string;
   /** MICROPAY_DEADLINE_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
   readonly timeScale?: number;
-  /** The server certificate (a `SandboxPki` from `local/certificates.ts` fits). */
+  /** The server certificate (a `SandboxPki` from `sandbox/certificates.ts` fits). */
   readonly pki: { readonly server: { readonly cert_pem: string; readonly key_pem: string } };
 }
 
@@ -98,69 +91,30 @@ const stateDescription: Record<TradeState, string> = {
  * a payment still open, 40500 for a refused one, 40400 for busy. It records every call's time, so a test can
  * check the protocol's windows. A test double: nothing under core/, adapters/ or functions/ may import it.
  */
-export class BlueoceanSandbox {
-  readonly server: Server;
-  private readonly timeScale: number;
+export class BlueoceanSandbox extends SandboxServer<Endpoint> {
   private readonly currency: string;
   private readonly keys = new Map<string, string>();
   private readonly orders = new Map<string, SandboxOrder>();
-  private readonly calls = new Map<string, BlueoceanCall[]>();
   private readonly routes = new Map<string, { api: string; endpoint: Endpoint }>();
-  private baseUrl: string | undefined;
 
   constructor(options: BlueoceanSandboxOptions) {
-    this.timeScale = options.timeScale ?? 1;
+    super('BlueOcean sandbox', ['pay', 'query', 'reverse'], {
+      tls: options.pki.server,
+      timeScale: options.timeScale,
+    });
     this.currency = options.currency ?? 'HKD';
     for (const { appid, key } of options.accounts) this.keys.set(appid, key);
     for (const [api, { paths }] of Object.entries(blueoceanApis)) {
       for (const endpoint of ['pay', 'query', 'reverse'] as const)
         this.routes.set(paths[endpoint], { api, endpoint });
     }
-    this.server = createServer(
-      { cert: options.pki.server.cert_pem, key: options.pki.server.key_pem },
-      (req, res) => {
-        this.handle(req, res).catch(() => {
-          if (!res.headersSent) res.writeHead(500).end();
-        });
-      },
-    );
   }
 
-  /** Starts listening; resolves to the base URL (`https://127.0.0.1:<port>`). */
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    this.baseUrl = await listen(this.server, port, host);
-    return this.baseUrl;
-  }
-
-  /** The base URL; only after `listen`. */
-  get url(): string {
-    if (!this.baseUrl) throw new Error('BlueOcean sandbox is not listening');
-    return this.baseUrl;
-  }
-
-  /** Stops listening, dropping open (and hanging) connections. */
-  async close(): Promise<void> {
-    await close(this.server);
-  }
-
-  callsFor(outTradeNo: string): BlueoceanCalls {
-    const counts: BlueoceanCalls = { pay: 0, query: 0, reverse: 0 };
-    for (const call of this.calls.get(outTradeNo) ?? []) counts[call.endpoint] += 1;
-    return counts;
-  }
-
-  /** Every call received for one `out_trade_no`, in order, with the time it arrived. */
-  callTimes(outTradeNo: string): readonly BlueoceanCall[] {
-    return [...(this.calls.get(outTradeNo) ?? [])];
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const route = this.routes.get(req.url ?? '/');
     if (!route) return send(res, { code: 404, message: '接口地址错误' });
     if (req.method !== 'POST') return send(res, { code: 4007, message: '请求方式错误' });
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const request = readRequest(Buffer.concat(chunks).toString('utf8'));
+    const request = readRequest((await bodyOf(req)).toString('utf8'));
     try {
       if (!request) throw new Refusal(4001, '数据格式错误');
       const key = this.keys.get(request.appid ?? '');
@@ -178,11 +132,7 @@ export class BlueoceanSandbox {
       if (unknown) throw new Refusal(40100, `无效请求: 未定义的参数${unknown}`);
       const order = this.find(request);
       const outTradeNo = order?.outTradeNo ?? request.out_trade_no;
-      if (outTradeNo) {
-        const calls = this.calls.get(outTradeNo) ?? [];
-        calls.push({ endpoint: route.endpoint, at: Date.now() });
-        this.calls.set(outTradeNo, calls);
-      }
+      if (outTradeNo) this.record(outTradeNo, route.endpoint);
       const answer = (data: Fields) =>
         send(res, { code: 200, message: 'OK', data: withIntegers(signed(request, key, data)) });
       switch (route.endpoint) {
@@ -339,12 +289,6 @@ export class BlueoceanSandbox {
       time_end: order.api === 'unified' ? String(paidAt) : hongKongTime(paidAt, call === 'query'),
     };
   }
-
-  /** "Does not answer in time": hold the request well past any client deadline, then drop it. */
-  private hang(res: ServerResponse): void {
-    const timer = setTimeout(() => res.destroy(), Math.max(50, 60_000 * this.timeScale));
-    res.on('close', () => clearTimeout(timer));
-  }
 }
 
 /** A JSON object of strings and integers, as text; undefined when the body is anything else. */
@@ -423,3 +367,25 @@ function hongKongTime(epochSeconds: number, dashed: boolean): string {
 function send(res: ServerResponse, body: unknown): void {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
 }
+
+/** Starts the BlueOcean sandbox with the sandbox merchants' account (M100000004's, HKD). */
+export const blueoceanStarter: SandboxStarter = async ({ deadlineScale, pki }) => {
+  const { account, credentials } = sandboxBlueocean;
+  const sandbox = new BlueoceanSandbox({
+    accounts: [{ appid: account.appid, key: credentials.api_key }],
+    currency: account.currency,
+    timeScale: deadlineScale,
+    pki,
+  });
+  return {
+    label: 'BlueOcean Pay sandbox',
+    url: await sandbox.listen(),
+    paths:
+      '/wechat/payment/micropay, /wechat/order/query, /wechat/order/reverse (and /payment/pay, /order/…)',
+    credentials: {},
+    callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo),
+    callTimes: (outTradeNo) => sandbox.callTimes(outTradeNo),
+    merchantAddFlags: () => `--blueocean-appid ${account.appid} --blueocean-key ${credentials.api_key}`,
+    close: () => sandbox.close(),
+  };
+};

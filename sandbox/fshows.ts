@@ -1,19 +1,17 @@
 import { createPrivateKey, createPublicKey, createSign, createVerify, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { join } from 'node:path';
 import { fshowsMethods, fshowsVersion } from '#core/channels/fshows/protocol.ts';
-import { close, listen } from '#local/aws-json.ts';
+import { rsaKeyPair } from './keys.ts';
+import { sandboxFshows } from './merchants.ts';
 import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
+import { bodyOf, SandboxServer, type SandboxStarter } from './server.ts';
 
 type Endpoint = keyof typeof fshowsMethods;
 type Fields = Record<string, string>;
 
 /** Calls the sandbox received for one `out_trade_no`, by endpoint (gateway method). */
-export interface FshowsCalls {
-  pay: number;
-  query: number;
-  reverse: number;
-}
+export type FshowsCalls = Record<Endpoint, number>;
 
 /** One liquidator account the sandbox knows: its `app_id`, the public key of its request key, its stores. */
 export interface FshowsSandboxAccount {
@@ -30,7 +28,7 @@ export interface FshowsSandboxOptions {
   readonly signAnswers?: boolean;
   /** MICROPAY_DEADLINE_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
   readonly timeScale?: number;
-  /** The server certificate (a `SandboxPki` from `local/certificates.ts` fits). */
+  /** The server certificate (a `SandboxPki` from `sandbox/certificates.ts` fits). */
   readonly pki: { readonly server: { readonly cert_pem: string; readonly key_pem: string } };
 }
 
@@ -88,59 +86,30 @@ const rates = {
  * the last two digits of `auth_code` (SPEC section 6). A test double: nothing under core/, adapters/ or
  * functions/ may import it.
  */
-export class FshowsSandbox {
-  readonly server: Server;
+export class FshowsSandbox extends SandboxServer<Endpoint> {
   private readonly options: FshowsSandboxOptions;
   private readonly accounts = new Map<string, FshowsSandboxAccount>();
   private readonly orders = new Map<string, SandboxOrder>();
-  private readonly calls = new Map<string, FshowsCalls>();
-  private baseUrl: string | undefined;
 
   constructor(options: FshowsSandboxOptions) {
+    super('fshows sandbox', ['pay', 'query', 'reverse'], {
+      tls: options.pki.server,
+      timeScale: options.timeScale,
+      path: '/gateway',
+    });
     this.options = options;
     createPrivateKey(options.platform_private_key_pem);
     for (const account of options.accounts) {
       createPublicKey(account.public_key_pem);
       this.accounts.set(account.app_id, account);
     }
-    this.server = createServer(
-      { cert: options.pki.server.cert_pem, key: options.pki.server.key_pem },
-      (req, res) => {
-        this.handle(req, res).catch(() => {
-          if (!res.headersSent) res.writeHead(500).end();
-        });
-      },
-    );
   }
 
-  /** Starts listening; resolves to the gateway URL (`https://127.0.0.1:<port>/gateway`). */
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    this.baseUrl = `${await listen(this.server, port, host)}/gateway`;
-    return this.baseUrl;
-  }
-
-  /** The gateway URL; only after `listen`. */
-  get url(): string {
-    if (!this.baseUrl) throw new Error('fshows sandbox is not listening');
-    return this.baseUrl;
-  }
-
-  /** Stops listening, dropping open (and hanging) connections. */
-  async close(): Promise<void> {
-    await close(this.server);
-  }
-
-  callsFor(outTradeNo: string): FshowsCalls {
-    return { ...(this.calls.get(outTradeNo) ?? { pay: 0, query: 0, reverse: 0 }) };
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url !== '/gateway') return void res.writeHead(404).end();
     try {
       if (req.method !== 'POST') throw new Refusal('-101', '无效参数: 请使用POST');
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const params = readForm(Buffer.concat(chunks).toString('utf8'));
+      const params = readForm((await bodyOf(req)).toString('utf8'));
       if (!params) throw new Refusal('-101', '无效参数: 参数重复');
       const missing = commonParameters.find((name) => !params[name]);
       if (missing) throw new Refusal('-101', `无效参数: 缺少${missing}`);
@@ -158,9 +127,7 @@ export class FshowsSandbox {
       if (!endpoint) throw new Refusal('-101', `无效参数: 方法${params.method}不存在`);
       const content = readContent(params.content ?? '', endpoint);
       const outTradeNo = content.out_trade_no ?? '';
-      const calls = this.calls.get(outTradeNo) ?? { pay: 0, query: 0, reverse: 0 };
-      calls[endpoint] += 1;
-      this.calls.set(outTradeNo, calls);
+      this.record(outTradeNo, endpoint);
       const order = this.orders.get(outTradeNo);
       switch (endpoint) {
         case 'pay': {
@@ -301,12 +268,6 @@ export class FshowsSandbox {
     const body = `{${all.map(([name, text]) => `${JSON.stringify(name)}:${text}`).join(',')}}`;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(body);
   }
-
-  /** "Does not answer in time": hold the request well past any client deadline, then drop it. */
-  private hang(res: ServerResponse): void {
-    const timer = setTimeout(() => res.destroy(), Math.max(50, 60_000 * (this.options.timeScale ?? 1)));
-    res.on('close', () => clearTimeout(timer));
-  }
 }
 
 /** A member of an answer: its name and its value as JSON text (so amounts go out as exact JSON numbers). */
@@ -418,3 +379,34 @@ function reuseRefusal(state: TradeState): [string, string] {
   if (state === 'REVOKED') return ['ORDERREVERSED', '订单已撤销'];
   return ['OUT_TRADE_NO_USED', '商户订单号重复'];
 }
+
+/**
+ * Starts the fshows sandbox for M100000005's account, with this run's key pairs: the merchant's request key
+ * (the sandbox verifies with its public half) and the platform's answer key (the gateway gets its public half).
+ */
+export const fshowsStarter: SandboxStarter = async ({ deadlineScale, pki, dataDir }) => {
+  const dir = dataDir && join(dataDir, 'fshows');
+  const [merchant, platform] = await Promise.all([rsaKeyPair(dir, 'merchant'), rsaKeyPair(dir, 'platform')]);
+  const { account } = sandboxFshows;
+  const sandbox = new FshowsSandbox({
+    accounts: [
+      { app_id: account.app_id, public_key_pem: merchant.public_pem, store_ids: [account.store_id] },
+    ],
+    platform_private_key_pem: platform.private_pem,
+    timeScale: deadlineScale,
+    pki,
+  });
+  return {
+    label: 'fshows sandbox',
+    url: await sandbox.listen(),
+    paths: 'form POST: fshows.liquidation.wx.trade.pay, .alipay.trade.query, .order.reverse',
+    credentials: { private_key_pem: merchant.private_pem, platform_public_key_pem: platform.public_pem },
+    callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo),
+    callTimes: (outTradeNo) => sandbox.callTimes(outTradeNo),
+    merchantAddFlags: () =>
+      dir === undefined
+        ? undefined
+        : `--fshows-app-id ${account.app_id} --fshows-store-id ${account.store_id} --fshows-private-key ${join(dir, 'merchant-private-key.pem')} --fshows-platform-public-key ${join(dir, 'platform-public-key.pem')}`,
+    close: () => sandbox.close(),
+  };
+};

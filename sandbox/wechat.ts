@@ -1,23 +1,21 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { toUtc8 } from '#core/channels/kit/time.ts';
-import { wechatPaths } from '#core/channels/wechat/wechat.ts';
+import { wechatPaths } from '#core/channels/wechat/client.ts';
 import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
-import { close, listen } from '#local/aws-json.ts';
+import { sandboxWechat } from './merchants.ts';
 import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
+import { bodyOf, SandboxServer, type SandboxStarter } from './server.ts';
 
 type Fields = Record<string, string>;
 type Endpoint = keyof typeof wechatPaths;
 
 /** Calls the sandbox received for one `out_trade_no`, by endpoint. */
-export interface SandboxCalls {
-  micropay: number;
-  orderquery: number;
-  reverse: number;
-}
+export type SandboxCalls = Record<Endpoint, number>;
 
 /** One WeChat merchant account the sandbox knows: `appid` bound to `mch_id`, requests signed with `key`. */
 export interface WechatSandboxAccount {
@@ -26,7 +24,7 @@ export interface WechatSandboxAccount {
   readonly key: string;
 }
 
-/** The sandbox's TLS material (a `SandboxPki` from `local/certificates.ts` fits). */
+/** The sandbox's TLS material (a `SandboxPki` from `sandbox/certificates.ts` fits). */
 export interface WechatSandboxTls {
   /** The CA client certificates must chain to. */
   readonly caPem: string;
@@ -104,82 +102,31 @@ class Refusal extends Error {
  * of `auth_code` (SPEC section 6). `GET /sandbox/calls/<out_trade_no>` reports what it received for an order.
  * A test double: nothing under core/, adapters/ or functions/ may import it.
  */
-export class WechatSandbox {
-  readonly server: Server;
-  private readonly timeScale: number;
+export class WechatSandbox extends SandboxServer<Endpoint> {
   private readonly merchants = new Map<string, { key: string; appids: Set<string> }>();
   private readonly orders = new Map<string, SandboxOrder>();
   private readonly byTransactionId = new Map<string, SandboxOrder>();
-  private readonly calls = new Map<string, SandboxCalls>();
-  private readonly hanging = new Set<ServerResponse>();
-  private baseUrl: string | undefined;
 
   constructor(options: WechatSandboxOptions) {
-    this.timeScale = options.timeScale ?? 1;
+    // Every client is asked for a certificate, but only /secapi/ requires one.
+    const tls = { ...options.pki.server, clientCa: options.pki.caPem };
+    super('WeChat sandbox', ['micropay', 'orderquery', 'reverse'], { tls, timeScale: options.timeScale });
     for (const { appid, mch_id, key } of options.accounts) {
       const merchant = this.merchants.get(mch_id) ?? { key, appids: new Set<string>() };
       merchant.appids.add(appid);
       this.merchants.set(mch_id, merchant);
     }
-    this.server = createServer(
-      {
-        cert: options.pki.server.cert_pem,
-        key: options.pki.server.key_pem,
-        ca: [options.pki.caPem],
-        // Ask every client for a certificate but decide per path: only /secapi/ requires one.
-        requestCert: true,
-        rejectUnauthorized: false,
-      },
-      (req, res) => {
-        this.handle(req, res).catch(() => {
-          if (!res.headersSent) res.writeHead(500).end();
-        });
-      },
-    );
-    this.server.on('close', () => {
-      for (const res of this.hanging) res.destroy();
-    });
   }
 
-  /** Starts listening; resolves to the base URL (`https://127.0.0.1:<port>`). */
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    this.baseUrl = await listen(this.server, port, host);
-    return this.baseUrl;
-  }
-
-  /** The base URL; only after `listen`. */
-  get url(): string {
-    if (!this.baseUrl) throw new Error('WeChat sandbox is not listening');
-    return this.baseUrl;
-  }
-
-  /** Stops listening, dropping open (and hanging) connections. */
-  async close(): Promise<void> {
-    await close(this.server);
-  }
-
-  callsFor(outTradeNo: string): SandboxCalls {
-    return { ...(this.calls.get(outTradeNo) ?? { micropay: 0, orderquery: 0, reverse: 0 }) };
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
-    if (req.method === 'GET' && url.startsWith('/sandbox/calls/')) {
-      const outTradeNo = decodeURIComponent(url.slice('/sandbox/calls/'.length));
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify(this.callsFor(outTradeNo)));
-      return;
-    }
     const endpoint = (Object.keys(wechatPaths) as Endpoint[]).find((name) => wechatPaths[name] === url);
     if (!endpoint) {
       res.writeHead(404).end();
       return;
     }
     if (req.method !== 'POST') return fail(res, '请使用post方法');
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const request = fromXml(Buffer.concat(chunks).toString('utf8'));
+    const request = fromXml((await bodyOf(req)).toString('utf8'));
     if (!request) return fail(res, 'XML格式错误');
     const merchant = this.merchants.get(request.mch_id ?? '');
     if (!merchant) return fail(res, 'mch_id参数错误: 商户号不存在');
@@ -213,11 +160,7 @@ export class WechatSandbox {
           ? this.byTransactionId.get(request.transaction_id)
           : this.orders.get(request.out_trade_no ?? '');
       const outTradeNo = order?.outTradeNo ?? request.out_trade_no;
-      if (outTradeNo) {
-        const calls = this.calls.get(outTradeNo) ?? { micropay: 0, orderquery: 0, reverse: 0 };
-        calls[endpoint] += 1;
-        this.calls.set(outTradeNo, calls);
-      }
+      if (outTradeNo) this.record(outTradeNo, endpoint);
       switch (endpoint) {
         case 'micropay': {
           if (order) throw new Refusal(...reuseRefusal(order.state));
@@ -320,16 +263,6 @@ export class WechatSandbox {
     order.state = 'REVOKED';
     return { result_code: 'SUCCESS', recall: 'N' };
   }
-
-  /** "Does not answer in time": hold the request well past any client deadline, then drop it. */
-  private hang(res: ServerResponse): void {
-    this.hanging.add(res);
-    const timer = setTimeout(() => res.destroy(), Math.max(50, 60_000 * this.timeScale));
-    res.on('close', () => {
-      clearTimeout(timer);
-      this.hanging.delete(res);
-    });
-  }
 }
 
 /** Why this connection may not call `/secapi/` for `mchId`; undefined when it may. */
@@ -414,3 +347,32 @@ function pick(fields: Fields, names: readonly string[]): Fields {
 function send(res: ServerResponse, fields: Fields): void {
   res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(toXml(fields));
 }
+
+/** Starts the WeChat sandbox for the sandbox merchants' account, with its client certificate from the test CA. */
+export const wechatStarter: SandboxStarter = async ({ deadlineScale, pki }) => {
+  const { account, credentials } = sandboxWechat;
+  const sandbox = new WechatSandbox({
+    accounts: [{ ...account, key: credentials.api_key }],
+    timeScale: deadlineScale,
+    pki,
+  });
+  const url = await sandbox.listen();
+  const client = pki.issueClientCertificate(account.mch_id);
+  return {
+    label: 'WeChat Pay v2 sandbox',
+    url,
+    paths: '/pay/micropay, /pay/orderquery, /secapi/pay/reverse (mutual TLS)',
+    credentials: { cert_pem: client.cert_pem, key_pem: client.key_pem },
+    callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo),
+    callTimes: (outTradeNo) => sandbox.callTimes(outTradeNo),
+    merchantAddFlags: (dir) => {
+      mkdirSync(dir, { recursive: true });
+      const cert = join(dir, `wechat-client-${account.mch_id}.pem`);
+      const key = join(dir, `wechat-client-${account.mch_id}-key.pem`);
+      writeFileSync(cert, client.cert_pem);
+      writeFileSync(key, client.key_pem, { mode: 0o600 });
+      return `--wechat-appid ${account.appid} --wechat-mch-id ${account.mch_id} --wechat-key ${credentials.api_key} --wechat-cert ${cert} --wechat-cert-key ${key}`;
+    },
+    close: () => sandbox.close(),
+  };
+};

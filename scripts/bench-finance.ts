@@ -5,6 +5,8 @@ import { gunzipSync } from 'node:zlib';
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { orderKeyOf } from '#adapters/dynamo-orders.ts';
+import type { ChannelDescriptor, OrderField } from '#core/channels/channel.ts';
+import { installedChannels } from '#core/channels/installed.ts';
 import { newTradeId, orderHash } from '#core/ids.ts';
 import type { Order, OrderState } from '#core/orders/order.ts';
 import { tradeStateOf } from '#core/orders/order.ts';
@@ -49,7 +51,7 @@ function order(i: number, now: number): Order {
     'CLOSED',
   ];
   const state: OrderState = i % 997 === 0 ? 'REVERSE_FAILED' : (states[i % states.length] ?? 'PAID');
-  const channel = ['wechat', 'alipay', 'blueocean', 'fshows'][i % 4] ?? 'wechat';
+  const channel = installedChannels[i % installedChannels.length] as ChannelDescriptor;
   const created = new Date(now - ((i * 8_640_000) / count) * 10 - 60_000);
   const paid = state === 'PAID' || state === 'REVERSED' || state === 'REVERSE_FAILED';
   const total = 100 + ((i * 7919) % 99_900);
@@ -58,10 +60,10 @@ function order(i: number, now: number): Order {
     merchant_id: merchantId,
     mch_trade_id: `bench-${i}`,
     trade_id: newTradeId(created.getTime(), merchantId, `bench-${i}`),
-    pay_type: channel === 'alipay' ? 'alipay.micro' : 'wechat.micro',
-    channel,
+    pay_type: channel.payTypes[0] ?? 'wechat.micro',
+    channel: channel.name,
     total_fee: total,
-    fee_type: channel === 'blueocean' ? 'HKD' : 'CNY',
+    fee_type: 'CNY',
     state,
     trade_state: tradeStateOf[state],
     body: 'Bench goods',
@@ -72,14 +74,9 @@ function order(i: number, now: number): Order {
     created_at: created.toISOString(),
     updated_at: new Date(created.getTime() + 3_000).toISOString(),
     ...(paid ? { paid_at: new Date(created.getTime() + 2_000).toISOString() } : {}),
-    ...(channel === 'wechat' && paid ? { cash_fee: total, ch_trade_id: `4200${i}`, time_end: 1 } : {}),
-    ...(channel === 'alipay' && paid ? { buyer_pay_amount: total, receipt_amount: total } : {}),
-    ...(channel === 'fshows' && paid
-      ? {
-          pay_platform_fee: ((total * 0.0038) / 100).toFixed(5),
-          net_money: ((total * 0.9962) / 100).toFixed(5),
-        }
-      : {}),
+    ...(paid ? { cash_fee: total, ch_trade_id: `4200${i}`, time_end: 1 } : {}),
+    // Each channel's own payment fields, as the export reads them: amounts, decimals and text.
+    ...(paid ? channelFields(channel, total) : {}),
     ...(state === 'REVERSE_FAILED' ? { settle_due_at: new Date(now + 60_000).toISOString() } : {}),
     settlement: [{ at: created.toISOString(), action: 'pay', result: 'SUCCESS' }],
     version: 3,
@@ -152,4 +149,11 @@ try {
   client.destroy();
   await dynamodb.stop();
   rmSync(root, { recursive: true, force: true });
+}
+
+/** Values for the fields `channel` adds to a paid order of `total` fen, of each field's kind. */
+function channelFields(channel: ChannelDescriptor, total: number): Record<string, string | number> {
+  const value = ({ kind }: OrderField) =>
+    kind === 'fen' ? total : kind === 'decimal' ? ((total * 0.0038) / 100).toFixed(5) : 'bench';
+  return Object.fromEntries(channel.orderFields.map((field) => [field.name, value(field)]));
 }

@@ -64,14 +64,14 @@ export async function handleApiRequest(
       checkMerchantMay(merchant, request.pay_type);
       const outcome = await submitPayment(ports, merchant, request);
       caller.tradeId = outcome.order.trade_id;
-      return respond(caller, outcome.code, outcome.order);
+      return respond(ports, caller, outcome.code, outcome.order);
     }
     const request = validate(orderRequest, fields) as OrderRequest;
     checkMerchantMay(merchant);
     let order = await findOrder(ports, request);
     caller.tradeId = order.trade_id;
     if (operation === 'reverse') order = await reverseOrder(ports, order);
-    return respond(caller, ApiCode.ok, order);
+    return respond(ports, caller, ApiCode.ok, order);
   } catch (error) {
     if (error instanceof GatewayError) return envelope(caller, error.code, error.message);
     ports.log.error('request failed', {
@@ -185,8 +185,8 @@ function checkMerchantMay(merchant: Merchant, payType?: MicropayRequest['pay_typ
   }
 }
 
-function respond(caller: Caller, code: ApiCodeValue, order: Order): Envelope {
-  const data = toMerchantView(order);
+function respond(ports: Ports, caller: Caller, code: ApiCodeValue, order: Order): Envelope {
+  const data = toMerchantView(order, ports.channels.orderFields?.(order.channel) ?? []);
   if (code === ApiCode.channelRefused) {
     const text = `the channel refused the payment: ${order.err_code} ${order.err_msg ?? ''}`.trim();
     return envelope(caller, code, text, data, { err_code: order.err_code, err_msg: order.err_msg });

@@ -1,5 +1,6 @@
+import type { ChannelHttp } from '#core/channels/kit/http.ts';
 import type { Verified } from '#core/channels/verified.ts';
-import type { PaymentDetails } from '#core/orders/order.ts';
+import type { PayType } from '#core/merchants.ts';
 
 /** The channel account a merchant's pay type is routed to (e.g. WeChat `appid`, `mch_id`). */
 export type ChannelAccount = Readonly<Record<string, string>>;
@@ -12,6 +13,35 @@ export interface ChannelContext {
   readonly account: ChannelAccount;
   readonly credentials: ChannelCredentials;
 }
+
+/** The payment fields every channel may fill (SPEC section 2's order fields). */
+// A type, not an interface: a channel's details must stay assignable to PaymentDetails' index signature.
+export type CommonPaymentDetails = {
+  readonly out_trade_id?: string;
+  readonly ch_trade_id?: string;
+  readonly fee_type?: string;
+  readonly cash_fee?: number;
+  /** The currency of `cash_fee` where the channel states one (WeChat charges HKD orders in CNY). */
+  readonly cash_fee_type?: string;
+  readonly coupon_fee?: number;
+  readonly bank_type?: string;
+  readonly openid?: string;
+  readonly sub_openid?: string;
+  readonly is_subscribe?: string;
+  readonly sub_is_subscribe?: string;
+  readonly appid?: string;
+  readonly sub_appid?: string;
+  /** Epoch seconds the channel says the payment completed. */
+  readonly time_end?: number;
+};
+
+/**
+ * What a channel reports about a payment: the common fields, and its own (Alipay's buyer amounts, fshows' fees),
+ * which its descriptor declares in `orderFields`. All are stored flat on the order record, where finance reads them.
+ */
+export type PaymentDetails = CommonPaymentDetails & {
+  readonly [channelField: string]: string | number | undefined;
+};
 
 /** The order a query or reverse is about, as the channel knows it: an answer must match it to decide anything. */
 export interface ChannelOrder {
@@ -162,13 +192,84 @@ export interface SettlementProtocol extends QuerySchedule {
   readonly callDeadlineMs: number;
 }
 
-/** A payment channel (WeChat Pay v2, Alipay, BlueOcean, fshows): its wire protocol behind three calls. */
+/** A payment channel: its wire protocol behind three calls. A descriptor (below) makes one. */
 export interface Channel {
   readonly name: string;
   readonly protocol: SettlementProtocol;
-  /** Checks the account and credentials a merchant needs for this channel; returns the problems found. */
-  validateSetup(account: ChannelAccount, credentials: ChannelCredentials): string[];
   pay(ctx: ChannelContext, command: PayCommand, deadlineMs: number): Promise<PayResult>;
   query(ctx: ChannelContext, order: ChannelOrder, deadlineMs: number): Promise<QueryResult>;
   reverse(ctx: ChannelContext, order: ChannelOrder, deadlineMs: number): Promise<ReverseResult>;
+}
+
+/** One payment field a channel adds to the order record, stored flat: finance reads it as a column. */
+export interface OrderField {
+  readonly name: string;
+  /** `fen`: an integer amount of fen; `decimal`: an exact decimal string as the channel wrote it; `text`. */
+  readonly kind: 'text' | 'fen' | 'decimal';
+  /** What it means, as the finance catalog (Glue's column comment) and docs/finance.md say it. */
+  readonly comment: string;
+  /** A column of the curated finance table. @default true */
+  readonly finance?: boolean;
+  /** How `data` of the merchant API shows it: as it is, or (fen) as a yuan string. Absent: not shown. */
+  readonly view?: 'as-is' | 'yuan';
+}
+
+/** One flag of `micropay merchant add` that fills a field of the route's account or of the channel's secret. */
+export interface OnboardingFlag {
+  /** The flag as commander reads it, e.g. `--wechat-mch-id <mch_id>`. */
+  readonly flag: string;
+  readonly description: string;
+  /** The account field (`account.mch_id`) or credential (`credentials.api_key`) it fills. */
+  readonly into: `account.${string}` | `credentials.${string}`;
+  /** The flag names a file, and the field gets its text (keys and certificates). */
+  readonly file?: boolean;
+  readonly choices?: readonly string[];
+  readonly default?: string;
+  /** The value that needs no storing (the channel's default): the field is left out when given it. */
+  readonly implied?: string;
+}
+
+/** One setting of a channel, read from the environment (a deployment chooses it per stack). */
+export interface ChannelSetting {
+  /** The values it takes; the first is the default. */
+  readonly values: readonly [string, ...string[]];
+  readonly description: string;
+}
+
+/** What a channel's client is made from. */
+export interface ClientOptions {
+  /** Its endpoint: the production one, a regional host, or a sandbox. */
+  readonly url: string;
+  /** The HTTP client every channel shares (keep-alive, deadlines, the trusted CAs). */
+  readonly http: ChannelHttp;
+  /** The channel's settings (`ChannelDescriptor.settings`) by variable name, each valid or its default. */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A channel as its own folder describes it (`core/channels/<name>/index.ts`): everything the rest of the
+ * gateway needs to know of it. The registry, configuration, CDK stack, CLI, finance catalog and local stack
+ * loop over the installed descriptors (`core/channels/installed.ts`) and never name a channel.
+ */
+export interface ChannelDescriptor {
+  /** The name merchant routes use (`pay_types[…].channel`) and orders record (`channel`). */
+  readonly name: string;
+  /** What people call it, in help texts. */
+  readonly title: string;
+  /** The pay types it can serve. */
+  readonly payTypes: readonly PayType[];
+  /** Its production endpoint, and the environment variable that moves it (a regional host, a sandbox). */
+  readonly endpoint: { readonly variable: string; readonly url: string };
+  /** Its settings, by environment variable. */
+  readonly settings?: Readonly<Record<string, ChannelSetting>>;
+  /** The problems with a merchant's account and credentials for it (what is missing or wrong, never a key). */
+  validateSetup(account: ChannelAccount, credentials: ChannelCredentials): string[];
+  /** The payment fields it adds to an order, beside the common ones. */
+  readonly orderFields: readonly OrderField[];
+  /** `micropay merchant add`: the flag whose presence means "this channel", and every flag it takes. */
+  readonly onboarding: { readonly trigger: string; readonly flags: readonly OnboardingFlag[] };
+  /** The sandbox that plays it locally, by its name in `sandbox/index.ts`. */
+  readonly sandbox: string;
+  /** Makes its client. */
+  create(options: ClientOptions): Channel;
 }

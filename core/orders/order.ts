@@ -1,3 +1,4 @@
+import type { CommonPaymentDetails, OrderField } from '#core/channels/channel.ts';
 import { fenToYuan } from '#core/money.ts';
 
 /** Internal order states (SPEC section 3). */
@@ -83,47 +84,14 @@ export interface SettlementAttempt {
   readonly detail?: string;
 }
 
-/** What the channel reports about a payment; every field optional because channels differ. */
-export interface PaymentDetails {
-  readonly out_trade_id?: string;
-  readonly ch_trade_id?: string;
-  readonly fee_type?: string;
-  readonly cash_fee?: number;
-  /** The currency of `cash_fee` where the channel states one (WeChat charges HKD orders in CNY). */
-  readonly cash_fee_type?: string;
-  readonly coupon_fee?: number;
-  readonly bank_type?: string;
-  readonly openid?: string;
-  readonly sub_openid?: string;
-  readonly is_subscribe?: string;
-  readonly sub_is_subscribe?: string;
-  readonly appid?: string;
-  readonly sub_appid?: string;
-  /** Epoch seconds the channel says the payment completed. */
-  readonly time_end?: number;
-  // Alipay (seed 002). Amounts are integers of fen, converted exactly from Alipay's yuan.
-  readonly buyer_logon_id?: string;
-  readonly buyer_user_id?: string;
-  readonly buyer_pay_amount?: number;
-  readonly invoice_amount?: number;
-  readonly point_amount?: number;
-  readonly receipt_amount?: number;
-  /** Alipay's `fund_bill_list` as it sent it (JSON text: how the buyer paid). */
-  readonly fund_bill_list?: string;
-  // fshows (seed 003): fees and net amount in yuan, rates as fractions; exact decimal strings.
-  readonly liquidator_commission_fee?: string;
-  readonly bank_commission_fee?: string;
-  readonly pay_platform_fee?: string;
-  readonly gateway_commission_fee?: string;
-  readonly net_money?: string;
-  readonly liquidator_commission_rate?: string;
-  readonly bank_commission_rate?: string;
-  readonly pay_platform_rate?: string;
-  readonly gateway_commission_rate?: string;
-}
+/**
+ * The order record: one flat DynamoDB item, the shape finance queries (SPEC section 7). Beside these fields it
+ * carries the payment fields of its channel (`ChannelDescriptor.orderFields`), read by name.
+ */
+export type Order = OrderRecord & { readonly [channelField: string]: unknown };
 
-/** The order record: one flat DynamoDB item, the shape finance queries (SPEC section 7). */
-export interface Order extends PaymentDetails {
+/** The order record's own fields, whatever its channel. */
+export interface OrderRecord extends CommonPaymentDetails {
   readonly merchant_id: string;
   readonly mch_trade_id: string;
   readonly trade_id: string;
@@ -174,8 +142,14 @@ export interface Order extends PaymentDetails {
   readonly version: number;
 }
 
-/** The fields of an order a merchant sees (`data` of the API responses). */
-export function toMerchantView(order: Order): Record<string, unknown> {
+/**
+ * The fields of an order a merchant sees (`data` of the API responses): the common ones, then those its channel
+ * adds (`channelFields`, its descriptor's `orderFields`) that the API shows.
+ */
+export function toMerchantView(
+  order: Order,
+  channelFields: readonly OrderField[] = [],
+): Record<string, unknown> {
   const view: Record<string, unknown> = {
     merchant_id: order.merchant_id,
     pay_type: order.pay_type,
@@ -199,16 +173,15 @@ export function toMerchantView(order: Order): Record<string, unknown> {
     sub_is_subscribe: order.sub_is_subscribe,
     attach: order.attach,
     device_info: order.device_info,
-    buyer_logon_id: order.buyer_logon_id,
-    buyer_user_id: order.buyer_user_id,
-    buyer_pay_amount: yuanOf(order.buyer_pay_amount),
-    invoice_amount: yuanOf(order.invoice_amount),
-    point_amount: yuanOf(order.point_amount),
-    receipt_amount: yuanOf(order.receipt_amount),
-    fund_bill_list: order.fund_bill_list,
     err_code: order.err_code,
     err_msg: order.err_msg,
   };
+  for (const field of channelFields) {
+    const value = order[field.name];
+    if (field.view === 'as-is') view[field.name] = value;
+    // An amount in fen is shown as the merchant documents show the channel's (seed 002): a yuan string.
+    if (field.view === 'yuan') view[field.name] = typeof value === 'number' ? fenToYuan(value) : undefined;
+  }
   return Object.fromEntries(Object.entries(view).filter(([, v]) => v !== undefined));
 }
 
@@ -221,9 +194,4 @@ function cashFeeInOrderCurrency(order: Order): number | undefined {
   const inOrderCurrency =
     order.cash_fee_type === undefined || order.cash_fee_type === (order.fee_type ?? 'CNY');
   return inOrderCurrency ? order.cash_fee : undefined;
-}
-
-/** Alipay's amounts are shown as the merchant documents show them (seed 002): yuan strings. */
-function yuanOf(fen: number | undefined): string | undefined {
-  return fen === undefined ? undefined : fenToYuan(fen);
 }

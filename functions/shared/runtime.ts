@@ -1,11 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsClientConfig } from '#adapters/aws-config.ts';
 import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
 import { AwsMerchantDirectory, powertoolsSecrets } from '#adapters/merchant-directory.ts';
 import { StepFunctionsWorkflow } from '#adapters/sfn-workflow.ts';
+import type { ChannelDescriptor } from '#core/channels/channel.ts';
+import { installedChannels } from '#core/channels/installed.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
-import { type Config, channelEndpoints, loadConfig } from '#core/config.ts';
+import { type Config, channelSettings, loadConfig } from '#core/config.ts';
 import type { Ports } from '#core/ports.ts';
 import { emfTelemetry, metricsEnabled, noTelemetry } from './telemetry.ts';
 
@@ -18,14 +22,19 @@ export interface Runtime {
 
 /**
  * Parses the configuration in `env` and makes the clients, once per container: each handler file calls this
- * at import (cold start), outside the handler. A local stack calls it with its own environment, so several
- * stacks can run in one process: the endpoints come from `env` (the AWS SDK would read `process.env` when it
- * first sends). Powertools' logger reads its own variables (`POWERTOOLS_LOG_LEVEL`, …) from `process.env`.
+ * at import (cold start), outside the handler. A local stack calls it with its own environment (and channels),
+ * so several stacks can run in one process: every client's region, endpoint and credentials come from `env`.
  */
-export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
-  const config = loadConfig(env);
-  const logger = new Logger({ serviceName: 'micropay' });
-  const dynamo = documentClient(config);
+export function createRuntime(
+  env: NodeJS.ProcessEnv = process.env,
+  channels: readonly ChannelDescriptor[] = installedChannels,
+): Runtime {
+  const config = loadConfig(env, channels);
+  const logger = new Logger({
+    serviceName: 'micropay',
+    logLevel: env.POWERTOOLS_LOG_LEVEL as LogLevel | undefined,
+  });
+  const dynamo = documentClient(env);
   const ports: Ports = {
     orders: new DynamoOrderStore(dynamo, {
       ordersTable: config.ORDERS_TABLE,
@@ -34,13 +43,16 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     }),
     merchants: new AwsMerchantDirectory({
       dynamo,
-      secrets: powertoolsSecrets(env.AWS_ENDPOINT_URL_SECRETS_MANAGER),
+      secrets: powertoolsSecrets(awsClientConfig(env, 'AWS_ENDPOINT_URL_SECRETS_MANAGER')),
       table: config.MERCHANTS_TABLE,
       secretPrefix: config.MERCHANT_SECRET_PREFIX,
       cacheSeconds: config.MERCHANT_CACHE_SECONDS,
     }),
-    channels: channelRegistry(channelEndpoints(config)),
-    workflow: new StepFunctionsWorkflow(config.SETTLEMENT_STATE_MACHINE_ARN, env.AWS_ENDPOINT_URL_SFN),
+    channels: channelRegistry(channelSettings(config), channels),
+    workflow: new StepFunctionsWorkflow(
+      config.SETTLEMENT_STATE_MACHINE_ARN,
+      awsClientConfig(env, 'AWS_ENDPOINT_URL_SFN'),
+    ),
     clock: { now: () => Date.now() },
     telemetry: metricsEnabled(env)
       ? emfTelemetry({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Micropay', service: 'micropay' })
@@ -58,10 +70,9 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
  * SDK keeps connections alive by default; three attempts, and no call may hang past a POS's patience (a
  * payment makes three calls). Undefined attributes are left out rather than refused.
  */
-function documentClient(config: Config): DynamoDBDocumentClient {
+function documentClient(env: NodeJS.ProcessEnv): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
-    region: config.AWS_REGION,
-    ...(config.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: config.AWS_ENDPOINT_URL_DYNAMODB } : {}),
+    ...awsClientConfig(env, 'AWS_ENDPOINT_URL_DYNAMODB'),
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
   });

@@ -1,6 +1,6 @@
+import { sandboxMerchants } from '#sandbox/merchants.ts';
 import { MicropayClient } from '../../cli/client.ts';
 import type { MeterSnapshot } from '../../local/meter.ts';
-import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { lambdaMemoryMb, prices } from './prices.ts';
 

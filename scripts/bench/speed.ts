@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { sandboxMerchants, sandboxWechat } from '#sandbox/merchants.ts';
 import { MicropayClient } from '../../cli/client.ts';
-import { sandboxMerchants, sandboxWechat } from '../../local/sandbox-merchants.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { median, percentile } from './stats.ts';
 

@@ -26,7 +26,7 @@ const custom = () => {
   customized ??= Template.fromStack(
     gatewayStack({
       channelUrls: { blueocean: 'https://api.au.blueoceanpay.com' },
-      alipayProtocol: 'guidance',
+      channelSettings: { ALIPAY_PROTOCOL: 'guidance' },
       workflowType: StateMachineType.STANDARD,
       throttling: { reverse: { rateLimit: 5, burstLimit: 10 } },
       alarmEmail: 'oncall@example.com',

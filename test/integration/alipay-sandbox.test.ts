@@ -7,14 +7,13 @@ import tls from 'node:tls';
 import { AlipaySdk } from 'alipay-sdk';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
-import { AlipayChannel } from '#core/channels/alipay/alipay.ts';
+import { alipay } from '#core/channels/alipay/index.ts';
 import { memberSpans, rsa2Sign, rsa2Verify, signingString, toForm } from '#core/channels/alipay/wire.ts';
 import type { ChannelContext } from '#core/channels/channel.ts';
 import { ChannelHttp } from '#core/channels/kit/http.ts';
 import { toUtc8 } from '#core/channels/kit/time.ts';
-import { AlipaySandbox } from '#sandbox/alipay.ts';
-import { type AlipaySandboxKeys, alipaySandboxKeys } from '../../local/alipay-keys.ts';
-import { type SandboxPki, sandboxPkiIn } from '../../local/certificates.ts';
+import { AlipaySandbox, type AlipaySandboxKeys, alipaySandboxKeys } from '#sandbox/alipay.ts';
+import { type SandboxPki, sandboxPkiIn } from '#sandbox/certificates.ts';
 
 const app = { app_id: '2021000000000001', seller_id: '2088000000000001' };
 const outTradeNo = () => `sbx${randomBytes(12).toString('hex')}`;
@@ -277,7 +276,7 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
         return '{}';
       });
       try {
-        const channel = new AlipayChannel(capture.url, new ChannelHttp());
+        const channel = alipay.create({ url: capture.url, http: new ChannelHttp() });
         await channel.pay(
           context(),
           {
@@ -332,8 +331,8 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
       });
       try {
         const http = new ChannelHttp(pki.caPem);
-        const tampered = new AlipayChannel(tamper.url, http);
-        const direct = new AlipayChannel(url, http);
+        const tampered = alipay.create({ url: tamper.url, http });
+        const direct = alipay.create({ url, http });
         const order = command('00');
         const paid = await tampered.pay(context(), order, 5_000);
         assert.deepEqual([paid.kind, paid.word], ['unknown', 'BAD_SIGNATURE']);
@@ -348,7 +347,7 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
     });
 
     it('pays, queries and cancels through the sandbox, reading each answer into its result', async () => {
-      const channel = new AlipayChannel(url, new ChannelHttp(pki.caPem));
+      const channel = alipay.create({ url, http: new ChannelHttp(pki.caPem) });
       const paid = await channel.pay(context(), command('00'), 5_000);
       assert.equal(paid.kind, 'paid');
       const waiting = command('02');
@@ -365,7 +364,7 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
     });
 
     it('a merchant whose key Alipay does not know is refused by the gateway: 600 isv.invalid-signature, code masked', async () => {
-      const channel = new AlipayChannel(url, new ChannelHttp(pki.caPem));
+      const channel = alipay.create({ url, http: new ChannelHttp(pki.caPem) });
       const stranger = {
         ...context(),
         credentials: { ...context().credentials, app_private_key_pem: other.app.private_pem },

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'vitest';
+import { sandboxMerchants } from '#sandbox/merchants.ts';
 import { MicropayClient } from '../../cli/client.ts';
-import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
 import { payment, sandboxPayTypes, scanOrders, useLocalStack } from '../support/local.ts';
 
 async function until<T>(

@@ -20,7 +20,7 @@ describe('two executions of one settlement at once (Express is at-least-once)', 
       .filter((e) => e.input.includes(tradeId));
     assert.ok(first, 'the submit started settlement');
     // The same start again, as an at-least-once delivery would make it.
-    const sfn = new SFNClient({});
+    const sfn = new SFNClient(stack().clientConfig('sfn'));
     await sfn.send(
       new StartExecutionCommand({
         stateMachineArn: first.stateMachineArn,

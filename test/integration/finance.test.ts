@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { financePrefixes, settlementTimeZone } from '#finance/catalog.ts';
 import { FinanceDuckDb } from '#finance/duckdb.ts';
 import { type ExportResult, writeLocalExport } from '#finance/local-export.ts';
@@ -40,7 +40,10 @@ function exportedOrders(root: string, exported: ExportResult): Row[] {
 describe('finance exports, curated table and reports over every sandbox outcome', () => {
   const stack = useLocalStack();
   const root = mkdtempSync(join(tmpdir(), 'micropay-finance-'));
-  const dynamo = new DynamoDBClient({});
+  let dynamo: DynamoDBClient;
+  beforeAll(() => {
+    dynamo = new DynamoDBClient(stack().clientConfig('dynamodb'));
+  });
   let db: FinanceDuckDb | undefined;
   let first: ExportResult | undefined;
   const finance = () => {
@@ -49,7 +52,7 @@ describe('finance exports, curated table and reports over every sandbox outcome'
   };
   afterAll(() => {
     db?.close();
-    dynamo.destroy();
+    dynamo?.destroy();
     rmSync(root, { recursive: true, force: true });
   });
 

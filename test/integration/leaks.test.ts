@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { checkMerchant } from '#adapters/merchant-admin.ts';
-import { setupRegistry } from '#core/channels/registry.ts';
+import { installedChannels } from '#core/channels/installed.ts';
 import type { MerchantProfile, MerchantSecret } from '#core/merchants.ts';
 import {
   merchantClient,
@@ -199,7 +199,7 @@ describe('a merchant set up wrongly is told what is wrong, never shown its keys'
         api_key: 'leak-merchant-api-key-000000000',
         channels: { [c.channel]: c.credentials },
       };
-      const problems = checkMerchant(setupRegistry(), profile(c.channel, c.account), secret);
+      const problems = checkMerchant(installedChannels, profile(c.channel, c.account), secret);
       assert.ok(problems.length > 0, 'the setup is refused');
       const secrets = secretsOf({ M9: secret }, []);
       const said = problems.join('\n');

@@ -64,11 +64,12 @@ describe('sandbox outcomes through the local stack, on every channel', () => {
   const captured: string[] = [];
 
   it('submits every outcome on every channel over HTTP and settles them all', async () => {
-    // Everything the handlers log (Powertools writes through the console in local mode, and the test
-    // runner may route the console elsewhere) is kept to prove that no payment code is ever logged.
+    // Everything the handlers log (Powertools writes to stdout and stderr, and the test runner may route the
+    // console elsewhere) is kept to prove that no payment code is ever logged.
     const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
     const originals = methods.map((name) => console[name]);
     const write = process.stdout.write.bind(process.stdout);
+    const writeError = process.stderr.write.bind(process.stderr);
     for (const [i, name] of methods.entries()) {
       console[name] = (...args: unknown[]) => {
         captured.push(args.map(String).join(' '));
@@ -79,6 +80,10 @@ describe('sandbox outcomes through the local stack, on every channel', () => {
       captured.push(String(chunk));
       return write(chunk, ...rest);
     }) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      captured.push(String(chunk));
+      return writeError(chunk, ...rest);
+    }) as typeof process.stderr.write;
     try {
       const client = merchantClient(stack());
       // Every channel's table at once (two dozen payments in flight), after one warm payment per channel so no
@@ -101,6 +106,7 @@ describe('sandbox outcomes through the local stack, on every channel', () => {
       await stack().stepFunctions.idle();
     } finally {
       process.stdout.write = write;
+      process.stderr.write = writeError;
       for (const [i, name] of methods.entries())
         console[name] = originals[i] as (typeof console)[typeof name];
     }

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
-import { BlueoceanChannel } from '#core/channels/blueocean/blueocean.ts';
+import { blueocean } from '#core/channels/blueocean/index.ts';
 import { requestBody } from '#core/channels/blueocean/wire.ts';
 import type { ChannelContext } from '#core/channels/channel.ts';
-import { FshowsChannel } from '#core/channels/fshows/fshows.ts';
+import { fshows } from '#core/channels/fshows/index.ts';
 import { fshowsMethods } from '#core/channels/fshows/protocol.ts';
 import { requestForm } from '#core/channels/fshows/wire.ts';
 import { ChannelHttp } from '#core/channels/kit/http.ts';
 import { BlueoceanSandbox } from '#sandbox/blueocean.ts';
+import { type SandboxPki, sandboxPkiIn } from '#sandbox/certificates.ts';
 import { FshowsSandbox } from '#sandbox/fshows.ts';
-import { type SandboxPki, sandboxPkiIn } from '../../local/certificates.ts';
 
 const outTradeNo = () => `sbx${randomBytes(12).toString('hex')}`;
 const authCode = (outcome: string) => `1345678901234567${outcome}`;
@@ -105,7 +105,7 @@ describe('BlueOcean sandbox (HTTPS, strict as BlueOcean)', () => {
     const seedAnswer = await reverseOf('/wechat/order/reverse', seed);
     assert.equal(seedAnswer.code, 200);
     assert.equal((seedAnswer.data as Record<string, unknown>).recall, 'N');
-    const channel = new BlueoceanChannel(sandbox.url, http);
+    const channel = blueocean.create({ url: sandbox.url, http });
     const ctx: ChannelContext = {
       account: { appid: account.appid, currency: 'HKD', api: 'unified' },
       credentials: { api_key: account.key },
@@ -148,7 +148,7 @@ describe('BlueOcean sandbox (HTTPS, strict as BlueOcean)', () => {
   });
 
   it('serves the unified API generation: /payment/pay with payment=micropay and code', async () => {
-    const channel = new BlueoceanChannel(sandbox.url, http);
+    const channel = blueocean.create({ url: sandbox.url, http });
     const ctx: ChannelContext = {
       account: { appid: account.appid, currency: 'HKD', api: 'unified' },
       credentials: { api_key: account.key },
@@ -301,7 +301,7 @@ describe('fshows sandbox (HTTPS, strict as its gateway)', () => {
       [unsignedUrl, platform.publicKey, 'transport'],
       [url, undefined, 'transport'],
     ] as const) {
-      const channel = new FshowsChannel(gateway, http);
+      const channel = fshows.create({ url: gateway, http });
       const ctx: ChannelContext = {
         account,
         credentials: {
@@ -325,7 +325,7 @@ describe('fshows sandbox (HTTPS, strict as its gateway)', () => {
   });
 
   it('the channel refuses answers signed with another platform key', async () => {
-    const channel = new FshowsChannel(url, http);
+    const channel = fshows.create({ url, http });
     const ctx: ChannelContext = {
       account,
       credentials: { private_key_pem: merchant.privateKey, platform_public_key_pem: rsaPair().publicKey },

@@ -6,13 +6,13 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { type SignType, sign, verify } from '#core/signing.ts';
-import { WechatSandbox } from '#sandbox/wechat.ts';
 import {
   type ClientCertificate,
   createSandboxPki,
   type SandboxPki,
   sandboxPkiIn,
-} from '../../local/certificates.ts';
+} from '#sandbox/certificates.ts';
+import { WechatSandbox } from '#sandbox/wechat.ts';
 
 /** The part of `tenpay` (the WeChat Pay v2 client library, CommonJS, untyped) these tests drive. */
 interface TenpayPayment {

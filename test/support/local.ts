@@ -4,8 +4,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, inject } from 'vitest';
 import * as z from 'zod/mini';
 import { envelope } from '#core/api/responses.ts';
+import { sandboxMerchants } from '#sandbox/merchants.ts';
 import { type ApiAnswer, MicropayClient } from '../../cli/client.ts';
-import { sandboxMerchants } from '../../local/sandbox-merchants.ts';
 import { type LocalStack, startLocalStack } from '../../local/stack.ts';
 
 /** Time scale the integration tests run the protocol's waits at: the whole table in a few seconds. */
@@ -154,13 +154,12 @@ export async function warmUp(stack: LocalStack): Promise<void> {
   }
 }
 
-/** Every item of the orders table, as stored. */
 /**
  * What a request could change in a stack, item by item: every order and every wake-up (the sweep's watermark
  * aside: the sweep moves it on its own schedule) in a stable order, and the settlement executions started.
  */
 export async function stackState(stack: LocalStack) {
-  const client = new DynamoDBClient({});
+  const client = new DynamoDBClient(stack.clientConfig('dynamodb'));
   const scan = async (table: string | undefined) => {
     const { Items } = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
     return (Items ?? [])
@@ -182,7 +181,7 @@ export async function stackState(stack: LocalStack) {
 }
 
 export async function scanOrders(stack: LocalStack): Promise<Record<string, unknown>[]> {
-  const client = new DynamoDBClient({});
+  const client = new DynamoDBClient(stack.clientConfig('dynamodb'));
   const { Items } = await client.send(
     new ScanCommand({ TableName: stack.env.ORDERS_TABLE, ConsistentRead: true }),
   );

@@ -210,10 +210,6 @@ export class SimChannel implements Channel {
     this.protocol = protocol;
   }
 
-  validateSetup(): string[] {
-    return [];
-  }
-
   private proof() {
     const checked = verifyAnswer({}, { authenticity: () => 'signature', mismatch: () => undefined });
     if (!checked.ok) throw new Error('unreachable');

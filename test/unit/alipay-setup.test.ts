@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'vitest';
-import { AlipayChannel } from '#core/channels/alipay/alipay.ts';
-import { ChannelHttp } from '#core/channels/kit/http.ts';
+import { alipay as alipayChannel } from '#core/channels/alipay/index.ts';
 
 const account = { app_id: '2021000000000001', seller_id: '2088000000000001' };
 const rsa = (modulusLength = 2048) => generateKeyPairSync('rsa', { modulusLength });
@@ -16,7 +15,7 @@ const pem = {
 };
 
 describe('Alipay account setup check', () => {
-  const channel = new AlipayChannel('https://openapi.alipay.com/gateway.do', new ChannelHttp());
+  const channel = alipayChannel;
 
   for (const format of ['pkcs8', 'pkcs1'] as const) {
     it(`accepts an app whose private key is ${format.toUpperCase()} PEM, with Alipay's public key`, () => {

@@ -14,7 +14,7 @@ import {
 import type { SettlementProtocol } from '#core/channels/channel.ts';
 import { fromUtc8, toUtc8 } from '#core/channels/kit/time.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
-import { channelEndpoints, loadConfig } from '#core/config.ts';
+import { channelSettings, loadConfig } from '#core/config.ts';
 
 describe('Alipay wire format', () => {
   it('signs every non-empty parameter but sign, sorted by name, values as they are', () => {
@@ -129,7 +129,7 @@ describe('Alipay protocol tables', () => {
       SETTLEMENT_STATE_MACHINE_ARN: 'arn',
     };
     const alipayOf = (env: NodeJS.ProcessEnv) =>
-      channelRegistry(channelEndpoints(loadConfig(env))).get('alipay');
+      channelRegistry(channelSettings(loadConfig(env))).get('alipay');
     assert.equal(alipayOf(base)?.protocol, alipayProtocols.seed);
     assert.equal(alipayOf({ ...base, ALIPAY_PROTOCOL: 'guidance' })?.protocol, alipayProtocols.guidance);
     assert.throws(

@@ -8,10 +8,9 @@ import {
   readQueryAnswer,
   readReverseAnswer,
 } from '#core/channels/blueocean/answers.ts';
-import { BlueoceanChannel } from '#core/channels/blueocean/blueocean.ts';
+import { blueocean } from '#core/channels/blueocean/index.ts';
 import { blueoceanProtocol, payCodeClass } from '#core/channels/blueocean/protocol.ts';
 import { fromBlueoceanTime, parseAnswer, signRequest, verifyData } from '#core/channels/blueocean/wire.ts';
-import { ChannelHttp } from '#core/channels/kit/http.ts';
 
 const key = 'sandboxblueoceankey0123456789abc';
 const expected: BlueoceanExpectation = {
@@ -508,7 +507,7 @@ describe('BlueOcean reverse answers', () => {
 });
 
 describe('BlueOcean account setup check', () => {
-  const channel = new BlueoceanChannel('https://api.hk.blueoceanpay.com', new ChannelHttp());
+  const channel = blueocean;
 
   it('accepts an appid, a currency and a key', () => {
     assert.deepEqual(channel.validateSetup({ appid: '1000258', currency: 'HKD' }, { api_key: key }), []);

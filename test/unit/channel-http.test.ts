@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { ChannelHttp } from '#core/channels/kit/http.ts';
-import { close, listen } from '#local/aws-json.ts';
+import { close, listen } from '#sandbox/server.ts';
 
 /** Every channel reads its calls through ChannelHttp.call: what each way of not answering becomes. */
 describe('ChannelHttp.call', () => {

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { checkMerchant } from '#adapters/merchant-admin.ts';
-import { setupRegistry } from '#core/channels/registry.ts';
-import { alipayOnboarding } from '../../cli/onboarding/alipay.ts';
+import { alipay } from '#core/channels/alipay/index.ts';
+import { installedChannels } from '#core/channels/installed.ts';
+import { onboardingOf } from '../../cli/onboarding.ts';
 import { payTypeOf } from '../../cli/pay-type.ts';
 
 describe('micropay pay picks the pay type from the payment code', () => {
@@ -25,6 +26,8 @@ describe('micropay pay picks the pay type from the payment code', () => {
     });
   }
 });
+
+const alipayOnboarding = onboardingOf(alipay);
 
 describe('micropay merchant add --alipay-…', () => {
   const dir = mkdtempSync(join(tmpdir(), 'alipay-onboarding-'));
@@ -64,7 +67,7 @@ describe('micropay merchant add --alipay-…', () => {
       'app_public_key_pem',
     ]);
     const problems = checkMerchant(
-      setupRegistry(),
+      installedChannels,
       { merchant_id: 'M200000001', status: 0, pay_types: { 'alipay.micro': { channel: 'alipay', account } } },
       { api_key: 'merchant-key-0123456789abcdef', channels: { alipay: credentials } },
     );
@@ -78,7 +81,7 @@ describe('micropay merchant add --alipay-…', () => {
       alipayPublicKey: files.alipayAppPublicKey,
     });
     const problems = checkMerchant(
-      setupRegistry(),
+      installedChannels,
       { merchant_id: 'M200000001', status: 0, pay_types: { 'alipay.micro': { channel: 'alipay', account } } },
       { api_key: 'merchant-key-0123456789abcdef', channels: { alipay: credentials } },
     );

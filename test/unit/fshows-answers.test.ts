@@ -10,7 +10,7 @@ import {
   readQueryAnswer,
   readReverseAnswer,
 } from '#core/channels/fshows/answers.ts';
-import { FshowsChannel } from '#core/channels/fshows/fshows.ts';
+import { fshows } from '#core/channels/fshows/index.ts';
 import { payErrorClass } from '#core/channels/fshows/protocol.ts';
 import {
   answerSigningContent,
@@ -20,7 +20,6 @@ import {
   rsaVerify,
   signingContent,
 } from '#core/channels/fshows/wire.ts';
-import { ChannelHttp } from '#core/channels/kit/http.ts';
 
 /** An RSA key pair as PEM text (SPKI public, PKCS#8 private), as an fshows account holds them. */
 function rsaPair(): { publicKey: string; privateKey: string } {
@@ -445,7 +444,7 @@ describe('fshows reverse answers', () => {
 });
 
 describe('fshows account setup check', () => {
-  const channel = new FshowsChannel('https://openapi-liquidation.51fubei.com/gateway', new ChannelHttp());
+  const channel = fshows;
   const account = { app_id: '2016072300007148', store_id: '20170720205421027980' };
 
   it('accepts an app_id, a store and an RSA private key (and the platform key, when given)', () => {

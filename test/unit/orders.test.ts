@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import type { MicropayRequest } from '#core/api/requests.ts';
+import { alipay as alipayChannel } from '#core/channels/alipay/index.ts';
 import type { GatewayError } from '#core/errors.ts';
 import { toState } from '#core/orders/changes.ts';
 import { type Order, toMerchantView } from '#core/orders/order.ts';
@@ -164,7 +165,10 @@ describe('what a merchant sees of an order', () => {
       toMerchantView({ ...order, fee_type: undefined, cash_fee: 89, cash_fee_type: 'CNY' }).cash_fee,
       89,
     );
-    const alipay = toMerchantView({ ...order, buyer_pay_amount: 101, point_amount: 0 });
+    const alipay = toMerchantView(
+      { ...order, buyer_pay_amount: 101, point_amount: 0 },
+      alipayChannel.orderFields,
+    );
     assert.deepEqual(
       [alipay.buyer_pay_amount, alipay.point_amount, alipay.invoice_amount],
       ['1.01', '0.00', undefined],

@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, it } from 'vitest';
 import { checkMerchant } from '#adapters/merchant-admin.ts';
-import { setupRegistry } from '#core/channels/registry.ts';
-import { blueoceanOnboarding } from '../../cli/onboarding/blueocean.ts';
-import { fshowsOnboarding } from '../../cli/onboarding/fshows.ts';
-import type { ChannelOnboarding } from '../../cli/onboarding/onboarding.ts';
+import { blueocean } from '#core/channels/blueocean/index.ts';
+import { fshows } from '#core/channels/fshows/index.ts';
+import { installedChannels } from '#core/channels/installed.ts';
+import { type ChannelOnboarding, onboardingOf } from '../../cli/onboarding.ts';
+
+const blueoceanOnboarding = onboardingOf(blueocean);
+const fshowsOnboarding = onboardingOf(fshows);
 
 /** What `merchant add` would build from these flags for one channel: its route and the setup check's verdict. */
 function onboard(onboarding: ChannelOnboarding, argv: string[]) {
@@ -18,7 +21,7 @@ function onboard(onboarding: ChannelOnboarding, argv: string[]) {
   assert.ok(opts[onboarding.trigger] !== undefined, 'the trigger flag configures the channel');
   const { account, credentials } = onboarding.setup(opts);
   const problems = checkMerchant(
-    setupRegistry(),
+    installedChannels,
     {
       merchant_id: 'M200000001',
       status: 0,

@@ -14,7 +14,6 @@ function slowChannel(protocol: SettlementProtocol, latencyMs: number, clock: { t
   return {
     name: 'blueocean',
     protocol,
-    validateSetup: () => [],
     pay: async () => ({ kind: 'unknown', word: 'TIMEOUT' }),
     query: async () => {
       clock.time += latencyMs;

@@ -53,7 +53,6 @@ function fakeChannel(queries: QueryResult[], reverses: ReverseResult[], protocol
   const channel: Channel = {
     name: 'wechat',
     protocol,
-    validateSetup: () => [],
     pay: async () => ({ kind: 'unknown', word: 'TIMEOUT' }),
     query: async () => {
       calls.push('query');

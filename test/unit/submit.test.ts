@@ -56,7 +56,6 @@ function scripted(result: PayResult | Error, onPay?: () => Promise<void>) {
   const channel: Channel = {
     name: 'wechat',
     protocol: wechatProtocol,
-    validateSetup: () => [],
     pay: async (ctx, command, deadlineMs) => {
       given.push({ credentials: ctx.credentials, command, deadlineMs });
       await onPay?.();

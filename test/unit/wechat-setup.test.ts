@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'vitest';
-import { ChannelHttp } from '#core/channels/kit/http.ts';
-import { WechatChannel } from '#core/channels/wechat/wechat.ts';
-import { certificateSerial, createSandboxPki } from '../../local/certificates.ts';
+import { wechat } from '#core/channels/wechat/index.ts';
+import { certificateSerial, createSandboxPki } from '#sandbox/certificates.ts';
 
 const account = { appid: 'wx2421b1c4370ec43b', mch_id: '1900000109' };
 const apiKey = 'sandboxwechatkey0123456789abcdef';
 
 describe('WeChat account setup check', () => {
-  const channel = new WechatChannel('https://api.mch.weixin.qq.com', new ChannelHttp());
+  const channel = wechat;
   const pki = createSandboxPki();
   const client = pki.issueClientCertificate(account.mch_id);
 

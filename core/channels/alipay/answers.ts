@@ -6,19 +6,36 @@ import {
   queryStatusClass,
 } from '#core/channels/alipay/protocol.ts';
 import { maxAnswerBytes, memberSpans, rsa2Verify, type Span } from '#core/channels/alipay/wire.ts';
-import type { PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import {
+  type CommonPaymentDetails,
+  finalQueryResult,
+  type PayResult,
+  type QueryResult,
+  type ReverseResult,
+} from '#core/channels/channel.ts';
 import { mismatchOf } from '#core/channels/kit/answers.ts';
 import type { CallOutcome } from '#core/channels/kit/http.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { maskAuthCode } from '#core/ids.ts';
 import { yuanToFen } from '#core/money.ts';
-import type { PaymentDetails } from '#core/orders/order.ts';
 
 /** The Alipay methods this channel calls. */
 export type AlipayMethod = 'alipay.trade.pay' | 'alipay.trade.query' | 'alipay.trade.cancel';
 
 export type { CallOutcome } from '#core/channels/kit/http.ts';
+
+/** What Alipay adds to a paid order (its descriptor's `orderFields`): amounts in integer fen. */
+export type AlipayPaymentDetails = CommonPaymentDetails & {
+  readonly buyer_logon_id?: string;
+  readonly buyer_user_id?: string;
+  readonly buyer_pay_amount?: number;
+  readonly invoice_amount?: number;
+  readonly point_amount?: number;
+  readonly receipt_amount?: number;
+  /** `fund_bill_list` as Alipay sent it (JSON text: how the buyer paid). */
+  readonly fund_bill_list?: string;
+};
 
 /** What an answer must match to be about the request that was sent. */
 export interface AlipayExpectation {
@@ -163,26 +180,12 @@ export function readQueryAnswer(outcome: CallOutcome, expected: AlipayExpectatio
   const checked = verifyAlipay(got.answer, expected, required);
   if (!checked.ok) return { kind: 'unknown', word: checked.reason };
   const word = status ?? wordOf(fields, code);
-  switch (statusClass) {
-    case 'paid':
-      return {
-        kind: 'paid',
-        details: paymentDetails(got.answer, expected),
-        refunded: false,
-        word,
-        proof: checked.verified,
-      };
-    case 'failed':
-      return {
-        kind: 'failed',
-        errCode: word,
-        errMsg: 'Alipay closed the trade: never paid, or refunded in full',
-        word,
-        proof: checked.verified,
-      };
-    default:
-      return { kind: 'pending', word };
-  }
+  if (statusClass === undefined || statusClass === 'pending') return { kind: 'pending', word };
+  const answer = {
+    details: () => paymentDetails(got.answer, expected),
+    description: 'Alipay closed the trade: never paid, or refunded in full',
+  };
+  return finalQueryResult(statusClass, word, answer, checked.verified);
 }
 
 /**
@@ -235,7 +238,7 @@ function fundBills(answer: AlipayAnswer): { text?: string; firstType?: string } 
 }
 
 /** What seed 002 shows for a paid Alipay order, from a verified pay or query answer. */
-function paymentDetails(answer: AlipayAnswer, expected: AlipayExpectation): PaymentDetails {
+function paymentDetails(answer: AlipayAnswer, expected: AlipayExpectation): AlipayPaymentDetails {
   const { fields } = answer;
   const tradeNo = str(fields, 'trade_no');
   const buyer = str(fields, 'buyer_user_id') ?? str(fields, 'buyer_open_id');

@@ -12,15 +12,15 @@ import {
   verifyData,
 } from '#core/channels/blueocean/wire.ts';
 import {
+  type CommonPaymentDetails,
   finalQueryResult,
   type PayResult,
   type QueryResult,
   type ReverseResult,
 } from '#core/channels/channel.ts';
-import { digitsToInt, mismatchOf } from '#core/channels/kit/answers.ts';
+import { digitsToInt, mismatchOf, stated } from '#core/channels/kit/answers.ts';
 import { type CallOutcome, readOutcome } from '#core/channels/kit/http.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
-import type { PaymentDetails } from '#core/orders/order.ts';
 
 export type { CallOutcome } from '#core/channels/kit/http.ts';
 
@@ -161,11 +161,11 @@ const text = (value: string | undefined) => (value === '' ? undefined : value);
  * What a paid answer reports, leaving out what it does not state: an absent field must not erase what the
  * order already holds (its `fee_type` is the route's currency).
  */
-function paymentDetails(data: Readonly<Record<string, string>>): PaymentDetails {
+function paymentDetails(data: Readonly<Record<string, string>>): CommonPaymentDetails {
   // WeChat charges the shopper in its own currency (cash_fee_type, CNY by default), so cash_fee is kept
   // only together with the currency BlueOcean says it is in.
   const cashFeeType = text(data.cash_fee_type);
-  const details: Record<string, string | number | undefined> = {
+  return stated({
     // BlueOcean's order number (`sn`) is the channel's id; WeChat's `transaction_id` the payment method's.
     ch_trade_id: text(data.sn),
     out_trade_id: text(data.transaction_id),
@@ -176,8 +176,5 @@ function paymentDetails(data: Readonly<Record<string, string>>): PaymentDetails 
     openid: text(data.openid),
     is_subscribe: text(data.is_subscribe),
     time_end: fromBlueoceanTime(text(data.time_end)),
-  };
-  return Object.fromEntries(
-    Object.entries(details).filter(([, value]) => value !== undefined),
-  ) as PaymentDetails;
+  });
 }

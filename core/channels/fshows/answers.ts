@@ -1,4 +1,5 @@
 import {
+  type CommonPaymentDetails,
   finalQueryResult,
   type PayResult,
   type QueryResult,
@@ -6,14 +7,29 @@ import {
 } from '#core/channels/channel.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/fshows/protocol.ts';
 import { answerSigningContent, type FshowsWire, parseAnswer, rsaVerify } from '#core/channels/fshows/wire.ts';
-import { mismatchOf } from '#core/channels/kit/answers.ts';
+import { mismatchOf, stated } from '#core/channels/kit/answers.ts';
 import { type CallOutcome, readOutcome } from '#core/channels/kit/http.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { exactDecimal, yuanToFen } from '#core/money.ts';
-import type { PaymentDetails } from '#core/orders/order.ts';
 
 export type { CallOutcome } from '#core/channels/kit/http.ts';
+
+/**
+ * What fshows adds to a paid order (its descriptor's `orderFields`): fees and the net amount in yuan, rates as
+ * fractions, each the exact decimal string fshows sent.
+ */
+export type FshowsPaymentDetails = CommonPaymentDetails & {
+  readonly liquidator_commission_fee?: string;
+  readonly bank_commission_fee?: string;
+  readonly pay_platform_fee?: string;
+  readonly gateway_commission_fee?: string;
+  readonly net_money?: string;
+  readonly liquidator_commission_rate?: string;
+  readonly bank_commission_rate?: string;
+  readonly pay_platform_rate?: string;
+  readonly gateway_commission_rate?: string;
+};
 
 /** What an answer must match to be about the request that was sent. */
 export interface FshowsExpectation {
@@ -192,8 +208,8 @@ const present = (value: string | undefined) => (value === '' ? undefined : value
  * for finance. A field that is absent or not a well-formed amount is left out rather than guessed, and never
  * erases what the order holds: the payment itself is proven by the order number and amount.
  */
-function paymentDetails(v: Readonly<Record<string, string>>): PaymentDetails {
-  const details: Record<string, string | number | undefined> = {
+function paymentDetails(v: Readonly<Record<string, string>>): FshowsPaymentDetails {
+  return stated({
     // fshows names no order number of its own here: WeChat's is both the channel's id and the method's.
     out_trade_id: present(v.transaction_id),
     ch_trade_id: present(v.transaction_id),
@@ -215,8 +231,5 @@ function paymentDetails(v: Readonly<Record<string, string>>): PaymentDetails {
     bank_commission_rate: decimal(v.bank_commission_rate),
     pay_platform_rate: decimal(v.pay_platform_rate),
     gateway_commission_rate: decimal(v.gatewayCommissionRate),
-  };
-  return Object.fromEntries(
-    Object.entries(details).filter(([, value]) => value !== undefined),
-  ) as PaymentDetails;
+  });
 }

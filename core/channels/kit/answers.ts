@@ -20,3 +20,8 @@ export function mismatchOf(
 export function digitsToInt(value: string | undefined): number | undefined {
   return /^\d{1,15}$/.test(String(value)) ? Number(value) : undefined;
 }
+
+/** `fields` without its undefined members: an answer that does not state a field must not erase the order's. */
+export function stated<T extends object>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as T;
+}

@@ -1,4 +1,5 @@
 import {
+  type CommonPaymentDetails,
   finalQueryResult,
   type PayResult,
   type QueryResult,
@@ -10,7 +11,6 @@ import { fromUtc8 } from '#core/channels/kit/time.ts';
 import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/wechat/protocol.ts';
 import { fromXml, type WireFields } from '#core/channels/wechat/wire.ts';
-import type { PaymentDetails } from '#core/orders/order.ts';
 import { parseSignType, type SignType, verify } from '#core/signing.ts';
 
 export type { CallOutcome } from '#core/channels/kit/http.ts';
@@ -141,7 +141,7 @@ export function readReverseAnswer(outcome: CallOutcome, expected: WechatExpectat
   return { kind: 'unknown', word };
 }
 
-function paymentDetails(f: WireFields): PaymentDetails {
+function paymentDetails(f: WireFields): CommonPaymentDetails {
   return {
     // WeChat is both the channel and the payment method: its order number is both ids.
     out_trade_id: f.transaction_id,

@@ -19,7 +19,7 @@ export const sandboxFshows = {
 
 /**
  * The sandbox Alipay application M100000001's alipay.micro uses. Its key pair and the sandbox's public key are
- * made per run by the sandbox starter (`local/alipay-keys.ts`) and added to the merchant's secret.
+ * made per run by its sandbox starter (`sandbox/alipay.ts`) and added to the merchant's secret.
  */
 export const sandboxAlipay = {
   account: { app_id: '2021000000000001', seller_id: '2088000000000001' },

@@ -1,0 +1,111 @@
+import type { Channel, ChannelContext, ChannelOrder, ClientOptions } from '#core/channels/channel.ts';
+import { toUtc8 } from '#core/channels/kit/time.ts';
+import {
+  type CallOutcome,
+  readPayAnswer,
+  readQueryAnswer,
+  readReverseAnswer,
+  type WechatExpectation,
+} from '#core/channels/wechat/answers.ts';
+import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
+import { maxXmlBytes, toXml } from '#core/channels/wechat/wire.ts';
+import { nonce } from '#core/ids.ts';
+import { parseSignType, type SignType, sign } from '#core/signing.ts';
+
+/** The WeChat Pay v2 endpoints this channel calls, relative to the base URL. */
+export const wechatPaths = {
+  micropay: '/pay/micropay',
+  orderquery: '/pay/orderquery',
+  reverse: '/secapi/pay/reverse',
+} as const;
+
+type Fields = Record<string, string | number | undefined>;
+
+/**
+ * WeChat Pay v2 micropay (seed 004). Account: `appid`, `mch_id`, optional `sub_appid`, `sub_mch_id`, and
+ * `sign_type` (`MD5` default, or `HMAC-SHA256`). Credentials: `api_key` (32 characters) and the API client
+ * certificate (`cert_pem`, `key_pem`), which `/secapi/pay/reverse` requires (mutual TLS).
+ */
+export function wechatClient({ url, http }: ClientOptions): Channel {
+  const baseUrl = url.replace(/\/+$/, '');
+
+  /** Signs and posts one request; `none` on timeout, network or HTTP error, or an oversize answer. */
+  const call = (
+    ctx: ChannelContext,
+    path: string,
+    deadlineMs: number,
+    fields: Fields,
+  ): Promise<CallOutcome> => {
+    const signType = signTypeOf(ctx);
+    const unsigned: Fields = {
+      appid: ctx.account.appid,
+      mch_id: ctx.account.mch_id,
+      sub_appid: ctx.account.sub_appid,
+      sub_mch_id: ctx.account.sub_mch_id,
+      nonce_str: nonce(),
+      sign_type: signType === 'MD5' ? undefined : signType,
+      ...fields,
+    };
+    const signed = { ...unsigned, sign: sign(unsigned, ctx.credentials.api_key ?? '', signType) };
+    const { cert_pem: cert, key_pem: key } = ctx.credentials;
+    return http.call(
+      `${baseUrl}${path}`,
+      toXml(signed),
+      { 'content-type': 'text/xml; charset=utf-8' },
+      {
+        deadlineMs,
+        maxResponseBytes: maxXmlBytes,
+        certificate: path.startsWith('/secapi/') && cert && key ? { cert, key } : undefined,
+      },
+    );
+  };
+
+  return {
+    name: 'wechat',
+    protocol: wechatProtocol,
+    async pay(ctx, command, deadlineMs) {
+      const outcome = await call(ctx, wechatPaths.micropay, deadlineMs, {
+        body: command.body,
+        attach: command.attach,
+        out_trade_no: command.out_trade_no,
+        total_fee: command.total_fee,
+        fee_type: command.fee_type,
+        spbill_create_ip: command.spbill_create_ip,
+        goods_tag: command.goods_tag,
+        auth_code: command.auth_code,
+        device_info: command.device_info,
+        time_start:
+          command.time_start === undefined ? undefined : toUtc8(command.time_start * 1000, 'compact'),
+        time_expire:
+          command.time_expire === undefined ? undefined : toUtc8(command.time_expire * 1000, 'compact'),
+      });
+      return readPayAnswer(outcome, expectation(ctx, command));
+    },
+    async query(ctx, order, deadlineMs) {
+      const outcome = await call(ctx, wechatPaths.orderquery, deadlineMs, {
+        out_trade_no: order.out_trade_no,
+      });
+      return readQueryAnswer(outcome, expectation(ctx, order));
+    },
+    async reverse(ctx, order, deadlineMs) {
+      const outcome = await call(ctx, wechatPaths.reverse, deadlineMs, { out_trade_no: order.out_trade_no });
+      return readReverseAnswer(outcome, expectation(ctx, order));
+    },
+  };
+}
+
+function signTypeOf(ctx: ChannelContext): SignType {
+  return parseSignType(ctx.account.sign_type) ?? 'MD5';
+}
+
+function expectation(ctx: ChannelContext, order: ChannelOrder): WechatExpectation {
+  return {
+    key: ctx.credentials.api_key ?? '',
+    signType: signTypeOf(ctx),
+    appid: ctx.account.appid ?? '',
+    mch_id: ctx.account.mch_id ?? '',
+    sub_mch_id: ctx.account.sub_mch_id,
+    out_trade_no: order.out_trade_no,
+    total_fee: order.total_fee,
+  };
+}
