@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { sandboxMerchants, sandboxWechat } from '#sandbox/merchants.ts';
+import { installedChannels } from '#core/channels/installed.ts';
+import type { PayType } from '#core/merchants.ts';
+import { sandboxMerchants } from '#sandbox/merchants.ts';
 import { MicropayClient } from '../../cli/client.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import { median, percentile } from './stats.ts';
@@ -80,12 +82,37 @@ interface Paying extends ServerProcess {
   pay(): Promise<number>;
 }
 
+/** A payment code of the sandbox's `00` outcome (pays at once), by the payment method's own prefix. */
+const paidAtOnce: Readonly<Record<PayType, string>> = {
+  'wechat.micro': '134567890123456700',
+  'alipay.micro': '286789012345678900',
+};
+
+/** The route the speed comparison pays on: the first sandbox merchant's first pay type. */
+function benchRoute(stack: LocalStack) {
+  const merchant = sandboxMerchants[0];
+  const [payType, route] = Object.entries(merchant?.profile.pay_types ?? {})[0] ?? [];
+  const descriptor = installedChannels.find((channel) => channel.name === route?.channel);
+  if (!merchant || !payType || !route || !descriptor) throw new Error('no sandbox route to pay on');
+  const credentials = stack.merchantSecrets[merchant.profile.merchant_id]?.channels[route.channel] ?? {};
+  const url = stack.env[descriptor.endpoint.variable] ?? '';
+  return {
+    merchant,
+    payType: payType as PayType,
+    route: { payType, channel: route.channel, url, account: route.account, credentials },
+  };
+}
+
 /** Starts a server and makes its first payment, timed from the start: a cold start as a POS sees it. */
-async function startPaying(script: string, env: Record<string, string>, label: string): Promise<Paying> {
+async function startPaying(
+  script: string,
+  env: Record<string, string>,
+  label: string,
+  route: ReturnType<typeof benchRoute>,
+): Promise<Paying> {
   const startedAt = performance.now();
   const server = await startServer(script, env);
-  const merchant = sandboxMerchants[0];
-  if (!merchant) throw new Error('no sandbox merchant');
+  const { merchant, payType } = route;
   const client = new MicropayClient({
     url: server.url,
     merchantId: merchant.profile.merchant_id,
@@ -96,12 +123,12 @@ async function startPaying(script: string, env: Record<string, string>, label: s
     n += 1;
     const started = performance.now();
     const { envelope } = await client.micropay({
-      pay_type: 'wechat.micro',
+      pay_type: payType,
       mch_trade_id: `bench-${label}-${process.pid}-${n}`,
       body: 'Bench',
       total_fee: 1,
       spbill_create_ip: '127.0.0.1',
-      auth_code: '134567890123456700',
+      auth_code: paidAtOnce[payType],
     });
     if (envelope.code !== 0 || envelope.data?.trade_state !== 0) {
       throw new Error(`${label}: unexpected answer ${JSON.stringify(envelope).slice(0, 300)}`);
@@ -119,17 +146,18 @@ interface Sequential {
 }
 
 /**
- * Payments one at a time, the two servers taking turns payment by payment (which goes first alternates), so
- * that whatever the rest of the machine does in the meantime weighs on both alike: the ratio of the two is
- * what is measured, not the machine's speed at the moment each ran.
+ * Payments one at a time, the servers taking turns payment by payment (which goes first rotates), so that
+ * whatever the rest of the machine does in the meantime weighs on all alike: the ratios between them are what is
+ * measured, not the machine's speed at the moment each ran.
  */
-async function sequentialPair(servers: readonly [Paying, Paying], payments: number): Promise<Sequential[]> {
-  const latencies: [number[], number[]] = [[], []];
+async function sequentialTurns(servers: readonly Paying[], payments: number): Promise<Sequential[]> {
+  const latencies: number[][] = servers.map(() => []);
   const cpuBefore = servers.map((s) => s.cpuMs());
   for (let i = 0; i < payments; i++) {
-    const first = i % 2;
-    latencies[first]?.push(await (servers[first] as Paying).pay());
-    latencies[1 - first]?.push(await (servers[1 - first] as Paying).pay());
+    for (let k = 0; k < servers.length; k++) {
+      const index = (i + k) % servers.length;
+      latencies[index]?.push(await (servers[index] as Paying).pay());
+    }
   }
   return servers.map((server, index) => {
     const sorted = (latencies[index] ?? []).sort((a, b) => a - b);
@@ -158,19 +186,15 @@ async function burst(server: Paying, payments: number, clients: number) {
 }
 
 /**
- * Throughput and CPU per payment with `clients` payments in flight at once, each server alone on the cores,
- * the two taking turns in `bursts` bursts (which goes first alternates): as with `sequentialPair`, a change in
- * the machine's speed during the run weighs on both alike.
+ * Throughput and CPU per payment with `clients` payments in flight at once, each server alone on the cores, the
+ * servers taking turns in `bursts` bursts (which goes first rotates): as with `sequentialTurns`, a change in the
+ * machine's speed during the run weighs on all alike.
  */
-async function concurrentPair(
-  servers: readonly [Paying, Paying],
-  payments: number,
-  clients: number,
-  bursts = 4,
-) {
+async function concurrentTurns(servers: readonly Paying[], payments: number, clients: number, bursts = 4) {
   const totals = servers.map(() => ({ done: 0, wallMs: 0, cpuMs: 0 }));
   for (let b = 0; b < bursts; b++) {
-    for (const index of b % 2 ? [1, 0] : [0, 1]) {
+    for (let k = 0; k < servers.length; k++) {
+      const index = (b + k) % servers.length;
       const run = await burst(servers[index] as Paying, Math.ceil(payments / bursts), clients);
       const total = totals[index] as { done: number; wallMs: number; cpuMs: number };
       total.done += run.done;
@@ -184,70 +208,82 @@ async function concurrentPair(
   }));
 }
 
+/** The servers compared: the gateway, the floor with the SDK (the targets') and the floor without it (information). */
+export type Contender = 'gateway' | 'floor' | 'raw';
+
+/** Gateway ÷ a floor, of one round's figures measured in the same minutes, in turns. */
+export interface RoundRatios {
+  readonly p50: number;
+  readonly cpu: number;
+  readonly rps: number;
+}
+
 export interface SpeedComparison {
   /** Medians of the rounds; start-up (measured by each server alone) the best of them. */
-  readonly gateway: SpeedFigures;
-  readonly floor: SpeedFigures;
-  /** Gateway ÷ floor of each round's paired figures (both measured in the same minutes, in turns). */
-  readonly pairedRatios: readonly { readonly p50: number; readonly cpu: number; readonly rps: number }[];
+  readonly figures: Readonly<Record<Contender, SpeedFigures>>;
+  /** Per round, the gateway's figures over each floor's. */
+  readonly ratios: Readonly<Record<'floor' | 'raw', readonly RoundRatios[]>>;
   readonly clients: number;
 }
 
-/** The median of the paired ratios: the gateway's cost relative to the floor, as robust as the rounds allow. */
-export function pairedRatio(comparison: SpeedComparison, figure: 'p50' | 'cpu' | 'rps'): number {
-  return median(comparison.pairedRatios.map((r) => r[figure]));
+/** The median of one floor's round ratios: the gateway's cost relative to it, as robust as the rounds allow. */
+export function pairedRatio(
+  comparison: SpeedComparison,
+  figure: keyof RoundRatios,
+  against: 'floor' | 'raw' = 'floor',
+): number {
+  return median(comparison.ratios[against].map((r) => r[figure]));
 }
 
 /**
- * The gateway's API process (the production handler behind local/http-api.ts, metrics on as deployed)
- * against the floor server, on the same DynamoDB Local and sandbox, in `rounds` rounds after an unmeasured
- * one. Each round starts both (which first alternates), warms each up with the same payments, measures the two
- * one payment at a time in turns (`sequentialPair`), then at `clients` concurrent payments, each alone on the
- * cores, in turns burst by burst (`concurrentPair`). Latency, CPU and throughput are paired: their ratio is taken
- * per round and the median ratio reported. Start-up is the best of the rounds.
+ * The gateway's API process (the production handler behind local/http-api.ts, metrics on as deployed) against
+ * the floor server with the SDK and without it, on the same DynamoDB Local and sandbox, in `rounds` rounds after
+ * an unmeasured one. Each round starts the three (the order rotates), warms each up with the same payments,
+ * measures them one payment at a time in turns (`sequentialTurns`), then at `clients` concurrent payments, each
+ * alone on the cores, in turns burst by burst (`concurrentTurns`). Latency, CPU and throughput ratios are taken
+ * per round and the median reported. Start-up is the best of the rounds.
  */
 export async function compareSpeed(
   stack: LocalStack,
   options: { sequential: number; concurrent: number; clients: number; rounds?: number },
 ): Promise<SpeedComparison> {
   const rounds = options.rounds ?? 5;
-  const merchant = sandboxMerchants[0];
-  if (!merchant) throw new Error('no sandbox merchant');
-  const gatewayEnv = apiProcessEnv(stack);
-  const floorEnv = {
+  const route = benchRoute(stack);
+  const floorEnv = (mode: 'sdk' | 'raw') => ({
+    FLOOR_DYNAMODB: mode,
     FLOOR_DYNAMODB_URL: stack.env.AWS_ENDPOINT_URL_DYNAMODB ?? '',
-    FLOOR_WECHAT_URL: stack.env.WECHAT_BASE_URL ?? '',
     FLOOR_CA_PEM: stack.pki.caPem,
-    FLOOR_MERCHANT_KEY: merchant.secret.api_key,
-    FLOOR_APPID: sandboxWechat.account.appid,
-    FLOOR_MCH_ID: sandboxWechat.account.mch_id,
-    FLOOR_WECHAT_KEY: sandboxWechat.credentials.api_key,
+    FLOOR_MERCHANT_KEY: route.merchant.secret.api_key,
+    FLOOR_ROUTE: JSON.stringify(route.route),
     FLOOR_ORDERS_TABLE: stack.env.ORDERS_TABLE ?? '',
     FLOOR_WAKEUPS_TABLE: stack.env.WAKEUPS_TABLE ?? '',
-  };
-  const turns: { gateway: SpeedFigures[]; floor: SpeedFigures[] } = { gateway: [], floor: [] };
-  // Round 0 is not measured: it warms DynamoDB Local's JVM and the sandbox on both servers' requests, which
+  });
+  const start = (which: Contender, round: number) =>
+    which === 'gateway'
+      ? startPaying('local/api-process.ts', apiProcessEnv(stack), `gateway${round}`, route)
+      : startPaying(
+          'scripts/bench/floor-server.ts',
+          floorEnv(which === 'floor' ? 'sdk' : 'raw'),
+          `${which}${round}`,
+          route,
+        );
+  const contenders: readonly Contender[] = ['gateway', 'floor', 'raw'];
+  const turns: Record<Contender, SpeedFigures[]> = { gateway: [], floor: [], raw: [] };
+  // Round 0 is not measured: it warms DynamoDB Local's JVM and the sandbox on every server's requests, which
   // would otherwise favour whoever came later.
   for (let round = 0; round <= rounds; round++) {
-    const order = round % 2 === 0 ? (['floor', 'gateway'] as const) : (['gateway', 'floor'] as const);
+    const order = contenders.map((_, k) => contenders[(round + k) % contenders.length] as Contender);
     const servers: Paying[] = [];
     try {
-      for (const which of order) {
-        servers.push(
-          which === 'floor'
-            ? await startPaying('scripts/bench/floor-server.ts', floorEnv, `floor${round}`)
-            : await startPaying('local/api-process.ts', gatewayEnv, `gateway${round}`),
-        );
-      }
-      const pair = servers as [Paying, Paying];
+      for (const which of order) servers.push(await start(which, round));
       // Warm-up: connections, caches and the JIT. A warm Lambda container serves thousands of payments, so the
       // figures are its steady state; what the first payment costs is `firstPaymentMs` and the cold init.
-      for (let i = 0; i < warmUp; i++) for (const server of pair) await server.pay();
-      const sequential = await sequentialPair(pair, options.sequential);
-      const concurrent = await concurrentPair(pair, options.concurrent, options.clients);
+      for (let i = 0; i < warmUp; i++) for (const server of servers) await server.pay();
+      const sequential = await sequentialTurns(servers, options.sequential);
+      const concurrent = await concurrentTurns(servers, options.concurrent, options.clients);
       for (const [index, which] of order.entries()) {
         const figures = {
-          firstPaymentMs: (pair[index] as Paying).firstPaymentMs,
+          firstPaymentMs: (servers[index] as Paying).firstPaymentMs,
           ...(sequential[index] as Sequential),
           ...(concurrent[index] as { concurrentRps: number; concurrentCpuMsPerPayment: number }),
         };
@@ -265,29 +301,35 @@ export async function compareSpeed(
     cpuMsPerPayment: median(figures.map((f) => f.cpuMsPerPayment)),
     concurrentCpuMsPerPayment: median(figures.map((f) => f.concurrentCpuMsPerPayment)),
   });
-  const pairedRatios = turns.gateway.map((g, i) => {
-    const f = turns.floor[i] as SpeedFigures;
-    return {
-      p50: g.p50Ms / f.p50Ms,
-      cpu: g.cpuMsPerPayment / f.cpuMsPerPayment,
-      rps: g.concurrentRps / f.concurrentRps,
-    };
-  });
+  const ratiosAgainst = (floor: 'floor' | 'raw') =>
+    turns.gateway.map((g, i) => {
+      const f = turns[floor][i] as SpeedFigures;
+      return {
+        p50: g.p50Ms / f.p50Ms,
+        cpu: g.cpuMsPerPayment / f.cpuMsPerPayment,
+        rps: g.concurrentRps / f.concurrentRps,
+      };
+    });
   return {
-    gateway: summary(turns.gateway),
-    floor: summary(turns.floor),
-    pairedRatios,
+    figures: { gateway: summary(turns.gateway), floor: summary(turns.floor), raw: summary(turns.raw) },
+    ratios: { floor: ratiosAgainst('floor'), raw: ratiosAgainst('raw') },
     clients: options.clients,
   };
 }
 
-/** Each channel's sandbox merchant and a payment code of the `00` outcome (pays at once). */
-const channelPayments = [
-  { channel: 'wechat', merchant: 0, payType: 'wechat.micro', authCode: '134567890123456700' },
-  { channel: 'alipay', merchant: 0, payType: 'alipay.micro', authCode: '286789012345678900' },
-  { channel: 'blueocean', merchant: 3, payType: 'wechat.micro', authCode: '134567890123456700' },
-  { channel: 'fshows', merchant: 4, payType: 'wechat.micro', authCode: '134567890123456700' },
-] as const;
+/** For each installed channel, a sandbox merchant whose route sends one of its pay types there. */
+function channelPayments() {
+  return installedChannels.flatMap((channel) => {
+    for (const [index, { profile }] of sandboxMerchants.entries()) {
+      if (profile.status !== 0) continue;
+      for (const [payType, route] of Object.entries(profile.pay_types)) {
+        if (route?.channel === channel.name)
+          return [{ channel: channel.name, merchant: index, payType: payType as PayType }];
+      }
+    }
+    return [];
+  });
+}
 
 export interface ChannelLatency {
   readonly channel: string;
@@ -300,7 +342,7 @@ export async function channelLatencies(stack: LocalStack, payments: number): Pro
   const server = await startServer('local/api-process.ts', apiProcessEnv(stack));
   try {
     const results: ChannelLatency[] = [];
-    for (const { channel, merchant: index, payType, authCode } of channelPayments) {
+    for (const { channel, merchant: index, payType } of channelPayments()) {
       const merchant = sandboxMerchants[index];
       if (!merchant) throw new Error(`no sandbox merchant ${index}`);
       const client = new MicropayClient({
@@ -317,7 +359,7 @@ export async function channelLatencies(stack: LocalStack, payments: number): Pro
           body: 'Bench',
           total_fee: 1,
           spbill_create_ip: '127.0.0.1',
-          auth_code: authCode,
+          auth_code: paidAtOnce[payType],
         });
         if (envelope.code !== 0 || envelope.data?.trade_state !== 0) {
           throw new Error(`${channel}: unexpected answer ${JSON.stringify(envelope).slice(0, 300)}`);
