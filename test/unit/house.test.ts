@@ -19,9 +19,7 @@ const codeOf = (file: string) =>
 /** The modules a file imports, as written. */
 const importsOf = (code: string) =>
   [
-    ...code.matchAll(
-      /(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\s*\(?\s*["']([^"']+)["']/g,
-    ),
+    ...code.matchAll(/(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\s*\(?\s*["']([^"']+)["']/g),
   ].map((m) => (m[1] ?? m[2]) as string);
 
 const aliases: Record<string, string> = JSON.parse(readFileSync('package.json', 'utf8')).imports;
