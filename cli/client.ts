@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Envelope } from '#core/api/gateway.ts';
+import type { Envelope } from '#core/api/handler.ts';
 import { type SignType, sign, verify } from '#core/signing.ts';
 
 export interface ClientOptions {

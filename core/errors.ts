@@ -20,9 +20,9 @@ export type ApiCodeValue = (typeof ApiCode)[keyof typeof ApiCode];
  * The one error type the domain throws on purpose. `code` is the API code the client sees; `message`
  * is safe to show (it names the field and what is wrong, never a key or a payment code).
  */
-export class GatewayError extends Error {
+export class ApiError extends Error {
   readonly code: ApiCodeValue;
-  override name = 'GatewayError';
+  override name = 'ApiError';
 
   constructor(code: ApiCodeValue, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -30,8 +30,8 @@ export class GatewayError extends Error {
   }
 }
 
-export const invalidParameter = (field: string, problem: string): GatewayError =>
-  new GatewayError(ApiCode.invalidParameter, `${field}: ${problem}`);
+export const invalidParameter = (field: string, problem: string): ApiError =>
+  new ApiError(ApiCode.invalidParameter, `${field}: ${problem}`);
 
 /** A conditional write lost against a concurrent writer; the caller re-reads and decides again. */
 export class StaleOrderError extends Error {

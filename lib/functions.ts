@@ -4,10 +4,11 @@ import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { metricNamespace, metricService } from '../adapters/emf-telemetry.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-export interface GatewayFunctionProps {
+export interface LambdaFunctionProps {
   /** Entry file under functions/, e.g. `api/handler.ts`. */
   readonly entry: string;
   readonly description: string;
@@ -31,7 +32,7 @@ export const bundling = {
 };
 
 /** A gateway Lambda: Node 24 on arm64, one esbuild ESM bundle (AWS SDK from the runtime), JSON logs. */
-export function gatewayFunction(scope: Construct, id: string, props: GatewayFunctionProps): NodejsFunction {
+export function lambdaFunction(scope: Construct, id: string, props: LambdaFunctionProps): NodejsFunction {
   const logGroup = new LogGroup(scope, `${id}Logs`, {
     retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
   });
@@ -48,8 +49,8 @@ export function gatewayFunction(scope: Construct, id: string, props: GatewayFunc
     logGroup,
     environment: {
       ...props.environment,
-      POWERTOOLS_SERVICE_NAME: 'micropay',
-      POWERTOOLS_METRICS_NAMESPACE: 'Micropay',
+      POWERTOOLS_SERVICE_NAME: metricService,
+      POWERTOOLS_METRICS_NAMESPACE: metricNamespace,
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     },

@@ -4,7 +4,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { gatewayFunction } from './functions.ts';
+import { lambdaFunction } from './functions.ts';
 
 /** The API's routes, by operation. */
 export const apiRoutes = {
@@ -42,7 +42,7 @@ export class MerchantApi extends Construct {
   constructor(scope: Construct, id: string, props: MerchantApiProps) {
     super(scope, id);
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
-    this.handler = gatewayFunction(this, 'Handler', {
+    this.handler = lambdaFunction(this, 'Handler', {
       entry: 'api/handler.ts',
       description: 'Merchant API: micropay, query, reverse',
       environment: props.environment,

@@ -10,8 +10,8 @@ import { FinanceExports, type FinanceExportsProps } from './finance-exports.ts';
 import { merchantSecretsArn } from './functions.ts';
 import { MerchantApi, type MerchantApiThrottling } from './merchant-api.ts';
 import { Monitoring } from './monitoring.ts';
-import { OrdersTable } from './orders-table.ts';
 import { merchantSecretsRead, SettlementWorkflow } from './settlement-workflow.ts';
+import { Tables } from './tables.ts';
 
 export interface MicropayGatewayProps {
   /**
@@ -57,7 +57,7 @@ export interface MicropayGatewayProps {
  * settlement workflow and sweep, and monitoring (alarms and a dashboard). A stack per region holds one.
  */
 export class MicropayGateway extends Construct {
-  public readonly tables: OrdersTable;
+  public readonly tables: Tables;
   public readonly merchantApi: MerchantApi;
   public readonly settlement: SettlementWorkflow;
   public readonly monitoring: Monitoring;
@@ -71,7 +71,7 @@ export class MicropayGateway extends Construct {
     const channelEnvironment = channelVariables(props.channels ?? installedChannels, props);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const stateMachineName = `micropay-settlement-${stack.region}`;
-    this.tables = new OrdersTable(this, 'Tables', { removalPolicy: props.removalPolicy });
+    this.tables = new Tables(this, 'Tables', { removalPolicy: props.removalPolicy });
     const environment = {
       ORDERS_TABLE: this.tables.orders.tableName,
       WAKEUPS_TABLE: this.tables.wakeups.tableName,

@@ -17,10 +17,10 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { metricNames, metricNamespace, metricService } from '../adapters/emf-telemetry.ts';
 
-/** Metric names the functions emit (`functions/shared/telemetry.ts`), namespace `Micropay`, dimension `service`. */
-const namespace = 'Micropay';
-const service = 'micropay';
+const namespace = metricNamespace;
+const service = metricService;
 
 export interface MonitoringProps {
   readonly stateMachine: StateMachine;
@@ -69,7 +69,7 @@ export class Monitoring extends Construct {
     const fiveMinutes = { period: Duration.minutes(5), statistic: 'Sum' };
     const reverseFailed = new Metric({
       namespace,
-      metricName: 'ReverseFailed',
+      metricName: metricNames.reverseFailed,
       dimensionsMap: { service },
       ...fiveMinutes,
     });
@@ -115,7 +115,7 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Payments per minute, by channel and outcome',
-        left: [search('Payments', 'channel,outcome', 'Sum', '')],
+        left: [search(metricNames.payments, 'channel,outcome', 'Sum', '')],
         width: 12,
       }),
       new GraphWidget({
@@ -130,13 +130,13 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Open orders by age (seen by the sweep)',
-        left: [search('OpenOrders', 'age', 'Maximum', '')],
+        left: [search(metricNames.openOrders, 'age', 'Maximum', '')],
         stacked: true,
         width: 12,
       }),
       new GraphWidget({
         title: 'Settlements by final state',
-        left: [search('Settled', 'channel,state', 'Sum', '')],
+        left: [search(metricNames.settled, 'channel,state', 'Sum', '')],
         width: 12,
       }),
     );
@@ -153,7 +153,7 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({
         title: 'Sweep restarts, by channel',
-        left: [search('SettlementRestarts', 'channel', 'Sum', '')],
+        left: [search(metricNames.restarts, 'channel', 'Sum', '')],
         width: 9,
       }),
     );

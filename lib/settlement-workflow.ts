@@ -7,7 +7,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { readSettlementAsl } from '#adapters/asl.ts';
-import { gatewayFunction } from './functions.ts';
+import { lambdaFunction } from './functions.ts';
 
 export interface SettlementWorkflowProps {
   /** Environment shared by the gateway functions (tables, secret prefix, channel URLs). */
@@ -42,7 +42,7 @@ export class SettlementWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: SettlementWorkflowProps) {
     super(scope, id);
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
-    this.settleFunction = gatewayFunction(this, 'Settle', {
+    this.settleFunction = lambdaFunction(this, 'Settle', {
       entry: 'settle/handler.ts',
       description: 'Settlement step: query or reverse an order per its channel protocol table',
       environment: props.environment,
@@ -63,7 +63,7 @@ export class SettlementWorkflow extends Construct {
     });
     this.settleFunction.grantInvoke(this.stateMachine);
 
-    this.sweepFunction = gatewayFunction(this, 'Sweep', {
+    this.sweepFunction = lambdaFunction(this, 'Sweep', {
       entry: 'sweep/handler.ts',
       description: 'Restarts settlement of orders whose settlement died',
       environment: props.environment,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { maxBodyBytes } from '#core/api/gateway.ts';
+import { maxBodyBytes } from '#core/api/handler.ts';
 import type { ApiFunction } from '../functions/api/api.ts';
 import { lambdaContext } from './step-functions.ts';
 

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readSettlementAsl, substitute } from '#adapters/asl.ts';
 import { type AwsClientConfig, awsClientConfig } from '#adapters/aws-config.ts';
+import { metricNamespace } from '#adapters/emf-telemetry.ts';
 import { putMerchant } from '#adapters/merchant-admin.ts';
 import type { ChannelDescriptor } from '#core/channels/channel.ts';
 import { installedChannels } from '#core/channels/installed.ts';
@@ -204,7 +205,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ),
       MERCHANT_CACHE_SECONDS: '5',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
-      POWERTOOLS_METRICS_NAMESPACE: 'Micropay',
+      POWERTOOLS_METRICS_NAMESPACE: metricNamespace,
       POWERTOOLS_DEV: 'true',
     };
     const endpoints = {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { toJSONSchema } from 'zod';
 import type * as z from 'zod/mini';
-import { maxBodyBytes, maxNesting } from '#core/api/gateway.ts';
+import { maxBodyBytes, maxNesting } from '#core/api/handler.ts';
 import { micropayRequest, orderRequest } from '#core/api/requests.ts';
 import { envelope, orderView } from '#core/api/responses.ts';
 import { ApiCode } from '#core/errors.ts';

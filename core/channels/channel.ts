@@ -85,15 +85,15 @@ interface Proven {
  * verified) decide nothing and must be settled by the protocol.
  */
 export type PayResult =
-  | ({ readonly kind: 'paid'; readonly details: PaymentDetails; readonly word: string } & Proven)
+  | ({ readonly kind: 'paid'; readonly details: PaymentDetails; readonly said: string } & Proven)
   | ({
       readonly kind: 'refused';
       readonly errCode: string;
       readonly errMsg: string;
-      readonly word: string;
+      readonly said: string;
     } & Proven)
-  | { readonly kind: 'pending'; readonly errCode?: string; readonly errMsg?: string; readonly word: string }
-  | { readonly kind: 'unknown'; readonly word: string };
+  | { readonly kind: 'pending'; readonly errCode?: string; readonly errMsg?: string; readonly said: string }
+  | { readonly kind: 'unknown'; readonly said: string };
 
 /** What a query found. `paid` with `refunded` is a payment that was later refunded in full or in part. */
 export type QueryResult =
@@ -101,18 +101,18 @@ export type QueryResult =
       readonly kind: 'paid';
       readonly details: PaymentDetails;
       readonly refunded: boolean;
-      readonly word: string;
+      readonly said: string;
     } & Proven)
   | ({
       readonly kind: 'failed';
       readonly errCode: string;
       readonly errMsg: string;
-      readonly word: string;
+      readonly said: string;
     } & Proven)
-  | ({ readonly kind: 'closed'; readonly word: string } & Proven)
-  | ({ readonly kind: 'reversed'; readonly word: string } & Proven)
-  | { readonly kind: 'pending'; readonly word: string }
-  | { readonly kind: 'unknown'; readonly word: string };
+  | ({ readonly kind: 'closed'; readonly said: string } & Proven)
+  | ({ readonly kind: 'reversed'; readonly said: string } & Proven)
+  | { readonly kind: 'pending'; readonly said: string }
+  | { readonly kind: 'unknown'; readonly said: string };
 
 /** What a query's trade state means for the order (the channels' `queryStateClass` tables). */
 export type TradeStateClass = 'paid' | 'refunded' | 'failed' | 'closed' | 'reversed' | 'pending';
@@ -134,15 +134,15 @@ export function finalQueryResult(
         kind: 'paid',
         details: answer.details(),
         refunded: stateClass === 'refunded',
-        word: state,
+        said: state,
         proof,
       };
     case 'failed':
-      return { kind: 'failed', errCode: state, errMsg: answer.description, word: state, proof };
+      return { kind: 'failed', errCode: state, errMsg: answer.description, said: state, proof };
     case 'closed':
-      return { kind: 'closed', word: state, proof };
+      return { kind: 'closed', said: state, proof };
     case 'reversed':
-      return { kind: 'reversed', word: state, proof };
+      return { kind: 'reversed', said: state, proof };
   }
 }
 
@@ -151,9 +151,9 @@ export function finalQueryResult(
  * not reversed. A channel that says what its reverse did gives `action` (Alipay's cancel: `close` or `refund`).
  */
 export type ReverseResult =
-  | ({ readonly kind: 'reversed'; readonly word: string; readonly action?: string } & Proven)
-  | { readonly kind: 'retry'; readonly word: string }
-  | { readonly kind: 'unknown'; readonly word: string };
+  | ({ readonly kind: 'reversed'; readonly said: string; readonly action?: string } & Proven)
+  | { readonly kind: 'retry'; readonly said: string }
+  | { readonly kind: 'unknown'; readonly said: string };
 
 /** When to query an open payment: the first query, then the gap between queries. */
 export interface QuerySchedule {
@@ -169,7 +169,7 @@ export interface QuerySchedule {
  */
 export interface SettlementProtocol extends QuerySchedule {
   /**
-   * Schedules that replace the default after a particular pay answer, by the answer's word (e.g. BlueOcean:
+   * Schedules that replace the default after a particular pay answer, by what the answer said (e.g. BlueOcean:
    * 10 s after `201`, 5 s after `40400`).
    */
   readonly scheduleAfter?: Readonly<Record<string, QuerySchedule>>;

@@ -16,7 +16,7 @@ export interface Verified<T> {
 
 export interface AnswerChecks<T> {
   /** `signature`: the answer's signature verifies; `transport`: unsigned by the channel's design; or why not. */
-  authenticity(answer: T): 'signature' | 'transport' | string;
+  authenticity(answer: T): Verified<T>['basis'] | { readonly unproven: string };
   /** Why the answer is not about the request that was sent (another order, amount, merchant); undefined when it is. */
   mismatch(answer: T): string | undefined;
 }
@@ -28,7 +28,7 @@ export type Verification<T> =
 /** The one maker of `Verified` answers: authenticity first, then that the answer is about this request. */
 export function verifyAnswer<T>(answer: T, checks: AnswerChecks<T>): Verification<T> {
   const basis = checks.authenticity(answer);
-  if (basis !== 'signature' && basis !== 'transport') return { ok: false, reason: basis };
+  if (typeof basis !== 'string') return { ok: false, reason: basis.unproven };
   const mismatch = checks.mismatch(answer);
   if (mismatch !== undefined) return { ok: false, reason: mismatch };
   return { ok: true, verified: { answer, basis } as Verified<T> };

@@ -79,7 +79,7 @@ export interface SettlementAttempt {
   /** ISO-8601 UTC time the answer (or its absence) was recorded. */
   readonly at: string;
   readonly action: 'pay' | 'query' | 'reverse';
-  /** The channel's word for the outcome (`SUCCESS`, `USERPAYING`, `TIMEOUT`, `recall=Y`, …). */
+  /** What the channel said of the outcome (`SUCCESS`, `USERPAYING`, `TIMEOUT`, `recall=Y`, …). */
   readonly result: string;
   readonly detail?: string;
 }

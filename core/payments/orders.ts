@@ -1,12 +1,18 @@
-import type { OrderRequest } from '#core/api/requests.ts';
-import { ApiCode, GatewayError } from '#core/errors.ts';
+import { ApiCode, ApiError } from '#core/errors.ts';
 import { applyChange, toState } from '#core/orders/changes.ts';
 import type { Order } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
 import { callLeaseEnd, claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
 
+/** Which order of a merchant: by `trade_id` or `mch_trade_id`. */
+export interface OrderLookup {
+  readonly merchant_id: string;
+  readonly trade_id?: string;
+  readonly mch_trade_id?: string;
+}
+
 /** One order of the merchant, by `trade_id` (wins when both are given) or `mch_trade_id`. */
-export async function findOrder(ports: Ports, request: OrderRequest): Promise<Order> {
+export async function findOrder(ports: Ports, request: OrderLookup): Promise<Order> {
   const order =
     request.trade_id !== undefined
       ? await ports.orders.findByTradeId(request.merchant_id, request.trade_id)
@@ -14,7 +20,7 @@ export async function findOrder(ports: Ports, request: OrderRequest): Promise<Or
           merchant_id: request.merchant_id,
           mch_trade_id: request.mch_trade_id ?? '',
         });
-  if (!order) throw new GatewayError(ApiCode.orderNotFound, 'order does not exist');
+  if (!order) throw new ApiError(ApiCode.orderNotFound, 'order does not exist');
   return order;
 }
 
@@ -31,7 +37,7 @@ export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
   const lease = callLeaseEnd(ports, channel?.protocol, now);
   const { order: saved, wrote } = await applyChange(ports.orders, order, (latest) => {
     if (latest.state === 'FAILED' || latest.state === 'CLOSED') {
-      throw new GatewayError(
+      throw new ApiError(
         ApiCode.orderStateConflict,
         `order is ${latest.state === 'FAILED' ? 'failed' : 'closed'}; there is nothing to reverse`,
       );

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { MicropayRequest } from '#core/api/requests.ts';
 import type { Channel, PayResult } from '#core/channels/channel.ts';
-import { ApiCode, GatewayError } from '#core/errors.ts';
+import { ApiCode, ApiError } from '#core/errors.ts';
 import { maskAuthCode, newTradeId, nonce } from '#core/ids.ts';
-import type { Merchant } from '#core/merchants.ts';
+import type { Merchant, PayType } from '#core/merchants.ts';
 import { applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
@@ -15,6 +14,31 @@ import {
   startSettlement,
 } from '#core/settlement/ownership.ts';
 import { iso, scaled } from '#core/time.ts';
+
+/** A payment as the merchant asked for it: the order's own fields, the payment code and how it was shown. */
+export type PaymentRequest = Pick<
+  Order,
+  | 'merchant_id'
+  | 'mch_trade_id'
+  | 'total_fee'
+  | 'fee_type'
+  | 'body'
+  | 'subject'
+  | 'attach'
+  | 'device_info'
+  | 'store_id'
+  | 'op_user_id'
+  | 'op_device_id'
+  | 'goods_tag'
+  | 'time_start'
+  | 'time_expire'
+> & {
+  readonly pay_type: PayType;
+  readonly auth_code: string;
+  readonly spbill_create_ip: string;
+  readonly scene?: 'bar_code' | 'wave_code';
+  readonly settle_type?: 0 | 1;
+};
 
 /** The parameters that define a payment: the same id with any of these different is a conflict (102). */
 const businessFields = [
@@ -39,7 +63,7 @@ const businessFields = [
  * SHA-256 of the business parameters. It includes the payment code, which is one-time and expires within
  * minutes, so a digest is safe to keep where the code itself is not.
  */
-export function fingerprint(request: MicropayRequest): string {
+export function fingerprint(request: PaymentRequest): string {
   const canonical = businessFields.map((field) => [field, request[field] ?? null]);
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
@@ -57,19 +81,19 @@ export interface SubmitOutcome {
 export async function submitPayment(
   ports: Ports,
   merchant: Merchant,
-  request: MicropayRequest,
+  request: PaymentRequest,
 ): Promise<SubmitOutcome> {
   const route = merchant.pay_types[request.pay_type];
   const channel = route && ports.channels.get(route.channel);
   if (!route || !channel) {
-    throw new GatewayError(
+    throw new ApiError(
       ApiCode.payTypeNotEnabled,
       `pay_type: merchant is not enabled for ${request.pay_type}`,
     );
   }
   const currency = route.account.currency ?? 'CNY';
   if (request.fee_type !== undefined && request.fee_type !== currency) {
-    throw new GatewayError(
+    throw new ApiError(
       ApiCode.invalidParameter,
       `fee_type: this merchant's ${request.pay_type} is settled in ${currency}; send ${currency} or leave fee_type out`,
     );
@@ -106,7 +130,7 @@ export async function submitPayment(
   const sentAt = ports.clock.now();
   const result: PayResult = await channel
     .pay(context, command, scaled(channel.protocol.payDeadlineMs, ports.deadlineScale))
-    .catch((): PayResult => ({ kind: 'unknown', word: 'ERROR' }));
+    .catch((): PayResult => ({ kind: 'unknown', said: 'ERROR' }));
   const outcome = await recordPayAnswer(ports, channel, draft, result, sentAt);
   ports.telemetry.paymentAnswered(
     channel.name,
@@ -115,7 +139,7 @@ export async function submitPayment(
   return outcome;
 }
 
-function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now: number): Order {
+function newOrder(ports: Ports, channel: Channel, request: PaymentRequest, now: number): Order {
   return {
     merchant_id: request.merchant_id,
     mch_trade_id: request.mch_trade_id,
@@ -153,13 +177,13 @@ function newOrder(ports: Ports, channel: Channel, request: MicropayRequest, now:
 function replay(existing: Order, draft: Order): SubmitOutcome {
   if (existing.mch_trade_id !== draft.mch_trade_id) {
     // Another mch_trade_id of this merchant hashes to the same order id (odds in core/ids.ts).
-    throw new GatewayError(
+    throw new ApiError(
       ApiCode.duplicateMismatch,
       'mch_trade_id: its order id collides with another order of this merchant; use another mch_trade_id',
     );
   }
   if (existing.request_fingerprint !== draft.request_fingerprint) {
-    throw new GatewayError(
+    throw new ApiError(
       ApiCode.duplicateMismatch,
       'mch_trade_id: already used with different parameters (amount, auth_code, pay_type, …)',
     );
@@ -180,7 +204,7 @@ async function recordPayAnswer(
   sentAt: number,
 ): Promise<SubmitOutcome> {
   const now = ports.clock.now();
-  const attempt = { at: iso(now), action: 'pay' as const, result: result.word };
+  const attempt = { at: iso(now), action: 'pay' as const, result: result.said };
   const firstQuery = now + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale);
   const lease = callLeaseEnd(ports, channel.protocol, firstQuery);
   const { order: saved, wrote } = await applyChange(

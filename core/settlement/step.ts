@@ -133,12 +133,12 @@ class Step {
     if (isSettled(claimed.state) || claimed.state === 'REVERSING') return this.begin(claimed);
     const result = await this.channel
       .query(await this.context(claimed), channelOrder(claimed), this.callDeadline())
-      .catch((): QueryResult => ({ kind: 'unknown', word: 'ERROR' }));
+      .catch((): QueryResult => ({ kind: 'unknown', said: 'ERROR' }));
     this.counts.queries += 1;
     const now = this.ports.clock.now();
     return this.record(
       claimed,
-      { at: iso(now), action: 'query', result: result.word },
+      { at: iso(now), action: 'query', result: result.said },
       () => queryChanges(result, now),
       { queryAt: this.nextQueryAt(claimed, now, interval), reverseAt: now },
     );
@@ -154,12 +154,12 @@ class Step {
     if (claimed.state !== 'REVERSING') return this.begin(claimed);
     const result = await this.channel
       .reverse(await this.context(claimed), channelOrder(claimed), this.callDeadline())
-      .catch((): ReverseResult => ({ kind: 'unknown', word: 'ERROR' }));
+      .catch((): ReverseResult => ({ kind: 'unknown', said: 'ERROR' }));
     this.counts.reverses += 1;
     const now = this.ports.clock.now();
     return this.record(
       claimed,
-      { at: iso(now), action: 'reverse', result: result.word },
+      { at: iso(now), action: 'reverse', result: result.said },
       () => (result.kind === 'reversed' ? { ...toState('REVERSED'), reverse_action: result.action } : {}),
       { queryAt: now, reverseAt: retryDelay === undefined ? 'give_up' : now + this.waitMs(retryDelay) },
     );

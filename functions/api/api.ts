@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { handleApiRequest, type Operation } from '#core/api/gateway.ts';
+import { handleApiRequest, type Operation } from '#core/api/handler.ts';
 import type { Runtime } from '../shared/runtime.ts';
 
 const operations: Readonly<Record<string, Operation>> = {

@@ -4,6 +4,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClientConfig } from '#adapters/aws-config.ts';
 import { DynamoOrderStore } from '#adapters/dynamo-orders.ts';
+import {
+  emfTelemetry,
+  metricNamespace,
+  metricService,
+  metricsEnabled,
+  noTelemetry,
+} from '#adapters/emf-telemetry.ts';
 import { AwsMerchantDirectory, powertoolsSecrets } from '#adapters/merchant-directory.ts';
 import { StepFunctionsWorkflow } from '#adapters/sfn-workflow.ts';
 import type { ChannelDescriptor } from '#core/channels/channel.ts';
@@ -11,7 +18,6 @@ import { installedChannels } from '#core/channels/installed.ts';
 import { channelRegistry } from '#core/channels/registry.ts';
 import { type Config, channelSettings, loadConfig } from '#core/config.ts';
 import type { Ports } from '#core/ports.ts';
-import { emfTelemetry, metricsEnabled, noTelemetry } from './telemetry.ts';
 
 /** What a function's handler runs with: its configuration, its logger and the ports over AWS. */
 export interface Runtime {
@@ -55,7 +61,10 @@ export function createRuntime(
     ),
     clock: { now: () => Date.now() },
     telemetry: metricsEnabled(env)
-      ? emfTelemetry({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Micropay', service: 'micropay' })
+      ? emfTelemetry({
+          namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? metricNamespace,
+          service: metricService,
+        })
       : noTelemetry,
     log: logger,
     timeScale: config.MICROPAY_TIME_SCALE,

@@ -233,7 +233,7 @@ async function pay(fields: Record<string, string | number>): Promise<Record<stri
       ':at': at,
       ':next': 2,
       ':expected': 1,
-      ':attempt': [{ at, action: 'pay', result: result.word }],
+      ':attempt': [{ at, action: 'pay', result: result.said }],
     },
   );
   const data = {

@@ -335,9 +335,9 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
         const direct = alipay.create({ url, http });
         const order = command('00');
         const paid = await tampered.pay(context(), order, 5_000);
-        assert.deepEqual([paid.kind, paid.word], ['unknown', 'BAD_SIGNATURE']);
+        assert.deepEqual([paid.kind, paid.said], ['unknown', 'BAD_SIGNATURE']);
         const queried = await tampered.query(context(), order, 5_000);
-        assert.deepEqual([queried.kind, queried.word], ['unknown', 'BAD_SIGNATURE']);
+        assert.deepEqual([queried.kind, queried.said], ['unknown', 'BAD_SIGNATURE']);
         assert.equal(changed, 2);
         // The answers were genuine before the change: untouched, the same query proves the payment.
         assert.equal((await direct.query(context(), order, 5_000)).kind, 'paid');
@@ -358,9 +358,9 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
       assert.equal(cancelled.action, 'close');
       assert.equal((await channel.query(context(), waiting, 5_000)).kind, 'failed');
       const refused = await channel.pay(context(), command('04'), 5_000);
-      assert.deepEqual([refused.kind, refused.word], ['refused', 'ACQ.PAYMENT_AUTH_CODE_INVALID']);
+      assert.deepEqual([refused.kind, refused.said], ['refused', 'ACQ.PAYMENT_AUTH_CODE_INVALID']);
       const timedOut = await channel.pay(context(), command('07'), 20);
-      assert.deepEqual([timedOut.kind, timedOut.word], ['unknown', 'TIMEOUT']);
+      assert.deepEqual([timedOut.kind, timedOut.said], ['unknown', 'TIMEOUT']);
     });
 
     it('a merchant whose key Alipay does not know is refused by the gateway: 600 isv.invalid-signature, code masked', async () => {

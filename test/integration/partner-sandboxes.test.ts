@@ -164,7 +164,7 @@ describe('BlueOcean sandbox (HTTPS, strict as BlueOcean)', () => {
     const queried = await channel.query(ctx, order, deadline);
     assert.equal(queried.kind, 'paid');
     assert.equal((await channel.reverse(ctx, order, deadline)).kind, 'reversed');
-    assert.equal((await channel.reverse(ctx, order, deadline)).word, '40104');
+    assert.equal((await channel.reverse(ctx, order, deadline)).said, '40104');
     assert.deepEqual(sandbox.callsFor(order.out_trade_no), { pay: 1, query: 1, reverse: 2 });
     const unifiedPay = await post(
       http,
@@ -315,7 +315,7 @@ describe('fshows sandbox (HTTPS, strict as its gateway)', () => {
         { ...order, auth_code: authCode('00'), body: 'goods', spbill_create_ip: '10.1.2.3' },
         deadline,
       );
-      assert.ok(paid.kind === 'paid', paid.word);
+      assert.ok(paid.kind === 'paid', paid.said);
       assert.equal(paid.proof.basis, basis);
       assert.equal(paid.details.net_money, '8.83827');
       const queried = await channel.query(ctx, order, deadline);
@@ -341,6 +341,6 @@ describe('fshows sandbox (HTTPS, strict as its gateway)', () => {
       },
       deadline,
     );
-    assert.deepEqual([result.kind, result.word], ['unknown', 'BAD_SIGNATURE']);
+    assert.deepEqual([result.kind, result.said], ['unknown', 'BAD_SIGNATURE']);
   });
 });

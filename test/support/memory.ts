@@ -230,25 +230,25 @@ export class SimChannel implements Channel {
         return {
           kind: 'paid',
           details: { out_trade_id: `tx-${command.out_trade_no}` },
-          word: 'SUCCESS',
+          said: 'SUCCESS',
           proof,
         };
       case '03':
-        return { kind: 'refused', errCode: 'NOTENOUGH', errMsg: 'no balance', word: 'NOTENOUGH', proof };
+        return { kind: 'refused', errCode: 'NOTENOUGH', errMsg: 'no balance', said: 'NOTENOUGH', proof };
       case '05':
-        return { kind: 'pending', word: 'SYSTEMERROR' };
+        return { kind: 'pending', said: 'SYSTEMERROR' };
       case '06':
       case '07':
-        return { kind: 'unknown', word: 'TIMEOUT' };
+        return { kind: 'unknown', said: 'TIMEOUT' };
       default:
-        return { kind: 'pending', word: 'USERPAYING' };
+        return { kind: 'pending', said: 'USERPAYING' };
     }
   }
 
   async query(_ctx: unknown, order: ChannelOrder): Promise<QueryResult> {
     this.calls.push('query');
     const trade = this.trades.get(order.out_trade_no);
-    if (!trade || trade.state === 'NONE') return { kind: 'pending', word: 'ORDERNOTEXIST' };
+    if (!trade || trade.state === 'NONE') return { kind: 'pending', said: 'ORDERNOTEXIST' };
     trade.queries += 1;
     if (trade.state === 'USERPAYING' && this.outcome === '01' && trade.queries >= 2) trade.state = 'SUCCESS';
     if (trade.state === 'USERPAYING' && this.outcome === '08') trade.state = 'PAYERROR';
@@ -259,15 +259,15 @@ export class SimChannel implements Channel {
           kind: 'paid',
           details: { out_trade_id: `tx-${order.out_trade_no}` },
           refunded: false,
-          word: 'SUCCESS',
+          said: 'SUCCESS',
           proof,
         };
       case 'PAYERROR':
-        return { kind: 'failed', errCode: 'PAYERROR', errMsg: 'cancelled', word: 'PAYERROR', proof };
+        return { kind: 'failed', errCode: 'PAYERROR', errMsg: 'cancelled', said: 'PAYERROR', proof };
       case 'REVOKED':
-        return { kind: 'reversed', word: 'REVOKED', proof };
+        return { kind: 'reversed', said: 'REVOKED', proof };
       default:
-        return { kind: 'pending', word: 'USERPAYING' };
+        return { kind: 'pending', said: 'USERPAYING' };
     }
   }
 
@@ -277,10 +277,10 @@ export class SimChannel implements Channel {
     this.trades.set(order.out_trade_no, trade);
     trade.reverses += 1;
     if (this.outcome === '10' || (this.outcome === '09' && trade.reverses === 1)) {
-      return { kind: 'retry', word: 'SYSTEMERROR recall=Y' };
+      return { kind: 'retry', said: 'SYSTEMERROR recall=Y' };
     }
     trade.state = 'REVOKED';
-    return { kind: 'reversed', word: 'SUCCESS', proof: this.proof() };
+    return { kind: 'reversed', said: 'SUCCESS', proof: this.proof() };
   }
 }
 

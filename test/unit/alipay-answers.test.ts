@@ -76,7 +76,7 @@ const failed = (subCode: string, extra: Node = {}): Node => ({
 });
 
 describe('Alipay pay answers: only verified answers about this order and amount decide', () => {
-  const cases: { name: string; outcome: CallOutcome; kind: string; word?: RegExp }[] = [
+  const cases: { name: string; outcome: CallOutcome; kind: string; said?: RegExp }[] = [
     {
       name: 'a signed 10000 about this order and amount',
       outcome: answer('alipay.trade.pay', paidNode),
@@ -86,19 +86,19 @@ describe('Alipay pay answers: only verified answers about this order and amount 
       name: 'an unsigned 10000',
       outcome: answer('alipay.trade.pay', paidNode, { unsigned: true }),
       kind: 'unknown',
-      word: /^UNSIGNED$/,
+      said: /^UNSIGNED$/,
     },
     {
       name: 'a 10000 signed with another key',
       outcome: answer('alipay.trade.pay', paidNode, { signWith: strangerKeys.privateKey }),
       kind: 'unknown',
-      word: /^BAD_SIGNATURE$/,
+      said: /^BAD_SIGNATURE$/,
     },
     {
       name: 'a 10000 changed by one byte after signing',
       outcome: answer('alipay.trade.pay', paidNode, { after: (t) => t.replace('"1.01"', '"1.02"') }),
       kind: 'unknown',
-      word: /^BAD_SIGNATURE$/,
+      said: /^BAD_SIGNATURE$/,
     },
     {
       name: 'a signed 10000 re-serialized with other whitespace (the signature covers the bytes as sent)',
@@ -106,37 +106,37 @@ describe('Alipay pay answers: only verified answers about this order and amount 
         after: (t) => t.replace('"code":"10000"', '"code": "10000"'),
       }),
       kind: 'unknown',
-      word: /^BAD_SIGNATURE$/,
+      said: /^BAD_SIGNATURE$/,
     },
     {
       name: 'a signed 10000 about another order',
       outcome: answer('alipay.trade.pay', { ...paidNode, out_trade_no: '019b76daa80080d1fa571700' }),
       kind: 'unknown',
-      word: /^MISMATCH:out_trade_no$/,
+      said: /^MISMATCH:out_trade_no$/,
     },
     {
       name: 'a signed 10000 that names no order',
       outcome: answer('alipay.trade.pay', { ...paidNode, out_trade_no: undefined }),
       kind: 'unknown',
-      word: /^MISMATCH:out_trade_no$/,
+      said: /^MISMATCH:out_trade_no$/,
     },
     {
       name: 'a signed 10000 for another amount',
       outcome: answer('alipay.trade.pay', { ...paidNode, total_amount: '0.01' }),
       kind: 'unknown',
-      word: /^MISMATCH:total_amount$/,
+      said: /^MISMATCH:total_amount$/,
     },
     {
       name: 'a signed 10000 whose amount has more decimals than fen',
       outcome: answer('alipay.trade.pay', { ...paidNode, total_amount: '1.010' }),
       kind: 'unknown',
-      word: /^MISMATCH:total_amount$/,
+      said: /^MISMATCH:total_amount$/,
     },
     {
       name: 'a signed 10000 whose amount is a JSON number',
       outcome: answer('alipay.trade.pay', { ...paidNode, total_amount: 1.01 }),
       kind: 'unknown',
-      word: /^MISMATCH:total_amount$/,
+      said: /^MISMATCH:total_amount$/,
     },
     {
       name: '10003 (the buyer is confirming), read by its code whatever msg says',
@@ -146,7 +146,7 @@ describe('Alipay pay answers: only verified answers about this order and amount 
         out_trade_no: expected.out_trade_no,
       }),
       kind: 'pending',
-      word: /^10003$/,
+      said: /^10003$/,
     },
     {
       name: 'a signed 20000 (service unavailable)',
@@ -156,7 +156,7 @@ describe('Alipay pay answers: only verified answers about this order and amount 
         sub_code: 'isp.unknow-error',
       }),
       kind: 'pending',
-      word: /^isp\.unknow-error$/,
+      said: /^isp\.unknow-error$/,
     },
     {
       name: 'a signed 40002 isv.invalid-signature: the gateway refused the request itself',
@@ -166,13 +166,13 @@ describe('Alipay pay answers: only verified answers about this order and amount 
         sub_code: 'isv.invalid-signature',
       }),
       kind: 'refused',
-      word: /^isv\.invalid-signature$/,
+      said: /^isv\.invalid-signature$/,
     },
     {
       name: 'an unsigned refusal',
       outcome: answer('alipay.trade.pay', failed('ACQ.BUYER_BALANCE_NOT_ENOUGH'), { unsigned: true }),
       kind: 'unknown',
-      word: /^UNSIGNED$/,
+      said: /^UNSIGNED$/,
     },
     {
       name: 'a signed refusal about another order',
@@ -181,13 +181,13 @@ describe('Alipay pay answers: only verified answers about this order and amount 
         failed('ACQ.BUYER_BALANCE_NOT_ENOUGH', { out_trade_no: 'another-order' }),
       ),
       kind: 'unknown',
-      word: /^MISMATCH:out_trade_no$/,
+      said: /^MISMATCH:out_trade_no$/,
     },
     {
       name: 'a sub_code Alipay never documented',
       outcome: answer('alipay.trade.pay', failed('ACQ.SOMETHING_NEW')),
       kind: 'pending',
-      word: /^ACQ\.SOMETHING_NEW$/,
+      said: /^ACQ\.SOMETHING_NEW$/,
     },
     {
       name: 'a code Alipay never documented',
@@ -201,13 +201,13 @@ describe('Alipay pay answers: only verified answers about this order and amount 
         text: `{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id"}}`,
       },
       kind: 'unknown',
-      word: /^UNSIGNED$/,
+      said: /^UNSIGNED$/,
     },
     {
       name: 'a truncated body',
       outcome: answer('alipay.trade.pay', paidNode, { after: (t) => t.slice(0, 80) }),
       kind: 'unknown',
-      word: /^MALFORMED$/,
+      said: /^MALFORMED$/,
     },
     {
       name: 'a body that names the response node twice',
@@ -219,19 +219,19 @@ describe('Alipay pay answers: only verified answers about this order and amount 
           ),
       }),
       kind: 'unknown',
-      word: /^MALFORMED$/,
+      said: /^MALFORMED$/,
     },
     {
       name: 'a node that is not an object',
       outcome: answer('alipay.trade.pay', {}, { raw: '"10000"' }),
       kind: 'unknown',
-      word: /^MALFORMED$/,
+      said: /^MALFORMED$/,
     },
     {
       name: 'an answer for another method',
       outcome: answer('alipay.trade.query', paidNode),
       kind: 'unknown',
-      word: /^MALFORMED$/,
+      said: /^MALFORMED$/,
     },
     {
       name: 'a sign that is not a string',
@@ -239,34 +239,34 @@ describe('Alipay pay answers: only verified answers about this order and amount 
         after: (t) => t.replace(/"sign":"[^"]+"/, '"sign":7'),
       }),
       kind: 'unknown',
-      word: /^MALFORMED$/,
+      said: /^MALFORMED$/,
     },
     {
       name: 'not JSON at all',
       outcome: { kind: 'answer', text: '<html>502 Bad Gateway</html>' },
       kind: 'unknown',
-      word: /^MALFORMED$/,
+      said: /^MALFORMED$/,
     },
-    { name: 'a JSON array', outcome: { kind: 'answer', text: '[1]' }, kind: 'unknown', word: /^MALFORMED$/ },
+    { name: 'a JSON array', outcome: { kind: 'answer', text: '[1]' }, kind: 'unknown', said: /^MALFORMED$/ },
     {
       name: 'an HTTP error',
-      outcome: { kind: 'none', word: 'HTTP_502' },
+      outcome: { kind: 'none', said: 'HTTP_502' },
       kind: 'unknown',
-      word: /^HTTP_502$/,
+      said: /^HTTP_502$/,
     },
-    { name: 'a timeout', outcome: { kind: 'none', word: 'TIMEOUT' }, kind: 'unknown', word: /^TIMEOUT$/ },
+    { name: 'a timeout', outcome: { kind: 'none', said: 'TIMEOUT' }, kind: 'unknown', said: /^TIMEOUT$/ },
     {
       name: 'a transport error',
-      outcome: { kind: 'none', word: 'NETWORK_ERROR' },
+      outcome: { kind: 'none', said: 'NETWORK_ERROR' },
       kind: 'unknown',
-      word: /^NETWORK_ERROR$/,
+      said: /^NETWORK_ERROR$/,
     },
   ];
   for (const c of cases) {
     it(`${c.name} → ${c.kind}`, () => {
       const result = readPayAnswer(c.outcome, expected);
       assert.equal(result.kind, c.kind);
-      if (c.word) assert.match(result.word, c.word);
+      if (c.said) assert.match(result.said, c.said);
     });
   }
 
@@ -274,7 +274,7 @@ describe('Alipay pay answers: only verified answers about this order and amount 
     it(`40004 ${subCode} (signed) → ${reading}`, () => {
       const result = pay(failed(subCode));
       assert.equal(result.kind, reading);
-      assert.equal(result.word, subCode);
+      assert.equal(result.said, subCode);
       if (result.kind === 'refused') assert.equal(result.errCode, subCode);
     });
   }
@@ -301,7 +301,7 @@ describe('Alipay pay answers: only verified answers about this order and amount 
       ...expected,
       alipayPublicKey: undefined,
     });
-    assert.deepEqual([result.kind, result.word], ['unknown', 'NO_ALIPAY_PUBLIC_KEY']);
+    assert.deepEqual([result.kind, result.said], ['unknown', 'NO_ALIPAY_PUBLIC_KEY']);
   });
 
   it('verifies the node exactly as sent: spaces, escaped slashes and unicode escapes included', () => {
@@ -368,7 +368,7 @@ describe('Alipay query answers', () => {
   it('TRADE_CLOSED about this order: the payment failed (trade_state 7)', () => {
     const result = query({ ...about, trade_status: 'TRADE_CLOSED' });
     assert.equal(result.kind, 'failed');
-    assert.equal(result.word, 'TRADE_CLOSED');
+    assert.equal(result.said, 'TRADE_CLOSED');
   });
 
   for (const [name, node] of [
@@ -405,7 +405,7 @@ describe('Alipay query answers', () => {
   });
 
   it('no answer is unknown', () => {
-    assert.equal(readQueryAnswer({ kind: 'none', word: 'TIMEOUT' }, expected).kind, 'unknown');
+    assert.equal(readQueryAnswer({ kind: 'none', said: 'TIMEOUT' }, expected).kind, 'unknown');
   });
 });
 
@@ -431,7 +431,7 @@ describe('Alipay cancel answers', () => {
   it('retry_flag=Y means cancel again, whatever code says', () => {
     assert.equal(cancel({ code: '10000', retry_flag: 'Y' }).kind, 'retry');
     const failedRetry = cancel({ code: '40004', sub_code: 'ACQ.SYSTEM_ERROR', retry_flag: 'Y' });
-    assert.deepEqual([failedRetry.kind, failedRetry.word], ['retry', 'ACQ.SYSTEM_ERROR retry_flag=Y']);
+    assert.deepEqual([failedRetry.kind, failedRetry.said], ['retry', 'ACQ.SYSTEM_ERROR retry_flag=Y']);
   });
 
   it('a 20000, or a refusal with retry_flag=N, cancelled nothing: keep trying, then alarm', () => {
@@ -451,7 +451,7 @@ describe('Alipay cancel answers', () => {
   });
 
   it('no answer is no cancel', () => {
-    assert.equal(readCancelAnswer({ kind: 'none', word: 'TIMEOUT' }, expected).kind, 'unknown');
+    assert.equal(readCancelAnswer({ kind: 'none', said: 'TIMEOUT' }, expected).kind, 'unknown');
   });
 });
 
@@ -470,39 +470,39 @@ describe('Alipay answers: every check, and the words kept in the history', () =>
       '{"alipay_trade_pay_response":{"code":"10000"},"sign":7}',
       '{"other_response":{"code":"10000"},"sign":"x"}',
     ]) {
-      assert.deepEqual(readPayAnswer(raw(text), expected), { kind: 'unknown', word: 'MALFORMED' }, text);
+      assert.deepEqual(readPayAnswer(raw(text), expected), { kind: 'unknown', said: 'MALFORMED' }, text);
     }
     const huge = answer('alipay.trade.pay', { ...paidNode, padding: 'x'.repeat(70_000) });
-    assert.deepEqual(readPayAnswer(huge, expected), { kind: 'unknown', word: 'TOO_LARGE' });
+    assert.deepEqual(readPayAnswer(huge, expected), { kind: 'unknown', said: 'TOO_LARGE' });
     // The largest answer read: 64 KiB exactly.
     const sized = (n: number) => answer('alipay.trade.pay', { ...paidNode, padding: 'x'.repeat(n) });
     const base = (sized(0) as { text: string }).text.length;
     assert.equal((sized(65_536 - base) as { text: string }).text.length, 65_536);
     assert.equal(readPayAnswer(sized(65_536 - base), expected).kind, 'paid');
-    assert.equal(readPayAnswer(sized(65_537 - base), expected).word, 'TOO_LARGE');
+    assert.equal(readPayAnswer(sized(65_537 - base), expected).said, 'TOO_LARGE');
   });
 
   it('a node without code is malformed, whichever the call', () => {
     const node = { msg: 'Success', out_trade_no: expected.out_trade_no };
     assert.deepEqual(readPayAnswer(answer('alipay.trade.pay', node), expected), {
       kind: 'unknown',
-      word: 'MALFORMED',
+      said: 'MALFORMED',
     });
-    assert.deepEqual(query(node), { kind: 'unknown', word: 'MALFORMED' });
-    assert.deepEqual(cancel(node), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(query(node), { kind: 'unknown', said: 'MALFORMED' });
+    assert.deepEqual(cancel(node), { kind: 'unknown', said: 'MALFORMED' });
   });
 
   it('a stated amount must be ours to the fen in any answer; a paid one must state it', () => {
-    assert.equal(pay({ ...paidNode, total_amount: '1.00' }).word, 'MISMATCH:total_amount');
-    assert.equal(pay({ ...paidNode, total_amount: undefined }).word, 'MISMATCH:total_amount');
-    assert.equal(pay({ ...paidNode, total_amount: '1.010' }).word, 'MISMATCH:total_amount');
+    assert.equal(pay({ ...paidNode, total_amount: '1.00' }).said, 'MISMATCH:total_amount');
+    assert.equal(pay({ ...paidNode, total_amount: undefined }).said, 'MISMATCH:total_amount');
+    assert.equal(pay({ ...paidNode, total_amount: '1.010' }).said, 'MISMATCH:total_amount');
     const waiting = query({
       code: '10000',
       trade_status: 'WAIT_BUYER_PAY',
       out_trade_no: expected.out_trade_no,
       total_amount: '9.99',
     });
-    assert.deepEqual(waiting, { kind: 'unknown', word: 'MISMATCH:total_amount' });
+    assert.deepEqual(waiting, { kind: 'unknown', said: 'MISMATCH:total_amount' });
     const closed = query({
       code: '10000',
       trade_status: 'TRADE_CLOSED',
@@ -511,7 +511,7 @@ describe('Alipay answers: every check, and the words kept in the history', () =>
     assert.equal(closed.kind, 'failed');
     // A stated amount that is no amount of fen is not ours either, even where none is needed.
     const odd = query({ code: '10000', trade_status: 'WAIT_BUYER_PAY', total_amount: '1.010' });
-    assert.deepEqual(odd, { kind: 'unknown', word: 'MISMATCH:total_amount' });
+    assert.deepEqual(odd, { kind: 'unknown', said: 'MISMATCH:total_amount' });
   });
 
   it('a refusal keeps the sub_code (else the code) and the text Alipay gave (sub_msg, else msg, else the code)', () => {
@@ -523,13 +523,13 @@ describe('Alipay answers: every check, and the words kept in the history', () =>
     });
     assert.ok(byGateway.kind === 'refused');
     assert.deepEqual(
-      [byGateway.errCode, byGateway.errMsg, byGateway.word],
+      [byGateway.errCode, byGateway.errMsg, byGateway.said],
       ['isv.invalid-signature', '验签出错', 'isv.invalid-signature'],
     );
     const codeOnly = pay({ code: '40006', msg: 'Insufficient Permissions' });
     assert.ok(codeOnly.kind === 'refused');
     assert.deepEqual(
-      [codeOnly.errCode, codeOnly.errMsg, codeOnly.word],
+      [codeOnly.errCode, codeOnly.errMsg, codeOnly.said],
       ['40006', 'Insufficient Permissions', '40006'],
     );
     const bare = pay({ code: '40006' });
@@ -543,41 +543,41 @@ describe('Alipay answers: every check, and the words kept in the history', () =>
       kind: 'pending',
       errCode: 'ACQ.SYSTEM_ERROR',
       errMsg: '系统错误',
-      word: 'ACQ.SYSTEM_ERROR',
+      said: 'ACQ.SYSTEM_ERROR',
     });
     assert.deepEqual(pay({ code: '40004', msg: 'Business Failed' }), {
       kind: 'pending',
       errCode: '40004',
       errMsg: 'Business Failed',
-      word: '40004',
+      said: '40004',
     });
     assert.deepEqual(pay({ code: '10003', msg: ' order success pay inprocess', sub_code: 'X.Y' }), {
       kind: 'pending',
       errCode: 'X.Y',
       errMsg: ' order success pay inprocess',
-      word: 'X.Y',
+      said: 'X.Y',
     });
     assert.deepEqual(pay({ code: '77777' }), {
       kind: 'pending',
       errCode: '77777',
       errMsg: '77777',
-      word: '77777',
+      said: '77777',
     });
   });
 
-  it('query: the word is the trade status, or the code when there is none to read', () => {
+  it('query: what it said is the trade status, or the code when there is none to read', () => {
     assert.deepEqual(query({ code: '10000', out_trade_no: expected.out_trade_no }), {
       kind: 'pending',
-      word: 'NO_STATUS',
+      said: 'NO_STATUS',
     });
     assert.deepEqual(query({ code: '40004', sub_code: 'ACQ.TRADE_NOT_EXIST' }), {
       kind: 'pending',
-      word: 'ACQ.TRADE_NOT_EXIST',
+      said: 'ACQ.TRADE_NOT_EXIST',
     });
-    assert.deepEqual(query({ code: '20000' }), { kind: 'pending', word: '20000' });
+    assert.deepEqual(query({ code: '20000' }), { kind: 'pending', said: '20000' });
     assert.deepEqual(query({ code: '10000', trade_status: 'WAIT_BUYER_PAY' }), {
       kind: 'pending',
-      word: 'WAIT_BUYER_PAY',
+      said: 'WAIT_BUYER_PAY',
     });
     const closed = query({
       code: '10000',
@@ -586,32 +586,32 @@ describe('Alipay answers: every check, and the words kept in the history', () =>
     });
     assert.ok(closed.kind === 'failed');
     assert.deepEqual(
-      [closed.errCode, closed.word, closed.errMsg],
+      [closed.errCode, closed.said, closed.errMsg],
       ['TRADE_CLOSED', 'TRADE_CLOSED', 'Alipay closed the trade: never paid, or refunded in full'],
     );
-    assert.equal(query({ code: '10000', trade_status: 'TRADE_CLOSED' }).word, 'MISMATCH:out_trade_no');
+    assert.equal(query({ code: '10000', trade_status: 'TRADE_CLOSED' }).said, 'MISMATCH:out_trade_no');
   });
 
   it('cancel: only a 10000 must name the order; a retry or a refusal may not', () => {
     assert.deepEqual(cancel({ code: '40004', sub_code: 'ACQ.SYSTEM_ERROR', retry_flag: 'Y' }), {
       kind: 'retry',
-      word: 'ACQ.SYSTEM_ERROR retry_flag=Y',
+      said: 'ACQ.SYSTEM_ERROR retry_flag=Y',
     });
     assert.deepEqual(cancel({ code: '20000', retry_flag: 'N' }), {
       kind: 'unknown',
-      word: '20000 retry_flag=N',
+      said: '20000 retry_flag=N',
     });
-    assert.equal(cancel({ code: '10000', retry_flag: 'N' }).word, 'MISMATCH:out_trade_no');
+    assert.equal(cancel({ code: '10000', retry_flag: 'N' }).said, 'MISMATCH:out_trade_no');
     const closed = cancel({
       code: '10000',
       out_trade_no: expected.out_trade_no,
       retry_flag: 'N',
       action: 'close',
     });
-    assert.deepEqual([closed.kind, closed.word], ['reversed', '10000 action=close']);
+    assert.deepEqual([closed.kind, closed.said], ['reversed', '10000 action=close']);
     assert.ok(closed.kind === 'reversed' && closed.action === 'close');
     const silent = cancel({ code: '10000', out_trade_no: expected.out_trade_no });
-    assert.deepEqual([silent.kind, silent.word], ['reversed', '10000']);
+    assert.deepEqual([silent.kind, silent.said], ['reversed', '10000']);
     assert.ok(silent.kind === 'reversed' && !('action' in silent));
   });
 

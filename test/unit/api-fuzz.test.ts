@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { handleApiRequest, maxNesting, nestingDepth, type Operation } from '#core/api/gateway.ts';
+import { handleApiRequest, maxNesting, nestingDepth, type Operation } from '#core/api/handler.ts';
 import type { Merchant } from '#core/merchants.ts';
 import { toState } from '#core/orders/changes.ts';
 import type { Ports } from '#core/ports.ts';

@@ -131,7 +131,7 @@ describe('BlueOcean signing', () => {
 });
 
 describe('BlueOcean pay answers: only verified answers about this order decide', () => {
-  const cases: { name: string; outcome: CallOutcome; kind: string; word?: RegExp }[] = [
+  const cases: { name: string; outcome: CallOutcome; kind: string; said?: RegExp }[] = [
     {
       name: 'a signed 200 SUCCESS about this order',
       outcome: answer({ code: 200, message: 'OK', data: signed(paidData) }),
@@ -153,37 +153,37 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
       name: 'an unsigned 200 SUCCESS',
       outcome: answer({ code: 200, data: signed(paidData, { unsigned: true }) }),
       kind: 'unknown',
-      word: /^UNSIGNED$/,
+      said: /^UNSIGNED$/,
     },
     {
       name: 'a 200 SUCCESS signed with another key',
       outcome: answer({ code: 200, data: signed(paidData, { signWith: 'x'.repeat(32) }) }),
       kind: 'unknown',
-      word: /BAD_SIGNATURE/,
+      said: /BAD_SIGNATURE/,
     },
     {
       name: 'a 200 SUCCESS with the amount changed after signing',
       outcome: answer({ code: 200, data: { ...signed(paidData), total_fee: 1 } }),
       kind: 'unknown',
-      word: /BAD_SIGNATURE/,
+      said: /BAD_SIGNATURE/,
     },
     {
       name: 'a signed 200 SUCCESS about another order',
       outcome: answer({ code: 200, data: signed({ ...paidData, out_trade_no: '019b76daa80080d1fa571700' }) }),
       kind: 'unknown',
-      word: /MISMATCH:out_trade_no/,
+      said: /MISMATCH:out_trade_no/,
     },
     {
       name: 'a signed 200 SUCCESS for another amount',
       outcome: answer({ code: 200, data: signed({ ...paidData, total_fee: 100 }) }),
       kind: 'unknown',
-      word: /MISMATCH:total_fee/,
+      said: /MISMATCH:total_fee/,
     },
     {
       name: 'a signed 200 SUCCESS in another currency',
       outcome: answer({ code: 200, data: signed({ ...paidData, fee_type: 'CNY' }) }),
       kind: 'unknown',
-      word: /MISMATCH:fee_type/,
+      said: /MISMATCH:fee_type/,
     },
     {
       name: 'a signed 200 SUCCESS that states no amount',
@@ -192,13 +192,13 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
         data: signed(Object.fromEntries(Object.entries(paidData).filter(([k]) => k !== 'total_fee'))),
       }),
       kind: 'unknown',
-      word: /MISMATCH:total_fee/,
+      said: /MISMATCH:total_fee/,
     },
     {
       name: 'a 200 whose order is still NOTPAY (unified API)',
       outcome: answer({ code: 200, data: signed({ ...paidData, trade_state: 'NOTPAY' }) }),
       kind: 'pending',
-      word: /^NOTPAY$/,
+      said: /^NOTPAY$/,
     },
     {
       name: "the seed's signed 200 pay answer, which has no trade_state",
@@ -209,7 +209,7 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
       name: "the seed's 200 pay answer for another amount",
       outcome: answer({ code: 200, data: signed({ ...seedPayData, total_fee: 100 }) }),
       kind: 'unknown',
-      word: /MISMATCH:total_fee/,
+      said: /MISMATCH:total_fee/,
     },
     {
       name: "the seed's 200 pay answer about another order",
@@ -218,25 +218,25 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
         data: signed({ ...seedPayData, out_trade_no: '019b76daa80080d1fa571700' }),
       }),
       kind: 'unknown',
-      word: /MISMATCH:out_trade_no/,
+      said: /MISMATCH:out_trade_no/,
     },
     {
       name: "the seed's 200 pay answer, unsigned",
       outcome: answer({ code: 200, data: signed(seedPayData, { unsigned: true }) }),
       kind: 'unknown',
-      word: /^UNSIGNED$/,
+      said: /^UNSIGNED$/,
     },
     {
       name: 'a 200 with neither a trade_state nor the paid order’s transaction_id',
       outcome: answer({ code: 200, data: signed({ out_trade_no: expected.out_trade_no, total_fee: 101 }) }),
       kind: 'pending',
-      word: /^200$/,
+      said: /^200$/,
     },
     {
       name: 'a 200 without data',
       outcome: answer({ code: 200, message: 'OK' }),
       kind: 'unknown',
-      word: /MALFORMED/,
+      said: /MALFORMED/,
     },
     {
       name: "a bare refusal over TLS (BlueOcean's unsigned error form)",
@@ -247,7 +247,7 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
       name: 'a refusal carrying unsigned extra fields',
       outcome: answer({ code: 40500, message: 'x', trade_state: 'SUCCESS' }),
       kind: 'unknown',
-      word: /UNSIGNED_WITH_EXTRA_FIELDS/,
+      said: /UNSIGNED_WITH_EXTRA_FIELDS/,
     },
     {
       name: 'a refusal whose data is signed with another key',
@@ -257,29 +257,29 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
         data: signed({ out_trade_no: expected.out_trade_no }, { signWith: 'k'.repeat(32) }),
       }),
       kind: 'unknown',
-      word: /BAD_SIGNATURE/,
+      said: /BAD_SIGNATURE/,
     },
     {
       name: 'an unknown code',
       outcome: answer({ code: 49999, message: 'new' }),
       kind: 'pending',
-      word: /^49999$/,
+      said: /^49999$/,
     },
     {
       name: 'a truncated body',
       outcome: { kind: 'answer', text: '{"code": 200, "da' },
       kind: 'unknown',
-      word: /MALFORMED/,
+      said: /MALFORMED/,
     },
     { name: 'an HTML error page', outcome: { kind: 'answer', text: '<html>502</html>' }, kind: 'unknown' },
-    { name: 'an HTTP error', outcome: { kind: 'none', word: 'HTTP_502' }, kind: 'unknown', word: /HTTP_502/ },
-    { name: 'a timeout', outcome: { kind: 'none', word: 'TIMEOUT' }, kind: 'unknown', word: /TIMEOUT/ },
+    { name: 'an HTTP error', outcome: { kind: 'none', said: 'HTTP_502' }, kind: 'unknown', said: /HTTP_502/ },
+    { name: 'a timeout', outcome: { kind: 'none', said: 'TIMEOUT' }, kind: 'unknown', said: /TIMEOUT/ },
   ];
   for (const c of cases) {
     it(`${c.name} → ${c.kind}`, () => {
       const result = readPayAnswer(c.outcome, expected);
-      assert.equal(result.kind, c.kind, result.word);
-      if (c.word) assert.match(result.word, c.word);
+      assert.equal(result.kind, c.kind, result.said);
+      if (c.said) assert.match(result.said, c.said);
     });
   }
 
@@ -289,25 +289,25 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
       overTls: false,
     });
     assert.equal(result.kind, 'unknown');
-    assert.match(result.word, /UNSIGNED_WITHOUT_TLS/);
+    assert.match(result.said, /UNSIGNED_WITHOUT_TLS/);
   });
 
   for (const [code, reading] of Object.entries(payCodeClass)) {
     it(`code ${code} → ${reading}, with BlueOcean's code and text`, () => {
       const result = readPayAnswer(answer({ code: Number(code), message: `message ${code}` }), expected);
       assert.equal(result.kind, reading);
-      assert.equal(result.word, code);
+      assert.equal(result.said, code);
       assert.ok(result.kind === 'pending' || result.kind === 'refused');
       assert.equal(result.errCode, code);
       assert.equal(result.errMsg, `message ${code}`);
     });
   }
 
-  it('picks the 10 s schedule after 201 and the 5 s one after busy answers, by the word of the result', () => {
-    const word = (code: number) => readPayAnswer(answer({ code, message: '' }), expected).word;
-    assert.equal(blueoceanProtocol.scheduleAfter?.[word(201)]?.firstQueryDelayMs, 10_000);
+  it('picks the 10 s schedule after 201 and the 5 s one after busy answers, by what the result said', () => {
+    const said = (code: number) => readPayAnswer(answer({ code, message: '' }), expected).said;
+    assert.equal(blueoceanProtocol.scheduleAfter?.[said(201)]?.firstQueryDelayMs, 10_000);
     for (const busy of [40400, 4006]) {
-      assert.equal(blueoceanProtocol.scheduleAfter?.[word(busy)], undefined);
+      assert.equal(blueoceanProtocol.scheduleAfter?.[said(busy)], undefined);
       assert.equal(blueoceanProtocol.firstQueryDelayMs, 5_000);
     }
   });
@@ -330,7 +330,7 @@ describe('BlueOcean pay answers: only verified answers about this order decide',
 
   it("reads the seed's pay answer as paid with its ids, amounts and time", () => {
     const result = readPayAnswer(answer({ code: 200, data: signed(seedPayData) }), expected);
-    assert.ok(result.kind === 'paid', result.word);
+    assert.ok(result.kind === 'paid', result.said);
     assert.deepEqual(result.details, {
       out_trade_id: seedPayData.transaction_id,
       fee_type: 'HKD',
@@ -394,19 +394,19 @@ describe('BlueOcean query answers', () => {
     for (const state of ['SUCCESS', 'REFUND']) {
       const other = query({ ...paidData, trade_state: state, total_fee: 100 });
       assert.equal(other.kind, 'unknown', state);
-      assert.match(other.word, /MISMATCH:total_fee/);
+      assert.match(other.said, /MISMATCH:total_fee/);
       const { total_fee: _omitted, ...noAmount } = paidData;
       const none = query({ ...noAmount, trade_state: state });
       assert.equal(none.kind, 'unknown', state);
-      assert.match(none.word, /MISMATCH:total_fee/);
+      assert.match(none.said, /MISMATCH:total_fee/);
     }
   });
 
   it('a final state in another currency, or stating another amount, decides nothing', () => {
     for (const state of ['SUCCESS', 'CLOSED', 'REVOKED', 'PAYERROR']) {
-      assert.match(query({ ...paidData, trade_state: state, fee_type: 'CNY' }).word, /MISMATCH:fee_type/);
+      assert.match(query({ ...paidData, trade_state: state, fee_type: 'CNY' }).said, /MISMATCH:fee_type/);
       assert.match(
-        query({ out_trade_no: expected.out_trade_no, total_fee: 7, trade_state: state }).word,
+        query({ out_trade_no: expected.out_trade_no, total_fee: 7, trade_state: state }).said,
         /MISMATCH:total_fee/,
       );
     }
@@ -415,7 +415,7 @@ describe('BlueOcean query answers', () => {
   it('a final state that names no order decides nothing', () => {
     for (const state of ['SUCCESS', 'CLOSED', 'REVOKED', 'PAYERROR']) {
       const { out_trade_no: _omitted, ...fields } = paidData;
-      assert.match(query({ ...fields, trade_state: state }).word, /MISMATCH:out_trade_no/, state);
+      assert.match(query({ ...fields, trade_state: state }).said, /MISMATCH:out_trade_no/, state);
     }
   });
 
@@ -484,11 +484,11 @@ describe('BlueOcean reverse answers', () => {
   });
 
   it('a 200 that returns another order, another amount, an unsigned one or none at all, is no reverse', () => {
-    assert.match(reverse({ ...revokedOrder, out_trade_no: 'another-order' }).word, /MISMATCH:out_trade_no/);
-    assert.match(reverse({ ...revokedOrder, total_fee: 100 }).word, /MISMATCH:total_fee/);
-    assert.match(reverse({ ...revokedOrder, fee_type: 'CNY' }).word, /MISMATCH:fee_type/);
+    assert.match(reverse({ ...revokedOrder, out_trade_no: 'another-order' }).said, /MISMATCH:out_trade_no/);
+    assert.match(reverse({ ...revokedOrder, total_fee: 100 }).said, /MISMATCH:total_fee/);
+    assert.match(reverse({ ...revokedOrder, fee_type: 'CNY' }).said, /MISMATCH:fee_type/);
     const { out_trade_no: _omitted, ...noOrder } = revokedOrder;
-    assert.match(reverse(noOrder).word, /MISMATCH:out_trade_no/);
+    assert.match(reverse(noOrder).said, /MISMATCH:out_trade_no/);
     assert.equal(reverse(revokedOrder, { unsigned: true }).kind, 'unknown');
     assert.equal(reverse(revokedOrder, { signWith: 'y'.repeat(32) }).kind, 'unknown');
   });
@@ -501,7 +501,7 @@ describe('BlueOcean reverse answers', () => {
 
   it('errors and silence are no reverse', () => {
     assert.equal(readReverseAnswer(answer({ code: 40400, message: '系统繁忙' }), expected).kind, 'unknown');
-    assert.equal(readReverseAnswer({ kind: 'none', word: 'TIMEOUT' }, expected).kind, 'unknown');
+    assert.equal(readReverseAnswer({ kind: 'none', said: 'TIMEOUT' }, expected).kind, 'unknown');
     assert.equal(reverse({}).kind, 'unknown');
   });
 });
@@ -543,28 +543,28 @@ describe('BlueOcean answers: every check, and the words kept in the history', ()
         answer({ code: 40500, message: 'x', data: signed({ [field]: value }) }),
         expected,
       );
-      assert.deepEqual([result.kind, result.word], ['unknown', `MISMATCH:${field}`]);
+      assert.deepEqual([result.kind, result.said], ['unknown', `MISMATCH:${field}`]);
     }
     const ours = readPayAnswer(
       answer({ code: 40500, message: '余额不足', data: signed({ out_trade_no: expected.out_trade_no }) }),
       expected,
     );
-    assert.deepEqual([ours.kind, ours.word], ['refused', '40500']);
+    assert.deepEqual([ours.kind, ours.said], ['refused', '40500']);
   });
 
   it('query: no answer, no data, no state: each leaves the order open, saying which', () => {
-    assert.deepEqual(readQueryAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+    assert.deepEqual(readQueryAnswer({ kind: 'none', said: 'TIMEOUT' }, expected), {
       kind: 'unknown',
-      word: 'TIMEOUT',
+      said: 'TIMEOUT',
     });
     assert.deepEqual(readQueryAnswer(answer({ code: 200, message: 'OK' }), expected), {
       kind: 'unknown',
-      word: 'MALFORMED',
+      said: 'MALFORMED',
     });
-    assert.deepEqual(query({ out_trade_no: expected.out_trade_no }), { kind: 'pending', word: 'UNKNOWN' });
+    assert.deepEqual(query({ out_trade_no: expected.out_trade_no }), { kind: 'pending', said: 'UNKNOWN' });
     assert.deepEqual(readQueryAnswer(answer({ code: 40102, message: '订单不存在' }), expected), {
       kind: 'pending',
-      word: '40102',
+      said: '40102',
     });
   });
 
@@ -575,7 +575,7 @@ describe('BlueOcean answers: every check, and the words kept in the history', ()
       trade_state_desc: '支付失败',
     });
     assert.ok(
-      described.kind === 'failed' && described.errMsg === '支付失败' && described.word === 'PAYERROR',
+      described.kind === 'failed' && described.errMsg === '支付失败' && described.said === 'PAYERROR',
     );
     const bare = query({ out_trade_no: expected.out_trade_no, trade_state: 'PAYERROR' });
     assert.ok(bare.kind === 'failed' && bare.errMsg === 'PAYERROR');
@@ -584,27 +584,27 @@ describe('BlueOcean answers: every check, and the words kept in the history', ()
   it('reverse: the words say what BlueOcean answered', () => {
     assert.deepEqual(reverse({ code: 200, data: signed({ recall: 'Y' }) }), {
       kind: 'retry',
-      word: 'recall=Y',
+      said: 'recall=Y',
     });
     const done = reverse({ code: 200, data: signed({ recall: 'N' }) });
-    assert.deepEqual([done.kind, done.word], ['reversed', 'SUCCESS']);
-    assert.deepEqual(reverse({ code: 200, data: signed({}) }), { kind: 'unknown', word: 'MALFORMED' });
-    assert.deepEqual(reverse({ code: 200, message: 'OK' }), { kind: 'unknown', word: 'MALFORMED' });
-    assert.deepEqual(reverse({ code: 40400, message: '系统繁忙' }), { kind: 'unknown', word: '40400' });
-    assert.deepEqual(readReverseAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+    assert.deepEqual([done.kind, done.said], ['reversed', 'SUCCESS']);
+    assert.deepEqual(reverse({ code: 200, data: signed({}) }), { kind: 'unknown', said: 'MALFORMED' });
+    assert.deepEqual(reverse({ code: 200, message: 'OK' }), { kind: 'unknown', said: 'MALFORMED' });
+    assert.deepEqual(reverse({ code: 40400, message: '系统繁忙' }), { kind: 'unknown', said: '40400' });
+    assert.deepEqual(readReverseAnswer({ kind: 'none', said: 'TIMEOUT' }, expected), {
       kind: 'unknown',
-      word: 'TIMEOUT',
+      said: 'TIMEOUT',
     });
     const revoked = reverse({
       code: 200,
       data: signed({ out_trade_no: expected.out_trade_no, trade_state: 'REVOKED' }),
     });
-    assert.deepEqual([revoked.kind, revoked.word], ['reversed', 'REVOKED']);
+    assert.deepEqual([revoked.kind, revoked.said], ['reversed', 'REVOKED']);
     assert.deepEqual(
       reverse({ code: 200, data: signed({ out_trade_no: expected.out_trade_no, trade_state: 'SUCCESS' }) }),
       {
         kind: 'unknown',
-        word: 'SUCCESS',
+        said: 'SUCCESS',
       },
     );
     // "Already reversed" signed, about our order, counts too; with unsigned extra fields it is not BlueOcean's form.
@@ -613,14 +613,14 @@ describe('BlueOcean answers: every check, and the words kept in the history', ()
       message: '订单已撤销',
       data: signed({ out_trade_no: expected.out_trade_no }),
     });
-    assert.deepEqual([signedAlready.kind, signedAlready.word], ['reversed', '40104']);
-    assert.equal(reverse({ code: 40104, message: 'x', recall: 'N' }).word, 'UNSIGNED_WITH_EXTRA_FIELDS');
+    assert.deepEqual([signedAlready.kind, signedAlready.said], ['reversed', '40104']);
+    assert.equal(reverse({ code: 40104, message: 'x', recall: 'N' }).said, 'UNSIGNED_WITH_EXTRA_FIELDS');
   });
 
   it('a 200 that says SUCCESS is paid even without a transaction_id; only a stateless 200 needs one', () => {
     const { transaction_id: _omitted, ...noTransaction } = paidData;
     const result = readPayAnswer(answer({ code: 200, data: signed(noTransaction) }), expected);
-    assert.deepEqual([result.kind, result.word], ['paid', 'SUCCESS']);
+    assert.deepEqual([result.kind, result.said], ['paid', 'SUCCESS']);
   });
 
   it('reads whole amounts only, and empty fields as not given', () => {
@@ -632,6 +632,6 @@ describe('BlueOcean answers: every check, and the words kept in the history', ()
     assert.equal(result.details.cash_fee, undefined);
     assert.equal('bank_type' in result.details, false);
     assert.equal('ch_trade_id' in result.details, false);
-    assert.equal(result.word, 'SUCCESS');
+    assert.equal(result.said, 'SUCCESS');
   });
 });

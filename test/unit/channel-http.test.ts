@@ -29,16 +29,16 @@ describe('ChannelHttp.call', () => {
   it('reads any other status, a deadline, an oversize body and a refused connection as no answer, saying which', async () => {
     assert.deepEqual(await http.call(`${url}/bad-gateway`, '', {}, options), {
       kind: 'none',
-      word: 'HTTP_502',
+      said: 'HTTP_502',
     });
-    assert.deepEqual(await http.call(`${url}/slow`, '', {}, options), { kind: 'none', word: 'TIMEOUT' });
-    assert.deepEqual(await http.call(`${url}/large`, '', {}, options), { kind: 'none', word: 'TOO_LARGE' });
+    assert.deepEqual(await http.call(`${url}/slow`, '', {}, options), { kind: 'none', said: 'TIMEOUT' });
+    assert.deepEqual(await http.call(`${url}/large`, '', {}, options), { kind: 'none', said: 'TOO_LARGE' });
     const closed = createServer();
     const closedUrl = await listen(closed);
     await close(closed);
     assert.deepEqual(await http.call(`${closedUrl}/`, '', {}, options), {
       kind: 'none',
-      word: 'NETWORK_ERROR',
+      said: 'NETWORK_ERROR',
     });
   });
 });

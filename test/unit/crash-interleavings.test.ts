@@ -4,7 +4,7 @@ import type { MicropayRequest } from '#core/api/requests.ts';
 import { alipayProtocols } from '#core/channels/alipay/protocol.ts';
 import type { SettlementProtocol } from '#core/channels/channel.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
-import { GatewayError } from '#core/errors.ts';
+import { ApiError } from '#core/errors.ts';
 import { applyChange, toState } from '#core/orders/changes.ts';
 import { canTransition, isSettled, leaseProblem, type Order, type OrderState } from '#core/orders/order.ts';
 import { reverseOrder } from '#core/payments/orders.ts';
@@ -99,7 +99,7 @@ const tableWrites = ['putNewOrder', 'updateOrder', 'putWakeup', 'advanceWatermar
 const sweepIntervalMs = 60_000;
 
 const ignoreDeath = (error: unknown) => {
-  if (!(error instanceof Crash) && !(error instanceof GatewayError)) throw error;
+  if (!(error instanceof Crash) && !(error instanceof ApiError)) throw error;
 };
 
 /**

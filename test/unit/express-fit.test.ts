@@ -28,9 +28,9 @@ async function worstCase(channel: Channel) {
   };
   const unanswered: Channel = {
     ...channel,
-    pay: () => slow({ kind: 'unknown', word: 'TIMEOUT' }),
-    query: () => slow({ kind: 'unknown', word: 'TIMEOUT' }),
-    reverse: () => slow({ kind: 'retry', word: 'TIMEOUT' }),
+    pay: () => slow({ kind: 'unknown', said: 'TIMEOUT' }),
+    query: () => slow({ kind: 'unknown', said: 'TIMEOUT' }),
+    reverse: () => slow({ kind: 'retry', said: 'TIMEOUT' }),
   };
   const ports: Ports = {
     orders,

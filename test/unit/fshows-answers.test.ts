@@ -155,13 +155,13 @@ describe("seed 003's success example", () => {
     assert.equal(parseAnswer(seedSuccessExample), undefined);
     const result = readPayAnswer(outcome(seedSuccessExample), seedExpectation);
     assert.equal(result.kind, 'unknown');
-    assert.equal(result.word, 'MALFORMED');
+    assert.equal(result.said, 'MALFORMED');
   });
 
   it('with those quotes set in ASCII, it is a paid answer with every decimal exact', () => {
     const ascii = seedSuccessExample.replaceAll('\u201c', '"').replaceAll('\u201d', '"');
     const result = readPayAnswer(outcome(ascii), seedExpectation);
-    assert.equal(result.kind, 'paid', result.word);
+    assert.equal(result.kind, 'paid', result.said);
     if (result.kind !== 'paid') return;
     assert.equal(result.proof.basis, 'transport');
     assert.deepEqual(result.details, {
@@ -213,7 +213,7 @@ describe('fshows pay answers: only verified answers about this order decide', ()
     outcome: CallOutcome;
     expect?: FshowsExpectation;
     kind: string;
-    word?: RegExp;
+    said?: RegExp;
   }[] = [
     {
       name: 'a signed success about this order',
@@ -229,7 +229,7 @@ describe('fshows pay answers: only verified answers about this order decide', ()
       name: 'a success signed with another key',
       outcome: outcome(body({ return_value: paidValue, success: true }, { signWith: merchant.privateKey })),
       kind: 'unknown',
-      word: /BAD_SIGNATURE/,
+      said: /BAD_SIGNATURE/,
     },
     {
       name: 'a signed success changed after signing',
@@ -237,7 +237,7 @@ describe('fshows pay answers: only verified answers about this order decide', ()
         body({ return_value: paidValue, success: true }).replace('"8.88","cash_fee"', '"0.01","cash_fee"'),
       ),
       kind: 'unknown',
-      word: /BAD_SIGNATURE/,
+      said: /BAD_SIGNATURE/,
     },
     {
       name: 'an unsigned success about this order, over TLS',
@@ -249,13 +249,13 @@ describe('fshows pay answers: only verified answers about this order decide', ()
       outcome: outcome(body({ return_value: paidValue, success: true }, { unsigned: true })),
       expect: { ...expected, overTls: false },
       kind: 'unknown',
-      word: /UNSIGNED_WITHOUT_TLS/,
+      said: /UNSIGNED_WITHOUT_TLS/,
     },
     {
       name: 'a signed success about another order',
       outcome: outcome(body({ return_value: { ...paidValue, out_trade_no: 'another' }, success: true })),
       kind: 'unknown',
-      word: /MISMATCH:out_trade_no/,
+      said: /MISMATCH:out_trade_no/,
     },
     {
       name: 'an unsigned success for another amount',
@@ -263,7 +263,7 @@ describe('fshows pay answers: only verified answers about this order decide', ()
         body({ return_value: { ...paidValue, total_fee: '0.01' }, success: true }, { unsigned: true }),
       ),
       kind: 'unknown',
-      word: /MISMATCH:total_fee/,
+      said: /MISMATCH:total_fee/,
     },
     {
       name: 'a success that states no amount',
@@ -271,25 +271,25 @@ describe('fshows pay answers: only verified answers about this order decide', ()
         body({ return_value: { ...paidValue, total_fee: undefined }, success: true }, { unsigned: true }),
       ),
       kind: 'unknown',
-      word: /MISMATCH:total_fee/,
+      said: /MISMATCH:total_fee/,
     },
     {
       name: 'an amount with more than two significant decimals',
       outcome: outcome(body({ return_value: { ...paidValue, total_fee: '8.881' }, success: true })),
       kind: 'unknown',
-      word: /MISMATCH:total_fee/,
+      said: /MISMATCH:total_fee/,
     },
     {
       name: 'a success without WeChat’s order number',
       outcome: outcome(body({ return_value: { ...paidValue, transaction_id: '' }, success: true })),
       kind: 'unknown',
-      word: /MALFORMED/,
+      said: /MALFORMED/,
     },
     {
       name: 'a success whose trade_state says the user is still paying',
       outcome: outcome(body({ return_value: { ...paidValue, trade_state: 'USERPAYING' }, success: true })),
       kind: 'pending',
-      word: /USERPAYING/,
+      said: /USERPAYING/,
     },
     {
       name: 'an unsigned failure that carries more than the failure form',
@@ -300,13 +300,13 @@ describe('fshows pay answers: only verified answers about this order decide', ()
         ),
       ),
       kind: 'unknown',
-      word: /UNSIGNED_FAIL_WITH:return_value/,
+      said: /UNSIGNED_FAIL_WITH:return_value/,
     },
     {
       name: 'a failure without error_code',
       outcome: outcome(body({ success: false }, { unsigned: true })),
       kind: 'unknown',
-      word: /MALFORMED/,
+      said: /MALFORMED/,
     },
     {
       name: 'an error code nobody documented',
@@ -314,28 +314,28 @@ describe('fshows pay answers: only verified answers about this order decide', ()
         body({ error_code: '-999', error_message: 'new', success: false }, { unsigned: true }),
       ),
       kind: 'pending',
-      word: /-999/,
+      said: /-999/,
     },
     {
       name: 'success that is no boolean',
       outcome: outcome('{"success":"true","return_value":{}}'),
       kind: 'unknown',
-      word: /MALFORMED/,
+      said: /MALFORMED/,
     },
     {
       name: 'a truncated body',
       outcome: outcome('{"success":true,"return_v'),
       kind: 'unknown',
-      word: /MALFORMED/,
+      said: /MALFORMED/,
     },
-    { name: 'an HTTP error', outcome: { kind: 'none', word: 'HTTP_502' }, kind: 'unknown', word: /HTTP_502/ },
-    { name: 'a timeout', outcome: { kind: 'none', word: 'TIMEOUT' }, kind: 'unknown', word: /TIMEOUT/ },
+    { name: 'an HTTP error', outcome: { kind: 'none', said: 'HTTP_502' }, kind: 'unknown', said: /HTTP_502/ },
+    { name: 'a timeout', outcome: { kind: 'none', said: 'TIMEOUT' }, kind: 'unknown', said: /TIMEOUT/ },
   ];
   for (const c of cases) {
     it(`${c.name} → ${c.kind}`, () => {
       const result = readPayAnswer(c.outcome, c.expect ?? expected);
-      assert.equal(result.kind, c.kind, result.word);
-      if (c.word) assert.match(result.word, c.word);
+      assert.equal(result.kind, c.kind, result.said);
+      if (c.said) assert.match(result.said, c.said);
     });
   }
 
@@ -439,7 +439,7 @@ describe('fshows reverse answers', () => {
       { unsigned: true },
     );
     assert.equal(readReverseAnswer(outcome(failure), expected).kind, 'unknown');
-    assert.equal(readReverseAnswer({ kind: 'none', word: 'TIMEOUT' }, expected).kind, 'unknown');
+    assert.equal(readReverseAnswer({ kind: 'none', said: 'TIMEOUT' }, expected).kind, 'unknown');
   });
 });
 
@@ -485,7 +485,7 @@ describe('fshows answers: every check, and the words kept in the history', () =>
 
   it('reads only its own shape: a boolean success, text codes (numbers read as written), an object return_value', () => {
     const numeric = readPayAnswer(outcome(JSON.stringify({ success: false, error_code: -101 })), expected);
-    assert.deepEqual([numeric.kind, numeric.word], ['refused', '-101']);
+    assert.deepEqual([numeric.kind, numeric.said], ['refused', '-101']);
     for (const members of [
       { success: 'true', return_value: paidValue },
       { success: false, error_code: true, error_message: 'x' },
@@ -494,10 +494,10 @@ describe('fshows answers: every check, and the words kept in the history', () =>
       { success: true, return_value: [paidValue] },
     ]) {
       const result = readPayAnswer(outcome(JSON.stringify(members)), expected);
-      assert.deepEqual([result.kind, result.word], ['unknown', 'MALFORMED'], JSON.stringify(members));
+      assert.deepEqual([result.kind, result.said], ['unknown', 'MALFORMED'], JSON.stringify(members));
     }
     // A null return_value is no payment; a boolean member is read as its text.
-    assert.deepEqual(pay({ success: true, return_value: null }), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(pay({ success: true, return_value: null }), { kind: 'unknown', said: 'MALFORMED' });
     const flagged = pay({ success: true, return_value: { ...paidValue, is_subscribe: true } });
     assert.ok(flagged.kind === 'paid' && flagged.details.is_subscribe === 'true');
   });
@@ -507,12 +507,12 @@ describe('fshows answers: every check, and the words kept in the history', () =>
       success: true,
       return_value: { ...paidValue, trade_state: null, detail: { a: 1 } },
     });
-    assert.deepEqual([nullState.kind, nullState.word], ['paid', 'SUCCESS']);
+    assert.deepEqual([nullState.kind, nullState.said], ['paid', 'SUCCESS']);
     const explicit = pay({ success: true, return_value: { ...paidValue, trade_state: 'SUCCESS' } });
-    assert.deepEqual([explicit.kind, explicit.word], ['paid', 'SUCCESS']);
+    assert.deepEqual([explicit.kind, explicit.said], ['paid', 'SUCCESS']);
     assert.deepEqual(query({ success: true, return_value: 'SUCCESS' }), {
       kind: 'unknown',
-      word: 'MALFORMED',
+      said: 'MALFORMED',
     });
     const { cash_fee: _c, coupon_fee: _k, ...noAmounts } = paidValue;
     const lean = pay({ success: true, return_value: noAmounts });
@@ -527,14 +527,14 @@ describe('fshows answers: every check, and the words kept in the history', () =>
       { success: true, return_value: paidValue },
       { signWith: merchant.privateKey },
     );
-    assert.equal(readPayAnswer(outcome(signedWithAnother), expected).word, 'BAD_SIGNATURE');
+    assert.equal(readPayAnswer(outcome(signedWithAnother), expected).said, 'BAD_SIGNATURE');
     const overTls = readPayAnswer(outcome(signedWithAnother), noKey);
     assert.ok(overTls.kind === 'paid' && overTls.proof.basis === 'transport');
     const emptySign = JSON.stringify({ success: true, return_value: paidValue, sign: '' });
     const empty = readPayAnswer(outcome(emptySign), expected);
     assert.ok(empty.kind === 'paid' && empty.proof.basis === 'transport');
     assert.equal(
-      readPayAnswer(outcome(emptySign), { ...expected, overTls: false }).word,
+      readPayAnswer(outcome(emptySign), { ...expected, overTls: false }).said,
       'UNSIGNED_WITHOUT_TLS',
     );
   });
@@ -546,57 +546,57 @@ describe('fshows answers: every check, and the words kept in the history', () =>
       ),
       { ...expected, platformPublicKey: undefined },
     );
-    assert.deepEqual([bare.kind, bare.word], ['refused', '-101']);
+    assert.deepEqual([bare.kind, bare.said], ['refused', '-101']);
     const extra = readPayAnswer(
       outcome(JSON.stringify({ success: false, error_code: '-101', trade_state: 'X', out_trade_no: 'y' })),
       { ...expected, platformPublicKey: undefined },
     );
-    assert.equal(extra.word, 'UNSIGNED_FAIL_WITH:trade_state,out_trade_no');
+    assert.equal(extra.said, 'UNSIGNED_FAIL_WITH:trade_state,out_trade_no');
     // A sign the account has no key to check leaves the failure resting on TLS, bare as it is.
     const signedNoKey = readPayAnswer(
       outcome(JSON.stringify({ success: false, error_code: '-101', error_message: 'x', sign: 'c2lnbg==' })),
       { ...expected, platformPublicKey: undefined },
     );
-    assert.deepEqual([signedNoKey.kind, signedNoKey.word], ['refused', '-101']);
+    assert.deepEqual([signedNoKey.kind, signedNoKey.said], ['refused', '-101']);
   });
 
   it('a paid answer must be about our order and amount: another, none or a malformed one decides nothing', () => {
     const { total_fee: _omitted, ...noAmount } = paidValue;
-    assert.equal(pay({ success: true, return_value: noAmount }).word, 'MISMATCH:total_fee');
+    assert.equal(pay({ success: true, return_value: noAmount }).said, 'MISMATCH:total_fee');
     assert.equal(
-      pay({ success: true, return_value: { ...paidValue, total_fee: '8.87' } }).word,
+      pay({ success: true, return_value: { ...paidValue, total_fee: '8.87' } }).said,
       'MISMATCH:total_fee',
     );
     assert.equal(
-      pay({ success: true, return_value: { ...paidValue, total_fee: '8.881' } }).word,
+      pay({ success: true, return_value: { ...paidValue, total_fee: '8.881' } }).said,
       'MISMATCH:total_fee',
     );
     assert.equal(
-      pay({ success: true, return_value: { ...paidValue, out_trade_no: 'x' } }).word,
+      pay({ success: true, return_value: { ...paidValue, out_trade_no: 'x' } }).said,
       'MISMATCH:out_trade_no',
     );
     const { out_trade_no: _no, ...noOrder } = paidValue;
-    assert.equal(pay({ success: true, return_value: noOrder }).word, 'MISMATCH:out_trade_no');
+    assert.equal(pay({ success: true, return_value: noOrder }).said, 'MISMATCH:out_trade_no');
   });
 
-  it('pay: a state other than SUCCESS is pending by its word; no transaction_id, or no value, is malformed', () => {
+  it('pay: a state other than SUCCESS is pending by what it said; no transaction_id, or no value, is malformed', () => {
     assert.deepEqual(pay({ success: true, return_value: { ...paidValue, trade_state: 'USERPAYING' } }), {
       kind: 'pending',
-      word: 'USERPAYING',
+      said: 'USERPAYING',
     });
     const { transaction_id: _omitted, ...noTransaction } = paidValue;
     assert.deepEqual(pay({ success: true, return_value: noTransaction }), {
       kind: 'unknown',
-      word: 'MALFORMED',
+      said: 'MALFORMED',
     });
-    assert.deepEqual(pay({ success: true }), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(pay({ success: true }), { kind: 'unknown', said: 'MALFORMED' });
     const paid = pay({ success: true, return_value: paidValue });
-    assert.deepEqual([paid.kind, paid.word], ['paid', 'SUCCESS']);
+    assert.deepEqual([paid.kind, paid.said], ['paid', 'SUCCESS']);
   });
 
   it('a refusal carries fshows’ code and text (the code when no text); a refusal about another order counts too', () => {
     const withText = pay({ success: false, error_code: 'NOTENOUGH', error_message: '余额不足' });
-    assert.ok(withText.kind === 'refused' && withText.errMsg === '余额不足' && withText.word === 'NOTENOUGH');
+    assert.ok(withText.kind === 'refused' && withText.errMsg === '余额不足' && withText.said === 'NOTENOUGH');
     const withoutText = pay({ success: false, error_code: 'NOTENOUGH' });
     assert.ok(withoutText.kind === 'refused' && withoutText.errMsg === 'NOTENOUGH');
     const pending = pay({ success: false, error_code: 'SYSTEMERROR', error_message: '系统超时' });
@@ -604,25 +604,25 @@ describe('fshows answers: every check, and the words kept in the history', () =>
       kind: 'pending',
       errCode: 'SYSTEMERROR',
       errMsg: '系统超时',
-      word: 'SYSTEMERROR',
+      said: 'SYSTEMERROR',
     });
-    assert.deepEqual(pay({ success: false }), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(pay({ success: false }), { kind: 'unknown', said: 'MALFORMED' });
   });
 
   it('query: no answer, a failure, no value, no state: each leaves the order open, saying which', () => {
-    assert.deepEqual(readQueryAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+    assert.deepEqual(readQueryAnswer({ kind: 'none', said: 'TIMEOUT' }, expected), {
       kind: 'unknown',
-      word: 'TIMEOUT',
+      said: 'TIMEOUT',
     });
     assert.deepEqual(query({ success: false, error_code: 'ORDERNOTEXIST' }), {
       kind: 'pending',
-      word: 'ORDERNOTEXIST',
+      said: 'ORDERNOTEXIST',
     });
-    assert.deepEqual(query({ success: false }), { kind: 'pending', word: 'FAIL' });
-    assert.deepEqual(query({ success: true }), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(query({ success: false }), { kind: 'pending', said: 'FAIL' });
+    assert.deepEqual(query({ success: true }), { kind: 'unknown', said: 'MALFORMED' });
     assert.deepEqual(query({ success: true, return_value: { out_trade_no: expected.out_trade_no } }), {
       kind: 'pending',
-      word: 'UNKNOWN',
+      said: 'UNKNOWN',
     });
   });
 
@@ -630,7 +630,7 @@ describe('fshows answers: every check, and the words kept in the history', () =>
     for (const state of ['SUCCESS', 'REFUND']) {
       const { total_fee: _omitted, ...noAmount } = paidValue;
       assert.equal(
-        query({ success: true, return_value: { ...noAmount, trade_state: state } }).word,
+        query({ success: true, return_value: { ...noAmount, trade_state: state } }).said,
         'MISMATCH:total_fee',
       );
       const paid = query({ success: true, return_value: { ...paidValue, trade_state: state } });
@@ -659,29 +659,29 @@ describe('fshows answers: every check, and the words kept in the history', () =>
   });
 
   it('reverse: the words say what fshows answered', () => {
-    assert.deepEqual(readReverseAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+    assert.deepEqual(readReverseAnswer({ kind: 'none', said: 'TIMEOUT' }, expected), {
       kind: 'unknown',
-      word: 'TIMEOUT',
+      said: 'TIMEOUT',
     });
     assert.deepEqual(reverse({ success: false, error_code: 'SYSTEMERROR' }), {
       kind: 'unknown',
-      word: 'SYSTEMERROR',
+      said: 'SYSTEMERROR',
     });
-    assert.deepEqual(reverse({ success: false }), { kind: 'unknown', word: 'FAIL' });
-    assert.deepEqual(reverse({ success: true }), { kind: 'unknown', word: 'MALFORMED' });
+    assert.deepEqual(reverse({ success: false }), { kind: 'unknown', said: 'FAIL' });
+    assert.deepEqual(reverse({ success: true }), { kind: 'unknown', said: 'MALFORMED' });
     const ours = { out_trade_no: expected.out_trade_no };
     assert.deepEqual(reverse({ success: true, return_value: { ...ours, recall: 'Y' } }), {
       kind: 'retry',
-      word: 'recall=Y',
+      said: 'recall=Y',
     });
     const done = reverse({ success: true, return_value: ours });
-    assert.deepEqual([done.kind, done.word], ['reversed', 'SUCCESS']);
+    assert.deepEqual([done.kind, done.said], ['reversed', 'SUCCESS']);
     assert.equal(
-      reverse({ success: true, return_value: { ...ours, total_fee: '1.00' } }).word,
+      reverse({ success: true, return_value: { ...ours, total_fee: '1.00' } }).said,
       'MISMATCH:total_fee',
     );
     assert.equal(
-      reverse({ success: true, return_value: { ...ours, total_fee: '8.881' } }).word,
+      reverse({ success: true, return_value: { ...ours, total_fee: '8.881' } }).said,
       'MISMATCH:total_fee',
     );
     assert.equal(reverse({ success: true, return_value: { ...ours, total_fee: '8.88' } }).kind, 'reversed');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import type { MicropayRequest } from '#core/api/requests.ts';
 import { alipay as alipayChannel } from '#core/channels/alipay/index.ts';
-import type { GatewayError } from '#core/errors.ts';
+import type { ApiError } from '#core/errors.ts';
 import { toState } from '#core/orders/changes.ts';
 import { type Order, toMerchantView } from '#core/orders/order.ts';
 import { findOrder, reverseOrder } from '#core/payments/orders.ts';
@@ -31,27 +31,22 @@ describe('finding an order', () => {
     const { ports, order } = await paidOrder('find-1');
     const other = await submitPayment(ports, testMerchant, request('find-2'));
     const merchant_id = testMerchant.merchant_id;
-    const sign = 'x';
-    assert.equal(
-      (await findOrder(ports, { merchant_id, sign, mch_trade_id: 'find-1' })).trade_id,
-      order.trade_id,
-    );
+    assert.equal((await findOrder(ports, { merchant_id, mch_trade_id: 'find-1' })).trade_id, order.trade_id);
     const both = await findOrder(ports, {
       merchant_id,
-      sign,
       trade_id: other.order.trade_id,
       mch_trade_id: 'find-1',
     });
     assert.equal(both.trade_id, other.order.trade_id);
     for (const wrong of [
-      { merchant_id, sign, mch_trade_id: 'nobody' },
-      { merchant_id: 'M2', sign, mch_trade_id: 'find-1' },
-      { merchant_id: 'M2', sign, trade_id: order.trade_id },
-      { merchant_id, sign, trade_id: '0'.repeat(24) },
+      { merchant_id, mch_trade_id: 'nobody' },
+      { merchant_id: 'M2', mch_trade_id: 'find-1' },
+      { merchant_id: 'M2', trade_id: order.trade_id },
+      { merchant_id, trade_id: '0'.repeat(24) },
     ]) {
       await assert.rejects(
         findOrder(ports, wrong),
-        (e: GatewayError) => e.code === 301 && e.message === 'order does not exist',
+        (e: ApiError) => e.code === 301 && e.message === 'order does not exist',
       );
     }
   });
@@ -68,7 +63,7 @@ describe('reversing an order', () => {
   });
 
   it('a failed or closed order: 302 naming which, and nothing written', async () => {
-    for (const [state, word] of [
+    for (const [state, said] of [
       ['FAILED', 'failed'],
       ['CLOSED', 'closed'],
     ] as const) {
@@ -76,7 +71,7 @@ describe('reversing an order', () => {
       const stored = state === 'CLOSED' ? await orders.update(order, toState('CLOSED')) : order;
       await assert.rejects(
         reverseOrder(ports, stored),
-        (e: GatewayError) => e.code === 302 && e.message === `order is ${word}; there is nothing to reverse`,
+        (e: ApiError) => e.code === 302 && e.message === `order is ${said}; there is nothing to reverse`,
       );
       const after = await orders.get(order);
       assert.equal(after?.version, stored.version);

@@ -14,14 +14,14 @@ function slowChannel(protocol: SettlementProtocol, latencyMs: number, clock: { t
   return {
     name: 'blueocean',
     protocol,
-    pay: async () => ({ kind: 'unknown', word: 'TIMEOUT' }),
+    pay: async () => ({ kind: 'unknown', said: 'TIMEOUT' }),
     query: async () => {
       clock.time += latencyMs;
-      return { kind: 'pending', word: 'USERPAYING' };
+      return { kind: 'pending', said: 'USERPAYING' };
     },
     reverse: async () => {
       clock.time += latencyMs;
-      return { kind: 'retry', word: 'recall=Y' };
+      return { kind: 'retry', said: 'recall=Y' };
     },
   };
 }

@@ -53,14 +53,14 @@ function fakeChannel(queries: QueryResult[], reverses: ReverseResult[], protocol
   const channel: Channel = {
     name: 'wechat',
     protocol,
-    pay: async () => ({ kind: 'unknown', word: 'TIMEOUT' }),
+    pay: async () => ({ kind: 'unknown', said: 'TIMEOUT' }),
     query: async () => {
       calls.push('query');
-      return queries.shift() ?? { kind: 'pending', word: 'USERPAYING' };
+      return queries.shift() ?? { kind: 'pending', said: 'USERPAYING' };
     },
     reverse: async () => {
       calls.push('reverse');
-      return reverses.shift() ?? { kind: 'retry', word: 'SYSTEMERROR recall=Y' };
+      return reverses.shift() ?? { kind: 'retry', said: 'SYSTEMERROR recall=Y' };
     },
   };
   return { channel, calls };
@@ -129,7 +129,7 @@ describe('settlement step (WeChat protocol table)', () => {
       ...base.ports.channels.get('wechat'),
       query: async (_ctx, _order, deadlineMs) => {
         deadlines.push(deadlineMs);
-        return { kind: 'pending', word: 'USERPAYING' };
+        return { kind: 'pending', said: 'USERPAYING' };
       },
     } as Channel;
     const ports: Ports = {
@@ -270,7 +270,7 @@ describe('settlement step (WeChat protocol table)', () => {
     const checked = verifyAnswer({}, { authenticity: () => 'signature', mismatch: () => undefined });
     assert.ok(checked.ok);
     const { ports, orders, input } = setup([
-      { kind: 'paid', details, refunded: false, word: 'SUCCESS', proof: checked.verified },
+      { kind: 'paid', details, refunded: false, said: 'SUCCESS', proof: checked.verified },
     ]);
     const plan = await runSettlementStep(ports, { ...input, action: 'query' });
     assert.equal(plan.next, 'done');
@@ -283,7 +283,7 @@ describe('settlement step (WeChat protocol table)', () => {
     assert.ok(checked.ok);
     const details = { out_trade_id: '4200', time_end: 1_767_225_600 };
     const { ports, orders, input } = setup([
-      { kind: 'paid', details, refunded: true, word: 'REFUND', proof: checked.verified },
+      { kind: 'paid', details, refunded: true, said: 'REFUND', proof: checked.verified },
     ]);
     const plan = await runSettlementStep(ports, { ...input, action: 'query' });
     assert.equal(plan.next, 'done');
@@ -308,7 +308,7 @@ describe('settlement step (WeChat protocol table)', () => {
       query: async () => {
         // Another writer records the payment while this query is in flight.
         orders.order = { ...orders.order, ...toState('PAID'), version: orders.order.version + 1 };
-        return { kind: 'pending', word: 'USERPAYING' };
+        return { kind: 'pending', said: 'USERPAYING' };
       },
     });
     let plan = await runSettlementStep(ports, { ...input, action: 'query' });
@@ -548,10 +548,10 @@ describe('settlement step: each branch, and what it writes', () => {
 
   it('a query that finds the order closed, reversed or failed writes that state, with the failure’s code', async () => {
     for (const [result, state] of [
-      [{ kind: 'closed', word: 'CLOSED', proof: proof() }, 'CLOSED'],
-      [{ kind: 'reversed', word: 'REVOKED', proof: proof() }, 'REVERSED'],
+      [{ kind: 'closed', said: 'CLOSED', proof: proof() }, 'CLOSED'],
+      [{ kind: 'reversed', said: 'REVOKED', proof: proof() }, 'REVERSED'],
       [
-        { kind: 'failed', errCode: 'PAYERROR', errMsg: '支付失败', word: 'PAYERROR', proof: proof() },
+        { kind: 'failed', errCode: 'PAYERROR', errMsg: '支付失败', said: 'PAYERROR', proof: proof() },
         'FAILED',
       ],
     ] as const) {
@@ -567,7 +567,7 @@ describe('settlement step: each branch, and what it writes', () => {
       assert.deepEqual(orders.order.settlement.at(-1), {
         at: new Date(t0 + 1_000).toISOString(),
         action: 'query',
-        result: result.word,
+        result: result.said,
       });
     }
   });
@@ -622,7 +622,7 @@ describe('settlement step: each branch, and what it writes', () => {
   it('a reverse that succeeds keeps what the channel says it did; the order is final', async () => {
     const { ports, orders, input, clock, telemetry } = setup(
       [],
-      [{ kind: 'reversed', word: 'SUCCESS', action: 'refund', proof: proof() }],
+      [{ kind: 'reversed', said: 'SUCCESS', action: 'refund', proof: proof() }],
     );
     orders.order = { ...orders.order, ...toState('REVERSING') };
     clock.time = t0 + 20_000;

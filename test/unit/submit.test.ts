@@ -4,7 +4,7 @@ import type { MicropayRequest } from '#core/api/requests.ts';
 import type { Channel, PayCommand, PayResult } from '#core/channels/channel.ts';
 import { verifyAnswer } from '#core/channels/verified.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
-import type { GatewayError } from '#core/errors.ts';
+import type { ApiError } from '#core/errors.ts';
 import type { Merchant } from '#core/merchants.ts';
 import type { Order } from '#core/orders/order.ts';
 import { submitPayment } from '#core/payments/submit.ts';
@@ -62,8 +62,8 @@ function scripted(result: PayResult | Error, onPay?: () => Promise<void>) {
       if (result instanceof Error) throw result;
       return result;
     },
-    query: async () => ({ kind: 'pending', word: 'USERPAYING' }),
-    reverse: async () => ({ kind: 'retry', word: 'recall=Y' }),
+    query: async () => ({ kind: 'pending', said: 'USERPAYING' }),
+    reverse: async () => ({ kind: 'retry', said: 'recall=Y' }),
   };
   return { channel, given };
 }
@@ -81,7 +81,7 @@ describe('what a submit answers, and what it leaves for settlement', () => {
     const { channel } = scripted({
       kind: 'paid',
       details: { out_trade_id: 'tx-1' },
-      word: 'SUCCESS',
+      said: 'SUCCESS',
       proof: proof(),
     });
     const { ports, workflow } = memoryPorts(channel);
@@ -104,7 +104,7 @@ describe('what a submit answers, and what it leaves for settlement', () => {
       kind: 'refused',
       errCode: 'NOTENOUGH',
       errMsg: '余额不足',
-      word: 'NOTENOUGH',
+      said: 'NOTENOUGH',
       proof: proof(),
     });
     const { ports, workflow } = memoryPorts(channel);
@@ -122,7 +122,7 @@ describe('what a submit answers, and what it leaves for settlement', () => {
     ['unknown', 601],
   ] as const) {
     it(`${kind}: code ${code}, PAYING, and a settlement started that holds the lease past the first query`, async () => {
-      const { channel } = scripted({ kind, word: 'USERPAYING' });
+      const { channel } = scripted({ kind, said: 'USERPAYING' });
       const { ports, workflow, clock } = memoryPorts(channel);
       const outcome = await submitPayment(ports, testMerchant, request(`${kind}-1`));
       assert.equal(outcome.code, code);
@@ -134,7 +134,7 @@ describe('what a submit answers, and what it leaves for settlement', () => {
     });
   }
 
-  it('a channel that throws is no answer: 601, the word ERROR, settled by the protocol', async () => {
+  it('a channel that throws is no answer: 601, said ERROR, settled by the protocol', async () => {
     const { channel } = scripted(new Error('socket hang up'));
     const { ports, workflow } = memoryPorts(channel);
     const outcome = await submitPayment(ports, testMerchant, request('throws-1'));
@@ -144,7 +144,7 @@ describe('what a submit answers, and what it leaves for settlement', () => {
   });
 
   it('pays with the route’s credentials (none when the secret has none) and the pay deadline', async () => {
-    const { channel, given } = scripted({ kind: 'unknown', word: 'TIMEOUT' });
+    const { channel, given } = scripted({ kind: 'unknown', said: 'TIMEOUT' });
     const { ports } = memoryPorts(channel);
     await submitPayment(ports, testMerchant, request('creds-1'));
     assert.deepEqual(given[0]?.credentials, testMerchant.secret.channels.wechat);
@@ -158,7 +158,7 @@ describe('what a submit answers, and what it leaves for settlement', () => {
   it('pay_sent_at is when the request went out, not when it came back; the order exists before the call', async () => {
     let seen: Order | undefined;
     const { ports, clock, orders } = memoryPorts(new SimChannel('00'));
-    const { channel } = scripted({ kind: 'unknown', word: 'TIMEOUT' }, async () => {
+    const { channel } = scripted({ kind: 'unknown', said: 'TIMEOUT' }, async () => {
       seen = await orders.get({ merchant_id: testMerchant.merchant_id, mch_trade_id: 'sent-1' });
       clock.time += 12_000;
     });
@@ -178,19 +178,16 @@ describe('what a submit answers, and what it leaves for settlement', () => {
     const noRoute = submitPayment(ports, testMerchant, { ...request('r-1'), pay_type: 'alipay.micro' });
     await assert.rejects(
       noRoute,
-      (error: GatewayError) => error.code === 202 && /alipay\.micro/.test(error.message),
+      (error: ApiError) => error.code === 202 && /alipay\.micro/.test(error.message),
     );
     const unregistered: Merchant = {
       ...testMerchant,
       pay_types: { 'wechat.micro': { channel: 'nowhere', account: {} } },
     };
-    await assert.rejects(
-      submitPayment(ports, unregistered, request('r-2')),
-      (e: GatewayError) => e.code === 202,
-    );
+    await assert.rejects(submitPayment(ports, unregistered, request('r-2')), (e: ApiError) => e.code === 202);
     await assert.rejects(
       submitPayment(ports, testMerchant, { ...request('r-3'), fee_type: 'HKD' }),
-      (e: GatewayError) => e.code === 100 && e.message.startsWith('fee_type: ') && e.message.includes('CNY'),
+      (e: ApiError) => e.code === 100 && e.message.startsWith('fee_type: ') && e.message.includes('CNY'),
     );
     const hkd: Merchant = {
       ...testMerchant,
@@ -213,7 +210,7 @@ describe('what a submit answers, and what it leaves for settlement', () => {
     assert.deepEqual([again.code, again.order.trade_id], [600, first.order.trade_id]);
     await assert.rejects(
       submitPayment(ports, testMerchant, { ...request('again-1'), total_fee: 102 }),
-      (e: GatewayError) => e.code === 102 && /already used with different parameters/.test(e.message),
+      (e: ApiError) => e.code === 102 && /already used with different parameters/.test(e.message),
     );
     assert.deepEqual(channel.calls, ['pay']);
   });
@@ -229,7 +226,7 @@ describe('what a submit answers, and what it leaves for settlement', () => {
     })();
     await assert.rejects(
       submitPayment({ ...ports, orders: collide }, testMerchant, request('other-number')),
-      (e: GatewayError) => e.code === 102 && /collides/.test(e.message),
+      (e: ApiError) => e.code === 102 && /collides/.test(e.message),
     );
   });
 
@@ -244,7 +241,7 @@ describe('what a submit answers, and what it leaves for settlement', () => {
 describe('a pay answer that comes back while a reverse request took over the order', () => {
   it('the submit still owns it (the request only marked it): it claims and starts the settlement', async () => {
     const { ports, orders, workflow } = memoryPorts(new SimChannel('00'));
-    const { channel } = scripted({ kind: 'pending', word: 'USERPAYING' }, async () => {
+    const { channel } = scripted({ kind: 'pending', said: 'USERPAYING' }, async () => {
       const order = await orders.get({ merchant_id: testMerchant.merchant_id, mch_trade_id: 'rev-1' });
       assert.ok(order);
       await orders.update(order, { state: 'REVERSING', trade_state: 5 });
@@ -263,7 +260,7 @@ describe('a pay answer that comes back while a reverse request took over the ord
 
   it('another owner claimed it with a live lease: the answer is recorded, nothing started', async () => {
     const { ports, orders, workflow, clock } = memoryPorts(new SimChannel('00'));
-    const { channel } = scripted({ kind: 'unknown', word: 'TIMEOUT' }, async () => {
+    const { channel } = scripted({ kind: 'unknown', said: 'TIMEOUT' }, async () => {
       const order = await orders.get({ merchant_id: testMerchant.merchant_id, mch_trade_id: 'rev-2' });
       assert.ok(order);
       await orders.update(order, {
@@ -287,7 +284,7 @@ describe('a pay answer that comes back while a reverse request took over the ord
   it('the channel refused the payment the merchant was cancelling: the order fails, 600', async () => {
     const { ports, orders, workflow } = memoryPorts(new SimChannel('00'));
     const { channel } = scripted(
-      { kind: 'refused', errCode: 'NOTENOUGH', errMsg: 'x', word: 'NOTENOUGH', proof: proof() },
+      { kind: 'refused', errCode: 'NOTENOUGH', errMsg: 'x', said: 'NOTENOUGH', proof: proof() },
       async () => {
         const order = await orders.get({ merchant_id: testMerchant.merchant_id, mch_trade_id: 'rev-3' });
         assert.ok(order);

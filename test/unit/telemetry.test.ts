@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
+import { emfTelemetry, metricsEnabled } from '#adapters/emf-telemetry.ts';
 import type { MicropayRequest } from '#core/api/requests.ts';
 import { submitPayment } from '#core/payments/submit.ts';
 import { runSettlementStep, type StepAction, type StepPlan } from '#core/settlement/step.ts';
 import { sweepDueOrders } from '#core/settlement/sweep.ts';
-import { emfTelemetry, metricsEnabled } from '../../functions/shared/telemetry.ts';
 import { memoryPorts, SimChannel, type SimOutcome, testMerchant } from '../support/memory.ts';
 
 const request = (outcome: string, id = `order-${outcome}`): MicropayRequest => ({

@@ -52,7 +52,7 @@ const paidFields = {
 };
 
 describe('WeChat pay answers: only verified answers about this order decide', () => {
-  const cases: { name: string; outcome: CallOutcome; kind: string; word?: RegExp }[] = [
+  const cases: { name: string; outcome: CallOutcome; kind: string; said?: RegExp }[] = [
     { name: 'a signed SUCCESS about this order', outcome: text(answer(paidFields)), kind: 'paid' },
     {
       name: 'a SUCCESS signed with HMAC-SHA256 per its sign_type',
@@ -63,49 +63,49 @@ describe('WeChat pay answers: only verified answers about this order decide', ()
       name: 'an unsigned SUCCESS',
       outcome: text(answer(paidFields, { unsigned: true })),
       kind: 'unknown',
-      word: /UNSIGNED/,
+      said: /UNSIGNED/,
     },
     {
       name: 'a SUCCESS signed with another key',
       outcome: text(answer(paidFields, { signWith: 'x'.repeat(32) })),
       kind: 'unknown',
-      word: /BAD_SIGNATURE/,
+      said: /BAD_SIGNATURE/,
     },
     {
       name: 'a SUCCESS with a field changed after signing',
       outcome: text({ ...answer(paidFields), total_fee: '1' }),
       kind: 'unknown',
-      word: /BAD_SIGNATURE/,
+      said: /BAD_SIGNATURE/,
     },
     {
       name: 'a signed SUCCESS about another order',
       outcome: text(answer({ ...paidFields, out_trade_no: '019b76daa80080d1fa571700' })),
       kind: 'unknown',
-      word: /MISMATCH:out_trade_no/,
+      said: /MISMATCH:out_trade_no/,
     },
     {
       name: 'a signed SUCCESS for another amount',
       outcome: text(answer({ ...paidFields, total_fee: '1' })),
       kind: 'unknown',
-      word: /MISMATCH:total_fee/,
+      said: /MISMATCH:total_fee/,
     },
     {
       name: 'a signed SUCCESS for another merchant',
       outcome: text(answer({ ...paidFields, mch_id: '1900000110' })),
       kind: 'unknown',
-      word: /MISMATCH:mch_id/,
+      said: /MISMATCH:mch_id/,
     },
     {
       name: 'a signed SUCCESS for another appid',
       outcome: text(answer({ ...paidFields, appid: 'wx0000000000000000' })),
       kind: 'unknown',
-      word: /MISMATCH:appid/,
+      said: /MISMATCH:appid/,
     },
     {
       name: 'a signed SUCCESS without out_trade_no',
       outcome: text(answer({ result_code: 'SUCCESS', total_fee: '101' })),
       kind: 'unknown',
-      word: /MISMATCH:out_trade_no/,
+      said: /MISMATCH:out_trade_no/,
     },
     {
       name: 'an unsigned NOTENOUGH',
@@ -126,13 +126,13 @@ describe('WeChat pay answers: only verified answers about this order decide', ()
       name: 'XML without return_code',
       outcome: text({ result_code: 'SUCCESS' }),
       kind: 'unknown',
-      word: /MALFORMED/,
+      said: /MALFORMED/,
     },
     {
       name: 'a truncated body',
       outcome: { kind: 'answer', text: toXml(answer(paidFields)).slice(0, 80) },
       kind: 'unknown',
-      word: /MALFORMED/,
+      said: /MALFORMED/,
     },
     {
       name: 'a document with a DOCTYPE',
@@ -141,21 +141,21 @@ describe('WeChat pay answers: only verified answers about this order decide', ()
         text: `<!DOCTYPE xml [<!ENTITY a "SUCCESS">]>${toXml(answer(paidFields)).replace('<return_code><![CDATA[SUCCESS]]>', '<return_code>&a;')}`,
       },
       kind: 'unknown',
-      word: /MALFORMED/,
+      said: /MALFORMED/,
     },
     {
       name: 'not XML at all',
       outcome: { kind: 'answer', text: '<html>502 Bad Gateway</html>' },
       kind: 'unknown',
     },
-    { name: 'an HTTP error', outcome: { kind: 'none', word: 'HTTP_502' }, kind: 'unknown', word: /HTTP_502/ },
-    { name: 'a timeout', outcome: { kind: 'none', word: 'TIMEOUT' }, kind: 'unknown', word: /TIMEOUT/ },
+    { name: 'an HTTP error', outcome: { kind: 'none', said: 'HTTP_502' }, kind: 'unknown', said: /HTTP_502/ },
+    { name: 'a timeout', outcome: { kind: 'none', said: 'TIMEOUT' }, kind: 'unknown', said: /TIMEOUT/ },
   ];
   for (const c of cases) {
     it(`${c.name} → ${c.kind}`, () => {
       const result = readPayAnswer(c.outcome, expected);
       assert.equal(result.kind, c.kind);
-      if (c.word) assert.match(result.word, c.word);
+      if (c.said) assert.match(result.said, c.said);
     });
   }
 
@@ -175,7 +175,7 @@ describe('WeChat pay answers: only verified answers about this order decide', ()
     it(`err_code ${errCode} (signed) → ${reading}`, () => {
       const result = readPayAnswer(text(answer({ result_code: 'FAIL', err_code: errCode })), expected);
       assert.equal(result.kind, reading);
-      assert.equal(result.word, errCode);
+      assert.equal(result.said, errCode);
     });
   }
 
@@ -238,7 +238,7 @@ describe('WeChat query answers', () => {
         trade_state: state,
         trade_state_desc: `${state} desc`,
       });
-      assert.equal(result.kind, kind, result.word);
+      assert.equal(result.kind, kind, result.said);
       if (state === 'REFUND') assert.ok(result.kind === 'paid' && result.refunded);
     });
   }
@@ -246,18 +246,18 @@ describe('WeChat query answers', () => {
   it('a SUCCESS that states another amount, or none, decides nothing', () => {
     const other = query({ ...paidFields, trade_state: 'SUCCESS', total_fee: '100' });
     assert.equal(other.kind, 'unknown');
-    assert.match(other.word, /MISMATCH:total_fee/);
+    assert.match(other.said, /MISMATCH:total_fee/);
     const { total_fee: _omitted, ...noAmount } = paidFields;
     const none = query({ ...noAmount, trade_state: 'SUCCESS' });
     assert.equal(none.kind, 'unknown');
-    assert.match(none.word, /MISMATCH:total_fee/);
+    assert.match(none.said, /MISMATCH:total_fee/);
   });
 
   it('a final state that states another amount decides nothing, whatever the state', () => {
     for (const state of ['REFUND', 'CLOSED', 'REVOKED', 'PAYERROR']) {
       const result = query({ out_trade_no: expected.out_trade_no, total_fee: '100', trade_state: state });
       assert.equal(result.kind, 'unknown', state);
-      assert.match(result.word, /MISMATCH:total_fee/);
+      assert.match(result.said, /MISMATCH:total_fee/);
     }
   });
 
@@ -266,7 +266,7 @@ describe('WeChat query answers', () => {
       const { out_trade_no: _omitted, ...fields } = paidFields;
       const result = query({ ...fields, trade_state: state });
       assert.equal(result.kind, 'unknown', state);
-      assert.match(result.word, /MISMATCH:out_trade_no/);
+      assert.match(result.said, /MISMATCH:out_trade_no/);
     }
   });
 
@@ -274,7 +274,7 @@ describe('WeChat query answers', () => {
     for (const field of ['appid', 'mch_id']) {
       const result = query({ ...paidFields, trade_state: 'SUCCESS', [field]: 'someone-else' });
       assert.equal(result.kind, 'unknown', field);
-      assert.match(result.word, new RegExp(`MISMATCH:${field}`));
+      assert.match(result.said, new RegExp(`MISMATCH:${field}`));
     }
   });
 
@@ -331,7 +331,7 @@ describe('WeChat reverse answers', () => {
   });
 
   it('no answer is no reverse', () => {
-    assert.equal(readReverseAnswer({ kind: 'none', word: 'TIMEOUT' }, expected).kind, 'unknown');
+    assert.equal(readReverseAnswer({ kind: 'none', said: 'TIMEOUT' }, expected).kind, 'unknown');
   });
 });
 
@@ -341,13 +341,13 @@ describe('WeChat answers: every check the verifier makes, and the words kept in 
 
   it('names why an answer is not proven: unsigned, bad sign_type, another key, unsigned FAIL with extras', () => {
     const words = [
-      readPayAnswer(text(answer(paidFields, { unsigned: true })), expected).word,
-      readPayAnswer(text(answer({ ...paidFields, sign_type: 'SHA1' })), expected).word,
-      readPayAnswer(text(answer(paidFields, { signWith: 'x'.repeat(32) })), expected).word,
+      readPayAnswer(text(answer(paidFields, { unsigned: true })), expected).said,
+      readPayAnswer(text(answer({ ...paidFields, sign_type: 'SHA1' })), expected).said,
+      readPayAnswer(text(answer(paidFields, { signWith: 'x'.repeat(32) })), expected).said,
       readPayAnswer(
         text({ return_code: 'FAIL', return_msg: 'x', result_code: 'SUCCESS', sub_mch_id: '1' }),
         expected,
-      ).word,
+      ).said,
     ];
     assert.deepEqual(words, [
       'UNSIGNED',
@@ -361,7 +361,7 @@ describe('WeChat answers: every check the verifier makes, and the words kept in 
     const signedHmac = text(answer(paidFields, { signType: 'HMAC-SHA256' }));
     assert.equal(readPayAnswer(signedHmac, hmac).kind, 'paid');
     const signedMd5 = readPayAnswer(text(answer(paidFields)), hmac);
-    assert.deepEqual([signedMd5.kind, signedMd5.word], ['unknown', 'BAD_SIGNATURE']);
+    assert.deepEqual([signedMd5.kind, signedMd5.said], ['unknown', 'BAD_SIGNATURE']);
   });
 
   it('appid and mch_id must be stated, and be ours, in every signed answer', () => {
@@ -369,17 +369,17 @@ describe('WeChat answers: every check the verifier makes, and the words kept in 
       const fields = answer(paidFields);
       delete fields[field];
       fields.sign = sign(fields, key, 'MD5');
-      assert.equal(readPayAnswer(text(fields), expected).word, `MISMATCH:${field}`);
+      assert.equal(readPayAnswer(text(fields), expected).said, `MISMATCH:${field}`);
       const reverse = answer({ result_code: 'SUCCESS', recall: 'N', [field]: 'someone-else' });
-      assert.equal(readReverseAnswer(text(reverse), expected).word, `MISMATCH:${field}`);
+      assert.equal(readReverseAnswer(text(reverse), expected).said, `MISMATCH:${field}`);
     }
   });
 
   it("a service provider's sub_mch_id must be stated and ours; a direct merchant's answers may carry any", () => {
     const sub = (value?: string) => text(answer({ ...paidFields, ...(value ? { sub_mch_id: value } : {}) }));
     assert.equal(readPayAnswer(sub('1900000999'), serviceProvider).kind, 'paid');
-    assert.equal(readPayAnswer(sub(), serviceProvider).word, 'MISMATCH:sub_mch_id');
-    assert.equal(readPayAnswer(sub('1900000998'), serviceProvider).word, 'MISMATCH:sub_mch_id');
+    assert.equal(readPayAnswer(sub(), serviceProvider).said, 'MISMATCH:sub_mch_id');
+    assert.equal(readPayAnswer(sub('1900000998'), serviceProvider).said, 'MISMATCH:sub_mch_id');
     assert.equal(readPayAnswer(sub('1900000998'), expected).kind, 'paid');
   });
 
@@ -387,10 +387,10 @@ describe('WeChat answers: every check the verifier makes, and the words kept in 
     const ours = readPayAnswer(text(answer({ result_code: 'FAIL', err_code: 'NOTENOUGH' })), expected);
     assert.equal(ours.kind, 'refused');
     const theirs = answer({ result_code: 'FAIL', err_code: 'NOTENOUGH', mch_id: '1900000110' });
-    assert.equal(readPayAnswer(text(theirs), expected).word, 'MISMATCH:mch_id');
+    assert.equal(readPayAnswer(text(theirs), expected).said, 'MISMATCH:mch_id');
     // A return_code=FAIL that is signed is held to the same checks as any signed answer.
     const signedFail = answer({ return_code: 'FAIL', return_msg: 'x', mch_id: '1900000110' });
-    assert.equal(readPayAnswer(text(signedFail), expected).word, 'MISMATCH:mch_id');
+    assert.equal(readPayAnswer(text(signedFail), expected).said, 'MISMATCH:mch_id');
   });
 
   it('a refusal carries its code and text; without a text, the code; a bare FAIL says what WeChat said', () => {
@@ -398,7 +398,7 @@ describe('WeChat answers: every check the verifier makes, and the words kept in 
       text(answer({ result_code: 'FAIL', err_code: 'NOTENOUGH', err_code_des: '余额不足' })),
       expected,
     );
-    assert.deepEqual(withText, { ...withText, errCode: 'NOTENOUGH', errMsg: '余额不足', word: 'NOTENOUGH' });
+    assert.deepEqual(withText, { ...withText, errCode: 'NOTENOUGH', errMsg: '余额不足', said: 'NOTENOUGH' });
     const withoutText = readPayAnswer(
       text(answer({ result_code: 'FAIL', err_code: 'SYSTEMERROR' })),
       expected,
@@ -407,10 +407,10 @@ describe('WeChat answers: every check the verifier makes, and the words kept in 
       kind: 'pending',
       errCode: 'SYSTEMERROR',
       errMsg: 'SYSTEMERROR',
-      word: 'SYSTEMERROR',
+      said: 'SYSTEMERROR',
     });
     const bare = readPayAnswer(text({ return_code: 'FAIL', return_msg: '签名错误' }), expected);
-    assert.deepEqual([bare.kind, bare.word], ['refused', 'FAIL']);
+    assert.deepEqual([bare.kind, bare.said], ['refused', 'FAIL']);
     assert.ok(bare.kind === 'refused' && bare.errCode === 'CHANNEL_REJECTED' && bare.errMsg === '签名错误');
     const silent = readPayAnswer(text({ return_code: 'FAIL' }), expected);
     assert.ok(silent.kind === 'refused' && silent.errMsg === 'rejected');
@@ -420,17 +420,17 @@ describe('WeChat answers: every check the verifier makes, and the words kept in 
     const envelopes: Fields[] = [{ result_code: 'FAIL' }, { result_code: 'MAYBE', err_code: 'X' }, {}];
     for (const fields of envelopes) {
       const result = readPayAnswer(text(answer(fields)), expected);
-      assert.deepEqual([result.kind, result.word], ['unknown', 'MALFORMED'], JSON.stringify(fields));
+      assert.deepEqual([result.kind, result.said], ['unknown', 'MALFORMED'], JSON.stringify(fields));
     }
   });
 
-  it('reads the payment: ids, amounts as whole fen only, the time; the word is SUCCESS', () => {
+  it('reads the payment: ids, amounts as whole fen only, the time; the said is SUCCESS', () => {
     const result = readPayAnswer(
       text(answer({ ...paidFields, cash_fee: '89', coupon_fee: '12', bank_type: 'CFT', openid: 'o1' })),
       expected,
     );
     assert.ok(result.kind === 'paid');
-    assert.equal(result.word, 'SUCCESS');
+    assert.equal(result.said, 'SUCCESS');
     assert.deepEqual(
       [
         result.details.out_trade_id,
@@ -448,25 +448,25 @@ describe('WeChat answers: every check the verifier makes, and the words kept in 
   });
 
   it('query: no answer, FAIL, a refused query, no state: each leaves the order open, saying which', () => {
-    assert.deepEqual(readQueryAnswer({ kind: 'none', word: 'TIMEOUT' }, expected), {
+    assert.deepEqual(readQueryAnswer({ kind: 'none', said: 'TIMEOUT' }, expected), {
       kind: 'unknown',
-      word: 'TIMEOUT',
+      said: 'TIMEOUT',
     });
     assert.deepEqual(readQueryAnswer(text({ return_code: 'FAIL', return_msg: '系统错误' }), expected), {
       kind: 'unknown',
-      word: 'FAIL:系统错误',
+      said: 'FAIL:系统错误',
     });
     assert.deepEqual(readQueryAnswer(text({ return_code: 'FAIL' }), expected), {
       kind: 'unknown',
-      word: 'FAIL:',
+      said: 'FAIL:',
     });
     assert.deepEqual(readQueryAnswer(text(answer({ result_code: 'FAIL' })), expected), {
       kind: 'pending',
-      word: 'FAIL',
+      said: 'FAIL',
     });
     assert.deepEqual(readQueryAnswer(text(answer({ result_code: 'SUCCESS' })), expected), {
       kind: 'pending',
-      word: 'UNKNOWN',
+      said: 'UNKNOWN',
     });
   });
 
@@ -496,28 +496,28 @@ describe('WeChat answers: every check the verifier makes, and the words kept in 
     const reverse = (fields: Fields) => readReverseAnswer(text(answer(fields)), expected);
     assert.deepEqual(reverse({ result_code: 'FAIL', err_code: 'SYSTEMERROR', recall: 'Y' }), {
       kind: 'retry',
-      word: 'SYSTEMERROR recall=Y',
+      said: 'SYSTEMERROR recall=Y',
     });
-    assert.deepEqual(reverse({ result_code: 'FAIL', recall: 'N' }), { kind: 'unknown', word: 'OK recall=N' });
+    assert.deepEqual(reverse({ result_code: 'FAIL', recall: 'N' }), { kind: 'unknown', said: 'OK recall=N' });
     const silent = answer({ result_code: 'FAIL', recall: 'N' });
     delete silent.return_msg;
     silent.sign = sign(silent, key, 'MD5');
-    assert.deepEqual(readReverseAnswer(text(silent), expected), { kind: 'unknown', word: 'FAIL recall=N' });
+    assert.deepEqual(readReverseAnswer(text(silent), expected), { kind: 'unknown', said: 'FAIL recall=N' });
     assert.deepEqual(reverse({ result_code: 'SUCCESS', recall: 'Y' }), {
       kind: 'retry',
-      word: 'SUCCESS recall=Y',
+      said: 'SUCCESS recall=Y',
     });
     const done = reverse({ result_code: 'SUCCESS', recall: 'N' });
-    assert.deepEqual([done.kind, done.word], ['reversed', 'SUCCESS']);
+    assert.deepEqual([done.kind, done.said], ['reversed', 'SUCCESS']);
     // A reverse answer that names no recall did not ask for another.
     assert.equal(reverse({ result_code: 'SUCCESS' }).kind, 'reversed');
     assert.deepEqual(readReverseAnswer(text({ return_code: 'FAIL', return_msg: 'x' }), expected), {
       kind: 'unknown',
-      word: 'FAIL:x',
+      said: 'FAIL:x',
     });
     assert.deepEqual(readReverseAnswer(text({ return_code: 'FAIL' }), expected), {
       kind: 'unknown',
-      word: 'FAIL:',
+      said: 'FAIL:',
     });
   });
 });

@@ -60,7 +60,7 @@ export interface AlipayAnswer {
 
 type Read =
   | { readonly kind: 'node'; readonly answer: AlipayAnswer }
-  | { readonly kind: 'unknown'; readonly word: string };
+  | { readonly kind: 'unknown'; readonly said: string };
 
 /**
  * Reads an Alipay answer: `{"<method>_response": {...}, "sign": "..."}` (or `error_response` when the gateway did
@@ -68,21 +68,21 @@ type Read =
  * that text, so what the signature covers is what is read.
  */
 export function readAnswer(outcome: CallOutcome, method: AlipayMethod): Read {
-  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
+  if (outcome.kind === 'none') return { kind: 'unknown', said: outcome.said };
   const text = outcome.text;
-  if (Buffer.byteLength(text) > maxAnswerBytes) return { kind: 'unknown', word: 'TOO_LARGE' };
+  if (Buffer.byteLength(text) > maxAnswerBytes) return { kind: 'unknown', said: 'TOO_LARGE' };
   const spans = memberSpans(text);
-  if (!spans) return { kind: 'unknown', word: 'MALFORMED' };
+  if (!spans) return { kind: 'unknown', said: 'MALFORMED' };
   const span = spans.get(`${method.replaceAll('.', '_')}_response`) ?? spans.get('error_response');
   const signSpan = spans.get('sign');
-  if (!span) return { kind: 'unknown', word: 'MALFORMED' };
+  if (!span) return { kind: 'unknown', said: 'MALFORMED' };
   const raw = text.slice(span.start, span.end);
   // The node must be an object (memberSpans reads nothing else); every field is read from its exact text.
   const nodeSpans = memberSpans(raw);
-  if (!nodeSpans) return { kind: 'unknown', word: 'MALFORMED' };
+  if (!nodeSpans) return { kind: 'unknown', said: 'MALFORMED' };
   const fields = JSON.parse(raw) as Record<string, unknown>;
   const sign: unknown = signSpan ? JSON.parse(text.slice(signSpan.start, signSpan.end)) : undefined;
-  if (sign !== undefined && typeof sign !== 'string') return { kind: 'unknown', word: 'MALFORMED' };
+  if (sign !== undefined && typeof sign !== 'string') return { kind: 'unknown', said: 'MALFORMED' };
   return { kind: 'node', answer: { fields, raw, spans: nodeSpans, sign } };
 }
 
@@ -104,9 +104,11 @@ function verifyAlipay(
 ): Verification<AlipayAnswer> {
   return verifyAnswer(answer, {
     authenticity: (a) => {
-      if (a.sign === undefined) return 'UNSIGNED';
-      if (!expected.alipayPublicKey) return 'NO_ALIPAY_PUBLIC_KEY';
-      return rsa2Verify(a.raw, a.sign, expected.alipayPublicKey) ? 'signature' : 'BAD_SIGNATURE';
+      if (a.sign === undefined) return { unproven: 'UNSIGNED' };
+      if (!expected.alipayPublicKey) return { unproven: 'NO_ALIPAY_PUBLIC_KEY' };
+      return rsa2Verify(a.raw, a.sign, expected.alipayPublicKey)
+        ? 'signature'
+        : { unproven: 'BAD_SIGNATURE' };
     },
     mismatch: (a) => {
       const amount = str(a.fields, 'total_amount');
@@ -129,7 +131,7 @@ export function withoutCodes(message: string): string {
 }
 
 /** The answer's own words for the record: its `sub_code`, else its `code`. */
-function wordOf(fields: Readonly<Record<string, unknown>>, code: string): string {
+function saidOf(fields: Readonly<Record<string, unknown>>, code: string): string {
   return str(fields, 'sub_code') ?? code;
 }
 
@@ -139,27 +141,27 @@ export function readPayAnswer(outcome: CallOutcome, expected: AlipayExpectation)
   if (got.kind !== 'node') return got;
   const { fields } = got.answer;
   const code = str(fields, 'code');
-  if (code === undefined) return { kind: 'unknown', word: 'MALFORMED' };
+  if (code === undefined) return { kind: 'unknown', said: 'MALFORMED' };
   const codeClass: AnswerClass | undefined = payCodeClass[code];
   const paid = codeClass === 'paid';
   const checked = verifyAlipay(got.answer, expected, paid ? ['out_trade_no', 'total_amount'] : []);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
   const proof = checked.verified;
   const subCode = str(fields, 'sub_code');
   const errCode = subCode ?? code;
   const errMsg = withoutCodes(str(fields, 'sub_msg') ?? str(fields, 'msg') ?? code);
   switch (codeClass) {
     case 'paid':
-      return { kind: 'paid', details: paymentDetails(got.answer, expected), word: code, proof };
+      return { kind: 'paid', details: paymentDetails(got.answer, expected), said: code, proof };
     case 'refused':
-      return { kind: 'refused', errCode, errMsg, word: errCode, proof };
+      return { kind: 'refused', errCode, errMsg, said: errCode, proof };
     case 'by_sub_code':
       if (subCode !== undefined && paySubCodeClass[subCode] === 'refused') {
-        return { kind: 'refused', errCode: subCode, errMsg, word: subCode, proof };
+        return { kind: 'refused', errCode: subCode, errMsg, said: subCode, proof };
       }
-      return { kind: 'pending', errCode, errMsg, word: errCode };
+      return { kind: 'pending', errCode, errMsg, said: errCode };
     default:
-      return { kind: 'pending', errCode, errMsg, word: errCode };
+      return { kind: 'pending', errCode, errMsg, said: errCode };
   }
 }
 
@@ -169,7 +171,7 @@ export function readQueryAnswer(outcome: CallOutcome, expected: AlipayExpectatio
   if (got.kind !== 'node') return got;
   const { fields } = got.answer;
   const code = str(fields, 'code');
-  if (code === undefined) return { kind: 'unknown', word: 'MALFORMED' };
+  if (code === undefined) return { kind: 'unknown', said: 'MALFORMED' };
   const status = code === '10000' ? (str(fields, 'trade_status') ?? 'NO_STATUS') : undefined;
   const statusClass = status === undefined ? undefined : queryStatusClass[status];
   const required = {
@@ -178,14 +180,14 @@ export function readQueryAnswer(outcome: CallOutcome, expected: AlipayExpectatio
     pending: [],
   }[statusClass ?? 'pending'];
   const checked = verifyAlipay(got.answer, expected, required);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  const word = status ?? wordOf(fields, code);
-  if (statusClass === undefined || statusClass === 'pending') return { kind: 'pending', word };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+  const said = status ?? saidOf(fields, code);
+  if (statusClass === undefined || statusClass === 'pending') return { kind: 'pending', said };
   const answer = {
     details: () => paymentDetails(got.answer, expected),
     description: 'Alipay closed the trade: never paid, or refunded in full',
   };
-  return finalQueryResult(statusClass, word, answer, checked.verified);
+  return finalQueryResult(statusClass, said, answer, checked.verified);
 }
 
 /**
@@ -198,17 +200,17 @@ export function readCancelAnswer(outcome: CallOutcome, expected: AlipayExpectati
   if (got.kind !== 'node') return got;
   const { fields } = got.answer;
   const code = str(fields, 'code');
-  if (code === undefined) return { kind: 'unknown', word: 'MALFORMED' };
+  if (code === undefined) return { kind: 'unknown', said: 'MALFORMED' };
   const retry = str(fields, 'retry_flag') === 'Y';
   const checked = verifyAlipay(got.answer, expected, code === '10000' ? ['out_trade_no'] : []);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  const word = `${wordOf(fields, code)} retry_flag=${retry ? 'Y' : 'N'}`;
-  if (retry) return { kind: 'retry', word };
-  if (code !== '10000') return { kind: 'unknown', word };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+  const said = `${saidOf(fields, code)} retry_flag=${retry ? 'Y' : 'N'}`;
+  if (retry) return { kind: 'retry', said };
+  if (code !== '10000') return { kind: 'unknown', said };
   const action = str(fields, 'action');
   return {
     kind: 'reversed',
-    word: action ? `10000 action=${action}` : '10000',
+    said: action ? `10000 action=${action}` : '10000',
     ...(action ? { action } : {}),
     proof: checked.verified,
   };

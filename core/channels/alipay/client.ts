@@ -40,7 +40,7 @@ function cachedKey(text: string | undefined, read: (text: string) => KeyObject |
  * RSA2; answers count only when Alipay's signature verifies over the node as sent. `protocol` is the settlement
  * table the stack chose (`ALIPAY_PROTOCOL`).
  */
-export function alipayClient(gatewayUrl: string, http: ChannelHttp, protocol: SettlementProtocol): Channel {
+export function alipayClient(url: string, http: ChannelHttp, protocol: SettlementProtocol): Channel {
   /**
    * Signs and posts one request; `none` on timeout, network or HTTP error, or an oversize answer, and when the
    * request cannot be signed (no usable private key: nothing was sent, so nothing can have happened).
@@ -52,7 +52,7 @@ export function alipayClient(gatewayUrl: string, http: ChannelHttp, protocol: Se
     biz: Readonly<Record<string, string | undefined>>,
   ): Promise<CallOutcome> => {
     const privateKey = cachedKey(ctx.credentials.app_private_key_pem, readPrivateKey);
-    if (!privateKey) return { kind: 'none', word: 'NO_PRIVATE_KEY' };
+    if (!privateKey) return { kind: 'none', said: 'NO_PRIVATE_KEY' };
     const params: WireParams = {
       app_id: ctx.account.app_id,
       method,
@@ -69,7 +69,7 @@ export function alipayClient(gatewayUrl: string, http: ChannelHttp, protocol: Se
     // As Alipay's own SDKs send them: the common parameters in the query string (Alipay reads `charset` there to
     // decode the body; a subject in Chinese must arrive as signed), the business content as the form body.
     const { biz_content, ...common } = params;
-    const target = `${gatewayUrl}${gatewayUrl.includes('?') ? '&' : '?'}${toForm(common)}`;
+    const target = `${url}${url.includes('?') ? '&' : '?'}${toForm(common)}`;
     return http.call(
       target,
       toForm({ biz_content }),

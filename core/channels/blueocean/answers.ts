@@ -56,11 +56,11 @@ function verifyBlueocean(
   return verifyAnswer(answer, {
     authenticity: (a) => {
       if (!a.data) {
-        if (!a.bare) return 'UNSIGNED_WITH_EXTRA_FIELDS';
-        return expected.overTls ? 'transport' : 'UNSIGNED_WITHOUT_TLS';
+        if (!a.bare) return { unproven: 'UNSIGNED_WITH_EXTRA_FIELDS' };
+        return expected.overTls ? 'transport' : { unproven: 'UNSIGNED_WITHOUT_TLS' };
       }
-      if (a.data.sign === undefined) return 'UNSIGNED';
-      return verifyData(a.data, expected.key) ? 'signature' : 'BAD_SIGNATURE';
+      if (a.data.sign === undefined) return { unproven: 'UNSIGNED' };
+      return verifyData(a.data, expected.key) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
     },
     mismatch: (a) => {
       if (!a.data) return undefined;
@@ -81,23 +81,23 @@ export function readPayAnswer(outcome: CallOutcome, expected: BlueoceanExpectati
   const a = got.answer;
   if (a.code === successCode) {
     const data = a.data;
-    if (!data) return { kind: 'unknown', word: 'MALFORMED' };
+    if (!data) return { kind: 'unknown', said: 'MALFORMED' };
     // The unified API answers 200 with the order's state: anything but SUCCESS is still being paid. The seed's
     // pay answer has no trade_state: its 200 carries the paid order (transaction_id, out_trade_no, total_fee…).
     const state = data.trade_state || undefined;
-    if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', word: state };
-    if (state === undefined && !data.transaction_id) return { kind: 'pending', word: successCode };
+    if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', said: state };
+    if (state === undefined && !data.transaction_id) return { kind: 'pending', said: successCode };
     const checked = verifyBlueocean(a, expected, ['out_trade_no', 'total_fee']);
-    if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-    return { kind: 'paid', details: paymentDetails(data), word: 'SUCCESS', proof: checked.verified };
+    if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+    return { kind: 'paid', details: paymentDetails(data), said: 'SUCCESS', proof: checked.verified };
   }
   const errMsg = a.message || a.code;
   if ((payCodeClass[a.code] ?? 'pending') === 'pending') {
-    return { kind: 'pending', errCode: a.code, errMsg, word: a.code };
+    return { kind: 'pending', errCode: a.code, errMsg, said: a.code };
   }
   const checked = verifyBlueocean(a, expected, []);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  return { kind: 'refused', errCode: a.code, errMsg, word: a.code, proof: checked.verified };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+  return { kind: 'refused', errCode: a.code, errMsg, said: a.code, proof: checked.verified };
 }
 
 /** Reads BlueOcean's answer to an order query; only a verified answer about this order decides anything. */
@@ -106,15 +106,15 @@ export function readQueryAnswer(outcome: CallOutcome, expected: BlueoceanExpecta
   if (got.kind === 'unknown') return got;
   const a = got.answer;
   // 40102 (not found: the pay may not have landed yet), busy, errors: the outcome is still open.
-  if (a.code !== successCode) return { kind: 'pending', word: a.code };
+  if (a.code !== successCode) return { kind: 'pending', said: a.code };
   const data = a.data;
-  if (!data) return { kind: 'unknown', word: 'MALFORMED' };
+  if (!data) return { kind: 'unknown', said: 'MALFORMED' };
   const state = data.trade_state || 'UNKNOWN';
   const stateClass = queryStateClass[state] ?? 'pending';
-  if (stateClass === 'pending') return { kind: 'pending', word: state };
+  if (stateClass === 'pending') return { kind: 'pending', said: state };
   const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
   const checked = verifyBlueocean(a, expected, moneyMoved ? ['out_trade_no', 'total_fee'] : ['out_trade_no']);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
   return finalQueryResult(
     stateClass,
     state,
@@ -135,24 +135,24 @@ export function readReverseAnswer(outcome: CallOutcome, expected: BlueoceanExpec
   const a = got.answer;
   if (a.code === reversedCode) {
     const checked = verifyBlueocean(a, expected, []);
-    if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-    return { kind: 'reversed', word: reversedCode, proof: checked.verified };
+    if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+    return { kind: 'reversed', said: reversedCode, proof: checked.verified };
   }
-  if (a.code !== successCode) return { kind: 'unknown', word: a.code };
+  if (a.code !== successCode) return { kind: 'unknown', said: a.code };
   const data = a.data;
-  if (!data) return { kind: 'unknown', word: 'MALFORMED' };
+  if (!data) return { kind: 'unknown', said: 'MALFORMED' };
   const state = data.trade_state || undefined;
   const checked = verifyBlueocean(a, expected, state === undefined ? [] : ['out_trade_no']);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  if (data.recall === 'Y') return { kind: 'retry', word: 'recall=Y' };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+  if (data.recall === 'Y') return { kind: 'retry', said: 'recall=Y' };
   if (state !== undefined) {
     const reversed = reverseStateClass[state] === 'reversed';
     return reversed
-      ? { kind: 'reversed', word: state, proof: checked.verified }
-      : { kind: 'unknown', word: state };
+      ? { kind: 'reversed', said: state, proof: checked.verified }
+      : { kind: 'unknown', said: state };
   }
-  if (data.recall === 'N') return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
-  return { kind: 'unknown', word: 'MALFORMED' };
+  if (data.recall === 'N') return { kind: 'reversed', said: 'SUCCESS', proof: checked.verified };
+  return { kind: 'unknown', said: 'MALFORMED' };
 }
 
 const text = (value: string | undefined) => (value === '' ? undefined : value);

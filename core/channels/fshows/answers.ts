@@ -95,12 +95,14 @@ function verifyFshows(
   return verifyAnswer(answer, {
     authenticity: (a) => {
       if (key !== undefined) {
-        return rsaVerify(answerSigningContent(a.wire), sign as string, key) ? 'signature' : 'BAD_SIGNATURE';
+        return rsaVerify(answerSigningContent(a.wire), sign as string, key)
+          ? 'signature'
+          : { unproven: 'BAD_SIGNATURE' };
       }
-      if (!expected.overTls) return 'UNSIGNED_WITHOUT_TLS';
+      if (!expected.overTls) return { unproven: 'UNSIGNED_WITHOUT_TLS' };
       if (!a.success) {
         const extra = Object.keys(a.wire.members).filter((name) => !failureMembers.has(name));
-        if (extra.length > 0) return `UNSIGNED_FAIL_WITH:${extra.join(',')}`;
+        if (extra.length > 0) return { unproven: `UNSIGNED_FAIL_WITH:${extra.join(',')}` };
       }
       return 'transport';
     },
@@ -126,23 +128,23 @@ export function readPayAnswer(outcome: CallOutcome, expected: FshowsExpectation)
   const a = got.answer;
   if (a.success) {
     const value = a.value;
-    if (!value) return { kind: 'unknown', word: 'MALFORMED' };
+    if (!value) return { kind: 'unknown', said: 'MALFORMED' };
     const state = value.trade_state;
-    if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', word: state };
+    if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', said: state };
     // A payment fshows took names WeChat's order number; without it this is no paid answer.
-    if (!value.transaction_id) return { kind: 'unknown', word: 'MALFORMED' };
+    if (!value.transaction_id) return { kind: 'unknown', said: 'MALFORMED' };
     const checked = verifyFshows(a, expected, ['total_fee']);
-    if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-    return { kind: 'paid', details: paymentDetails(value), word: 'SUCCESS', proof: checked.verified };
+    if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+    return { kind: 'paid', details: paymentDetails(value), said: 'SUCCESS', proof: checked.verified };
   }
   const errCode = a.errorCode;
-  if (!errCode) return { kind: 'unknown', word: 'MALFORMED' };
+  if (!errCode) return { kind: 'unknown', said: 'MALFORMED' };
   const errMsg = a.errorMessage || errCode;
   if ((payErrorClass[errCode] ?? 'pending') === 'pending')
-    return { kind: 'pending', errCode, errMsg, word: errCode };
+    return { kind: 'pending', errCode, errMsg, said: errCode };
   const checked = verifyFshows(a, expected);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  return { kind: 'refused', errCode, errMsg, word: errCode, proof: checked.verified };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+  return { kind: 'refused', errCode, errMsg, said: errCode, proof: checked.verified };
 }
 
 /** Reads fshows' answer to the order query (`return_value.trade_state`). */
@@ -151,15 +153,15 @@ export function readQueryAnswer(outcome: CallOutcome, expected: FshowsExpectatio
   if (got.kind === 'unknown') return got;
   const a = got.answer;
   // Not found (the pay may not have landed yet), busy, errors: the outcome is still open.
-  if (!a.success) return { kind: 'pending', word: a.errorCode || 'FAIL' };
+  if (!a.success) return { kind: 'pending', said: a.errorCode || 'FAIL' };
   const value = a.value;
-  if (!value) return { kind: 'unknown', word: 'MALFORMED' };
+  if (!value) return { kind: 'unknown', said: 'MALFORMED' };
   const state = value.trade_state || 'UNKNOWN';
   const stateClass = queryStateClass[state] ?? 'pending';
-  if (stateClass === 'pending') return { kind: 'pending', word: state };
+  if (stateClass === 'pending') return { kind: 'pending', said: state };
   const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
   const checked = verifyFshows(a, expected, moneyMoved ? ['total_fee'] : []);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
   return finalQueryResult(
     stateClass,
     state,
@@ -177,12 +179,12 @@ export function readReverseAnswer(outcome: CallOutcome, expected: FshowsExpectat
   const got = read(outcome);
   if (got.kind === 'unknown') return got;
   const a = got.answer;
-  if (!a.success) return { kind: 'unknown', word: a.errorCode || 'FAIL' };
-  if (!a.value) return { kind: 'unknown', word: 'MALFORMED' };
+  if (!a.success) return { kind: 'unknown', said: a.errorCode || 'FAIL' };
+  if (!a.value) return { kind: 'unknown', said: 'MALFORMED' };
   const checked = verifyFshows(a, expected);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  if (a.value.recall === 'Y') return { kind: 'retry', word: 'recall=Y' };
-  return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+  if (a.value.recall === 'Y') return { kind: 'retry', said: 'recall=Y' };
+  return { kind: 'reversed', said: 'SUCCESS', proof: checked.verified };
 }
 
 /**

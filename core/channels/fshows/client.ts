@@ -16,12 +16,12 @@ import { fenToYuan } from '#core/money.ts';
  * sub-merchant's store), optional `sub_appid` and `sub_mch_id`. Credentials: `private_key_pem` (the RSA key
  * requests are signed with) and optional `platform_public_key_pem` (fshows' key, for signed answers).
  */
-export function fshowsClient({ url: gatewayUrl, http }: ClientOptions): Channel {
+export function fshowsClient({ url, http }: ClientOptions): Channel {
   const expectation = (ctx: ChannelContext, order: ChannelOrder): FshowsExpectation => ({
     out_trade_no: order.out_trade_no,
     total_fee: order.total_fee,
     platformPublicKey: ctx.credentials.platform_public_key_pem,
-    overTls: gatewayUrl.startsWith('https://'),
+    overTls: url.startsWith('https://'),
   });
 
   /** Signs and posts one gateway call; `none` on timeout, network or HTTP error, or an oversize answer. */
@@ -45,10 +45,10 @@ export function fshowsClient({ url: gatewayUrl, http }: ClientOptions): Channel 
       );
     } catch {
       // An unusable private key (the setup check refuses one): nothing was sent.
-      return { kind: 'none', word: 'SIGNING_KEY_UNUSABLE' };
+      return { kind: 'none', said: 'SIGNING_KEY_UNUSABLE' };
     }
     return http.call(
-      gatewayUrl,
+      url,
       form,
       { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
       { deadlineMs, maxResponseBytes: maxJsonBytes },

@@ -1,7 +1,7 @@
 /**
  * Why an answer is not about the request that was sent, or undefined when it is: every field of `ours` that the
  * answer states must hold our value, and the `required` ones must be stated at all (an empty value states
- * nothing). The word names the first field that fails, `MISMATCH:<name>`.
+ * nothing). The label names the first field that fails, `MISMATCH:<name>`.
  */
 export function mismatchOf(
   stated: Readonly<Record<string, string | undefined>>,

@@ -10,22 +10,22 @@ export interface PostResult {
 /** What came back from one channel call: a body to read, or no answer at all (and why). */
 export type CallOutcome =
   | { readonly kind: 'answer'; readonly text: string }
-  | { readonly kind: 'none'; readonly word: string };
+  | { readonly kind: 'none'; readonly said: string };
 
 /** A call's outcome as an answer to verify, or `unknown` with why (`MALFORMED`: a body that does not parse). */
 export type ReadOutcome<T> =
   | { readonly kind: 'answer'; readonly answer: T }
-  | { readonly kind: 'unknown'; readonly word: string };
+  | { readonly kind: 'unknown'; readonly said: string };
 
 /** Reads a call's body with the channel's parser (undefined when it is not the channel's format). */
 export function readOutcome<T>(
   outcome: CallOutcome,
   parse: (text: string) => T | undefined | null,
 ): ReadOutcome<T> {
-  if (outcome.kind === 'none') return { kind: 'unknown', word: outcome.word };
+  if (outcome.kind === 'none') return { kind: 'unknown', said: outcome.said };
   const answer = parse(outcome.text);
   return answer === undefined || answer === null
-    ? { kind: 'unknown', word: 'MALFORMED' }
+    ? { kind: 'unknown', said: 'MALFORMED' }
     : { kind: 'answer', answer };
 }
 
@@ -141,12 +141,12 @@ export class ChannelHttp {
   ): Promise<CallOutcome> {
     try {
       const response = await this.post(target, body, headers, options);
-      if (response.status !== 200) return { kind: 'none', word: `HTTP_${response.status}` };
+      if (response.status !== 200) return { kind: 'none', said: `HTTP_${response.status}` };
       return { kind: 'answer', text: response.body };
     } catch (error) {
       const name = error instanceof Error ? error.name : '';
-      if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'none', word: 'TIMEOUT' };
-      return { kind: 'none', word: name === 'ResponseTooLarge' ? 'TOO_LARGE' : 'NETWORK_ERROR' };
+      if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'none', said: 'TIMEOUT' };
+      return { kind: 'none', said: name === 'ResponseTooLarge' ? 'TOO_LARGE' : 'NETWORK_ERROR' };
     }
   }
 

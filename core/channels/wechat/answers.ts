@@ -47,12 +47,12 @@ function verifyWechat(
     authenticity: (f) => {
       if (f.return_code === 'FAIL' && f.sign === undefined) {
         const extra = Object.keys(f).filter((name) => name !== 'return_code' && name !== 'return_msg');
-        return extra.length === 0 ? 'transport' : `UNSIGNED_FAIL_WITH:${extra.join(',')}`;
+        return extra.length === 0 ? 'transport' : { unproven: `UNSIGNED_FAIL_WITH:${extra.join(',')}` };
       }
-      if (f.sign === undefined) return 'UNSIGNED';
+      if (f.sign === undefined) return { unproven: 'UNSIGNED' };
       const signType = f.sign_type === undefined ? expected.signType : parseSignType(f.sign_type);
-      if (!signType) return 'BAD_SIGN_TYPE';
-      return verify(f, expected.key, signType) ? 'signature' : 'BAD_SIGNATURE';
+      if (!signType) return { unproven: 'BAD_SIGN_TYPE' };
+      return verify(f, expected.key, signType) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
     },
     mismatch: (f) => {
       // The bare FAIL form names nobody: TLS to WeChat's host is all it rests on.
@@ -78,22 +78,22 @@ export function readPayAnswer(outcome: CallOutcome, expected: WechatExpectation)
   if (f.return_code === 'FAIL') {
     // Communication-level refusal: WeChat did not accept the request, so no payment exists.
     const checked = verifyWechat(f, expected, []);
-    if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+    if (!checked.ok) return { kind: 'unknown', said: checked.reason };
     const errMsg = f.return_msg ?? 'rejected';
-    return { kind: 'refused', errCode: 'CHANNEL_REJECTED', errMsg, word: 'FAIL', proof: checked.verified };
+    return { kind: 'refused', errCode: 'CHANNEL_REJECTED', errMsg, said: 'FAIL', proof: checked.verified };
   }
-  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', word: 'MALFORMED' };
+  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', said: 'MALFORMED' };
   const paid = f.result_code === 'SUCCESS';
   const checked = verifyWechat(f, expected, paid ? ['out_trade_no', 'total_fee'] : []);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
   const proof = checked.verified;
-  if (paid) return { kind: 'paid', details: paymentDetails(f), word: 'SUCCESS', proof };
-  if (f.result_code !== 'FAIL' || !f.err_code) return { kind: 'unknown', word: 'MALFORMED' };
+  if (paid) return { kind: 'paid', details: paymentDetails(f), said: 'SUCCESS', proof };
+  if (f.result_code !== 'FAIL' || !f.err_code) return { kind: 'unknown', said: 'MALFORMED' };
   const errCode = f.err_code;
   const errMsg = f.err_code_des ?? errCode;
   return payErrorClass[errCode] === 'refused'
-    ? { kind: 'refused', errCode, errMsg, word: errCode, proof }
-    : { kind: 'pending', errCode, errMsg, word: errCode };
+    ? { kind: 'refused', errCode, errMsg, said: errCode, proof }
+    : { kind: 'pending', errCode, errMsg, said: errCode };
 }
 
 /** Reads WeChat's answer to `/pay/orderquery`; only a verified answer about this order decides anything. */
@@ -101,12 +101,12 @@ export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectatio
   const got = read(outcome);
   if (got.kind === 'unknown') return got;
   const f = got.answer;
-  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', word: `FAIL:${f.return_msg ?? ''}` };
+  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', said: `FAIL:${f.return_msg ?? ''}` };
   // WeChat reports the order's state only when result_code is SUCCESS (ORDERNOTEXIST, SYSTEMERROR: ask again).
-  if (f.result_code !== 'SUCCESS') return { kind: 'pending', word: f.err_code ?? 'FAIL' };
+  if (f.result_code !== 'SUCCESS') return { kind: 'pending', said: f.err_code ?? 'FAIL' };
   const state = f.trade_state ?? 'UNKNOWN';
   const stateClass = queryStateClass[state] ?? 'pending';
-  if (stateClass === 'pending') return { kind: 'pending', word: state };
+  if (stateClass === 'pending') return { kind: 'pending', said: state };
   // Only a SUCCESS answer carries the payment's fields; for any other state WeChat returns out_trade_no, attach
   // and the state (orderquery's 返回结果), so a stated amount must be ours and an absent one is no mismatch.
   const checked = verifyWechat(
@@ -114,7 +114,7 @@ export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectatio
     expected,
     state === 'SUCCESS' ? ['out_trade_no', 'total_fee'] : ['out_trade_no'],
   );
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
   return finalQueryResult(
     stateClass,
     state,
@@ -132,13 +132,13 @@ export function readReverseAnswer(outcome: CallOutcome, expected: WechatExpectat
   if (got.kind === 'unknown') return got;
   const f = got.answer;
   const recall = f.recall === 'Y' ? 'recall=Y' : 'recall=N';
-  const word = `${f.result_code === 'SUCCESS' ? 'SUCCESS' : (f.err_code ?? f.return_msg ?? 'FAIL')} ${recall}`;
-  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', word: `FAIL:${f.return_msg ?? ''}` };
+  const said = `${f.result_code === 'SUCCESS' ? 'SUCCESS' : (f.err_code ?? f.return_msg ?? 'FAIL')} ${recall}`;
+  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', said: `FAIL:${f.return_msg ?? ''}` };
   const checked = verifyWechat(f, expected, []);
-  if (!checked.ok) return { kind: 'unknown', word: checked.reason };
-  if (f.recall === 'Y') return { kind: 'retry', word };
-  if (f.result_code === 'SUCCESS') return { kind: 'reversed', word: 'SUCCESS', proof: checked.verified };
-  return { kind: 'unknown', word };
+  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+  if (f.recall === 'Y') return { kind: 'retry', said };
+  if (f.result_code === 'SUCCESS') return { kind: 'reversed', said: 'SUCCESS', proof: checked.verified };
+  return { kind: 'unknown', said };
 }
 
 function paymentDetails(f: WireFields): CommonPaymentDetails {

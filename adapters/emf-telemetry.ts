@@ -1,6 +1,10 @@
 import type { Telemetry } from '#core/ports.ts';
 
-/** The metrics the dashboard and alarms read (namespace `Micropay`, dimension `service` on every one). */
+/** Where every metric goes; the dashboard and alarms (`lib/monitoring.ts`) read the same names. */
+export const metricNamespace = 'Micropay';
+/** Every metric's first dimension, `service`, has this value. */
+export const metricService = 'micropay';
+
 export const metricNames = {
   payments: 'Payments',
   settled: 'Settled',

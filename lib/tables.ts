@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/
 import { Construct } from 'constructs';
 import { merchantsTableSchema, ordersTableSchema, wakeupsTableSchema } from '#adapters/tables.ts';
 
-export interface OrdersTableProps {
+export interface TablesProps {
   /** What happens to the tables when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -13,7 +13,7 @@ export interface OrdersTableProps {
  * finds orders whose lease ran out; items expire by TTL) and the merchants table (profiles; keys live in
  * Secrets Manager). On-demand, point-in-time recovery on, deletion protection on, no secondary indexes.
  */
-export class OrdersTable extends Construct {
+export class Tables extends Construct {
   /** Orders, by `order_key` (`<merchant_id>/<order hash>`). */
   public readonly orders: Table;
   /** Settlement wake-ups, by due minute and shard; written with every lease an order takes, deleted by TTL. */
@@ -21,7 +21,7 @@ export class OrdersTable extends Construct {
   /** Merchant profiles: status, pay types, channel accounts. */
   public readonly merchants: Table;
 
-  constructor(scope: Construct, id: string, props: OrdersTableProps = {}) {
+  constructor(scope: Construct, id: string, props: TablesProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const common = {

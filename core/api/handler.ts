@@ -6,7 +6,7 @@ import {
   type OrderRequest,
   orderRequest,
 } from '#core/api/requests.ts';
-import { ApiCode, type ApiCodeValue, GatewayError } from '#core/errors.ts';
+import { ApiCode, type ApiCodeValue, ApiError } from '#core/errors.ts';
 import type { Merchant } from '#core/merchants.ts';
 import { type Order, toMerchantView } from '#core/orders/order.ts';
 import { findOrder, reverseOrder } from '#core/payments/orders.ts';
@@ -73,7 +73,7 @@ export async function handleApiRequest(
     if (operation === 'reverse') order = await reverseOrder(ports, order);
     return respond(ports, caller, ApiCode.ok, order);
   } catch (error) {
-    if (error instanceof GatewayError) return envelope(caller, error.code, error.message);
+    if (error instanceof ApiError) return envelope(caller, error.code, error.message);
     ports.log.error('request failed', {
       operation,
       merchant_id: caller.merchantId,
@@ -87,44 +87,40 @@ export async function handleApiRequest(
 /** Parses the body, finds the merchant and verifies the signature. */
 async function authenticate(ports: Ports, rawBody: string, caller: Caller): Promise<Record<string, unknown>> {
   if (Buffer.byteLength(rawBody, 'utf8') > maxBodyBytes) {
-    throw new GatewayError(ApiCode.invalidParameter, `body: larger than ${maxBodyBytes} bytes`);
+    throw new ApiError(ApiCode.invalidParameter, `body: larger than ${maxBodyBytes} bytes`);
   }
   if (nestingDepth(rawBody, maxNesting) > maxNesting) {
-    throw new GatewayError(ApiCode.invalidParameter, `body: nested deeper than ${maxNesting} levels`);
+    throw new ApiError(ApiCode.invalidParameter, `body: nested deeper than ${maxNesting} levels`);
   }
   let fields: unknown;
   try {
     fields = JSON.parse(rawBody);
   } catch {
-    throw new GatewayError(ApiCode.invalidParameter, 'body: not valid JSON');
+    throw new ApiError(ApiCode.invalidParameter, 'body: not valid JSON');
   }
   if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
-    throw new GatewayError(ApiCode.invalidParameter, 'body: must be a JSON object');
+    throw new ApiError(ApiCode.invalidParameter, 'body: must be a JSON object');
   }
   const record = fields as Record<string, unknown>;
   const signType = parseSignType(record.sign_type);
-  if (!signType) throw new GatewayError(ApiCode.invalidParameter, 'sign_type: must be MD5 or HMAC-SHA256');
+  if (!signType) throw new ApiError(ApiCode.invalidParameter, 'sign_type: must be MD5 or HMAC-SHA256');
   caller.signType = signType;
   const merchantId = record.merchant_id;
   if (merchantId === undefined || merchantId === null || merchantId === '') {
-    throw new GatewayError(ApiCode.invalidParameter, 'merchant_id: is required');
+    throw new ApiError(ApiCode.invalidParameter, 'merchant_id: is required');
   }
   if (typeof merchantId !== 'string' || merchantId.length > 32) {
-    throw new GatewayError(
-      ApiCode.invalidParameter,
-      'merchant_id: must be a string of at most 32 characters',
-    );
+    throw new ApiError(ApiCode.invalidParameter, 'merchant_id: must be a string of at most 32 characters');
   }
   const merchant = await ports.merchants.get(merchantId);
-  if (!merchant)
-    throw new GatewayError(ApiCode.merchantNotFound, 'merchant does not exist; check merchant_id');
+  if (!merchant) throw new ApiError(ApiCode.merchantNotFound, 'merchant does not exist; check merchant_id');
   caller.merchant = merchant;
   caller.merchantId = merchantId;
   if (typeof record.sign !== 'string' || record.sign === '') {
-    throw new GatewayError(ApiCode.invalidParameter, 'sign: is required');
+    throw new ApiError(ApiCode.invalidParameter, 'sign: is required');
   }
   if (!verify(record, merchant.secret.api_key, signType)) {
-    throw new GatewayError(ApiCode.badSignature, 'sign: signature does not verify');
+    throw new ApiError(ApiCode.badSignature, 'sign: signature does not verify');
   }
   return withoutEmpty(record);
 }
@@ -170,18 +166,18 @@ function validate<T extends z.ZodMiniType>(schema: T, fields: Record<string, unk
   const parsed = z.safeParse(schema, fields);
   if (parsed.success) return parsed.data;
   const { field, problem } = describeIssue(parsed.error, fields);
-  throw new GatewayError(ApiCode.invalidParameter, `${field}: ${problem}`);
+  throw new ApiError(ApiCode.invalidParameter, `${field}: ${problem}`);
 }
 
 function checkMerchantMay(merchant: Merchant, payType?: MicropayRequest['pay_type']): void {
   if (merchant.status !== 0) {
-    throw new GatewayError(
+    throw new ApiError(
       ApiCode.merchantInactive,
       `merchant status is ${merchant.status}, not active; contact operations`,
     );
   }
   if (payType !== undefined && !merchant.pay_types[payType]) {
-    throw new GatewayError(ApiCode.payTypeNotEnabled, `pay_type: merchant is not enabled for ${payType}`);
+    throw new ApiError(ApiCode.payTypeNotEnabled, `pay_type: merchant is not enabled for ${payType}`);
   }
 }
 
