@@ -27,26 +27,30 @@ export interface Applied {
   readonly wrote: Partial<Order> | undefined;
 }
 
+/** A writer's decision about the latest order: what to write (undefined: nothing), and whatever else it concluded. */
+export interface Decision {
+  readonly write: Partial<Order> | undefined;
+}
+
 /**
  * Writes a change computed from the latest order, re-reading and recomputing when a concurrent writer got
- * there first. `decide` returns undefined when, given the latest order, there is nothing to write (and no
- * attempts to record). A state change the lifecycle refuses is dropped (an older outcome never overwrites a
- * newer state) while the rest is written, and the lease follows the resulting state: a final order drops
- * it, a non-final one keeps it (a change may move the lease, never remove it).
+ * there first. A state change the lifecycle refuses is dropped (an older outcome never overwrites a newer
+ * state) while the rest is written, and the lease follows the resulting state: a final order drops it, a
+ * non-final one keeps it (a change may move the lease, never remove it). Returns the decision that held.
  */
-export async function applyChange(
+export async function applyDecision<D extends Decision>(
   orders: OrderStore,
   current: Order,
-  decide: (order: Order) => Partial<Order> | undefined,
+  decide: (order: Order) => D,
   attempts: readonly SettlementAttempt[] = [],
-): Promise<Applied> {
+): Promise<Applied & { readonly decision: D }> {
   let order = current;
   for (let tries = 1; ; tries++) {
-    const decided = decide(order);
-    if (decided === undefined) return { order, wrote: undefined };
-    const wrote = normalized(order, decided);
+    const decision = decide(order);
+    if (decision.write === undefined) return { order, wrote: undefined, decision };
+    const wrote = normalized(order, decision.write);
     try {
-      return { order: await orders.update(order, wrote, attempts), wrote };
+      return { order: await orders.update(order, wrote, attempts), wrote, decision };
     } catch (error) {
       if (!(error instanceof StaleOrderError) || tries >= maxTries) throw error;
       const latest = await orders.get(order);
@@ -54,6 +58,22 @@ export async function applyChange(
       order = latest;
     }
   }
+}
+
+/** `applyDecision` for a writer whose decision is only its change (undefined when there is nothing to write). */
+export async function applyChange(
+  orders: OrderStore,
+  current: Order,
+  decide: (order: Order) => Partial<Order> | undefined,
+  attempts: readonly SettlementAttempt[] = [],
+): Promise<Applied> {
+  const { order, wrote } = await applyDecision(
+    orders,
+    current,
+    (latest) => ({ write: decide(latest) }),
+    attempts,
+  );
+  return { order, wrote };
 }
 
 function normalized(order: Order, changes: Partial<Order>): Partial<Order> {

@@ -1,8 +1,8 @@
 import { ApiCode, ApiError } from '#core/errors.ts';
-import { applyChange, toState } from '#core/orders/changes.ts';
+import { toState } from '#core/orders/changes.ts';
 import type { Order } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
-import { callLeaseEnd, claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
+import { callLeaseEnd, writeAndHandOver } from '#core/settlement/lease.ts';
 
 /** Which order of a merchant: by `trade_id` or `mch_trade_id`. */
 export interface OrderLookup {
@@ -32,23 +32,18 @@ export async function findOrder(ports: Ports, request: OrderLookup): Promise<Ord
  * once and start one settlement between them. The answer is the order as it is after this request.
  */
 export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
-  const now = ports.clock.now();
-  const channel = ports.channels.get(order.channel);
-  const lease = callLeaseEnd(ports, channel?.protocol, now);
-  const { order: saved, wrote } = await applyChange(ports.orders, order, (latest) => {
-    if (latest.state === 'FAILED' || latest.state === 'CLOSED') {
-      throw new ApiError(
-        ApiCode.orderStateConflict,
-        `order is ${latest.state === 'FAILED' ? 'failed' : 'closed'}; there is nothing to reverse`,
-      );
-    }
-    if (latest.state === 'REVERSED') return undefined;
-    const owned = hasLiveOwner(latest, now);
-    if (latest.state === 'REVERSING' && owned) return undefined;
-    if (owned) return toState('REVERSING');
-    return { ...toState('REVERSING'), ...claim(latest, lease) };
+  const protocol = ports.channels.get(order.channel)?.protocol;
+  const { order: saved } = await writeAndHandOver(ports, order, {
+    change: (latest) => {
+      if (latest.state === 'FAILED' || latest.state === 'CLOSED') {
+        throw new ApiError(
+          ApiCode.orderStateConflict,
+          `order is ${latest.state === 'FAILED' ? 'failed' : 'closed'}; there is nothing to reverse`,
+        );
+      }
+      return latest.state === 'REVERSED' || latest.state === 'REVERSING' ? undefined : toState('REVERSING');
+    },
+    leaseUntil: callLeaseEnd(ports, protocol, ports.clock.now()),
   });
-  const claimed = wrote?.settle_seq !== undefined;
-  if (claimed) await startSettlement(ports, saved);
   return saved;
 }

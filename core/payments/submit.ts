@@ -3,16 +3,10 @@ import type { Channel, PayResult } from '#core/channels/channel.ts';
 import { ApiCode, ApiError } from '#core/errors.ts';
 import { maskAuthCode, newTradeId, nonce } from '#core/ids.ts';
 import type { Merchant, PayType } from '#core/merchants.ts';
-import { applyChange, nextState, toState } from '#core/orders/changes.ts';
-import { isSettled, type Order } from '#core/orders/order.ts';
+import { toState } from '#core/orders/changes.ts';
+import type { Order } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
-import {
-  callLeaseEnd,
-  claim,
-  hasLiveOwner,
-  payLeaseEnd,
-  startSettlement,
-} from '#core/settlement/ownership.ts';
+import { callLeaseEnd, payLeaseEnd, writeAndHandOver } from '#core/settlement/lease.ts';
 import { iso, scaled } from '#core/time.ts';
 
 /** A payment as the merchant asked for it: the order's own fields, the payment code and how it was shown. */
@@ -206,22 +200,14 @@ async function recordPayAnswer(
   const now = ports.clock.now();
   const attempt = { at: iso(now), action: 'pay' as const, result: result.said };
   const firstQuery = now + scaled(channel.protocol.firstQueryDelayMs, ports.timeScale);
-  const lease = callLeaseEnd(ports, channel.protocol, firstQuery);
-  const { order: saved, wrote } = await applyChange(
-    ports.orders,
-    order,
-    (latest) => {
-      const changes = { ...payChanges(result, now), pay_sent_at: iso(sentAt) };
-      // Token 0 is the submit's own: no settlement has claimed the order since it was written.
-      const stillSubmitOwned = (latest.settle_seq ?? 0) === 0;
-      const claims =
-        !isSettled(nextState(latest, changes)) && (stillSubmitOwned || !hasLiveOwner(latest, now));
-      return claims ? { ...changes, ...claim(latest, lease) } : changes;
-    },
-    [attempt],
-  );
-  const claimed = wrote?.settle_seq !== undefined;
-  if (claimed) await startSettlement(ports, saved);
+  // Token 0 is the submit's own lease over its pay call: it hands the order to a settlement unless another
+  // writer (a merchant's reverse after the lease ran out) claimed it meanwhile.
+  const { order: saved } = await writeAndHandOver(ports, order, {
+    change: () => ({ ...payChanges(result, now), pay_sent_at: iso(sentAt) }),
+    leaseUntil: callLeaseEnd(ports, channel.protocol, firstQuery),
+    heldToken: 0,
+    attempts: [attempt],
+  });
   const code =
     result.kind === 'refused' && saved.state === 'FAILED'
       ? 600

@@ -6,10 +6,17 @@ import type {
   QuerySchedule,
   ReverseResult,
 } from '#core/channels/channel.ts';
-import { type Applied, applyChange, nextState, toState } from '#core/orders/changes.ts';
+import { applyDecision, type Decision, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order, type SettlementAttempt } from '#core/orders/order.ts';
 import type { Ports, SettlementInput } from '#core/ports.ts';
-import { callLeaseEnd, payLeaseEnd } from '#core/settlement/ownership.ts';
+import {
+  callLeaseEnd,
+  leaseCovers,
+  leaseOverCallAt,
+  payLeaseEnd,
+  renew,
+  Superseded,
+} from '#core/settlement/lease.ts';
 import { iso, scaled } from '#core/time.ts';
 
 /** What the state machine asks a step to do (the `action` of its Task states). */
@@ -39,14 +46,22 @@ export interface StepInput extends SettlementInput {
   readonly plan?: Partial<Pick<StepPlan, 'queries' | 'reverses' | 'unrecorded'>>;
 }
 
-/** Another settlement claimed the order (a newer fencing token): this one stops without touching it. */
-class Superseded extends Error {}
-
 /** When the next step would be due, given what was just done; the planner picks by the order's state. */
 interface Candidates {
   readonly queryAt: number;
   /** When to reverse next, or `give_up` when the reverse schedule is exhausted. */
   readonly reverseAt: number | 'give_up';
+}
+
+/** What a step did: the order it acted on, the channel call it made (if any) and what the answer changes. */
+interface Done {
+  readonly order: Order;
+  readonly attempt?: SettlementAttempt;
+  /** The changes the step's outcome makes to the latest order. */
+  readonly changes: (latest: Order) => Partial<Order>;
+  /** Only the holder of the token may write these changes (a give-up); an answer's changes are kept by anyone. */
+  readonly ownerOnly?: boolean;
+  readonly candidates: Candidates;
 }
 
 interface Planned {
@@ -56,12 +71,19 @@ interface Planned {
   readonly changes: Partial<Order>;
 }
 
+/** The decision `record` writes: the changes, the plan, and whether this write makes the order final. */
+interface Recorded {
+  readonly write: Partial<Order> | undefined;
+  readonly planned: Planned;
+  readonly finalNow: boolean;
+}
+
 /**
  * One step of the settlement protocol (SPEC section 4), run by a Task of the state machine. Which step
  * comes next and when is computed from the channel's protocol table; the state machine only waits and
- * routes. Before every channel call the step claims the order with its fencing token (a conditional
- * write), so two executions of one order (a restart beside a slow one, an at-least-once duplicate) never
- * both call the channel: the one that loses the claim stops.
+ * routes. Before every channel call the step takes the next fencing token (a conditional write), so two
+ * executions of one order (a restart beside a slow one, an at-least-once duplicate) never both call the
+ * channel: the one that loses stops. A step reads top to bottom: what is due, do it, record it.
  */
 export async function runSettlementStep(ports: Ports, input: StepInput): Promise<StepPlan> {
   const order = await ports.orders.get(input);
@@ -71,16 +93,7 @@ export async function runSettlementStep(ports: Ports, input: StepInput): Promise
   const step = new Step(ports, channel, input, order);
   try {
     if ((order.settle_seq ?? 0) !== input.seq) throw new Superseded();
-    switch (input.action) {
-      case 'begin':
-        return await step.begin(order);
-      case 'query':
-        return await step.query(order);
-      case 'reverse':
-        return await step.reverse(order);
-      case 'give_up':
-        return await step.giveUp(order);
-    }
+    return await step.record(await step.act(order, input.action));
   } catch (error) {
     if (!(error instanceof Superseded)) throw error;
     ports.log.info('settlement superseded by a newer claim; this one stops', {
@@ -114,73 +127,75 @@ class Step {
     this.unrecorded = [...(input.plan?.unrecorded ?? [])];
   }
 
-  private waitMs(protocolMs: number): number {
-    return scaled(protocolMs, this.ports.timeScale);
-  }
-
-  async begin(order: Order): Promise<StepPlan> {
+  /** Does what the state machine asked, when the order still calls for it; otherwise only plans from here. */
+  async act(order: Order, action: StepAction): Promise<Done> {
     const now = this.ports.clock.now();
-    return this.record(order, undefined, () => ({}), {
-      queryAt: this.nextQueryAt(order, now, this.waitMs(this.schedule(order).firstQueryDelayMs)),
-      reverseAt: now,
-    });
+    if (action === 'give_up') return this.giveUp(order, now);
+    if (action === 'query' && (order.state === 'REVERSING' || isSettled(order.state)))
+      return this.replan(order, now);
+    if (action === 'query') return this.query(order);
+    if (action === 'reverse' && order.state !== 'REVERSING') return this.replan(order, now);
+    if (action === 'reverse') {
+      const floor = this.reverseNotBefore(order);
+      if (now < floor)
+        return { order, changes: () => ({}), candidates: { queryAt: floor, reverseAt: floor } };
+      return this.reverse(order);
+    }
+    return this.replan(order, now);
   }
 
-  async query(order: Order): Promise<StepPlan> {
-    if (order.state === 'REVERSING' || isSettled(order.state)) return this.begin(order);
+  /** No call: plan the next step from the order as it is (a first step, or one the order no longer calls for). */
+  private replan(order: Order, now: number): Done {
+    const queryAt = this.nextQueryAt(order, now, this.waitMs(this.schedule(order).firstQueryDelayMs));
+    return { order, changes: () => ({}), candidates: { queryAt, reverseAt: now } };
+  }
+
+  private async query(order: Order): Promise<Done> {
     const interval = this.waitMs(this.schedule(order).queryIntervalMs);
-    const claimed = await this.claim(order, interval);
-    if (isSettled(claimed.state) || claimed.state === 'REVERSING') return this.begin(claimed);
+    const claimed = await this.renew(order, interval);
+    if (isSettled(claimed.state) || claimed.state === 'REVERSING')
+      return this.replan(claimed, this.ports.clock.now());
     const result = await this.channel
       .query(await this.context(claimed), channelOrder(claimed), this.callDeadline())
       .catch((): QueryResult => ({ kind: 'unknown', said: 'ERROR' }));
     this.counts.queries += 1;
     const now = this.ports.clock.now();
-    return this.record(
-      claimed,
-      { at: iso(now), action: 'query', result: result.said },
-      () => queryChanges(result, now),
-      { queryAt: this.nextQueryAt(claimed, now, interval), reverseAt: now },
-    );
+    return {
+      order: claimed,
+      attempt: { at: iso(now), action: 'query', result: result.said },
+      changes: () => queryChanges(result, now),
+      candidates: { queryAt: this.nextQueryAt(claimed, now, interval), reverseAt: now },
+    };
   }
 
-  async reverse(order: Order): Promise<StepPlan> {
-    if (order.state !== 'REVERSING') return this.begin(order);
-    const floor = this.reverseNotBefore(order);
-    if (this.ports.clock.now() < floor)
-      return this.record(order, undefined, () => ({}), { queryAt: floor, reverseAt: floor });
+  private async reverse(order: Order): Promise<Done> {
     const retryDelay = this.channel.protocol.reverseRetryDelaysMs[this.counts.reverses];
-    const claimed = await this.claim(order, this.waitMs(retryDelay ?? 0));
-    if (claimed.state !== 'REVERSING') return this.begin(claimed);
+    const claimed = await this.renew(order, this.waitMs(retryDelay ?? 0));
+    if (claimed.state !== 'REVERSING') return this.replan(claimed, this.ports.clock.now());
     const result = await this.channel
       .reverse(await this.context(claimed), channelOrder(claimed), this.callDeadline())
       .catch((): ReverseResult => ({ kind: 'unknown', said: 'ERROR' }));
     this.counts.reverses += 1;
     const now = this.ports.clock.now();
-    return this.record(
-      claimed,
-      { at: iso(now), action: 'reverse', result: result.said },
-      () => (result.kind === 'reversed' ? { ...toState('REVERSED'), reverse_action: result.action } : {}),
-      { queryAt: now, reverseAt: retryDelay === undefined ? 'give_up' : now + this.waitMs(retryDelay) },
-    );
+    return {
+      order: claimed,
+      attempt: { at: iso(now), action: 'reverse', result: result.said },
+      changes: () =>
+        result.kind === 'reversed' ? { ...toState('REVERSED'), reverse_action: result.action } : {},
+      candidates: {
+        queryAt: now,
+        reverseAt: retryDelay === undefined ? 'give_up' : now + this.waitMs(retryDelay),
+      },
+    };
   }
 
   /** Reverse kept failing: the order stays visible as reversing (5), marked for an operator, and alarms. */
-  async giveUp(order: Order): Promise<StepPlan> {
-    const { order: saved, wrote } = await this.write(order, (latest) => {
-      this.checkOwner(latest);
-      return latest.state === 'REVERSING' ? toState('REVERSE_FAILED') : undefined;
-    });
-    // Only the copy that wrote it alarms: another may have given up first (Express runs a step at least once).
-    if (!wrote) return this.begin(saved);
-    this.ports.telemetry.reverseFailed(saved);
-    this.ports.telemetry.settled(saved);
-    this.ports.log.error('reverse kept failing; order needs an operator', {
-      merchant_id: saved.merchant_id,
-      trade_id: saved.trade_id,
-      reverses: this.counts.reverses,
-    });
-    return this.result(saved, 'failed', this.ports.clock.now());
+  private giveUp(order: Order, now: number): Done {
+    return {
+      ...this.replan(order, now),
+      changes: (latest) => (latest.state === 'REVERSING' ? toState('REVERSE_FAILED') : {}),
+      ownerOnly: true,
+    };
   }
 
   result(order: Order, next: StepPlan['next'], at: number): StepPlan {
@@ -195,33 +210,30 @@ class Step {
     };
   }
 
-  private callDeadline(): number {
-    return scaled(this.channel.protocol.callDeadlineMs, this.ports.deadlineScale);
+  private waitMs(protocolMs: number): number {
+    return scaled(protocolMs, this.ports.timeScale);
   }
 
-  private checkOwner(order: Order): void {
-    if ((order.settle_seq ?? 0) !== this.seq) throw new Superseded();
+  private callDeadline(): number {
+    return scaled(this.channel.protocol.callDeadlineMs, this.ports.deadlineScale);
   }
 
   /**
    * Takes the next fencing token before a channel call. Its lease outlasts the call and the wait that
    * follows when the answer changes nothing (`gapMs`), so such an answer needs no write of its own.
    */
-  private async claim(order: Order, gapMs: number): Promise<Order> {
+  private async renew(order: Order, gapMs: number): Promise<Order> {
     const leaseUntil = callLeaseEnd(this.ports, this.channel.protocol, this.ports.clock.now() + gapMs);
-    const { order: claimed } = await this.write(order, (latest) => {
-      this.checkOwner(latest);
-      return isSettled(latest.state)
-        ? undefined
-        : { settle_seq: this.seq + 1, settle_due_at: iso(leaseUntil) };
-    });
-    if ((claimed.settle_seq ?? 0) === this.seq + 1) this.seq += 1;
+    const { order: claimed, wrote } = await this.write(order, (latest) => ({
+      write: renew(latest, this.seq, leaseUntil),
+    }));
+    if (wrote) this.seq += 1;
     return claimed;
   }
 
   /** A conditional write of this settlement; it carries the attempts not yet written. */
-  private async write(order: Order, decide: (latest: Order) => Partial<Order> | undefined): Promise<Applied> {
-    const applied = await applyChange(this.ports.orders, order, decide, this.unrecorded);
+  private async write<D extends Decision>(order: Order, decide: (latest: Order) => D) {
+    const applied = await applyDecision(this.ports.orders, order, decide, this.unrecorded);
     if (applied.wrote) this.unrecorded = [];
     return applied;
   }
@@ -232,34 +244,47 @@ class Step {
    * An answer that changes nothing, with a lease that already covers the next step, is not written: its
    * attempt waits for the next write. A newer claim made meanwhile keeps the answer but ends this settlement.
    */
-  private async record(
-    order: Order,
-    attempt: SettlementAttempt | undefined,
-    answer: () => Partial<Order>,
-    candidates: Candidates,
-  ): Promise<StepPlan> {
-    // Set by every run of the decision below (applyChange runs it at least once).
-    let planned!: Planned;
-    let carried!: boolean;
-    let finalNow!: boolean;
-    if (attempt) this.unrecorded.push(attempt);
-    const { order: saved } = await this.write(order, (latest) => {
-      const changes = answer();
-      const owner = (latest.settle_seq ?? 0) === this.seq;
-      planned = owner ? this.plan(latest, changes, candidates) : { next: 'done', at: 0, changes: {} };
-      const all = effective(latest, { ...changes, ...planned.changes });
-      const leaseCovers =
-        latest.settle_due_at !== undefined &&
-        Date.parse(latest.settle_due_at) >= planned.at + this.ports.leaseGraceMs;
-      const { settle_due_at: _lease, ...rest } = all;
-      carried = owner && planned.next !== 'done' && leaseCovers && Object.keys(rest).length === 0;
-      finalNow = !isSettled(latest.state) && isSettled(nextState(latest, all));
-      if (carried) return undefined;
-      return this.unrecorded.length > 0 || Object.keys(all).length > 0 ? all : undefined;
-    });
-    if (finalNow && isSettled(saved.state)) this.ports.telemetry.settled(saved);
+  async record(done: Done): Promise<StepPlan> {
+    if (done.attempt) this.unrecorded.push(done.attempt);
+    const { order: saved, decision } = await this.write(done.order, (latest) => this.decide(latest, done));
+    if (decision.finalNow && isSettled(saved.state)) this.announce(saved);
     if ((saved.settle_seq ?? 0) !== this.seq) throw new Superseded();
-    return this.result(saved, planned.next, planned.at);
+    const next = decision.finalNow && saved.state === 'REVERSE_FAILED' ? 'failed' : decision.planned.next;
+    return this.result(saved, next, decision.planned.at);
+  }
+
+  private decide(latest: Order, done: Done): Recorded {
+    const owner = (latest.settle_seq ?? 0) === this.seq;
+    if (!owner && done.ownerOnly) throw new Superseded();
+    const changes = done.changes(latest);
+    const planned = owner
+      ? this.plan(latest, changes, done.candidates)
+      : { next: 'done' as const, at: 0, changes: {} };
+    const all = effective(latest, { ...changes, ...planned.changes });
+    const { settle_due_at: _lease, ...rest } = all;
+    const finalNow = !isSettled(latest.state) && isSettled(nextState(latest, all));
+    const carried =
+      owner &&
+      planned.next !== 'done' &&
+      leaseCovers(this.ports, latest, planned.at) &&
+      Object.keys(rest).length === 0;
+    const worth = !carried && (this.unrecorded.length > 0 || Object.keys(all).length > 0);
+    return { write: worth ? all : undefined, planned, finalNow };
+  }
+
+  /** Telemetry and logs for an order this step made final; a REVERSE_FAILED one also alarms. */
+  private announce(order: Order): void {
+    if (order.state !== 'REVERSE_FAILED') {
+      this.ports.telemetry.settled(order);
+      return;
+    }
+    this.ports.telemetry.reverseFailed(order);
+    this.ports.telemetry.settled(order);
+    this.ports.log.error('reverse kept failing; order needs an operator', {
+      merchant_id: order.merchant_id,
+      trade_id: order.trade_id,
+      reverses: this.counts.reverses,
+    });
   }
 
   /** The next step for `order` once `changes` apply, and the lease that covers it. */
@@ -267,9 +292,7 @@ class Step {
     const now = this.ports.clock.now();
     const state = nextState(order, changes);
     if (isSettled(state)) return { next: 'done', at: now, changes: {} };
-    const lease = (at: number) => ({
-      settle_due_at: iso(callLeaseEnd(this.ports, this.channel.protocol, at)),
-    });
+    const lease = (at: number) => leaseOverCallAt(this.ports, this.channel.protocol, at);
     const reverseAt = (from: number) => Math.max(from, this.reverseNotBefore({ ...order, ...changes }));
     if (state === 'REVERSING') {
       if (candidates.reverseAt === 'give_up') return { next: 'give_up', at: now, changes: lease(now) };

@@ -1,7 +1,6 @@
 import { StaleOrderError } from '#core/errors.ts';
-import { applyChange } from '#core/orders/changes.ts';
 import type { Ports } from '#core/ports.ts';
-import { callLeaseEnd, claim, hasLiveOwner, startSettlement } from '#core/settlement/ownership.ts';
+import { callLeaseEnd, writeAndHandOver } from '#core/settlement/lease.ts';
 
 export interface SweepReport {
   /** Open orders looked at. */
@@ -26,20 +25,24 @@ export async function sweepDueOrders(ports: Ports, limit = 100): Promise<SweepRe
   for (const key of due) {
     const order = await ports.orders.get(key);
     if (!order) continue;
-    const lease = callLeaseEnd(ports, ports.channels.get(order.channel)?.protocol, now);
     try {
       // Claimed only if its lease still ran out: a settlement or a request may have taken it meanwhile.
-      const { order: saved, wrote } = await applyChange(ports.orders, order, (latest) =>
-        hasLiveOwner(latest, now) || latest.settle_due_at === undefined ? undefined : claim(latest, lease),
-      );
-      if (!wrote) continue;
+      const {
+        order: saved,
+        claimed,
+        started: restarted,
+      } = await writeAndHandOver(ports, order, {
+        change: () => undefined,
+        leaseUntil: callLeaseEnd(ports, ports.channels.get(order.channel)?.protocol, now),
+      });
+      if (!claimed) continue;
       ports.log.warn('settlement lease expired; restarting settlement', {
         merchant_id: order.merchant_id,
         trade_id: order.trade_id,
         state: order.state,
       });
       ports.telemetry.settlementRestarted(saved);
-      if (await startSettlement(ports, saved)) started += 1;
+      if (restarted) started += 1;
     } catch (error) {
       if (!(error instanceof StaleOrderError)) throw error;
     }

@@ -4,7 +4,7 @@ import { StaleOrderError } from '#core/errors.ts';
 import { applyChange, nextState, toState } from '#core/orders/changes.ts';
 import { canTransition, isSettled, leaseProblem, type Order, type OrderState } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
-import { callLeaseEnd, hasLiveOwner, payLeaseEnd, startSettlement } from '#core/settlement/ownership.ts';
+import { callLeaseEnd, hasLiveOwner, payLeaseEnd, startSettlement } from '#core/settlement/lease.ts';
 import { sweepDueOrders } from '#core/settlement/sweep.ts';
 import { memoryPorts, SimChannel } from '../support/memory.ts';
 
