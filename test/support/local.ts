@@ -6,7 +6,7 @@ import * as z from 'zod/mini';
 import { envelope } from '#core/api/responses.ts';
 import { sandboxMerchants } from '#sandbox/merchants.ts';
 import { type ApiAnswer, MicropayClient } from '../../cli/client.ts';
-import { type LocalStack, startLocalStack } from '../../local/stack.ts';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.ts';
 
 /** Time scale the integration tests run the protocol's waits at: the whole table in a few seconds. */
 export const testTimeScale = 0.02;
@@ -21,7 +21,10 @@ export const testDeadlineScale = 0.05;
  * DynamoDB Local (test/support/global-setup.ts) with tables of its own.
  */
 export function useLocalStack(
-  options: { leaseGraceMs?: number; sweepIntervalMs?: number; timeScale?: number; logLevel?: string } = {},
+  options: Pick<
+    LocalStackOptions,
+    'leaseGraceMs' | 'sweepIntervalMs' | 'timeScale' | 'logLevel' | 'channels' | 'sandboxStarters'
+  > = {},
 ): () => LocalStack {
   let stack: LocalStack | undefined;
   beforeAll(async () => {
