@@ -342,15 +342,13 @@ export class FinanceExports extends Construct {
         resources: [workGroupArn],
       }),
       new PolicyStatement({
-        actions: [
-          'glue:GetDatabase',
-          'glue:GetTable',
-          'glue:GetPartition',
-          'glue:GetPartitions',
-          'glue:BatchCreatePartition',
-          'glue:CreatePartition',
-        ],
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
         resources: [catalogArn, databaseArn, tableArn(financeTables.raw), tableArn(financeTables.curated)],
+      }),
+      // INSERT INTO adds partitions to the table it writes; the raw export is only read.
+      new PolicyStatement({
+        actions: ['glue:BatchCreatePartition', 'glue:CreatePartition'],
+        resources: [catalogArn, databaseArn, tableArn(financeTables.curated)],
       }),
       // CREATE OR REPLACE VIEW orders_current.
       new PolicyStatement({

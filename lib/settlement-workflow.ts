@@ -61,7 +61,13 @@ export class SettlementWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: this.executionLogs, level: LogLevel.ERROR, includeExecutionData: false },
     });
-    this.settleFunction.grantInvoke(this.stateMachine);
+    // Its Tasks name the function's unqualified ARN; grantInvoke would add every version and alias (ARN:*).
+    this.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.settleFunction.functionArn],
+      }),
+    );
 
     this.sweepFunction = lambdaFunction(this, 'Sweep', {
       entry: 'sweep/handler.ts',
