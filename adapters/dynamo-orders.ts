@@ -12,6 +12,7 @@ import type { LeaseView, OrderTables, Wakeup } from '#adapters/order-tables.ts';
 import { TableOrderStore, type TableOrderStoreOptions } from '#adapters/table-order-store.ts';
 import { ordersTableSchema, wakeupsTableSchema } from '#adapters/tables.ts';
 import type { Order, SettlementAttempt } from '#core/orders/order.ts';
+import type { RefundBinding } from '#core/ports.ts';
 
 export { orderKeyOf } from '#adapters/table-order-store.ts';
 
@@ -57,6 +58,35 @@ export class DynamoOrderTables implements OrderTables {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
+  }
+
+  async putNewBinding(key: string, binding: RefundBinding): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...binding, [ordersTableSchema.partitionKey]: key },
+          ConditionExpression: `attribute_not_exists(${ordersTableSchema.partitionKey})`,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async getBinding(key: string): Promise<RefundBinding | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { [ordersTableSchema.partitionKey]: key },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) return undefined;
+    const { [ordersTableSchema.partitionKey]: _key, ...binding } = Item;
+    return binding as RefundBinding;
   }
 
   async getOrder(key: string): Promise<Order | undefined> {

@@ -11,6 +11,10 @@ export const metricNames = {
   reverseFailed: 'ReverseFailed',
   restarts: 'SettlementRestarts',
   openOrders: 'OpenOrders',
+  refundCalls: 'RefundCalls',
+  refunds: 'Refunds',
+  refundAbnormal: 'RefundAbnormal',
+  refundOverdue: 'RefundOverdue',
 } as const;
 
 /** Age buckets of open orders: under a minute is normal settlement, past 30 minutes something is stuck. */
@@ -79,6 +83,12 @@ export function emfTelemetry(options: EmfOptions): Telemetry {
         lower = maxMs;
       }
     },
+    refundAnswered: (channel, result) => count(metricNames.refundCalls, { channel, result }),
+    refundSettled: (order, refund) => {
+      count(metricNames.refunds, { channel: order.channel, state: refund.status });
+      if (refund.status === 'ABNORMAL') count(metricNames.refundAbnormal, {});
+    },
+    refundOverdue: () => count(metricNames.refundOverdue, {}),
   };
 }
 
@@ -89,6 +99,9 @@ export const noTelemetry: Telemetry = {
   reverseFailed: () => {},
   settlementRestarted: () => {},
   openOrders: () => {},
+  refundAnswered: () => {},
+  refundSettled: () => {},
+  refundOverdue: () => {},
 };
 
 /**

@@ -1,4 +1,5 @@
 import type { Order, SettlementAttempt } from '#core/orders/order.ts';
+import type { RefundBinding } from '#core/ports.ts';
 
 /** What a sweep reads of an order behind a wake-up: enough to tell whether its lease ran out. */
 export type LeaseView = Pick<Order, 'merchant_id' | 'mch_trade_id' | 'settle_due_at' | 'created_at'>;
@@ -22,6 +23,10 @@ export interface Wakeup {
 export interface OrderTables {
   /** Writes `order` under `key` unless the key is taken; false when it is. */
   putNewOrder(key: string, order: Order): Promise<boolean>;
+  /** Writes a refund number's binding under `key` unless the key is taken; false when it is. */
+  putNewBinding(key: string, binding: RefundBinding): Promise<boolean>;
+  /** The binding under `key`, read consistently. */
+  getBinding(key: string): Promise<RefundBinding | undefined>;
   /** The order under `key`, read consistently. */
   getOrder(key: string): Promise<Order | undefined>;
   /**

@@ -1,8 +1,8 @@
 import type { OrderTables, Wakeup } from '#adapters/order-tables.ts';
 import { StaleOrderError } from '#core/errors.ts';
-import { orderHash, orderHashOfTradeId } from '#core/ids.ts';
+import { orderHash, orderHashOfTradeId, refundHash } from '#core/ids.ts';
 import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
-import type { DueOrders, OrderKey, OrderStore } from '#core/ports.ts';
+import type { DueOrders, OrderKey, OrderStore, RefundBinding } from '#core/ports.ts';
 
 export interface TableOrderStoreOptions {
   /**
@@ -22,6 +22,14 @@ const wakeupRetentionSeconds = 7 * 24 * 3600;
 const firstSweepLookbackMs = 10 * 60 * 1000;
 /** Minutes of wake-ups one sweep looks at, at most: one that fell far behind catches up an hour a run. */
 const maxMinutesPerSweep = 60;
+
+/**
+ * The key of a refund number's binding in the orders table: beside the orders, told apart by its `#refund#`
+ * (finance reads only items that are orders).
+ */
+export function bindingKeyOf(merchantId: string, hash: string): string {
+  return `${merchantId}#refund#${hash}`;
+}
 
 /** The key of an order in the orders table. */
 export function orderKeyOf(merchantId: string, hash: string): string {
@@ -145,6 +153,28 @@ export class TableOrderStore implements OrderStore {
     }
     await this.tables.advanceWatermark(reached);
     return { due, openCreatedAt };
+  }
+
+  async bindRefundNumber(binding: RefundBinding): Promise<RefundBinding> {
+    const key = bindingKeyOf(binding.merchant_id, refundHash(binding.merchant_id, binding.out_refund_no));
+    if (await this.tables.putNewBinding(key, binding)) return binding;
+    const existing = await this.tables.getBinding(key);
+    if (existing?.merchant_id !== binding.merchant_id) throw new Error(`refund key ${key} is taken`);
+    return existing;
+  }
+
+  async findRefundBinding(
+    merchantId: string,
+    by: { readonly out_refund_no: string } | { readonly refund_id: string },
+  ): Promise<RefundBinding | undefined> {
+    const hash =
+      'out_refund_no' in by ? refundHash(merchantId, by.out_refund_no) : orderHashOfTradeId(by.refund_id);
+    if (hash === undefined) return undefined;
+    const binding = await this.tables.getBinding(bindingKeyOf(merchantId, hash));
+    if (binding?.merchant_id !== merchantId) return undefined;
+    const matches =
+      'out_refund_no' in by ? binding.out_refund_no === by.out_refund_no : binding.refund_id === by.refund_id;
+    return matches ? binding : undefined;
   }
 
   /** Writes "look at this order at `dueIso`" (idempotent: the same order and time is one item). */

@@ -4,6 +4,7 @@ export const ApiCode = {
   invalidParameter: 100,
   badSignature: 101,
   duplicateMismatch: 102,
+  refundNotAllowed: 103,
   internal: 500,
   merchantNotFound: 200,
   merchantInactive: 201,

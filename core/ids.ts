@@ -38,3 +38,13 @@ export function maskAuthCode(authCode: string): string {
   if (authCode.length <= 8) return '*'.repeat(authCode.length);
   return `${authCode.slice(0, 4)}${'*'.repeat(authCode.length - 8)}${authCode.slice(-4)}`;
 }
+
+/** Which refund a merchant's `out_refund_no` names, as 16 hex characters (as `orderHash` for orders). */
+export function refundHash(merchantId: string, outRefundNo: string): string {
+  return createHash('sha256').update(`${merchantId}\nrefund\n${outRefundNo}`).digest('hex').slice(0, 16);
+}
+
+/** A gateway refund id: 8 hex of epoch seconds, then the refund number's hash (as a trade id is made). */
+export function newRefundId(nowMs: number, merchantId: string, outRefundNo: string): string {
+  return newTradeId(nowMs, merchantId, '').slice(0, 8) + refundHash(merchantId, outRefundNo);
+}

@@ -1,6 +1,7 @@
 import type { Channel, OrderField } from '#core/channels/channel.ts';
 import type { Merchant } from '#core/merchants.ts';
 import type { Order, SettlementAttempt } from '#core/orders/order.ts';
+import type { Refund } from '#core/refunds/refund.ts';
 
 /** Identifies one order; the key of the orders table. */
 export interface OrderKey {
@@ -31,6 +32,26 @@ export interface OrderStore {
    * long as the sweep keeps calling.
    */
   listDue(nowIso: string, limit: number): Promise<DueOrders>;
+  /**
+   * Binds a merchant's refund number to one refund of one order, once and for ever (a conditional put); returns
+   * the binding that holds: this one, or the one written first.
+   */
+  bindRefundNumber(binding: RefundBinding): Promise<RefundBinding>;
+  /** The binding of a refund number, or of a refund id (which carries the number's hash). */
+  findRefundBinding(
+    merchantId: string,
+    by: { readonly out_refund_no: string } | { readonly refund_id: string },
+  ): Promise<RefundBinding | undefined>;
+}
+
+/** What a merchant's refund number names: one refund of one order, of one amount. */
+export interface RefundBinding {
+  readonly merchant_id: string;
+  readonly out_refund_no: string;
+  readonly refund_id: string;
+  readonly mch_trade_id: string;
+  readonly trade_id: string;
+  readonly refund_fee: number;
 }
 
 /** What one look for due orders found. */
@@ -88,6 +109,12 @@ export interface Telemetry {
   settlementRestarted(order: Order): void;
   /** How old the open orders are that one sweep looked at (milliseconds since each was created). */
   openOrders(agesMs: readonly number[]): void;
+  /** A refund call answered (the kind of result; `unknown` and `retry` count as failed calls). */
+  refundAnswered(channel: string, result: string): void;
+  /** A refund reached a final state (ABNORMAL alarms: a person must act). */
+  refundSettled(order: Order, refund: Refund): void;
+  /** A refund is still not final after its channel's follow-up time (this alarms, once per refund). */
+  refundOverdue(order: Order, refund: Refund): void;
 }
 
 /** Structured log sink (Powertools Logger fits it). Never given a payment code or a key. */

@@ -11,6 +11,8 @@ export const apiRoutes = {
   micropay: '/v1/micropay',
   query: '/v1/query',
   reverse: '/v1/reverse',
+  refund: '/v1/refund',
+  refundQuery: '/v1/refund/query',
 } as const;
 
 /** Requests per second each route takes (steady `rateLimit`, `burstLimit` at once). */
@@ -21,6 +23,8 @@ export const defaultThrottling: Readonly<Record<keyof typeof apiRoutes, Required
   micropay: { rateLimit: 500, burstLimit: 1000 },
   query: { rateLimit: 500, burstLimit: 1000 },
   reverse: { rateLimit: 50, burstLimit: 100 },
+  refund: { rateLimit: 50, burstLimit: 100 },
+  refundQuery: { rateLimit: 500, burstLimit: 1000 },
 };
 
 export interface MerchantApiProps {
@@ -32,7 +36,7 @@ export interface MerchantApiProps {
   readonly logRetention?: RetentionDays;
 }
 
-/** The merchant API: HTTP API with `POST /v1/micropay`, `/v1/query`, `/v1/reverse` on one function. */
+/** The merchant API: HTTP API with `POST /v1/micropay`, `/v1/query`, `/v1/reverse`, `/v1/refund`, `/v1/refund/query` on one function. */
 export class MerchantApi extends Construct {
   public readonly api: HttpApi;
   public readonly handler: NodejsFunction;

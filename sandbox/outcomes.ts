@@ -145,3 +145,61 @@ export function reverseAnswer(outcome: string, reverses: number): 'reversed' | '
   if (outcome === '09' && reverses === 1) return 'again';
   return 'reversed';
 }
+
+/** One row of the sandbox refund table (SPEC section 8): what every sandbox does by the last two digits of `refund_fee`. */
+export interface SandboxRefundOutcome {
+  readonly suffix: string;
+  readonly does: string;
+  /** The refund's final `refund_state`. */
+  readonly finalRefundState: number;
+}
+
+export const sandboxRefundOutcomes: readonly SandboxRefundOutcome[] = [
+  { suffix: '00', does: 'refunds at once', finalRefundState: 0 },
+  { suffix: '01', does: 'processing; refunded at the 2nd query', finalRefundState: 0 },
+  { suffix: '03', does: 'refuses: not enough funds to refund (NOTENOUGH)', finalRefundState: 2 },
+  { suffix: '04', does: 'processing, then CHANGE (abnormal; alarms)', finalRefundState: 3 },
+  { suffix: '05', does: 'processing, then closed (REFUNDCLOSE)', finalRefundState: 2 },
+  {
+    suffix: '06',
+    does: 'the refund call does not answer in time; the refund went through',
+    finalRefundState: 0,
+  },
+  {
+    suffix: '07',
+    does: 'the refund call does not answer in time; nothing happened (a retry under the same number refunds)',
+    finalRefundState: 0,
+  },
+];
+
+/**
+ * What a sandbox refund call does, by the last two digits of `refund_fee` (any other suffix refunds at once):
+ * `refunded` at once, `processing` (accepted, followed by queries), `refused` for lack of funds, or `silent`
+ * (no answer in time) having `taken` the refund or not. `sends` counts the calls under this refund number.
+ */
+export function refundBehaviour(
+  refundFee: number,
+  sends: number,
+):
+  | { readonly kind: 'refunded' | 'processing' | 'refused' }
+  | { readonly kind: 'silent'; readonly taken: boolean } {
+  const outcome = String(refundFee).padStart(2, '0').slice(-2);
+  if (outcome === '03') return { kind: 'refused' };
+  if (outcome === '01' || outcome === '04' || outcome === '05') return { kind: 'processing' };
+  // A repeated call is answered: 06 with the refund it took, 07 by taking it now.
+  if ((outcome === '06' || outcome === '07') && sends === 1)
+    return { kind: 'silent', taken: outcome === '06' };
+  return { kind: 'refunded' };
+}
+
+/** What a processing sandbox refund has become at its `queries`-th query. */
+export function refundAfterQuery(
+  refundFee: number,
+  queries: number,
+): 'refunded' | 'processing' | 'change' | 'closed' {
+  const outcome = String(refundFee).padStart(2, '0').slice(-2);
+  if (outcome === '01') return queries >= 2 ? 'refunded' : 'processing';
+  if (outcome === '04') return 'change';
+  if (outcome === '05') return 'closed';
+  return 'refunded';
+}

@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { toJSONSchema } from 'zod';
 import type * as z from 'zod/mini';
 import { maxBodyBytes, maxNesting } from '#core/api/handler.ts';
-import { micropayRequest, orderRequest } from '#core/api/requests.ts';
-import { envelope, orderView } from '#core/api/responses.ts';
+import { micropayRequest, orderRequest, refundQueryRequest, refundRequest } from '#core/api/requests.ts';
+import { envelope, orderView, refundList, refundView } from '#core/api/responses.ts';
 import { ApiCode } from '#core/errors.ts';
-import { sandboxOutcomes } from '#sandbox/outcomes.ts';
+import { sandboxOutcomes, sandboxRefundOutcomes } from '#sandbox/outcomes.ts';
 
 /** Where the document is committed; `npm test` checks it is what this script makes. */
 export const openApiPath = fileURLToPath(new URL('../docs/openapi.json', import.meta.url));
@@ -17,16 +17,18 @@ const codeMeanings: Readonly<Record<number, string>> = {
   [ApiCode.invalidParameter]: 'a parameter is missing or malformed; `msg` names the field and what is wrong',
   [ApiCode.badSignature]: 'signature does not verify',
   [ApiCode.duplicateMismatch]:
-    '`mch_trade_id` already used with different parameters (amount, auth_code, pay_type, …)',
+    '`mch_trade_id` (or `out_refund_no`) already used with different parameters (amount, auth_code, pay_type, order, …)',
+  [ApiCode.refundNotAllowed]:
+    'the refund is not allowed: `refund_fee` exceeds what is left to refund (`msg` says how many fen), the order already has 50 refunds, or it was paid more than 365 days ago',
   [ApiCode.merchantNotFound]: 'merchant does not exist (`merchant_id`); the answer is unsigned',
   [ApiCode.merchantInactive]: 'merchant status is not active (status ≠ 0)',
   [ApiCode.payTypeNotEnabled]: 'merchant is not enabled for this `pay_type`',
-  [ApiCode.orderNotFound]: 'order does not exist',
+  [ApiCode.orderNotFound]: 'order does not exist (for `/v1/refund/query`: the refund does not exist)',
   [ApiCode.orderStateConflict]: "the order's state does not allow this operation",
   [ApiCode.channelRefused]:
-    "the channel refused the payment; `err_code`/`err_msg` carry the channel's code and text; `data.trade_state` is 7",
+    "the channel refused the payment (`data.trade_state` 7) or the refund (`data.refund_state` 2); `err_code`/`err_msg` carry the channel's code and text",
   [ApiCode.channelTimeout]:
-    'the channel did not answer in time; the outcome is being settled automatically; `data.trade_state` is 6, `need_query` is `Y`',
+    'the channel did not answer in time; the outcome is being settled automatically; `data.trade_state` is 6 (for a refund `data.refund_state` is 1), `need_query` is `Y`',
   [ApiCode.internal]: 'internal error; nothing internal is revealed; the order (if any) is still settled',
 };
 
@@ -74,6 +76,18 @@ const fieldDocs: Readonly<Record<string, string>> = {
   point_amount: 'Alipay: paid with points, yuan',
   receipt_amount: 'Alipay: what the merchant receives, yuan',
   fund_bill_list: 'Alipay: how the buyer paid (JSON text, as Alipay gives it)',
+  refunded_fee: 'fen refunded so far (refunds that succeeded), 0 when none',
+  out_refund_no:
+    "the merchant's refund number (5–64 characters of letters, digits and `_ - | * @`): with `merchant_id` it names one refund forever",
+  refund_fee: 'amount to refund in fen (integer > 0); at most what is left to refund',
+  refund_desc: 'why (shown to the shopper where the channel shows it); at most 80 bytes of UTF-8',
+  refund_id:
+    "the gateway's refund id: 24 lower-case hex characters, time-ordered; also the refund number the channel knows",
+  ch_refund_id: "the channel's refund id, once known",
+  refund_state:
+    '0 refunded · 1 processing (`need_query` Y; the gateway follows it) · 2 failed (nothing refunded; the amount can be refunded again) · 3 abnormal (the channel could not return the money to the shopper: a person must act)',
+  refund_time: 'epoch seconds the refund succeeded',
+  refunds: 'every refund of the order, oldest first',
   err_code: "the channel's error code (code 600)",
   err_msg: "the channel's error text (code 600)",
   code: Object.entries(codeMeanings)
@@ -132,6 +146,7 @@ export function buildOpenApi(): Record<string, unknown> {
               trade_state: tradeState,
               need_query: tradeState === 6 || tradeState === 5 ? 'Y' : 'N',
               fee_type: 'CNY',
+              refunded_fee: 0,
             },
           }),
       version: '1.0',
@@ -170,6 +185,40 @@ export function buildOpenApi(): Record<string, unknown> {
   const sandboxTable = markdownTable(
     ['auth_code ends in', 'the channel does', 'submit answers', 'final trade_state'],
     sandboxOutcomes.map((o) => [o.suffix, o.does, `code ${o.submitCode}`, String(o.finalTradeState)]),
+  );
+  const refundExample = (code: number, refundState: number, msg: string | null) => ({
+    value: {
+      code,
+      msg,
+      data: {
+        merchant_id: 'M100000001',
+        trade_id: '692d5a2f8f2b5c0e1d3a4b6c',
+        mch_trade_id: 'pos-20261201-0001',
+        refund_id: '692d5b118c1e0f2a3b4c5d6e',
+        out_refund_no: 'rf-20261201-0001',
+        refund_fee: 100,
+        total_fee: 1000,
+        refunded_fee: refundState === 0 ? 100 : 0,
+        refund_state: refundState,
+        need_query: refundState === 1 ? 'Y' : 'N',
+      },
+      version: '1.0',
+      sign_type: 'MD5',
+      sign: '9A0A8659F005D6984697E2CA0A9CF3B7',
+    },
+  });
+  const refundExamples = Object.fromEntries(
+    sandboxRefundOutcomes.map((o) => [
+      `sandbox-refund-${o.suffix}`,
+      {
+        summary: `sandbox refund_fee …${o.suffix}: ${o.does}`,
+        ...refundExample(0, o.finalRefundState, null),
+      },
+    ]),
+  );
+  const refundTable = markdownTable(
+    ['refund_fee ends in', 'the channel does', 'final refund_state'],
+    sandboxRefundOutcomes.map((o) => [o.suffix, o.does, String(o.finalRefundState)]),
   );
   const request = (ref: string) => ({
     required: true,
@@ -211,7 +260,10 @@ export function buildOpenApi(): Record<string, unknown> {
         variables: { apiId: { default: 'abcdef1234' }, region: { default: 'ap-east-1' } },
       },
     ],
-    tags: [{ name: 'payments', description: 'Barcode payments and their orders' }],
+    tags: [
+      { name: 'payments', description: 'Barcode payments and their orders' },
+      { name: 'refunds', description: 'Refunds of paid orders (退款)' },
+    ],
     // Requests are authenticated by their signature (see above), not by an HTTP security scheme.
     security: [],
     paths: {
@@ -252,6 +304,40 @@ export function buildOpenApi(): Record<string, unknown> {
           responses: answer('The order as it is after this request, or why the request was refused'),
         },
       },
+      '/v1/refund': {
+        post: {
+          operationId: 'refund',
+          tags: ['refunds'],
+          summary: 'Refund all or part of a paid order',
+          description: `Reserves the amount and sends the refund to the channel under a refund number of the gateway's own (the \`refund_id\`), the same for every retry, then follows it until final (for 72 hours and more where the channel keeps it processing). \`merchant_id\` + \`out_refund_no\` names one refund forever: the same request again returns its state; another order or amount under the number is 102. An order with refunds is no longer reversed (302), nor is one past its channel's reverse window (WeChat 7 days, Alipay the day of payment). A route whose channel documents no refund answers 202. Sandbox outcomes by the last two digits of \`refund_fee\`:\n\n${refundTable}`,
+          requestBody: request('RefundRequest'),
+          responses: answer(
+            'The refund as it is after this request (codes 0, 600, 601), or why it was refused',
+            {
+              ...refundExamples,
+              'code-600': {
+                summary: '600: the channel refused the refund',
+                ...refundExample(600, 2, 'the channel refused the refund: NOTENOUGH'),
+              },
+              'code-601': {
+                summary: '601: the channel did not answer in time',
+                ...refundExample(601, 1, codeMeanings[601] ?? null),
+              },
+            },
+          ),
+        },
+      },
+      '/v1/refund/query': {
+        post: {
+          operationId: 'refundQuery',
+          tags: ['refunds'],
+          summary: 'Query one refund, or every refund of an order',
+          description:
+            'One refund by `refund_id` or `out_refund_no`; or, given only the order (`trade_id` / `mch_trade_id`), every refund of it in `data.refunds`, oldest first. A refund that does not exist is 301.',
+          requestBody: request('RefundQueryRequest'),
+          responses: answer('The refund or the refunds, or why the request was refused'),
+        },
+      },
     },
     components: {
       schemas: {
@@ -260,14 +346,40 @@ export function buildOpenApi(): Record<string, unknown> {
           ...schemaOf(orderRequest, 'input'),
           description: '`trade_id` or `mch_trade_id` is required (both given: `trade_id` wins)',
         },
+        RefundRequest: {
+          ...schemaOf(refundRequest, 'input'),
+          description: '`trade_id` or `mch_trade_id` is required (both given: `trade_id` wins)',
+        },
+        RefundQueryRequest: {
+          ...schemaOf(refundQueryRequest, 'input'),
+          description: 'one of `refund_id`, `out_refund_no`, `trade_id` or `mch_trade_id` is required',
+        },
         Envelope: {
           ...schemaOf(envelope, 'output'),
           properties: {
             ...schemaOf(envelope, 'output').properties,
-            data: { $ref: '#/components/schemas/Order' },
+            data: {
+              oneOf: [
+                { $ref: '#/components/schemas/Order' },
+                { $ref: '#/components/schemas/Refund' },
+                { $ref: '#/components/schemas/RefundList' },
+              ],
+            },
           },
         },
         Order: schemaOf(orderView, 'output'),
+        Refund: schemaOf(refundView, 'output'),
+        RefundList: {
+          ...schemaOf(refundList, 'output'),
+          properties: {
+            ...schemaOf(refundList, 'output').properties,
+            refunds: {
+              type: 'array',
+              items: { $ref: '#/components/schemas/Refund' },
+              description: fieldDocs.refunds,
+            },
+          },
+        },
       },
     },
   };

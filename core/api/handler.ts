@@ -5,6 +5,10 @@ import {
   micropayRequest,
   type OrderRequest,
   orderRequest,
+  type RefundApiRequest,
+  type RefundQueryRequest,
+  refundQueryRequest,
+  refundRequest,
 } from '#core/api/requests.ts';
 import { ApiCode, type ApiCodeValue, ApiError } from '#core/errors.ts';
 import type { Merchant } from '#core/merchants.ts';
@@ -12,6 +16,8 @@ import { type Order, toMerchantView } from '#core/orders/order.ts';
 import { findOrder, reverseOrder } from '#core/payments/orders.ts';
 import { submitPayment } from '#core/payments/submit.ts';
 import type { Ports } from '#core/ports.ts';
+import { type Refund, refundedFee, toRefundView } from '#core/refunds/refund.ts';
+import { findRefunds, submitRefund } from '#core/refunds/submit.ts';
 import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
 
 /** Largest request body accepted; a POS request is well under 2 KB. */
@@ -20,7 +26,7 @@ export const maxBodyBytes = 32 * 1024;
 /** Deepest nesting of objects and arrays accepted (a goods `detail` needs 4); checked before anything recursive runs. */
 export const maxNesting = 16;
 
-export type Operation = 'micropay' | 'query' | 'reverse';
+export type Operation = 'micropay' | 'query' | 'reverse' | 'refund' | 'refund_query';
 
 /** The response envelope of every API call (SPEC section 2). */
 export interface Envelope {
@@ -65,6 +71,28 @@ export async function handleApiRequest(
       const outcome = await submitPayment(ports, merchant, request);
       caller.tradeId = outcome.order.trade_id;
       return respond(ports, caller, outcome.code, outcome.order);
+    }
+    if (operation === 'refund') {
+      const request = validate(refundRequest, fields) as RefundApiRequest;
+      checkMerchantMay(merchant);
+      const outcome = await submitRefund(ports, merchant, request);
+      caller.tradeId = outcome.order.trade_id;
+      return respondRefund(caller, outcome.code, outcome.order, outcome.refund);
+    }
+    if (operation === 'refund_query') {
+      const request = validate(refundQueryRequest, fields) as RefundQueryRequest;
+      checkMerchantMay(merchant);
+      const found = await findRefunds(ports, request);
+      caller.tradeId = found.order.trade_id;
+      if (found.one) return respondRefund(caller, ApiCode.ok, found.order, found.refunds[0] as Refund);
+      return envelope(caller, ApiCode.ok, null, {
+        merchant_id: found.order.merchant_id,
+        trade_id: found.order.trade_id,
+        mch_trade_id: found.order.mch_trade_id,
+        total_fee: found.order.total_fee,
+        refunded_fee: refundedFee(found.refunds),
+        refunds: found.refunds.map((refund) => toRefundView(found.order, refund)),
+      });
     }
     const request = validate(orderRequest, fields) as OrderRequest;
     checkMerchantMay(merchant);
@@ -189,6 +217,20 @@ function respond(ports: Ports, caller: Caller, code: ApiCodeValue, order: Order)
   }
   return envelope(caller, code, code === ApiCode.ok ? null : (messages[code] ?? null), data);
 }
+
+function respondRefund(caller: Caller, code: ApiCodeValue, order: Order, refund: Refund): Envelope {
+  const data = toRefundView(order, refund);
+  if (code === ApiCode.channelRefused) {
+    const text = `the channel refused the refund: ${refund.err_code} ${refund.err_msg ?? ''}`.trim();
+    return envelope(caller, code, text, data, { err_code: refund.err_code, err_msg: refund.err_msg });
+  }
+  return envelope(caller, code, code === ApiCode.ok ? null : (refundMessages[code] ?? null), data);
+}
+
+const refundMessages: Partial<Record<ApiCodeValue, string>> = {
+  [ApiCode.channelTimeout]:
+    'the channel did not answer in time; the refund is being followed; query it later',
+};
 
 function envelope(
   caller: Caller,

@@ -148,6 +148,58 @@ export const orderRequest = z
 
 export type OrderRequest = z.infer<typeof orderRequest>;
 
+const outRefundNo = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_\-|*@]{5,64}$/, 'must be 5-64 characters of letters, digits and _ - | * @'));
+
+/** `/v1/refund` (SPEC section 8): all or part of a paid order, under the merchant's refund number. */
+export const refundRequest = z
+  .object({
+    ...common,
+    trade_id: z.optional(tradeId),
+    mch_trade_id: z.optional(mchTradeId),
+    out_refund_no: outRefundNo,
+    refund_fee: z
+      .number({ error: 'must be an integer number of fen' })
+      .check(
+        z.int('must be an integer number of fen'),
+        z.positive('must be greater than 0'),
+        z.maximum(100_000_000_00, 'must be at most 10000000000 fen'),
+      ),
+    refund_desc: z.optional(utf8(80)),
+    op_user_id: z.optional(text(32)),
+  })
+  .check(
+    z.refine((r) => r.trade_id !== undefined || r.mch_trade_id !== undefined, {
+      path: ['trade_id'],
+      message: 'trade_id or mch_trade_id is required',
+    }),
+  );
+
+export type RefundApiRequest = z.infer<typeof refundRequest>;
+
+/** `/v1/refund/query`: one refund by `refund_id` or `out_refund_no`, or every refund of an order. */
+export const refundQueryRequest = z
+  .object({
+    ...common,
+    refund_id: z.optional(tradeId),
+    out_refund_no: z.optional(outRefundNo),
+    trade_id: z.optional(tradeId),
+    mch_trade_id: z.optional(mchTradeId),
+  })
+  .check(
+    z.refine(
+      (r) =>
+        r.refund_id !== undefined ||
+        r.out_refund_no !== undefined ||
+        r.trade_id !== undefined ||
+        r.mch_trade_id !== undefined,
+      { path: ['refund_id'], message: 'refund_id, out_refund_no, trade_id or mch_trade_id is required' },
+    ),
+  );
+
+export type RefundQueryRequest = z.infer<typeof refundQueryRequest>;
+
 /** Turns the first zod issue into `field: problem`; `input` is what was parsed (to tell missing from wrong). */
 export function describeIssue(
   error: z.core.$ZodError,

@@ -35,6 +35,7 @@ export const orderView = z.strictObject({
   sub_is_subscribe: z.optional(text),
   attach: z.optional(text),
   device_info: z.optional(text),
+  refunded_fee: fen,
   buyer_logon_id: z.optional(text),
   buyer_user_id: z.optional(text),
   buyer_pay_amount: z.optional(yuan),
@@ -46,6 +47,35 @@ export const orderView = z.strictObject({
   err_msg: z.optional(text),
 });
 
+/** `data` of an answer about a refund (SPEC section 8). */
+export const refundView = z.strictObject({
+  merchant_id: text,
+  trade_id: z.string().check(z.regex(/^[0-9a-f]{24}$/)),
+  mch_trade_id: text,
+  refund_id: z.string().check(z.regex(/^[0-9a-f]{24}$/)),
+  out_refund_no: text,
+  ch_refund_id: z.optional(text),
+  refund_fee: fen,
+  total_fee: fen,
+  refunded_fee: fen,
+  refund_state: z.int().check(z.minimum(0), z.maximum(3)),
+  need_query: z.enum(['Y', 'N']),
+  refund_time: z.optional(z.int()),
+  refund_desc: z.optional(text),
+  err_code: z.optional(text),
+  err_msg: z.optional(text),
+});
+
+/** `data` of `/v1/refund/query` by order: every refund of it, oldest first. */
+export const refundList = z.strictObject({
+  merchant_id: text,
+  trade_id: z.string().check(z.regex(/^[0-9a-f]{24}$/)),
+  mch_trade_id: text,
+  total_fee: fen,
+  refunded_fee: fen,
+  refunds: z.array(refundView),
+});
+
 const codes = Object.values(ApiCode);
 
 /** Every answer: whether the request was handled (`code`), and for an order its state (`data`). */
@@ -54,7 +84,7 @@ export const envelope = z.strictObject({
     codes.map((code) => z.literal(code)) as [z.ZodMiniLiteral<number>, ...z.ZodMiniLiteral<number>[]],
   ),
   msg: z.nullable(text),
-  data: z.optional(orderView),
+  data: z.optional(z.union([orderView, refundView, refundList])),
   err_code: z.optional(text),
   err_msg: z.optional(text),
   version: z.literal('1.0'),

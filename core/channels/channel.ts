@@ -192,13 +192,74 @@ export interface SettlementProtocol extends QuerySchedule {
   readonly callDeadlineMs: number;
 }
 
-/** A payment channel: its wire protocol behind three calls. A descriptor (below) makes one. */
+/** A refund as the channel knows it: the order, and our refund number, fixed before the first call. */
+export interface RefundCommand extends ChannelOrder {
+  /** Our refund number at the channel (WeChat `out_refund_no`, Alipay `out_request_no`): the refund_id. */
+  readonly out_refund_no: string;
+  readonly refund_fee: number;
+  readonly refund_desc?: string;
+}
+
+/**
+ * What a refund call or refund query came to. `refunded`, `failed` (refused or closed: nothing was refunded)
+ * and `abnormal` (WeChat `CHANGE`) are final and carry the verified answer. `processing`: accepted, not final.
+ * `absent`: a verified answer that the channel has no such refund (a call that never arrived): send it again.
+ * `retry` (the channel asks to call again with the same number) and `unknown` decide nothing.
+ */
+export type RefundResult =
+  | ({
+      readonly kind: 'refunded';
+      readonly ch_refund_id?: string;
+      /** Epoch seconds the channel says the refund succeeded. */
+      readonly refund_time?: number;
+      readonly said: string;
+    } & Proven)
+  | ({
+      readonly kind: 'failed';
+      readonly errCode: string;
+      readonly errMsg: string;
+      readonly said: string;
+    } & Proven)
+  | ({ readonly kind: 'abnormal'; readonly ch_refund_id?: string; readonly said: string } & Proven)
+  | { readonly kind: 'processing'; readonly ch_refund_id?: string; readonly said: string }
+  | ({ readonly kind: 'absent'; readonly said: string } & Proven)
+  | { readonly kind: 'retry'; readonly said: string }
+  | { readonly kind: 'unknown'; readonly said: string };
+
+/**
+ * How a channel's refunds are followed (SPEC section 8), as data. Durations are real-world milliseconds, scaled
+ * like the settlement protocol's.
+ */
+export interface RefundProtocol {
+  /** Waits before each refund query after an accepted, processing answer; the last repeats. */
+  readonly queryDelaysMs: readonly [number, ...number[]];
+  /** Waits before each repeated refund call after no answer or a retry answer; the last repeats. */
+  readonly resendDelaysMs: readonly [number, ...number[]];
+  /** How long a refund is followed before it alarms as overdue (it is still followed after). */
+  readonly overdueAfterMs: number;
+  readonly callDeadlineMs: number;
+  /** Until when (epoch ms) a payment made at `paidAt` may still be reversed; after it /v1/reverse is 302. */
+  reverseUntil?(paidAt: number): number;
+  /** Where the channel documents its refund and refund query. */
+  readonly source: string;
+}
+
+/** What a channel that refunds adds: its two calls and how they are followed. */
+export interface ChannelRefunds {
+  readonly protocol: RefundProtocol;
+  refund(ctx: ChannelContext, command: RefundCommand, deadlineMs: number): Promise<RefundResult>;
+  query(ctx: ChannelContext, command: RefundCommand, deadlineMs: number): Promise<RefundResult>;
+}
+
+/** A payment channel: its wire protocol behind three calls, and refunds where it documents them. */
 export interface Channel {
   readonly name: string;
   readonly protocol: SettlementProtocol;
   pay(ctx: ChannelContext, command: PayCommand, deadlineMs: number): Promise<PayResult>;
   query(ctx: ChannelContext, order: ChannelOrder, deadlineMs: number): Promise<QueryResult>;
   reverse(ctx: ChannelContext, order: ChannelOrder, deadlineMs: number): Promise<ReverseResult>;
+  /** Absent for a channel with no documented refund: refunds on its routes answer 202. */
+  readonly refunds?: ChannelRefunds;
 }
 
 /** One payment field a channel adds to the order record, stored flat: finance reads it as a column. */

@@ -1,7 +1,7 @@
 import { StaleOrderError } from '#core/errors.ts';
 import {
   canTransition,
-  isSettled,
+  needsSettlement,
   type Order,
   type OrderState,
   type SettlementAttempt,
@@ -19,7 +19,9 @@ export function nextState(order: Order, changes: Partial<Order>): OrderState {
   return changes.state !== undefined && canTransition(order, changes.state) ? changes.state : order.state;
 }
 
-const maxTries = 6;
+// Each stale try means another writer succeeded, so all make progress; enough for the 50 refunds one order may
+// take arriving at once.
+const maxTries = 64;
 
 /** What `applyChange` did: the order as it now stands, and the changes it wrote (undefined when none). */
 export interface Applied {
@@ -83,8 +85,10 @@ function normalized(order: Order, changes: Partial<Order>): Partial<Order> {
     const { state: _dropped, trade_state: _alsoDropped, ...rest } = changes;
     result = rest;
   }
-  if (isSettled(state))
-    return order.settle_due_at === undefined ? result : { ...result, settle_due_at: undefined };
+  if (!needsSettlement({ state, refunds: result.refunds ?? order.refunds })) {
+    if (order.settle_due_at === undefined) return result;
+    return { ...result, settle_due_at: undefined, settle_parked: undefined };
+  }
   if ('settle_due_at' in result && result.settle_due_at === undefined) {
     const { settle_due_at: _kept, ...rest } = result;
     return rest;

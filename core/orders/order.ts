@@ -1,5 +1,6 @@
 import type { CommonPaymentDetails, OrderField } from '#core/channels/channel.ts';
 import { fenToYuan } from '#core/money.ts';
+import { openRefunds, type Refund, refundedFee } from '#core/refunds/refund.ts';
 
 /** Internal order states (SPEC section 3). */
 export type OrderState =
@@ -64,14 +65,26 @@ export function isSettled(state: OrderState): boolean {
  * lease (`settle_due_at`), so a sweep finds it whatever process dies; a final one holds none. Every store
  * checks each order it writes with this, so no writer can break it.
  */
-export function leaseProblem(order: Pick<Order, 'state' | 'settle_due_at' | 'trade_id'>): string | undefined {
-  if (!isSettled(order.state) && order.settle_due_at === undefined) {
-    return `order ${order.trade_id} would be ${order.state} without a settlement lease`;
+export function leaseProblem(
+  order: Pick<Order, 'state' | 'settle_due_at' | 'trade_id' | 'refunds'>,
+): string | undefined {
+  const open = needsSettlement(order);
+  const what = `${order.state}${openRefunds(order).length > 0 ? ' with a refund in flight' : ''}`;
+  if (open && order.settle_due_at === undefined) {
+    return `order ${order.trade_id} would be ${what} without a settlement lease`;
   }
-  if (isSettled(order.state) && order.settle_due_at !== undefined) {
-    return `order ${order.trade_id} would be ${order.state} and still hold a settlement lease`;
+  if (!open && order.settle_due_at !== undefined) {
+    return `order ${order.trade_id} would be ${what} and still hold a settlement lease`;
   }
   return undefined;
+}
+
+/**
+ * Whether something is left to settle: the payment's outcome, or a refund not final (SPEC section 8: a refund
+ * holds a lease exactly as an order does, and it is the order's, so one settlement serves both).
+ */
+export function needsSettlement(order: Pick<Order, 'state' | 'refunds'>): boolean {
+  return !isSettled(order.state) || openRefunds(order).length > 0;
 }
 
 /** One channel call made for an order, kept on the order for finance and support. */
@@ -139,6 +152,13 @@ export interface OrderRecord extends CommonPaymentDetails {
   readonly refund_noted_at?: string;
   /** What the channel says its reverse did, where it says (Alipay's cancel: `close` or `refund`). */
   readonly reverse_action?: string;
+  /** Refunds of a paid order, oldest first (SPEC section 8); absent until the first. */
+  readonly refunds?: readonly Refund[];
+  /**
+   * The lease is a planned wake-up, not a running settlement (a refund waiting minutes or hours for its next
+   * query): the sweep starts the next step when it ends, without reporting a restart.
+   */
+  readonly settle_parked?: boolean;
   readonly version: number;
 }
 
@@ -173,6 +193,7 @@ export function toMerchantView(
     sub_is_subscribe: order.sub_is_subscribe,
     attach: order.attach,
     device_info: order.device_info,
+    refunded_fee: refundedFee(order.refunds),
     err_code: order.err_code,
     err_msg: order.err_msg,
   };

@@ -1,3 +1,4 @@
+import type { RefundProtocol } from '#core/channels/channel.ts';
 import { ApiCode, ApiError } from '#core/errors.ts';
 import { toState } from '#core/orders/changes.ts';
 import type { Order } from '#core/orders/order.ts';
@@ -32,7 +33,8 @@ export async function findOrder(ports: Ports, request: OrderLookup): Promise<Ord
  * once and start one settlement between them. The answer is the order as it is after this request.
  */
 export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
-  const protocol = ports.channels.get(order.channel)?.protocol;
+  const channel = ports.channels.get(order.channel);
+  const protocol = channel?.protocol;
   const { order: saved } = await writeAndHandOver(ports, order, {
     change: (latest) => {
       if (latest.state === 'FAILED' || latest.state === 'CLOSED') {
@@ -41,9 +43,28 @@ export async function reverseOrder(ports: Ports, order: Order): Promise<Order> {
           `order is ${latest.state === 'FAILED' ? 'failed' : 'closed'}; there is nothing to reverse`,
         );
       }
+      if (latest.state === 'PAID') checkReversible(latest, channel?.refunds?.protocol, ports.clock.now());
       return latest.state === 'REVERSED' || latest.state === 'REVERSING' ? undefined : toState('REVERSING');
     },
     leaseUntil: callLeaseEnd(ports, protocol, ports.clock.now()),
   });
   return saved;
+}
+
+/**
+ * A paid order is reversed only while its channel still takes a reverse for it (WeChat: 7 days; Alipay: the
+ * day of payment) and only if nothing of it was refunded; after that, money goes back by `/v1/refund`.
+ */
+function checkReversible(order: Order, refunds: RefundProtocol | undefined, now: number): void {
+  if ((order.refunds ?? []).length > 0) {
+    throw new ApiError(ApiCode.orderStateConflict, 'order has refunds; return more of it with /v1/refund');
+  }
+  const paidAt = Date.parse(order.paid_at ?? order.created_at);
+  const until = refunds?.reverseUntil?.(paidAt);
+  if (until !== undefined && now > until) {
+    throw new ApiError(
+      ApiCode.orderStateConflict,
+      'order is past the time its channel takes a reverse; give the money back with /v1/refund',
+    );
+  }
 }

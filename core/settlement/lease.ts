@@ -1,6 +1,6 @@
 import type { SettlementProtocol } from '#core/channels/channel.ts';
 import { applyDecision, nextState } from '#core/orders/changes.ts';
-import { isSettled, type Order, type SettlementAttempt } from '#core/orders/order.ts';
+import { needsSettlement, type Order, type SettlementAttempt } from '#core/orders/order.ts';
 import type { Ports } from '#core/ports.ts';
 import { iso, scaled } from '#core/time.ts';
 
@@ -24,7 +24,7 @@ export function hasLiveOwner(order: Order, now: number): boolean {
  */
 export function callLeaseEnd(
   ports: LeasePorts,
-  protocol: SettlementProtocol | undefined,
+  protocol: Pick<SettlementProtocol, 'callDeadlineMs'> | undefined,
   from: number,
 ): number {
   return from + scaled(protocol?.callDeadlineMs ?? 0, ports.deadlineScale) + ports.leaseGraceMs;
@@ -41,7 +41,7 @@ export function payLeaseEnd(ports: LeasePorts, protocol: SettlementProtocol, fro
 /** The lease over a channel call due at `at`, as the change that moves it there. */
 export function leaseOverCallAt(
   ports: LeasePorts,
-  protocol: SettlementProtocol,
+  protocol: Pick<SettlementProtocol, 'callDeadlineMs'>,
   at: number,
 ): Pick<Order, 'settle_due_at'> {
   return { settle_due_at: iso(callLeaseEnd(ports, protocol, at)) };
@@ -57,8 +57,15 @@ export function leaseCovers(ports: LeasePorts, order: Order, at: number): boolea
  * Written conditionally on the order's version, so of all the writers that try, one claims it; that one
  * (and only it) starts the execution, and any older execution stops at its next step.
  */
-export function claim(order: Order, leaseUntil: number): Pick<Order, 'settle_seq' | 'settle_due_at'> {
-  return { settle_seq: (order.settle_seq ?? 0) + 1, settle_due_at: iso(leaseUntil) };
+export function claim(
+  order: Order,
+  leaseUntil: number,
+): Pick<Order, 'settle_seq' | 'settle_due_at' | 'settle_parked'> {
+  return {
+    settle_seq: (order.settle_seq ?? 0) + 1,
+    settle_due_at: iso(leaseUntil),
+    ...(order.settle_parked ? { settle_parked: undefined } : {}),
+  };
 }
 
 /** The changes by which the settlement holding `seq` takes the next token before a channel call. */
@@ -66,9 +73,9 @@ export function renew(
   order: Order,
   seq: number,
   leaseUntil: number,
-): Pick<Order, 'settle_seq' | 'settle_due_at'> | undefined {
+): Pick<Order, 'settle_seq' | 'settle_due_at' | 'settle_parked'> | undefined {
   if ((order.settle_seq ?? 0) !== seq) throw new Superseded();
-  return isSettled(order.state) ? undefined : claim(order, leaseUntil);
+  return needsSettlement(order) ? claim(order, leaseUntil) : undefined;
 }
 
 /** Another settlement claimed the order (a newer fencing token): the one that holds the older stops. */
@@ -96,6 +103,21 @@ export async function writeAndHandOver(
   order: Order,
   handOver: HandOver,
 ): Promise<{ readonly order: Order; readonly claimed: boolean; readonly started: boolean }> {
+  const { order: saved, claimed } = await writeAndClaim(ports, order, handOver);
+  const started = claimed && (await startSettlement(ports, saved));
+  return { order: saved, claimed, started };
+}
+
+/**
+ * `writeAndHandOver` without the start: a writer that claims the order to make a channel call itself (a
+ * refund's first call) and hands over after it. If it dies meanwhile, the lease runs out and the sweep starts
+ * the settlement that finishes the work.
+ */
+export async function writeAndClaim(
+  ports: Ports,
+  order: Order,
+  handOver: HandOver,
+): Promise<{ readonly order: Order; readonly claimed: boolean }> {
   const now = ports.clock.now();
   const { order: saved, decision } = await applyDecision(
     ports.orders,
@@ -103,15 +125,15 @@ export async function writeAndHandOver(
     (latest) => {
       const changes = handOver.change(latest) ?? {};
       const ownedByAnother = hasLiveOwner(latest, now) && (latest.settle_seq ?? 0) !== handOver.heldToken;
-      const claims = !isSettled(nextState(latest, changes)) && !ownedByAnother;
+      const after = { state: nextState(latest, changes), refunds: changes.refunds ?? latest.refunds };
+      const claims = needsSettlement(after) && !ownedByAnother;
       const write = claims ? { ...changes, ...claim(latest, handOver.leaseUntil) } : changes;
       return { write: Object.keys(write).length > 0 ? write : undefined, claims };
     },
     handOver.attempts,
   );
   // A decision that claims always writes: the claim is in its write.
-  const started = decision.claims && (await startSettlement(ports, saved));
-  return { order: saved, claimed: decision.claims, started };
+  return { order: saved, claimed: decision.claims };
 }
 
 /**

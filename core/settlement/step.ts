@@ -4,11 +4,15 @@ import type {
   ChannelOrder,
   QueryResult,
   QuerySchedule,
+  RefundResult,
   ReverseResult,
 } from '#core/channels/channel.ts';
 import { applyDecision, type Decision, nextState, toState } from '#core/orders/changes.ts';
 import { isSettled, type Order, type SettlementAttempt } from '#core/orders/order.ts';
 import type { Ports, SettlementInput } from '#core/ports.ts';
+import { refundCallDue, refundEvents, withOverdueNoted } from '#core/refunds/follow.ts';
+import { openRefunds } from '#core/refunds/refund.ts';
+import { refundChanges, refundCommand, refundContext } from '#core/refunds/submit.ts';
 import {
   callLeaseEnd,
   leaseCovers,
@@ -20,11 +24,11 @@ import {
 import { iso, scaled } from '#core/time.ts';
 
 /** What the state machine asks a step to do (the `action` of its Task states). */
-export type StepAction = 'begin' | 'query' | 'reverse' | 'give_up';
+export type StepAction = 'begin' | 'query' | 'reverse' | 'give_up' | 'refund';
 
 /** What comes next, for the state machine's Choice and Wait states. */
 export interface StepPlan {
-  readonly next: 'query' | 'reverse' | 'done' | 'give_up' | 'failed';
+  readonly next: 'query' | 'reverse' | 'refund' | 'done' | 'give_up' | 'failed';
   /** ISO time the next step is due (the Wait state's TimestampPath). */
   readonly at: string;
   /** The fencing token this settlement holds; the next step passes it back. */
@@ -45,6 +49,9 @@ export interface StepInput extends SettlementInput {
   readonly action: StepAction;
   readonly plan?: Partial<Pick<StepPlan, 'queries' | 'reverses' | 'unrecorded'>>;
 }
+
+/** Waits longer than this end the execution with a parked lease (Express bills the time it waits). */
+const parkAfterMs = 60_000;
 
 /** When the next step would be due, given what was just done; the planner picks by the order's state. */
 interface Candidates {
@@ -76,6 +83,7 @@ interface Recorded {
   readonly write: Partial<Order> | undefined;
   readonly planned: Planned;
   readonly finalNow: boolean;
+  readonly refunds: ReturnType<typeof refundEvents>;
 }
 
 /**
@@ -130,6 +138,11 @@ class Step {
   /** Does what the state machine asked, when the order still calls for it; otherwise only plans from here. */
   async act(order: Order, action: StepAction): Promise<Done> {
     const now = this.ports.clock.now();
+    if (action === 'refund') {
+      return isSettled(order.state) && openRefunds(order).length > 0
+        ? this.refund(order)
+        : this.replan(order, now);
+    }
     if (action === 'give_up') return this.giveUp(order, now);
     if (action === 'query' && (order.state === 'REVERSING' || isSettled(order.state)))
       return this.replan(order, now);
@@ -186,6 +199,40 @@ class Step {
         queryAt: now,
         reverseAt: retryDelay === undefined ? 'give_up' : now + this.waitMs(retryDelay),
       },
+    };
+  }
+
+  /**
+   * The order's oldest open refund, one channel call: sent (again, under the same number) until the channel
+   * accepts it, then queried until final. Refunds of one order go one at a time, under the order's token.
+   */
+  private async refund(order: Order): Promise<Done> {
+    const refunds = this.channel.refunds;
+    if (!refunds) return this.replan(order, this.ports.clock.now());
+    const claimed = await this.renew(order, this.waitMs(refunds.protocol.queryDelaysMs[0]));
+    const current = openRefunds(claimed)[0];
+    if (!current || !isSettled(claimed.state)) return this.replan(claimed, this.ports.clock.now());
+    const action = current.status === 'CREATED' ? 'refund' : 'refund_query';
+    const deadline = scaled(refunds.protocol.callDeadlineMs, this.ports.deadlineScale);
+    const command = refundCommand(claimed, current);
+    const context = await refundContext(this.ports, claimed);
+    const result = await (action === 'refund'
+      ? refunds.refund(context, command, deadline)
+      : refunds.query(context, command, deadline)
+    ).catch((): RefundResult => ({ kind: 'unknown', said: 'ERROR' }));
+    if (action === 'refund') this.ports.telemetry.refundAnswered(this.channel.name, result.kind);
+    const now = this.ports.clock.now();
+    const wait = (ms: number) => this.waitMs(ms);
+    return {
+      order: claimed,
+      changes: (latest) => {
+        const changes = refundChanges(latest, current.refund_id, action, result, now) ?? {};
+        const list = (changes.refunds ?? latest.refunds ?? []).map((r) =>
+          withOverdueNoted(r, refunds.protocol, now, wait),
+        );
+        return { ...changes, refunds: list };
+      },
+      candidates: { queryAt: now, reverseAt: now },
     };
   }
 
@@ -248,6 +295,15 @@ class Step {
     if (done.attempt) this.unrecorded.push(done.attempt);
     const { order: saved, decision } = await this.write(done.order, (latest) => this.decide(latest, done));
     if (decision.finalNow && isSettled(saved.state)) this.announce(saved);
+    for (const refund of decision.refunds.settled) this.ports.telemetry.refundSettled(saved, refund);
+    for (const refund of decision.refunds.overdue) this.ports.telemetry.refundOverdue(saved, refund);
+    for (const refund of decision.refunds.settled.filter((r) => r.status === 'ABNORMAL')) {
+      this.ports.log.error('refund abnormal (CHANGE): the shopper did not get the money back; act by hand', {
+        merchant_id: saved.merchant_id,
+        trade_id: saved.trade_id,
+        refund_id: refund.refund_id,
+      });
+    }
     if ((saved.settle_seq ?? 0) !== this.seq) throw new Superseded();
     const next = decision.finalNow && saved.state === 'REVERSE_FAILED' ? 'failed' : decision.planned.next;
     return this.result(saved, next, decision.planned.at);
@@ -269,7 +325,10 @@ class Step {
       leaseCovers(this.ports, latest, planned.at) &&
       Object.keys(rest).length === 0;
     const worth = !carried && (this.unrecorded.length > 0 || Object.keys(all).length > 0);
-    return { write: worth ? all : undefined, planned, finalNow };
+    const refunds = worth
+      ? refundEvents(latest, { refunds: all.refunds ?? latest.refunds })
+      : { settled: [], overdue: [] };
+    return { write: worth ? all : undefined, planned, finalNow, refunds };
   }
 
   /** Telemetry and logs for an order this step made final; a REVERSE_FAILED one also alarms. */
@@ -291,7 +350,17 @@ class Step {
   private plan(order: Order, changes: Partial<Order>, candidates: Candidates): Planned {
     const now = this.ports.clock.now();
     const state = nextState(order, changes);
-    if (isSettled(state)) return { next: 'done', at: now, changes: {} };
+    if (isSettled(state)) {
+      const open = openRefunds({ refunds: changes.refunds ?? order.refunds })[0];
+      const refunds = this.channel.refunds;
+      if (!open || !refunds) return { next: 'done', at: now, changes: {} };
+      const at = refundCallDue(open, refunds.protocol, now, (ms) => this.waitMs(ms));
+      // A wait longer than an execution should hold is a parked lease: the sweep starts the next step then.
+      if (at - now > this.waitMs(parkAfterMs)) {
+        return { next: 'done', at, changes: { settle_due_at: iso(at), settle_parked: true } };
+      }
+      return { next: 'refund', at, changes: leaseOverCallAt(this.ports, refunds.protocol, at) };
+    }
     const lease = (at: number) => leaseOverCallAt(this.ports, this.channel.protocol, at);
     const reverseAt = (from: number) => Math.max(from, this.reverseNotBefore({ ...order, ...changes }));
     if (state === 'REVERSING') {

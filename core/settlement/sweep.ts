@@ -36,12 +36,14 @@ export async function sweepDueOrders(ports: Ports, limit = 100): Promise<SweepRe
         leaseUntil: callLeaseEnd(ports, ports.channels.get(order.channel)?.protocol, now),
       });
       if (!claimed) continue;
-      ports.log.warn('settlement lease expired; restarting settlement', {
-        merchant_id: order.merchant_id,
-        trade_id: order.trade_id,
-        state: order.state,
-      });
-      ports.telemetry.settlementRestarted(saved);
+      const about = { merchant_id: order.merchant_id, trade_id: order.trade_id, state: order.state };
+      // A parked lease is a planned wake-up (a refund's next query hours away), not a settlement that died.
+      if (order.settle_parked) {
+        ports.log.info('parked settlement due; starting its next step', about);
+      } else {
+        ports.log.warn('settlement lease expired; restarting settlement', about);
+        ports.telemetry.settlementRestarted(saved);
+      }
       if (restarted) started += 1;
     } catch (error) {
       if (!(error instanceof StaleOrderError)) throw error;

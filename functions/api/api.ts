@@ -8,6 +8,8 @@ const operations: Readonly<Record<string, Operation>> = {
   '/v1/micropay': 'micropay',
   '/v1/query': 'query',
   '/v1/reverse': 'reverse',
+  '/v1/refund': 'refund',
+  '/v1/refund/query': 'refund_query',
 };
 
 export type ApiFunction = (
@@ -16,7 +18,8 @@ export type ApiFunction = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
- * The API Gateway (HTTP API) handler for `POST /v1/micropay`, `/v1/query` and `/v1/reverse`, over `runtime`.
+ * The API Gateway (HTTP API) handler for `POST /v1/micropay`, `/v1/query`, `/v1/reverse`, `/v1/refund` and
+ * `/v1/refund/query`, over `runtime`.
  *
  * No early timeout (`timeoutEarlyInMillis: 0`): the API bounds its own work (the channel's deadlines, DynamoDB's
  * attempt timeouts). Middy's early-timeout timer, set on every invocation to a different remaining time, cost

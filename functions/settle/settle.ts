@@ -7,7 +7,7 @@ import type { Runtime } from '../shared/runtime.ts';
 export type SettleFunction = (input: StepInput, context: Context) => Promise<StepPlan>;
 
 /**
- * The settlement state machine's task over `runtime`: one protocol step (begin, query, reverse, give_up) for
+ * The settlement state machine's task over `runtime`: one protocol step (begin, query, reverse, give_up, refund) for
  * one order.
  */
 export function settleFunction({ logger, ports }: Runtime): SettleFunction {

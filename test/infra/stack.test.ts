@@ -87,11 +87,17 @@ describe('MicropayGateway', () => {
     });
   });
 
-  it('routes the three API paths, POST only', () => {
+  it('routes the five API paths, POST only', () => {
     const routes = resources('AWS::ApiGatewayV2::Route')
       .map(([, r]) => r.Properties.RouteKey)
       .sort();
-    assert.deepEqual(routes, ['POST /v1/micropay', 'POST /v1/query', 'POST /v1/reverse']);
+    assert.deepEqual(routes, [
+      'POST /v1/micropay',
+      'POST /v1/query',
+      'POST /v1/refund',
+      'POST /v1/refund/query',
+      'POST /v1/reverse',
+    ]);
   });
 
   it('lets functions read merchant secrets under the prefix only, and nothing else of Secrets Manager', () => {

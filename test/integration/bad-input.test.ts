@@ -325,6 +325,12 @@ describe('bad input gets its SPEC code, names the field, and changes nothing', (
     const response = await fetch(`${stack().apiUrl}/openapi.json`);
     const document = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(document.openapi, '3.1.0');
-    assert.deepEqual(Object.keys(document.paths).sort(), ['/v1/micropay', '/v1/query', '/v1/reverse']);
+    assert.deepEqual(Object.keys(document.paths).sort(), [
+      '/v1/micropay',
+      '/v1/query',
+      '/v1/refund',
+      '/v1/refund/query',
+      '/v1/reverse',
+    ]);
   });
 });

@@ -3,9 +3,11 @@ import { TableOrderStore } from '#adapters/table-order-store.ts';
 import type {
   Channel,
   ChannelOrder,
+  ChannelRefunds,
   PayCommand,
   PayResult,
   QueryResult,
+  RefundProtocol,
   ReverseResult,
   SettlementProtocol,
 } from '#core/channels/channel.ts';
@@ -13,7 +15,9 @@ import { verifyAnswer } from '#core/channels/verified.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
 import type { Merchant } from '#core/merchants.ts';
 import type { Order, SettlementAttempt } from '#core/orders/order.ts';
-import type { PaymentOutcome, Ports, SettlementInput, Telemetry } from '#core/ports.ts';
+import type { PaymentOutcome, Ports, RefundBinding, SettlementInput, Telemetry } from '#core/ports.ts';
+import type { Refund } from '#core/refunds/refund.ts';
+import { refundAfterQuery, refundBehaviour } from '#sandbox/outcomes.ts';
 
 /**
  * The order store's two tables as maps, with DynamoDB's semantics that matter for money: a conditional create,
@@ -65,6 +69,18 @@ export class MemoryOrderTables implements OrderTables {
     this.noteWrite('orders', key);
     this.orders.set(key, structuredClone(order));
     return true;
+  }
+
+  async putNewBinding(key: string, binding: RefundBinding): Promise<boolean> {
+    if (this.orders.has(key)) return false;
+    this.noteWrite('orders', key);
+    this.orders.set(key, structuredClone(binding) as unknown as Order);
+    return true;
+  }
+
+  async getBinding(key: string): Promise<RefundBinding | undefined> {
+    const binding = this.orders.get(key);
+    return binding && (structuredClone(binding) as unknown as RefundBinding);
   }
 
   async getOrder(key: string): Promise<Order | undefined> {
@@ -271,6 +287,81 @@ export class SimChannel implements Channel {
     }
   }
 
+  /** The channel's refund ledger, by our refund number: what it really refunded (`taken`). */
+  readonly refundLedger = new Map<string, SimRefund>();
+
+  readonly refunds: ChannelRefunds = {
+    protocol: simRefundProtocol,
+    refund: async (_ctx, command) => {
+      this.calls.push('refund');
+      const known = this.refundLedger.get(command.out_refund_no);
+      const entry: SimRefund = known ?? {
+        out_trade_no: command.out_trade_no,
+        fee: command.refund_fee,
+        state: 'NONE',
+        sends: 0,
+        queries: 0,
+      };
+      this.refundLedger.set(command.out_refund_no, entry);
+      entry.sends += 1;
+      const proof = this.proof();
+      if (entry.state !== 'NONE') return { kind: 'processing', said: 'SUCCESS' };
+      const behaviour = refundBehaviour(command.refund_fee, entry.sends);
+      const takenBefore = [...this.refundLedger.values()]
+        .filter(
+          (r) =>
+            r.out_trade_no === command.out_trade_no &&
+            r !== entry &&
+            r.state !== 'NONE' &&
+            r.state !== 'CLOSED',
+        )
+        .reduce((sum, r) => sum + r.fee, 0);
+      if (behaviour.kind === 'refused' || takenBefore + command.refund_fee > command.total_fee) {
+        return {
+          kind: 'failed',
+          errCode: 'NOTENOUGH',
+          errMsg: 'not enough to refund',
+          said: 'NOTENOUGH',
+          proof,
+        };
+      }
+      if (behaviour.kind === 'silent') {
+        if (behaviour.taken) entry.state = 'SUCCESS';
+        return { kind: 'unknown', said: 'TIMEOUT' };
+      }
+      entry.state = behaviour.kind === 'refunded' ? 'SUCCESS' : 'PROCESSING';
+      return { kind: 'processing', said: 'SUCCESS' };
+    },
+    query: async (_ctx, command) => {
+      this.calls.push('refund_query');
+      const entry = this.refundLedger.get(command.out_refund_no);
+      const proof = this.proof();
+      if (!entry || entry.state === 'NONE') return { kind: 'absent', said: 'REFUNDNOTEXIST', proof };
+      entry.queries += 1;
+      if (entry.state === 'PROCESSING') {
+        const now = refundAfterQuery(entry.fee, entry.queries);
+        entry.state =
+          now === 'refunded'
+            ? 'SUCCESS'
+            : now === 'change'
+              ? 'CHANGE'
+              : now === 'closed'
+                ? 'CLOSED'
+                : 'PROCESSING';
+      }
+      switch (entry.state) {
+        case 'SUCCESS':
+          return { kind: 'refunded', ch_refund_id: `rf-${command.out_refund_no}`, said: 'SUCCESS', proof };
+        case 'CHANGE':
+          return { kind: 'abnormal', said: 'CHANGE', proof };
+        case 'CLOSED':
+          return { kind: 'failed', errCode: 'REFUNDCLOSE', errMsg: 'closed', said: 'REFUNDCLOSE', proof };
+        default:
+          return { kind: 'processing', said: 'PROCESSING' };
+      }
+    },
+  };
+
   async reverse(_ctx: unknown, order: ChannelOrder): Promise<ReverseResult> {
     this.calls.push('reverse');
     const trade = this.trades.get(order.out_trade_no) ?? { state: 'NONE', queries: 0, reverses: 0 };
@@ -283,6 +374,24 @@ export class SimChannel implements Channel {
     return { kind: 'reversed', said: 'SUCCESS', proof: this.proof() };
   }
 }
+
+/** One refund as the sim channel's ledger holds it. */
+export interface SimRefund {
+  readonly out_trade_no: string;
+  readonly fee: number;
+  state: 'NONE' | 'PROCESSING' | 'SUCCESS' | 'CHANGE' | 'CLOSED';
+  sends: number;
+  queries: number;
+}
+
+/** WeChat's refund timings, for the sim channel. */
+export const simRefundProtocol: RefundProtocol = {
+  queryDelaysMs: [10_000, 20_000, 40_000, 60_000, 300_000, 3_600_000],
+  resendDelaysMs: [5_000, 10_000, 30_000, 60_000, 300_000],
+  overdueAfterMs: 72 * 3600 * 1000,
+  callDeadlineMs: 10_000,
+  source: 'test double',
+};
 
 export const testMerchant: Merchant = {
   merchant_id: 'M1',
@@ -336,5 +445,17 @@ export class RecordingTelemetry implements Telemetry {
   }
   openOrders(agesMs: readonly number[]): void {
     this.openAges.push([...agesMs]);
+  }
+  readonly refundAnswers: string[] = [];
+  readonly refundsSettled: string[] = [];
+  readonly refundsOverdue: string[] = [];
+  refundAnswered(channel: string, result: string): void {
+    this.refundAnswers.push(`${channel}:${result}`);
+  }
+  refundSettled(_order: Order, refund: Refund): void {
+    this.refundsSettled.push(`${refund.refund_id}:${refund.status}`);
+  }
+  refundOverdue(_order: Order, refund: Refund): void {
+    this.refundsOverdue.push(refund.refund_id);
   }
 }

@@ -46,6 +46,12 @@ class FakeOrders implements OrderStore {
   async listDue() {
     return { due: [], openCreatedAt: [] };
   }
+  async bindRefundNumber(): Promise<never> {
+    throw new Error('no refunds in these tests');
+  }
+  async findRefundBinding() {
+    return undefined;
+  }
 }
 
 function fakeChannel(queries: QueryResult[], reverses: ReverseResult[], protocol = wechatProtocol) {
