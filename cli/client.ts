@@ -48,6 +48,26 @@ export class MicropayClient {
     return this.post('/v1/reverse', this.signed(ids));
   }
 
+  refund(fields: {
+    trade_id?: string;
+    mch_trade_id?: string;
+    out_refund_no: string;
+    refund_fee: number;
+    refund_desc?: string;
+    op_user_id?: string;
+  }): Promise<ApiAnswer> {
+    return this.post('/v1/refund', this.signed(fields));
+  }
+
+  refundQuery(ids: {
+    refund_id?: string;
+    out_refund_no?: string;
+    trade_id?: string;
+    mch_trade_id?: string;
+  }): Promise<ApiAnswer> {
+    return this.post('/v1/refund/query', this.signed(ids));
+  }
+
   /** Posts a body as given (already signed, or deliberately broken). */
   async post(path: string, body: unknown, raw = false): Promise<ApiAnswer> {
     const response = await fetch(`${this.options.url}${path}`, {

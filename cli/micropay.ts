@@ -29,7 +29,7 @@ const integer = (name: string) => (value: string) => {
 
 const program = new Command('micropay')
   .description(
-    'Command-line client of the micropay gateway: pay, query, reverse, merchant administration, finance exports and reports.',
+    'Command-line client of the micropay gateway: pay, query, reverse, refund, merchant administration, finance exports and reports.',
   )
   .option(
     '--env-file <path>',
@@ -156,6 +156,100 @@ for (const name of ['query', 'reverse'] as const) {
       show(await clientOf(opts)[name](ids), opts.json);
     });
 }
+
+const refundStates: Readonly<Record<number, string>> = {
+  0: 'refunded',
+  1: 'processing',
+  2: 'failed',
+  3: 'abnormal (a person must act)',
+};
+
+function showRefund(answer: ApiAnswer, json: boolean): void {
+  const { envelope } = answer;
+  if (json || (envelope.code !== 0 && !envelope.data)) {
+    show(answer, json);
+    return;
+  }
+  const d = envelope.data ?? {};
+  const line = (r: Record<string, unknown>) =>
+    `refund_id ${r.refund_id}  out_refund_no ${r.out_refund_no}  refund_fee ${r.refund_fee}  ` +
+    `refund_state ${r.refund_state} ${refundStates[Number(r.refund_state)] ?? ''}  need_query ${r.need_query}`;
+  const list = Array.isArray(d.refunds) ? (d.refunds as Record<string, unknown>[]) : undefined;
+  console.log(
+    `code ${envelope.code}${envelope.msg ? ` (${envelope.msg})` : ''}  trade_id ${d.trade_id}  ` +
+      `total_fee ${d.total_fee}  refunded_fee ${d.refunded_fee}`,
+  );
+  for (const refund of list ?? [d]) console.log(`  ${line(refund)}`);
+  if (envelope.sign !== undefined && !answer.signatureValid)
+    console.error('warning: the response signature does not verify');
+  if (envelope.code !== 0) process.exitCode = 1;
+}
+
+// One command, `refund` and `refund query`: a subcommand would take the API options away from `--env-file`'s
+// place after the command name, which every other command allows.
+apiOptions(program.command('refund'))
+  .argument('[query]', '`query`: show one refund, or every refund of an order, instead of refunding')
+  .description('refund all or part of a paid order and follow it until final; `refund query` shows refunds')
+  .option('--trade-id <id>', "the order's trade_id")
+  .option('--mch-trade-id <id>', 'your order id')
+  .option('--amount <fen>', 'refund_fee in fen (refund)', integer('--amount'))
+  .option('--out-refund-no <no>', 'your refund number (refund: default generated)')
+  .option('--refund-id <id>', "the gateway's refund_id (query)")
+  .option('--reason <text>', 'refund_desc (refund)')
+  .option('--no-wait', 'return after the refund answer')
+  .option('--timeout <seconds>', 'how long to follow the refund', integer('--timeout'), 180)
+  .action(async (query: string | undefined, opts) => {
+    const client = clientOf(opts);
+    if (query !== undefined) {
+      if (query !== 'query')
+        throw new InvalidArgumentError(`unknown refund command ${query}; did you mean query?`);
+      if (!opts.refundId && !opts.outRefundNo && !opts.tradeId && !opts.mchTradeId) {
+        throw new InvalidArgumentError('give --refund-id, --out-refund-no, --trade-id or --mch-trade-id');
+      }
+      const ids = {
+        refund_id: opts.refundId,
+        out_refund_no: opts.outRefundNo,
+        trade_id: opts.tradeId,
+        mch_trade_id: opts.mchTradeId,
+      };
+      showRefund(await client.refundQuery(ids), opts.json);
+      return;
+    }
+    if (!opts.tradeId && !opts.mchTradeId)
+      throw new InvalidArgumentError('give --trade-id or --mch-trade-id');
+    if (opts.amount === undefined) throw new InvalidArgumentError('give --amount (refund_fee in fen)');
+    const answer = await client.refund({
+      trade_id: opts.tradeId,
+      mch_trade_id: opts.mchTradeId,
+      out_refund_no: opts.outRefundNo ?? `cli-rf-${Date.now()}-${randomBytes(2).toString('hex')}`,
+      refund_fee: opts.amount,
+      refund_desc: opts.reason,
+    });
+    showRefund(answer, opts.json);
+    const refundId = answer.envelope.data?.refund_id as string | undefined;
+    if (!opts.wait || !refundId || answer.envelope.data?.need_query !== 'Y') return;
+    console.log('refund not final yet; the gateway is following it. Following…');
+    const deadline = Date.now() + opts.timeout * 1000;
+    let last = Number(answer.envelope.data?.refund_state);
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const next = await client.refundQuery({ refund_id: refundId });
+      const state = Number(next.envelope.data?.refund_state);
+      if (state !== last) {
+        console.log(`  refund_state ${state} ${refundStates[state] ?? ''}`);
+        last = state;
+      }
+      if (next.envelope.data?.need_query === 'N') {
+        showRefund(next, opts.json);
+        return;
+      }
+    }
+    console.log(
+      'still processing (a refund may take days); query it later: micropay refund query --refund-id',
+      refundId,
+    );
+    process.exitCode = 2;
+  });
 
 const merchantAdd = program
   .command('merchant')
