@@ -10,6 +10,7 @@ import { canTransition, isSettled, leaseProblem, type Order, type OrderState } f
 import { reverseOrder } from '#core/payments/orders.ts';
 import { type SubmitOutcome, submitPayment } from '#core/payments/submit.ts';
 import type { Ports, SettlementInput } from '#core/ports.ts';
+import { submitRefund } from '#core/refunds/submit.ts';
 import { runSettlementStep, type StepAction, type StepPlan } from '#core/settlement/step.ts';
 import { sweepDueOrders } from '#core/settlement/sweep.ts';
 import { memoryPorts, SimChannel, type SimOutcome, testMerchant } from '../support/memory.ts';
@@ -383,3 +384,134 @@ function sampleOrder(state: OrderState, paid: boolean): Order {
     version: 1,
   };
 }
+
+/**
+ * A paid order and two refunds (the first picks its sandbox outcome by `suffix`, the second refunds at once),
+ * with a process killed at `kill`; then recovery as in AWS (executions step, the sweep runs once a minute).
+ */
+async function refundScenario(suffix: string, kill?: KillPoint) {
+  const channel = new SimChannel('00');
+  const time = { now: () => 0 };
+  const killer = new Killer(kill, () => time.now());
+  const base = memoryPorts(channel, { wrapTables: (tables) => killer.wrap(tables, tableWrites, 'tables') });
+  const { clock } = base;
+  time.now = () => clock.time;
+  const unfindable = new Set<string>();
+  killer.afterEach = () => {
+    for (const order of base.orders.memory.unfindable()) unfindable.add(order);
+  };
+  const wrappedRefunds = killer.wrap(channel.refunds, ['refund', 'query'], 'refunds');
+  const wrapped = killer.wrap(channel, ['pay', 'query', 'reverse'], 'channel');
+  const ports: Ports = {
+    ...base.ports,
+    channels: {
+      get: () =>
+        new Proxy(wrapped, { get: (t, p) => (p === 'refunds' ? wrappedRefunds : Reflect.get(t, p)) }),
+    },
+    workflow: killer.wrap(base.ports.workflow, ['startSettlement'], 'workflow'),
+  };
+  const pay = { ...request('00'), total_fee: 10_000 };
+  await submitPayment(ports, testMerchant, pay).catch(ignoreDeath);
+  // The payment's own kill points are the tests above; these runs kill from the first refund on.
+  const paymentOps = killer.count;
+  const key = { merchant_id: testMerchant.merchant_id, mch_trade_id: pay.mch_trade_id };
+  const refund = (no: string, fee: number) =>
+    submitRefund(ports, testMerchant, { ...key, out_refund_no: no, refund_fee: fee }).catch(ignoreDeath);
+  await refund('R-first', Number(`1${suffix}`));
+  await refund('R-second', 200);
+  const executions = new Map<string, Execution>();
+  const seen = new Set<string>();
+  let nextSweep = clock.time + sweepIntervalMs;
+  for (let round = 0; round < 400; round++) {
+    for (const [name, input] of base.workflow.started) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      executions.set(name, { input, action: 'begin', at: clock.time });
+    }
+    const [name, execution] = [...executions].sort(([, a], [, b]) => a.at - b.at)[0] ?? [];
+    if (name && execution && execution.at < nextSweep) {
+      clock.time = Math.max(clock.time, execution.at);
+      try {
+        const plan = await runSettlementStep(ports, {
+          ...execution.input,
+          seq: execution.plan?.seq ?? execution.input.seq,
+          action: execution.action,
+          plan: execution.plan,
+        });
+        execution.plan = plan;
+        execution.at = Date.parse(plan.at);
+        if (plan.next === 'done' || plan.next === 'failed') executions.delete(name);
+        else execution.action = plan.next;
+      } catch (error) {
+        ignoreDeath(error);
+        executions.delete(name);
+      }
+      continue;
+    }
+    const order = await base.orders.get(key);
+    if (!execution && (!order || order.settle_due_at === undefined)) break;
+    clock.time = Math.max(clock.time, nextSweep);
+    nextSweep += sweepIntervalMs;
+    await sweepDueOrders(ports).catch(ignoreDeath);
+  }
+  return { order: await base.orders.get(key), channel, killer, executions, unfindable, paymentOps };
+}
+
+/** The refund rules that a run can break (SPEC section 8), as one list of problems. */
+function refundProblems(run: Awaited<ReturnType<typeof refundScenario>>): string[] {
+  const found: string[] = [];
+  const { order, channel } = run;
+  if (!order) return ['the paid order is gone'];
+  for (const lost of run.unfindable) found.push(`no wake-up ahead of the sweep for ${lost}`);
+  const problem = leaseProblem(order);
+  if (problem) found.push(problem);
+  if (order.settle_due_at !== undefined) found.push('a refund was left open');
+  if (run.executions.size > 0) found.push('executions still running');
+  const known = new Map((order.refunds ?? []).map((r) => [r.refund_id, r]));
+  let taken = 0;
+  for (const [number, entry] of channel.refundLedger) {
+    const refund = known.get(number);
+    if (entry.state === 'SUCCESS') taken += entry.fee;
+    if (!refund) {
+      found.push(`the channel has refund ${number} (${entry.state}) the order does not know`);
+      continue;
+    }
+    if ((refund.status === 'REFUNDED') !== (entry.state === 'SUCCESS')) {
+      found.push(`refund ${refund.out_refund_no} is ${refund.status} but the channel has ${entry.state}`);
+    }
+    if ((refund.status === 'ABNORMAL') !== (entry.state === 'CHANGE')) {
+      found.push(`refund ${refund.out_refund_no} is ${refund.status} but the channel has ${entry.state}`);
+    }
+  }
+  if (taken > order.total_fee) found.push(`the channel refunded ${taken} of ${order.total_fee}`);
+  for (const refund of order.refunds ?? []) {
+    if (!['REFUNDED', 'FAILED', 'ABNORMAL'].includes(refund.status))
+      found.push(`refund left ${refund.status}`);
+  }
+  return found;
+}
+
+describe('refunds: a process killed at any point leaves every refund final and agreeing with the channel', () => {
+  for (const suffix of ['00', '01', '03', '04', '05', '06', '07']) {
+    it(`refund_fee …${suffix} then another, killed before and after each write, channel call and start`, async () => {
+      const clean = await refundScenario(suffix);
+      assert.deepEqual(refundProblems(clean), [], 'no crash');
+      const killed = new Set<string>();
+      for (let at = clean.paymentOps; at < clean.killer.count; at++) {
+        for (const side of ['before', 'after'] as const) {
+          const run = await refundScenario(suffix, { at, side });
+          assert.ok(run.killer.fired, `killed ${side} op ${at}: the kill never fired`);
+          killed.add(run.killer.killedAt ?? '');
+          assert.deepEqual(
+            refundProblems(run),
+            [],
+            `killed ${side} op ${at}: ${JSON.stringify(run.killer.log.map((e) => e.op))}`,
+          );
+        }
+      }
+      for (const op of ['refunds.refund', 'tables.updateOrder', 'workflow.startSettlement']) {
+        assert.ok(killed.has(op), `no run was killed at ${op}`);
+      }
+    });
+  }
+});
