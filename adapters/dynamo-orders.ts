@@ -76,6 +76,21 @@ export class DynamoOrderTables implements OrderTables {
     }
   }
 
+  async deleteBinding(key: string, refundId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { [ordersTableSchema.partitionKey]: key },
+          ConditionExpression: 'refund_id = :id',
+          ExpressionAttributeValues: { ':id': refundId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
   async getBinding(key: string): Promise<RefundBinding | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({

@@ -25,6 +25,8 @@ export interface OrderTables {
   putNewOrder(key: string, order: Order): Promise<boolean>;
   /** Writes a refund number's binding under `key` unless the key is taken; false when it is. */
   putNewBinding(key: string, binding: RefundBinding): Promise<boolean>;
+  /** Deletes the binding under `key` if it is still the refund `refundId`'s. */
+  deleteBinding(key: string, refundId: string): Promise<void>;
   /** The binding under `key`, read consistently. */
   getBinding(key: string): Promise<RefundBinding | undefined>;
   /** The order under `key`, read consistently. */

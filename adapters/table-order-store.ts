@@ -1,4 +1,5 @@
 import type { OrderTables, Wakeup } from '#adapters/order-tables.ts';
+import { refundBindingMark } from '#adapters/tables.ts';
 import { StaleOrderError } from '#core/errors.ts';
 import { orderHash, orderHashOfTradeId, refundHash } from '#core/ids.ts';
 import { leaseProblem, type Order, type SettlementAttempt } from '#core/orders/order.ts';
@@ -23,12 +24,9 @@ const firstSweepLookbackMs = 10 * 60 * 1000;
 /** Minutes of wake-ups one sweep looks at, at most: one that fell far behind catches up an hour a run. */
 const maxMinutesPerSweep = 60;
 
-/**
- * The key of a refund number's binding in the orders table: beside the orders, told apart by its `#refund#`
- * (finance reads only items that are orders).
- */
+/** The key of a refund number's binding in the orders table (`adapters/tables.ts`). */
 export function bindingKeyOf(merchantId: string, hash: string): string {
-  return `${merchantId}#refund#${hash}`;
+  return `${merchantId}${refundBindingMark}${hash}`;
 }
 
 /** The key of an order in the orders table. */
@@ -161,6 +159,11 @@ export class TableOrderStore implements OrderStore {
     const existing = await this.tables.getBinding(key);
     if (existing?.merchant_id !== binding.merchant_id) throw new Error(`refund key ${key} is taken`);
     return existing;
+  }
+
+  async unbindRefundNumber(binding: RefundBinding): Promise<void> {
+    const key = bindingKeyOf(binding.merchant_id, refundHash(binding.merchant_id, binding.out_refund_no));
+    await this.tables.deleteBinding(key, binding.refund_id);
   }
 
   async findRefundBinding(

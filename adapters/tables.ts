@@ -9,6 +9,12 @@ export const ordersTableSchema = {
 } as const;
 
 /**
+ * What the key of a refund number's binding carries (`<merchant_id>#refund#<hash>`), beside the orders in their
+ * table: finance reads only items that are orders, and IAM lets the API delete only these keys.
+ */
+export const refundBindingMark = '#refund#';
+
+/**
  * Settlement wake-ups: "look at this order at this time". Partition `bucket` = the due minute and a shard,
  * sort key `due` = due time and order key; items expire by TTL (`expires_at`), which DynamoDB deletes free.
  */

@@ -37,6 +37,8 @@ export interface OrderStore {
    * the binding that holds: this one, or the one written first.
    */
   bindRefundNumber(binding: RefundBinding): Promise<RefundBinding>;
+  /** Takes back a binding this writer made (its refund was refused after all); another's is left alone. */
+  unbindRefundNumber(binding: RefundBinding): Promise<void>;
   /** The binding of a refund number, or of a refund id (which carries the number's hash). */
   findRefundBinding(
     merchantId: string,

@@ -1,9 +1,11 @@
 import { CfnOutput, type Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { refundBindingMark } from '#adapters/tables.ts';
 import type { ChannelDescriptor } from '#core/channels/channel.ts';
 import { installedChannels } from '#core/channels/installed.ts';
 import { FinanceExports, type FinanceExportsProps } from './finance-exports.ts';
@@ -100,6 +102,14 @@ export class MicropayGateway extends Construct {
     // leaked function credential can neither delete nor scan orders.
     const { orders, wakeups, merchants } = this.tables;
     orders.grant(api, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    // A refused refund takes its number's binding back: deletes only of those keys, never of an order.
+    api.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:DeleteItem'],
+        resources: [orders.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`*${refundBindingMark}*`] } },
+      }),
+    );
     wakeups.grant(api, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     orders.grant(settle, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     wakeups.grant(settle, 'dynamodb:PutItem');

@@ -4,7 +4,7 @@ import { newRefundId } from '#core/ids.ts';
 import type { Merchant } from '#core/merchants.ts';
 import type { Order } from '#core/orders/order.ts';
 import { findOrder, type OrderLookup } from '#core/payments/orders.ts';
-import type { Ports } from '#core/ports.ts';
+import type { Ports, RefundBinding } from '#core/ports.ts';
 import {
   isFinalRefund,
   maxRefundsPerOrder,
@@ -53,22 +53,25 @@ export async function submitRefund(
     );
   }
   const now = ports.clock.now();
-  const binding = await ports.orders.bindRefundNumber({
+  const proposed = {
     merchant_id: order.merchant_id,
     out_refund_no: request.out_refund_no,
     refund_id: newRefundId(now, order.merchant_id, request.out_refund_no),
     mch_trade_id: order.mch_trade_id,
     trade_id: order.trade_id,
     refund_fee: request.refund_fee,
+  };
+  // A new number is checked against the rules before it is bound, so a refusal writes nothing.
+  const known = await ports.orders.findRefundBinding(order.merchant_id, {
+    out_refund_no: request.out_refund_no,
   });
-  if (binding.trade_id !== order.trade_id || binding.refund_fee !== request.refund_fee) {
-    throw new ApiError(
-      ApiCode.duplicateMismatch,
-      'out_refund_no: already used for another order or amount; use another out_refund_no',
-    );
-  }
+  if (known) checkSameRefund(known, proposed);
+  else checkRefundable(order, request.refund_fee, now);
+  const binding = known ?? (await ports.orders.bindRefundNumber(proposed));
+  checkSameRefund(binding, proposed);
   const refundId = binding.refund_id;
   const leaseUntil = callLeaseEnd(ports, refunds.protocol, now);
+  const mine = binding.refund_id === proposed.refund_id && !known;
   const { order: claimed, claimed: ours } = await writeAndClaim(ports, order, {
     change: (latest) => {
       if (latest.refunds?.some((r) => r.refund_id === refundId)) return undefined;
@@ -87,6 +90,10 @@ export async function submitRefund(
       return { refunds: [...(latest.refunds ?? []), stated(refund)] };
     },
     leaseUntil,
+  }).catch(async (error: unknown) => {
+    // Refused after all (a concurrent refund took what was left): the number goes back, nothing stays written.
+    if (error instanceof ApiError && mine) await ports.orders.unbindRefundNumber(binding);
+    throw error;
   });
   const refund = refundOf(claimed, refundId);
   // A replay, or a refund queued behind the one the order's settlement is sending: its state as it stands.
@@ -135,6 +142,16 @@ export async function findRefunds(
   const refund = order?.refunds?.find((r) => r.refund_id === binding?.refund_id);
   if (!order || !refund) throw new ApiError(ApiCode.orderNotFound, 'refund does not exist');
   return { order, refunds: [refund], one: true };
+}
+
+/** The same number again must name the same order and amount (102 otherwise). */
+function checkSameRefund(binding: RefundBinding, proposed: RefundBinding): void {
+  if (binding.trade_id !== proposed.trade_id || binding.refund_fee !== proposed.refund_fee) {
+    throw new ApiError(
+      ApiCode.duplicateMismatch,
+      'out_refund_no: already used for another order or amount; use another out_refund_no',
+    );
+  }
 }
 
 /** SPEC section 8's rules for a new refund of `order`, each refused with its code and nothing written. */

@@ -3,6 +3,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, it } from 'vitest';
+import { refundBindingMark } from '#adapters/tables.ts';
 import { MicropayGateway } from '../../lib/micropay-gateway.ts';
 import { templateApp } from '../support/cdk.ts';
 import { type AwsCall, awsCallsOf, bundledCalls, libraryCalls } from './aws-calls.ts';
@@ -175,6 +176,11 @@ const bindings: Readonly<Record<string, string>> = {
   SecretsProvider: 'MERCHANT_SECRET_PREFIX',
 };
 
+/** Calls IAM narrows to some keys: the API deletes only refund-number bindings (`adapters/tables.ts`), never an order. */
+const keyScoped: Readonly<Record<string, string>> = {
+  'DynamoOrderTables.deleteBinding': ` if ForAllValues:StringLike dynamodb:LeadingKeys=*${refundBindingMark}*`,
+};
+
 /** The ARN IAM checks for a call on what the variable holds (a table name, a state machine ARN, a secret prefix). */
 function resourceArn(action: string, value: string): string {
   const service = action.split(':')[0];
@@ -213,7 +219,9 @@ describe('Lambda roles', () => {
           variable && variables[variable] !== undefined,
           `${call.site}: no variable gives ${call.resource}`,
         );
-        const line = `${call.action} ${resourceArn(call.action, resolve(variables[variable]))}`;
+        const method = call.site.split(' ').pop() ?? '';
+        const scope = Object.entries(keyScoped).find(([site]) => method.startsWith(site))?.[1] ?? '';
+        const line = `${call.action} ${resourceArn(call.action, resolve(variables[variable]))}${scope}`;
         why[line] = call.site;
         return line;
       });

@@ -78,6 +78,13 @@ export class MemoryOrderTables implements OrderTables {
     return true;
   }
 
+  async deleteBinding(key: string, refundId: string): Promise<void> {
+    const held = this.orders.get(key) as unknown as RefundBinding | undefined;
+    if (held?.refund_id !== refundId) return;
+    this.noteWrite('orders', key);
+    this.orders.delete(key);
+  }
+
   async getBinding(key: string): Promise<RefundBinding | undefined> {
     const binding = this.orders.get(key);
     return binding && (structuredClone(binding) as unknown as RefundBinding);

@@ -52,6 +52,7 @@ class FakeOrders implements OrderStore {
   async findRefundBinding() {
     return undefined;
   }
+  async unbindRefundNumber() {}
 }
 
 function fakeChannel(queries: QueryResult[], reverses: ReverseResult[], protocol = wechatProtocol) {
