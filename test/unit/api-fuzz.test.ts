@@ -9,7 +9,7 @@ import { sign } from '#core/signing.ts';
 import { memoryPorts, SimChannel, testMerchant } from '../support/memory.ts';
 
 /** Codes that mean the request was refused: such a request must not have written anything. */
-const refusals = new Set([100, 101, 102, 200, 201, 202, 301, 302]);
+const refusals = new Set([100, 101, 102, 103, 200, 201, 202, 301, 302]);
 
 const fields = [
   'merchant_id',
@@ -35,6 +35,10 @@ const fields = [
   'sign_type',
   'nonce_str',
   'trade_id',
+  'out_refund_no',
+  'refund_fee',
+  'refund_desc',
+  'refund_id',
 ];
 
 /** Values a POS, a buggy client or an attacker might put in a field. */
@@ -85,7 +89,15 @@ const retarget = fc.constantFrom<Record<string, unknown>>(
 );
 
 const request = fc.record({
-  operation: fc.constantFrom<Operation>('micropay', 'micropay', 'query', 'reverse'),
+  operation: fc.constantFrom<Operation>(
+    'micropay',
+    'micropay',
+    'query',
+    'reverse',
+    'refund',
+    'refund',
+    'refund_query',
+  ),
   mutations: fc.array(mutation, { minLength: 1, maxLength: 4 }),
   signType: fc.constantFrom('MD5', 'HMAC-SHA256'),
   resign: fc.integer({ min: 0, max: 9 }).map((n) => n > 0),
@@ -124,6 +136,20 @@ function validFields(operation: Operation, reuse: number): Record<string, unknow
   sequence += 1;
   const merchant_id = testMerchant.merchant_id;
   const known = [...existing, ...unused];
+  if (operation === 'refund') {
+    // Small refunds of the paid order until it is used up (then 103), numbers reused now and then (replay or 102).
+    return {
+      merchant_id,
+      mch_trade_id: known[reuse % 7 === 0 ? reuse % known.length : 0],
+      out_refund_no: reuse % 5 === 0 ? `fuzz-rf-${reuse % 3}` : `fuzz-rf-${sequence}`,
+      refund_fee: 1 + (reuse % 30),
+    };
+  }
+  if (operation === 'refund_query') {
+    return reuse % 2 === 0
+      ? { merchant_id, out_refund_no: `fuzz-rf-${reuse % 3}` }
+      : { merchant_id, mch_trade_id: known[reuse % known.length] };
+  }
   if (operation !== 'micropay') return { merchant_id, mch_trade_id: known[reuse % known.length] };
   return {
     merchant_id,
