@@ -15,6 +15,7 @@ export const metricNames = {
   refunds: 'Refunds',
   refundAbnormal: 'RefundAbnormal',
   refundOverdue: 'RefundOverdue',
+  refundCallFailed: 'RefundCallFailed',
 } as const;
 
 /** Age buckets of open orders: under a minute is normal settlement, past 30 minutes something is stuck. */
@@ -83,7 +84,10 @@ export function emfTelemetry(options: EmfOptions): Telemetry {
         lower = maxMs;
       }
     },
-    refundAnswered: (channel, result) => count(metricNames.refundCalls, { channel, result }),
+    refundAnswered: (channel, result) => {
+      count(metricNames.refundCalls, { channel, result });
+      if (result === 'unknown' || result === 'retry') count(metricNames.refundCallFailed, {});
+    },
     refundSettled: (order, refund) => {
       count(metricNames.refunds, { channel: order.channel, state: refund.status });
       if (refund.status === 'ABNORMAL') count(metricNames.refundAbnormal, {});

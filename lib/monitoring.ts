@@ -94,6 +94,27 @@ export class Monitoring extends Construct {
       alarm(`${name}Errors`, fn.metricErrors(fiveMinutes), `${name} function errors`);
     }
 
+    const serviceMetric = (metricName: string) =>
+      new Metric({ namespace, metricName, dimensionsMap: { service }, ...fiveMinutes });
+    alarm(
+      'RefundAbnormal',
+      serviceMetric(metricNames.refundAbnormal),
+      'A refund is abnormal (WeChat CHANGE): the channel took the money back from the merchant but could not return it to the shopper. Settle it with the channel by hand (its portal), then tell the shopper.',
+    );
+    alarm(
+      'RefundOverdue',
+      serviceMetric(metricNames.refundOverdue),
+      'A refund is still processing 72 hours after it was made. The gateway keeps following it; check it with the channel (a bank card refund can take days).',
+    );
+    new Alarm(this, 'RefundCallsFailing', {
+      metric: serviceMetric(metricNames.refundCallFailed),
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        'Five or more refund calls in 5 minutes got no answer or a retry answer. They are sent again under the same refund number; if it lasts, the channel (or our credentials for it) is failing.',
+    }).addAlarmAction(action);
     const search = (metric: string, dimensions: string, statistic: string, label: string) =>
       new MathExpression({
         expression: `SEARCH('{${namespace},${['service', ...dimensions.split(',')].join(',')}} MetricName="${metric}"', '${statistic}', 60)`,
@@ -155,6 +176,18 @@ export class Monitoring extends Construct {
         title: 'Sweep restarts, by channel',
         left: [search(metricNames.restarts, 'channel', 'Sum', '')],
         width: 9,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Refunds by final state, by channel',
+        left: [search(metricNames.refunds, 'channel,state', 'Sum', '')],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Refund calls by answer, by channel',
+        left: [search(metricNames.refundCalls, 'channel,result', 'Sum', '')],
+        width: 12,
       }),
     );
   }

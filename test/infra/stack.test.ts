@@ -156,6 +156,12 @@ describe('MicropayGateway', () => {
       Namespace: 'AWS/States',
     });
   });
+
+  it('alarms on an abnormal refund, a refund processing past 72 h, and failing refund calls', () => {
+    for (const metric of ['RefundAbnormal', 'RefundOverdue', 'RefundCallFailed']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: metric, Namespace: 'Micropay' });
+    }
+  });
 });
 
 describe('channel trust in the deployed stack', () => {
