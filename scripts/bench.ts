@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import type { RefundProtocol } from '#core/channels/channel.ts';
+import { ChannelHttp } from '#core/channels/kit/http.ts';
+import { descriptorOf } from '#core/channels/registry.ts';
+import { sandboxMerchants } from '#sandbox/merchants.ts';
 import { Meter } from '../local/meter.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { bundleSizes, coldInit, functionNames } from './bench/bundles.ts';
-import { measureCost, type PaymentCost, total } from './bench/cost.ts';
+import { measureCost, measureRefundCost, type PaymentCost, type RefundCost, total } from './bench/cost.ts';
 import { prices } from './bench/prices.ts';
 import { channelLatencies, compareSpeed, pairedRatio } from './bench/speed.ts';
 
@@ -142,6 +146,50 @@ try {
       `  ${label.padEnd(26)} ${part(c, 'httpApi')} ${part(c, 'apiLambda')} ${part(c, 'dynamo')}  ${part(c, 'secrets')} ${part(c, 'settleLambda')} ${part(c, 'express')} ${part(c, 'standard')}`,
     );
   }
+  out('\nRefunds (/v1/refund on the first sandbox merchant, one at a time; counted per refund)');
+  out(`  ${'refund_fee ends in'.padEnd(40)} WRU   RRU  p50 ms  settle calls  transitions  Express billed s`);
+  const refundRuns: [string, string, number][] = [
+    ['00', 'accepted, refunded at the first query', quick ? 20 : 100],
+    ['01', 'followed: refunded at the 2nd query', quick ? 10 : 40],
+  ];
+  const refundCosts: Record<string, RefundCost> = {};
+  for (const [suffix, label, n] of refundRuns) {
+    const cost = await measureRefundCost(stack, suffix, n);
+    refundCosts[suffix] = cost;
+    const c = cost.counts;
+    out(
+      `  ${`${suffix} ${label}`.padEnd(40)} ${c.writeUnits.toFixed(1).padStart(4)} ${c.readUnits.toFixed(1).padStart(5)} ${cost.p50Ms.toFixed(1).padStart(7)} ${c.settleInvocations.toFixed(1).padStart(13)} ${c.transitions.toFixed(1).padStart(12)} ${(c.expressBilledMs / 1000).toFixed(1).padStart(17)}`,
+    );
+  }
+  const refunded = refundCosts['00'] as RefundCost;
+  const followed = refundCosts['01'] as RefundCost;
+  out(
+    `  refund p50 ${refunded.p50Ms.toFixed(2)} ms against the floor's payment write path p50 ${f.p50Ms.toFixed(2)} ms: ${ratio(refunded.p50Ms, f.p50Ms).toFixed(2)}× (information: a refund adds the number's binding read and write)`,
+  );
+  // A refund the channel keeps processing: every query step of the channel's refund table in an hour, each
+  // priced as the one extra query step outcome 01 makes over 00 (parked waits add an execution start).
+  const protocol = refundProtocolOfFirstMerchant();
+  let elapsed = 0;
+  let steps = 0;
+  for (let i = 0; elapsed < 3_600_000; i++, steps++) {
+    elapsed += protocol.queryDelaysMs[Math.min(i, protocol.queryDelaysMs.length - 1)] as number;
+  }
+  const perStep = (w: 'express' | 'standard') => Math.max(0, total(followed, w) - total(refunded, w));
+  const hour = (w: 'express' | 'standard') => total(refunded, w) + steps * perStep(w);
+  out(
+    `\nCost per million refunds (a refund followed for an hour: ${steps} query steps of the channel's refund table)`,
+  );
+  out(`  ${'mix'.padEnd(30)} ${'Express'.padStart(9)} ${'Standard'.padStart(9)}`);
+  for (const [label, share] of [
+    ['all refunded at once', 0],
+    ['10 % followed for an hour', 0.1],
+  ] as const) {
+    const mix = (w: 'express' | 'standard') => 1e6 * ((1 - share) * total(refunded, w) + share * hour(w));
+    out(
+      `  ${label.padEnd(30)} ${dollars(mix('express')).padStart(9)} ${dollars(mix('standard')).padStart(9)}`,
+    );
+  }
+
   const perHundredMs = 1e6 * (0.1 * (512 / 1024) * prices.lambdaPerGbSecond);
   out(
     `\n  Not in the table: the channel's own answer time. The sandbox answers at once; each 100 ms a channel takes`,
@@ -158,3 +206,13 @@ try {
 execFileSync(process.execPath, ['scripts/bench-finance.ts', ...(quick ? ['2000'] : [])], {
   stdio: 'inherit',
 });
+
+/** The refund table of the channel that serves the first sandbox merchant's first pay type. */
+function refundProtocolOfFirstMerchant(): RefundProtocol {
+  const route = Object.values(sandboxMerchants[0]?.profile.pay_types ?? {})[0];
+  const descriptor = route && descriptorOf(route.channel);
+  const protocol = descriptor?.create({ url: 'https://bench.invalid', http: new ChannelHttp() }).refunds
+    ?.protocol;
+  if (!protocol) throw new Error("the first sandbox merchant's channel has no refunds");
+  return protocol;
+}

@@ -121,3 +121,62 @@ export async function measureCost(
   await stack.stepFunctions.idle();
   return price(before, meter.snapshot(), payments);
 }
+
+/** What one refund costs (as `PaymentCost`), and how long `/v1/refund` took. */
+export interface RefundCost extends PaymentCost {
+  readonly p50Ms: number;
+}
+
+/**
+ * Pays `refunds` orders (not metered), then refunds each through the metered local stack one at a time with
+ * `refund_fee` ending in `suffix` (SPEC section 8's sandbox table), waits until every refund is final, and prices
+ * what the refunds consumed.
+ */
+export async function measureRefundCost(
+  stack: LocalStack,
+  suffix: string,
+  refunds: number,
+): Promise<RefundCost> {
+  const meter = stack.meter;
+  if (!meter) throw new Error('the local stack runs without a meter');
+  const merchant = sandboxMerchants[0];
+  if (!merchant) throw new Error('no sandbox merchant');
+  const client = new MicropayClient({
+    url: stack.apiUrl,
+    merchantId: merchant.profile.merchant_id,
+    key: merchant.secret.api_key,
+  });
+  const tradeIds: string[] = [];
+  for (let i = 0; i < refunds; i++) {
+    const { envelope } = await client.micropay({
+      pay_type: 'wechat.micro',
+      mch_trade_id: `rcost-${suffix}-${process.pid}-${i}`,
+      body: 'Bench',
+      total_fee: 1000,
+      spbill_create_ip: '127.0.0.1',
+      auth_code: '134567890123456700',
+    });
+    tradeIds.push(String(envelope.data?.trade_id));
+  }
+  await stack.stepFunctions.idle();
+  const before = meter.snapshot();
+  const latencies: number[] = [];
+  for (const [i, tradeId] of tradeIds.entries()) {
+    const started = performance.now();
+    const { envelope } = await client.refund({
+      trade_id: tradeId,
+      out_refund_no: `rcost-${suffix}-${process.pid}-${i}`,
+      refund_fee: Number(`1${suffix}`),
+    });
+    latencies.push(performance.now() - started);
+    if (envelope.code !== 0 && envelope.code !== 600 && envelope.code !== 601) {
+      throw new Error(`unexpected answer ${JSON.stringify(envelope).slice(0, 200)}`);
+    }
+  }
+  await stack.stepFunctions.idle();
+  latencies.sort((a, b) => a - b);
+  return {
+    ...price(before, meter.snapshot(), refunds),
+    p50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0,
+  };
+}
