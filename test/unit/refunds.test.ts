@@ -119,7 +119,10 @@ describe('refunds (SPEC section 8)', () => {
     // A refused refund's number is not kept: it can be used again, for anything.
     const numbers = answers.map((a, i) => (a.status === 'rejected' ? `R-c${i}` : undefined)).filter(Boolean);
     for (const no of numbers) {
-      assert.equal(await memory.ports.orders.findRefundBinding('M1', { out_refund_no: no as string }), undefined);
+      assert.equal(
+        await memory.ports.orders.findRefundBinding('M1', { out_refund_no: no as string }),
+        undefined,
+      );
     }
     await settleAll(memory);
     const order = (await memory.ports.orders.get({ merchant_id: 'M1', mch_trade_id: 'order-1' })) as Order;

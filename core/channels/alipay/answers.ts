@@ -13,10 +13,9 @@ import {
   type QueryResult,
   type ReverseResult,
 } from '#core/channels/channel.ts';
-import { mismatchOf } from '#core/channels/kit/answers.ts';
+import { answerVerifier } from '#core/channels/kit/answers.ts';
 import type { CallOutcome } from '#core/channels/kit/http.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
-import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { maskAuthCode } from '#core/ids.ts';
 import { yuanToFen } from '#core/money.ts';
 
@@ -97,30 +96,24 @@ function str(fields: Readonly<Record<string, unknown>>, name: string): string | 
  * node as sent; an `out_trade_no` it names is ours and a `total_amount` it states is our amount to the fen (a
  * yuan string with at most two decimals); `required` names those it must state.
  */
-function verifyAlipay(
-  answer: AlipayAnswer,
-  expected: AlipayExpectation,
-  required: readonly ('out_trade_no' | 'total_amount')[],
-): Verification<AlipayAnswer> {
-  return verifyAnswer(answer, {
-    authenticity: (a) => {
-      if (a.sign === undefined) return { unproven: 'UNSIGNED' };
-      if (!expected.alipayPublicKey) return { unproven: 'NO_ALIPAY_PUBLIC_KEY' };
-      return rsa2Verify(a.raw, a.sign, expected.alipayPublicKey)
-        ? 'signature'
-        : { unproven: 'BAD_SIGNATURE' };
-    },
-    mismatch: (a) => {
-      const amount = str(a.fields, 'total_amount');
-      const stated = {
-        out_trade_no: str(a.fields, 'out_trade_no'),
-        total_amount: amount === undefined ? undefined : String(yuanToFen(amount) ?? `not fen: ${amount}`),
-      };
-      const ours = { out_trade_no: expected.out_trade_no, total_amount: String(expected.total_fee) };
-      return mismatchOf(stated, ours, required);
-    },
-  });
-}
+const verifyAlipay = answerVerifier<AlipayAnswer, AlipayExpectation, 'out_trade_no' | 'total_amount'>({
+  authenticity: (a, expected) => {
+    if (a.sign === undefined) return { unproven: 'UNSIGNED' };
+    if (!expected.alipayPublicKey) return { unproven: 'NO_ALIPAY_PUBLIC_KEY' };
+    return rsa2Verify(a.raw, a.sign, expected.alipayPublicKey) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
+  },
+  about: (a, expected) => {
+    const amount = str(a.fields, 'total_amount');
+    const stated = {
+      out_trade_no: str(a.fields, 'out_trade_no'),
+      total_amount: amount === undefined ? undefined : String(yuanToFen(amount) ?? `not fen: ${amount}`),
+    };
+    return {
+      stated,
+      ours: { out_trade_no: expected.out_trade_no, total_amount: String(expected.total_fee) },
+    };
+  },
+});
 
 /**
  * Alipay's message, safe to keep on the order: its refusal of a signature quotes the string it checked, payment

@@ -1,6 +1,5 @@
 import {
   payCodeClass,
-  queryStateClass,
   reversedCode,
   reverseStateClass,
   successCode,
@@ -11,16 +10,10 @@ import {
   parseAnswer,
   verifyData,
 } from '#core/channels/blueocean/wire.ts';
-import {
-  type CommonPaymentDetails,
-  finalQueryResult,
-  type PayResult,
-  type QueryResult,
-  type ReverseResult,
-} from '#core/channels/channel.ts';
-import { digitsToInt, mismatchOf, stated } from '#core/channels/kit/answers.ts';
-import { type CallOutcome, readOutcome } from '#core/channels/kit/http.ts';
-import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
+import type { CommonPaymentDetails, PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import { answerVerifier, digitsToInt, payErrorResult, stated } from '#core/channels/kit/answers.ts';
+import { answerReader, type CallOutcome } from '#core/channels/kit/http.ts';
+import { micropayQueryResult } from '#core/channels/kit/micropay.ts';
 
 export type { CallOutcome } from '#core/channels/kit/http.ts';
 
@@ -40,7 +33,7 @@ export interface BlueoceanExpectation {
   readonly overTls: boolean;
 }
 
-const read = (outcome: CallOutcome) => readOutcome(outcome, parseAnswer);
+const read = answerReader(parseAnswer);
 
 /**
  * Proves an answer is BlueOcean's and about this order. An answer with `data` must carry `data.sign` that
@@ -48,78 +41,52 @@ const read = (outcome: CallOutcome) => readOutcome(outcome, parseAnswer);
  * `fee_type`) must be ours; `required` names those it must state. BlueOcean's error form (`{code, message}`,
  * no data) is never signed: it counts only bare and over verified TLS from the configured host.
  */
-function verifyBlueocean(
-  answer: BlueoceanAnswer,
-  expected: BlueoceanExpectation,
-  required: readonly ('out_trade_no' | 'total_fee')[],
-): Verification<BlueoceanAnswer> {
-  return verifyAnswer(answer, {
-    authenticity: (a) => {
-      if (!a.data) {
-        if (!a.bare) return { unproven: 'UNSIGNED_WITH_EXTRA_FIELDS' };
-        return expected.overTls ? 'transport' : { unproven: 'UNSIGNED_WITHOUT_TLS' };
-      }
-      if (a.data.sign === undefined) return { unproven: 'UNSIGNED' };
-      return verifyData(a.data, expected.key) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
-    },
-    mismatch: (a) => {
-      if (!a.data) return undefined;
-      const ours = {
-        out_trade_no: expected.out_trade_no,
-        total_fee: String(expected.total_fee),
-        fee_type: expected.currency,
-      };
-      return mismatchOf(a.data, ours, required);
-    },
-  });
-}
+const verifyBlueocean = answerVerifier<BlueoceanAnswer, BlueoceanExpectation, 'out_trade_no' | 'total_fee'>({
+  authenticity: (a, expected) => {
+    if (!a.data) {
+      if (!a.bare) return { unproven: 'UNSIGNED_WITH_EXTRA_FIELDS' };
+      return expected.overTls ? 'transport' : { unproven: 'UNSIGNED_WITHOUT_TLS' };
+    }
+    if (a.data.sign === undefined) return { unproven: 'UNSIGNED' };
+    return verifyData(a.data, expected.key) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
+  },
+  about: (a, expected) => {
+    if (!a.data) return undefined;
+    const ours = {
+      out_trade_no: expected.out_trade_no,
+      total_fee: String(expected.total_fee),
+      fee_type: expected.currency,
+    };
+    return { stated: a.data, ours };
+  },
+});
 
 /** Reads BlueOcean's answer to micropay (seed 000 提醒1 and the 返回码 table). */
 export function readPayAnswer(outcome: CallOutcome, expected: BlueoceanExpectation): PayResult {
-  const got = read(outcome);
-  if (got.kind === 'unknown') return got;
-  const a = got.answer;
-  if (a.code === successCode) {
-    const data = a.data;
-    if (!data) return { kind: 'unknown', said: 'MALFORMED' };
-    // The unified API answers 200 with the order's state: anything but SUCCESS is still being paid. The seed's
-    // pay answer has no trade_state: its 200 carries the paid order (transaction_id, out_trade_no, total_fee…).
-    const state = data.trade_state || undefined;
-    if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', said: state };
-    if (state === undefined && !data.transaction_id) return { kind: 'pending', said: successCode };
-    const checked = verifyBlueocean(a, expected, ['out_trade_no', 'total_fee']);
-    if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-    return { kind: 'paid', details: paymentDetails(data), said: 'SUCCESS', proof: checked.verified };
-  }
-  const errMsg = a.message || a.code;
-  if ((payCodeClass[a.code] ?? 'pending') === 'pending') {
-    return { kind: 'pending', errCode: a.code, errMsg, said: a.code };
-  }
-  const checked = verifyBlueocean(a, expected, []);
-  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-  return { kind: 'refused', errCode: a.code, errMsg, said: a.code, proof: checked.verified };
+  return read(outcome, (a) => {
+    if (a.code === successCode) {
+      const data = a.data;
+      if (!data) return { kind: 'unknown', said: 'MALFORMED' };
+      // The unified API answers 200 with the order's state: anything but SUCCESS is still being paid. The seed's
+      // pay answer has no trade_state: its 200 carries the paid order (transaction_id, out_trade_no, total_fee…).
+      const state = data.trade_state || undefined;
+      if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', said: state };
+      if (state === undefined && !data.transaction_id) return { kind: 'pending', said: successCode };
+      const checked = verifyBlueocean(a, expected, ['out_trade_no', 'total_fee']);
+      if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+      return { kind: 'paid', details: paymentDetails(data), said: 'SUCCESS', proof: checked.verified };
+    }
+    return payErrorResult(a.code, a.message || a.code, payCodeClass, () => verifyBlueocean(a, expected, []));
+  });
 }
 
 /** Reads BlueOcean's answer to an order query; only a verified answer about this order decides anything. */
 export function readQueryAnswer(outcome: CallOutcome, expected: BlueoceanExpectation): QueryResult {
-  const got = read(outcome);
-  if (got.kind === 'unknown') return got;
-  const a = got.answer;
-  // 40102 (not found: the pay may not have landed yet), busy, errors: the outcome is still open.
-  if (a.code !== successCode) return { kind: 'pending', said: a.code };
-  const data = a.data;
-  if (!data) return { kind: 'unknown', said: 'MALFORMED' };
-  const state = data.trade_state || 'UNKNOWN';
-  const stateClass = queryStateClass[state] ?? 'pending';
-  if (stateClass === 'pending') return { kind: 'pending', said: state };
-  const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
-  const checked = verifyBlueocean(a, expected, moneyMoved ? ['out_trade_no', 'total_fee'] : ['out_trade_no']);
-  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-  return finalQueryResult(
-    stateClass,
-    state,
-    { details: () => paymentDetails(data), description: data.trade_state_desc || state },
-    checked.verified,
+  return read(outcome, (a) =>
+    // 40102 (not found: the pay may not have landed yet), busy, errors: the outcome is still open.
+    a.code === successCode
+      ? micropayQueryResult(a.data, (required) => verifyBlueocean(a, expected, required), paymentDetails)
+      : { kind: 'pending', said: a.code },
   );
 }
 
@@ -130,29 +97,28 @@ export function readQueryAnswer(outcome: CallOutcome, expected: BlueoceanExpecta
  * one did. Errors, silence and any other state are not a reverse: the protocol calls again with backoff.
  */
 export function readReverseAnswer(outcome: CallOutcome, expected: BlueoceanExpectation): ReverseResult {
-  const got = read(outcome);
-  if (got.kind === 'unknown') return got;
-  const a = got.answer;
-  if (a.code === reversedCode) {
-    const checked = verifyBlueocean(a, expected, []);
+  return read(outcome, (a) => {
+    if (a.code === reversedCode) {
+      const checked = verifyBlueocean(a, expected, []);
+      if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+      return { kind: 'reversed', said: reversedCode, proof: checked.verified };
+    }
+    if (a.code !== successCode) return { kind: 'unknown', said: a.code };
+    const data = a.data;
+    if (!data) return { kind: 'unknown', said: 'MALFORMED' };
+    const state = data.trade_state || undefined;
+    const checked = verifyBlueocean(a, expected, state === undefined ? [] : ['out_trade_no']);
     if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-    return { kind: 'reversed', said: reversedCode, proof: checked.verified };
-  }
-  if (a.code !== successCode) return { kind: 'unknown', said: a.code };
-  const data = a.data;
-  if (!data) return { kind: 'unknown', said: 'MALFORMED' };
-  const state = data.trade_state || undefined;
-  const checked = verifyBlueocean(a, expected, state === undefined ? [] : ['out_trade_no']);
-  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-  if (data.recall === 'Y') return { kind: 'retry', said: 'recall=Y' };
-  if (state !== undefined) {
-    const reversed = reverseStateClass[state] === 'reversed';
-    return reversed
-      ? { kind: 'reversed', said: state, proof: checked.verified }
-      : { kind: 'unknown', said: state };
-  }
-  if (data.recall === 'N') return { kind: 'reversed', said: 'SUCCESS', proof: checked.verified };
-  return { kind: 'unknown', said: 'MALFORMED' };
+    if (data.recall === 'Y') return { kind: 'retry', said: 'recall=Y' };
+    if (state !== undefined) {
+      const reversed = reverseStateClass[state] === 'reversed';
+      return reversed
+        ? { kind: 'reversed', said: state, proof: checked.verified }
+        : { kind: 'unknown', said: state };
+    }
+    if (data.recall === 'N') return { kind: 'reversed', said: 'SUCCESS', proof: checked.verified };
+    return { kind: 'unknown', said: 'MALFORMED' };
+  });
 }
 
 const text = (value: string | undefined) => (value === '' ? undefined : value);

@@ -10,8 +10,9 @@ import {
   blueoceanProtocol,
   defaultBlueoceanApi,
 } from '#core/channels/blueocean/protocol.ts';
-import { maxJsonBytes, type RequestFields, requestBody } from '#core/channels/blueocean/wire.ts';
+import { maxJsonBytes, requestBody } from '#core/channels/blueocean/wire.ts';
 import type { Channel, ChannelContext, ChannelOrder, ClientOptions } from '#core/channels/channel.ts';
+import { channelClient } from '#core/channels/kit/client.ts';
 import { nonce } from '#core/ids.ts';
 
 /**
@@ -22,31 +23,24 @@ import { nonce } from '#core/ids.ts';
  */
 export function blueoceanClient({ url, http }: ClientOptions): Channel {
   const baseUrl = url.replace(/\/+$/, '');
-
-  const expectation = (ctx: ChannelContext, order: ChannelOrder): BlueoceanExpectation => ({
-    key: ctx.credentials.api_key ?? '',
-    out_trade_no: order.out_trade_no,
-    total_fee: order.total_fee,
-    currency: ctx.account.currency ?? '',
-    overTls: baseUrl.startsWith('https://'),
-  });
-
-  /** Signs and posts one request; `none` on timeout, network or HTTP error, or an oversize answer. */
-  const call = (ctx: ChannelContext, path: string, deadlineMs: number, fields: RequestFields) =>
-    http.call(
-      `${baseUrl}${path}`,
-      requestBody({ appid: ctx.account.appid, nonce_str: nonce(), ...fields }, ctx.credentials.api_key ?? ''),
-      // BlueOcean asks every client to name itself in User-Agent, for tracing.
-      { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'MicropayGateway/1.0' },
-      { deadlineMs, maxResponseBytes: maxJsonBytes },
-    );
-
-  return {
+  return channelClient({
     name: 'blueocean',
     protocol: blueoceanProtocol,
-    async pay(ctx, command, deadlineMs) {
+    call: (ctx, path: string, deadlineMs, fields) =>
+      http.call(
+        `${baseUrl}${path}`,
+        requestBody(
+          { appid: ctx.account.appid, nonce_str: nonce(), ...fields },
+          ctx.credentials.api_key ?? '',
+        ),
+        // BlueOcean asks every client to name itself in User-Agent, for tracing.
+        { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'MicropayGateway/1.0' },
+        { deadlineMs, maxResponseBytes: maxJsonBytes },
+      ),
+    targets: (ctx) => apiOf(ctx).paths,
+    payFields: (ctx, command) => {
       const api = apiOf(ctx);
-      const outcome = await call(ctx, api.paths.pay, deadlineMs, {
+      return {
         ...api.payFields,
         mp_appid: ctx.account.mp_appid,
         device_info: command.device_info,
@@ -57,22 +51,17 @@ export function blueoceanClient({ url, http }: ClientOptions): Channel {
         spbill_create_ip: command.spbill_create_ip,
         goods_tag: command.goods_tag,
         [api.authCodeField]: command.auth_code,
-      });
-      return readPayAnswer(outcome, expectation(ctx, command));
+      };
     },
-    async query(ctx, order, deadlineMs) {
-      const outcome = await call(ctx, apiOf(ctx).paths.query, deadlineMs, {
-        out_trade_no: order.out_trade_no,
-      });
-      return readQueryAnswer(outcome, expectation(ctx, order));
-    },
-    async reverse(ctx, order, deadlineMs) {
-      const outcome = await call(ctx, apiOf(ctx).paths.reverse, deadlineMs, {
-        out_trade_no: order.out_trade_no,
-      });
-      return readReverseAnswer(outcome, expectation(ctx, order));
-    },
-  };
+    expectation: (ctx: ChannelContext, order: ChannelOrder): BlueoceanExpectation => ({
+      key: ctx.credentials.api_key ?? '',
+      out_trade_no: order.out_trade_no,
+      total_fee: order.total_fee,
+      currency: ctx.account.currency ?? '',
+      overTls: baseUrl.startsWith('https://'),
+    }),
+    read: { pay: readPayAnswer, query: readQueryAnswer, reverse: readReverseAnswer },
+  });
 }
 
 function apiOf(ctx: ChannelContext): BlueoceanApi {

@@ -1,4 +1,4 @@
-import type { QuerySchedule, SettlementProtocol, TradeStateClass } from '#core/channels/channel.ts';
+import type { QuerySchedule, SettlementProtocol } from '#core/channels/channel.ts';
 
 /** After `201` (the user is paying): every 10 s (seed 000 提醒1). */
 const userPaying: QuerySchedule = { firstQueryDelayMs: 10_000, queryIntervalMs: 10_000 };
@@ -111,18 +111,6 @@ export const successCode = '200';
  * the order is reversed, not a reason to keep reversing until an operator is paged.
  */
 export const reversedCode = '40104';
-
-/** How a query's `data.trade_state` is read (BlueOcean's trade_state list). States not listed leave it open. */
-export const queryStateClass: Readonly<Record<string, TradeStateClass>> = {
-  SUCCESS: 'paid',
-  // Paid, then refunded separately: the payment itself succeeded, and the order notes the refund.
-  REFUND: 'refunded',
-  NOTPAY: 'pending',
-  USERPAYING: 'pending',
-  CLOSED: 'closed',
-  REVOKED: 'reversed',
-  PAYERROR: 'failed',
-};
 
 /**
  * How a reverse answer that returns the order (BlueOcean's API document: `data` with `trade_state`, no `recall`)

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { exactJsonObject, isJsonObject } from '#core/channels/kit/json.ts';
 import { signingString } from '#core/channels/kit/signing.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
-import { parseJsonExact } from '#core/money.ts';
 
 /** Largest BlueOcean answer read; a micropay answer is under 2 KB. */
 export const maxJsonBytes = 64 * 1024;
@@ -77,21 +77,15 @@ export function verifyData(data: Readonly<Record<string, string>>, key: string):
  * them would be guesswork).
  */
 export function parseAnswer(text: string): BlueoceanAnswer | undefined {
-  if (Buffer.byteLength(text, 'utf8') > maxJsonBytes) return undefined;
-  let parsed: unknown;
-  try {
-    // Numbers stay the text they were written in: the signature covers that text, and amounts stay exact.
-    parsed = parseJsonExact(text);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(parsed)) return undefined;
+  // Numbers stay the text they were written in: the signature covers that text, and amounts stay exact.
+  const parsed = exactJsonObject(text, maxJsonBytes);
+  if (!parsed) return undefined;
   const { code, message, msg, data } = parsed;
   if (typeof code !== 'string' || !/^\d{1,6}$/.test(code)) return undefined;
   const words = message ?? msg ?? '';
   if (typeof words !== 'string') return undefined;
   const extra = Object.keys(parsed).filter((name) => !['code', 'message', 'msg', 'data'].includes(name));
-  if (!isObject(data)) {
+  if (!isJsonObject(data)) {
     const noData = data === undefined || data === null || typeof data === 'string' || isEmptyArray(data);
     return noData ? { code, message: words, bare: extra.length === 0 } : undefined;
   }
@@ -102,10 +96,6 @@ export function parseAnswer(text: string): BlueoceanAnswer | undefined {
     else return undefined;
   }
   return { code, message: words, data: fields, bare: false };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function isEmptyArray(value: unknown): boolean {

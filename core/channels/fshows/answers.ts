@@ -1,16 +1,10 @@
-import {
-  type CommonPaymentDetails,
-  finalQueryResult,
-  type PayResult,
-  type QueryResult,
-  type ReverseResult,
-} from '#core/channels/channel.ts';
-import { payErrorClass, queryStateClass } from '#core/channels/fshows/protocol.ts';
+import type { CommonPaymentDetails, PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import { payErrorClass } from '#core/channels/fshows/protocol.ts';
 import { answerSigningContent, type FshowsWire, parseAnswer, rsaVerify } from '#core/channels/fshows/wire.ts';
-import { mismatchOf, stated } from '#core/channels/kit/answers.ts';
-import { type CallOutcome, readOutcome } from '#core/channels/kit/http.ts';
+import { answerVerifier, payErrorResult, stated } from '#core/channels/kit/answers.ts';
+import { answerReader, type CallOutcome } from '#core/channels/kit/http.ts';
+import { micropayQueryResult } from '#core/channels/kit/micropay.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
-import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { exactDecimal, yuanToFen } from '#core/money.ts';
 
 export type { CallOutcome } from '#core/channels/kit/http.ts';
@@ -52,11 +46,10 @@ export interface FshowsAnswer {
   readonly errorMessage?: string;
 }
 
-const read = (outcome: CallOutcome) =>
-  readOutcome(outcome, (text) => {
-    const wire = parseAnswer(text);
-    return wire && shape(wire);
-  });
+const read = answerReader((text) => {
+  const wire = parseAnswer(text);
+  return wire && shape(wire);
+});
 
 function shape(wire: FshowsWire): FshowsAnswer | undefined {
   const { success, return_value: returnValue, error_code: code, error_message: message } = wire.members;
@@ -84,89 +77,64 @@ const failureMembers = new Set(['success', 'error_code', 'error_message', 'sign'
  * and a failure counts only as nothing but `success`, `error_code` and `error_message`. Whatever the basis,
  * a success must name our `out_trade_no`, and our amount wherever it states one (`required`: must state it).
  */
-function verifyFshows(
-  answer: FshowsAnswer,
-  expected: FshowsExpectation,
-  required: readonly 'total_fee'[] = [],
-): Verification<FshowsAnswer> {
-  const sign = answer.wire.members.sign;
-  // Checked with the platform's key when there is a sign and the account has the key; else TLS is the basis.
-  const key = typeof sign === 'string' && sign !== '' ? expected.platformPublicKey : undefined;
-  return verifyAnswer(answer, {
-    authenticity: (a) => {
-      if (key !== undefined) {
-        return rsaVerify(answerSigningContent(a.wire), sign as string, key)
-          ? 'signature'
-          : { unproven: 'BAD_SIGNATURE' };
-      }
-      if (!expected.overTls) return { unproven: 'UNSIGNED_WITHOUT_TLS' };
-      if (!a.success) {
-        const extra = Object.keys(a.wire.members).filter((name) => !failureMembers.has(name));
-        if (extra.length > 0) return { unproven: `UNSIGNED_FAIL_WITH:${extra.join(',')}` };
-      }
-      return 'transport';
-    },
-    mismatch: (a) => {
-      if (!a.success) return undefined;
-      const value = a.value ?? {};
-      // fshows writes yuan: an amount is ours when it is our fen exactly; one that is no amount of fen is not.
-      const amount = value.total_fee;
-      const stated = {
-        out_trade_no: value.out_trade_no,
-        total_fee: amount === undefined ? undefined : String(fen(amount) ?? `not fen: ${amount}`),
-      };
-      const ours = { out_trade_no: expected.out_trade_no, total_fee: String(expected.total_fee) };
-      return mismatchOf(stated, ours, ['out_trade_no', ...required]);
-    },
-  });
-}
+const verifyFshows = answerVerifier<FshowsAnswer, FshowsExpectation, 'out_trade_no' | 'total_fee'>({
+  authenticity: (a, expected) => {
+    const sign = a.wire.members.sign;
+    // Checked with the platform's key when there is a sign and the account has the key; else TLS is the basis.
+    const key = typeof sign === 'string' && sign !== '' ? expected.platformPublicKey : undefined;
+    if (key !== undefined) {
+      return rsaVerify(answerSigningContent(a.wire), sign as string, key)
+        ? 'signature'
+        : { unproven: 'BAD_SIGNATURE' };
+    }
+    if (!expected.overTls) return { unproven: 'UNSIGNED_WITHOUT_TLS' };
+    if (!a.success) {
+      const extra = Object.keys(a.wire.members).filter((name) => !failureMembers.has(name));
+      if (extra.length > 0) return { unproven: `UNSIGNED_FAIL_WITH:${extra.join(',')}` };
+    }
+    return 'transport';
+  },
+  about: (a, expected) => {
+    if (!a.success) return undefined;
+    const value = a.value ?? {};
+    // fshows writes yuan: an amount is ours when it is our fen exactly; one that is no amount of fen is not.
+    const amount = value.total_fee;
+    const stated = {
+      out_trade_no: value.out_trade_no,
+      total_fee: amount === undefined ? undefined : String(fen(amount) ?? `not fen: ${amount}`),
+    };
+    const ours = { out_trade_no: expected.out_trade_no, total_fee: String(expected.total_fee) };
+    return { stated, ours, always: ['out_trade_no'] };
+  },
+});
 
 /** Reads fshows' answer to `fshows.liquidation.wx.trade.pay`. */
 export function readPayAnswer(outcome: CallOutcome, expected: FshowsExpectation): PayResult {
-  const got = read(outcome);
-  if (got.kind === 'unknown') return got;
-  const a = got.answer;
-  if (a.success) {
-    const value = a.value;
-    if (!value) return { kind: 'unknown', said: 'MALFORMED' };
-    const state = value.trade_state;
-    if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', said: state };
-    // A payment fshows took names WeChat's order number; without it this is no paid answer.
-    if (!value.transaction_id) return { kind: 'unknown', said: 'MALFORMED' };
-    const checked = verifyFshows(a, expected, ['total_fee']);
-    if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-    return { kind: 'paid', details: paymentDetails(value), said: 'SUCCESS', proof: checked.verified };
-  }
-  const errCode = a.errorCode;
-  if (!errCode) return { kind: 'unknown', said: 'MALFORMED' };
-  const errMsg = a.errorMessage || errCode;
-  if ((payErrorClass[errCode] ?? 'pending') === 'pending')
-    return { kind: 'pending', errCode, errMsg, said: errCode };
-  const checked = verifyFshows(a, expected);
-  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-  return { kind: 'refused', errCode, errMsg, said: errCode, proof: checked.verified };
+  return read(outcome, (a) => {
+    if (a.success) {
+      const value = a.value;
+      if (!value) return { kind: 'unknown', said: 'MALFORMED' };
+      const state = value.trade_state;
+      if (state !== undefined && state !== 'SUCCESS') return { kind: 'pending', said: state };
+      // A payment fshows took names WeChat's order number; without it this is no paid answer.
+      if (!value.transaction_id) return { kind: 'unknown', said: 'MALFORMED' };
+      const checked = verifyFshows(a, expected, ['total_fee']);
+      if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+      return { kind: 'paid', details: paymentDetails(value), said: 'SUCCESS', proof: checked.verified };
+    }
+    const errCode = a.errorCode;
+    if (!errCode) return { kind: 'unknown', said: 'MALFORMED' };
+    return payErrorResult(errCode, a.errorMessage || errCode, payErrorClass, () => verifyFshows(a, expected));
+  });
 }
 
 /** Reads fshows' answer to the order query (`return_value.trade_state`). */
 export function readQueryAnswer(outcome: CallOutcome, expected: FshowsExpectation): QueryResult {
-  const got = read(outcome);
-  if (got.kind === 'unknown') return got;
-  const a = got.answer;
-  // Not found (the pay may not have landed yet), busy, errors: the outcome is still open.
-  if (!a.success) return { kind: 'pending', said: a.errorCode || 'FAIL' };
-  const value = a.value;
-  if (!value) return { kind: 'unknown', said: 'MALFORMED' };
-  const state = value.trade_state || 'UNKNOWN';
-  const stateClass = queryStateClass[state] ?? 'pending';
-  if (stateClass === 'pending') return { kind: 'pending', said: state };
-  const moneyMoved = stateClass === 'paid' || stateClass === 'refunded';
-  const checked = verifyFshows(a, expected, moneyMoved ? ['total_fee'] : []);
-  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-  return finalQueryResult(
-    stateClass,
-    state,
-    { details: () => paymentDetails(value), description: value.trade_state_desc || state },
-    checked.verified,
+  return read(outcome, (a) =>
+    // Not found (the pay may not have landed yet), busy, errors: the outcome is still open.
+    a.success
+      ? micropayQueryResult(a.value, (required) => verifyFshows(a, expected, required), paymentDetails)
+      : { kind: 'pending', said: a.errorCode || 'FAIL' },
   );
 }
 
@@ -176,15 +144,14 @@ export function readQueryAnswer(outcome: CallOutcome, expected: FshowsExpectatio
  * silence is not, and the protocol calls again with backoff.
  */
 export function readReverseAnswer(outcome: CallOutcome, expected: FshowsExpectation): ReverseResult {
-  const got = read(outcome);
-  if (got.kind === 'unknown') return got;
-  const a = got.answer;
-  if (!a.success) return { kind: 'unknown', said: a.errorCode || 'FAIL' };
-  if (!a.value) return { kind: 'unknown', said: 'MALFORMED' };
-  const checked = verifyFshows(a, expected);
-  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-  if (a.value.recall === 'Y') return { kind: 'retry', said: 'recall=Y' };
-  return { kind: 'reversed', said: 'SUCCESS', proof: checked.verified };
+  return read(outcome, (a) => {
+    if (!a.success) return { kind: 'unknown', said: a.errorCode || 'FAIL' };
+    if (!a.value) return { kind: 'unknown', said: 'MALFORMED' };
+    const checked = verifyFshows(a, expected);
+    if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+    if (a.value.recall === 'Y') return { kind: 'retry', said: 'recall=Y' };
+    return { kind: 'reversed', said: 'SUCCESS', proof: checked.verified };
+  });
 }
 
 /**

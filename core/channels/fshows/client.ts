@@ -1,6 +1,5 @@
 import type { Channel, ChannelContext, ChannelOrder, ClientOptions } from '#core/channels/channel.ts';
 import {
-  type CallOutcome,
   type FshowsExpectation,
   readPayAnswer,
   readQueryAnswer,
@@ -8,6 +7,7 @@ import {
 } from '#core/channels/fshows/answers.ts';
 import { fshowsMethods, fshowsProtocol, fshowsVersion } from '#core/channels/fshows/protocol.ts';
 import { maxJsonBytes, requestForm } from '#core/channels/fshows/wire.ts';
+import { channelClient } from '#core/channels/kit/client.ts';
 import { fenToYuan } from '#core/money.ts';
 
 /**
@@ -17,70 +17,51 @@ import { fenToYuan } from '#core/money.ts';
  * requests are signed with) and optional `platform_public_key_pem` (fshows' key, for signed answers).
  */
 export function fshowsClient({ url, http }: ClientOptions): Channel {
-  const expectation = (ctx: ChannelContext, order: ChannelOrder): FshowsExpectation => ({
-    out_trade_no: order.out_trade_no,
-    total_fee: order.total_fee,
-    platformPublicKey: ctx.credentials.platform_public_key_pem,
-    overTls: url.startsWith('https://'),
-  });
-
-  /** Signs and posts one gateway call; `none` on timeout, network or HTTP error, or an oversize answer. */
-  const call = async (
-    ctx: ChannelContext,
-    method: string,
-    deadlineMs: number,
-    content: Record<string, string | undefined>,
-  ): Promise<CallOutcome> => {
-    let form: string;
-    try {
-      form = requestForm(
-        {
-          app_id: ctx.account.app_id ?? '',
-          method,
-          version: fshowsVersion,
-          // JSON.stringify leaves out the undefined fields: only what is given is sent (and signed).
-          content: JSON.stringify(content),
-        },
-        ctx.credentials.private_key_pem ?? '',
-      );
-    } catch {
-      // An unusable private key (the setup check refuses one): nothing was sent.
-      return { kind: 'none', said: 'SIGNING_KEY_UNUSABLE' };
-    }
-    return http.call(
-      url,
-      form,
-      { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-      { deadlineMs, maxResponseBytes: maxJsonBytes },
-    );
-  };
-
-  return {
+  return channelClient({
     name: 'fshows',
     protocol: fshowsProtocol,
-    async pay(ctx, command, deadlineMs) {
-      const outcome = await call(ctx, fshowsMethods.pay, deadlineMs, {
-        body: command.body,
-        out_trade_no: command.out_trade_no,
-        total_fee: fenToYuan(command.total_fee),
-        spbill_create_ip: command.spbill_create_ip,
-        auth_code: command.auth_code,
-        store_id: ctx.account.store_id,
-        sub_appid: ctx.account.sub_appid,
-        goods_tag: command.goods_tag,
-        sub_mch_id: ctx.account.sub_mch_id,
-      });
-      return readPayAnswer(outcome, expectation(ctx, command));
+    call: async (ctx, method: string, deadlineMs, content) => {
+      let form: string;
+      try {
+        form = requestForm(
+          {
+            app_id: ctx.account.app_id ?? '',
+            method,
+            version: fshowsVersion,
+            // JSON.stringify leaves out the undefined fields: only what is given is sent (and signed).
+            content: JSON.stringify(content),
+          },
+          ctx.credentials.private_key_pem ?? '',
+        );
+      } catch {
+        // An unusable private key (the setup check refuses one): nothing was sent.
+        return { kind: 'none', said: 'SIGNING_KEY_UNUSABLE' };
+      }
+      return http.call(
+        url,
+        form,
+        { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        { deadlineMs, maxResponseBytes: maxJsonBytes },
+      );
     },
-    async query(ctx, order, deadlineMs) {
-      const outcome = await call(ctx, fshowsMethods.query, deadlineMs, { out_trade_no: order.out_trade_no });
-      return readQueryAnswer(outcome, expectation(ctx, order));
-    },
-    async reverse(ctx, order, deadlineMs) {
-      const outcome = await call(ctx, fshowsMethods.reverse, deadlineMs, {
-        out_trade_no: order.out_trade_no,
-      });
-      return readReverseAnswer(outcome, expectation(ctx, order));
-    },
-  };
+    targets: () => fshowsMethods,
+    payFields: (ctx, command) => ({
+      body: command.body,
+      out_trade_no: command.out_trade_no,
+      total_fee: fenToYuan(command.total_fee),
+      spbill_create_ip: command.spbill_create_ip,
+      auth_code: command.auth_code,
+      store_id: ctx.account.store_id,
+      sub_appid: ctx.account.sub_appid,
+      goods_tag: command.goods_tag,
+      sub_mch_id: ctx.account.sub_mch_id,
+    }),
+    expectation: (ctx: ChannelContext, order: ChannelOrder): FshowsExpectation => ({
+      out_trade_no: order.out_trade_no,
+      total_fee: order.total_fee,
+      platformPublicKey: ctx.credentials.platform_public_key_pem,
+      overTls: url.startsWith('https://'),
+    }),
+    read: { pay: readPayAnswer, query: readQueryAnswer, reverse: readReverseAnswer },
+  });
 }

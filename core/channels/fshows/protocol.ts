@@ -1,20 +1,13 @@
 import type { SettlementProtocol } from '#core/channels/channel.ts';
+import { micropayErrCodeClass, micropaySettlement } from '#core/channels/kit/micropay.ts';
 
 /**
  * fshows (付呗 liquidation platform, seed 003) carries WeChat barcode payments, so it is settled as WeChat
  * Pay v2 is (SPEC section 4: "as WeChat"): first query 5 s after an open answer, up to 6 queries 5 s apart,
  * then reverse, never earlier than 15 s after pay, repeated with backoff while the answer is `recall=Y`, an
- * error or nothing. The values are WeChat's, kept in fshows' own table so either can change alone.
+ * error or nothing: the kit's micropay table. Should fshows ever differ, it overrides a value here.
  */
-export const fshowsProtocol: SettlementProtocol = {
-  firstQueryDelayMs: 5_000,
-  queryIntervalMs: 5_000,
-  maxQueries: 6,
-  reverseNotBeforeMs: 15_000,
-  reverseRetryDelaysMs: [5_000, 10_000, 20_000, 30_000, 30_000],
-  payDeadlineMs: 15_000,
-  callDeadlineMs: 10_000,
-};
+export const fshowsProtocol: SettlementProtocol = micropaySettlement;
 
 /**
  * The gateway methods each call uses. Seed 003 names the pay method; query and reverse are the methods
@@ -33,31 +26,12 @@ export const fshowsVersion = '1.0';
  * How a `success: false` answer to pay is read. `refused` is final: nothing was charged. Seed 003 shows one
  * code of fshows' own (`-101`, invalid parameters: the request was not taken); its gateway's error table
  * (liquidator-platform-openapi `ErrorConstants`) adds `-100`, an invalid signature, also a request not
- * taken. For the WeChat payments it carries, it answers with WeChat's err_code (seed 004's table), read as
- * WeChat reads them. Codes not listed (fshows' others included) are pending: the order is queried, then
- * reversed.
+ * taken. For the WeChat payments it carries, it answers with WeChat's err_code about the payment (seed 004's
+ * table, the kit's `micropayErrCodeClass`), read as WeChat reads them. Codes not listed (fshows' others
+ * included) are pending: the order is queried, then reversed.
  */
 export const payErrorClass: Readonly<Record<string, 'pending' | 'refused'>> = {
   '-100': 'refused',
   '-101': 'refused',
-  SYSTEMERROR: 'pending',
-  BANKERROR: 'pending',
-  USERPAYING: 'pending',
-  // Our out_trade_no is unique per order: "already paid" and "number used" are about this very order.
-  ORDERPAID: 'pending',
-  OUT_TRADE_NO_USED: 'pending',
-  NOAUTH: 'refused',
-  AUTHCODEEXPIRE: 'refused',
-  NOTENOUGH: 'refused',
-  NOTSUPORTCARD: 'refused',
-  ORDERCLOSED: 'refused',
-  ORDERREVERSED: 'refused',
-  AUTH_CODE_ERROR: 'refused',
-  AUTH_CODE_INVALID: 'refused',
-  BUYER_MISMATCH: 'refused',
-  LACK_PARAMS: 'refused',
-  PARAM_ERROR: 'refused',
+  ...micropayErrCodeClass,
 };
-
-/** How the query answer's `return_value.trade_state` is read: WeChat's own states, as fshows relays them. */
-export { queryStateClass } from '#core/channels/wechat/protocol.ts';

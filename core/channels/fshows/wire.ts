@@ -1,7 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
-import { memberSpans } from '#core/channels/kit/json.ts';
+import { exactJsonObject, memberSpans } from '#core/channels/kit/json.ts';
 import { signingString } from '#core/channels/kit/signing.ts';
-import { parseJsonExact } from '#core/money.ts';
 
 /** Largest fshows answer read; a pay answer is under 2 KB. */
 export const maxJsonBytes = 64 * 1024;
@@ -57,18 +56,12 @@ export interface FshowsWire {
  * thing to a signature and another to us).
  */
 export function parseAnswer(text: string): FshowsWire | undefined {
-  if (Buffer.byteLength(text, 'utf8') > maxJsonBytes) return undefined;
-  let members: unknown;
-  try {
-    members = parseJsonExact(text);
-  } catch {
-    return undefined;
-  }
-  if (members === null || typeof members !== 'object' || Array.isArray(members)) return undefined;
+  const members = exactJsonObject(text, maxJsonBytes);
+  if (!members) return undefined;
   const spans = memberSpans(text);
   if (!spans) return undefined;
   const raw = Object.fromEntries([...spans].map(([name, span]) => [name, text.slice(span.start, span.end)]));
-  return { members: members as Record<string, unknown>, raw };
+  return { members, raw };
 }
 
 /**

@@ -29,6 +29,20 @@ export function readOutcome<T>(
     : { kind: 'answer', answer };
 }
 
+/**
+ * A channel's answer reader: `read(outcome, then)` parses a call's body with the channel's parser and hands the
+ * answer to `then`; no answer, or one that does not parse, is `unknown` with why, and decides nothing.
+ */
+export function answerReader<T>(parse: (text: string) => T | undefined | null) {
+  return <R>(
+    outcome: CallOutcome,
+    then: (answer: T) => R,
+  ): R | { readonly kind: 'unknown'; readonly said: string } => {
+    const got = readOutcome(outcome, parse);
+    return got.kind === 'unknown' ? got : then(got.answer);
+  };
+}
+
 export interface ClientCertificate {
   readonly cert: string;
   readonly key: string;

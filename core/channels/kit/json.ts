@@ -1,3 +1,26 @@
+import { parseJsonExact } from '#core/money.ts';
+
+/**
+ * `text` as the one JSON object it must be, of at most `maxBytes` (UTF-8), every number kept as the text it was
+ * written in (a signature covers that text, and amounts stay exact); undefined for anything else: too large, not
+ * JSON, or not an object.
+ */
+export function exactJsonObject(text: string, maxBytes: number): Record<string, unknown> | undefined {
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = parseJsonExact(text);
+  } catch {
+    return undefined;
+  }
+  return isJsonObject(parsed) ? parsed : undefined;
+}
+
+/** Whether a parsed JSON value is an object (not null, not an array). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /** Where a member's value sits in the text it was read from: `text.slice(start, end)` is it, byte for byte. */
 export interface Span {
   readonly start: number;

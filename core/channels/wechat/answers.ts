@@ -1,14 +1,7 @@
-import {
-  type CommonPaymentDetails,
-  finalQueryResult,
-  type PayResult,
-  type QueryResult,
-  type ReverseResult,
-} from '#core/channels/channel.ts';
-import { digitsToInt, mismatchOf } from '#core/channels/kit/answers.ts';
-import { type CallOutcome, readOutcome } from '#core/channels/kit/http.ts';
+import type { CommonPaymentDetails, PayResult, QueryResult, ReverseResult } from '#core/channels/channel.ts';
+import { answerVerifier, digitsToInt, payErrorResult, queryResultOf } from '#core/channels/kit/answers.ts';
+import { answerReader, type CallOutcome } from '#core/channels/kit/http.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
-import { type Verification, verifyAnswer } from '#core/channels/verified.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/wechat/protocol.ts';
 import { fromXml, type WireFields } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, verify } from '#core/signing.ts';
@@ -28,7 +21,7 @@ export interface WechatExpectation {
   readonly total_fee: number;
 }
 
-const read = (outcome: CallOutcome) => readOutcome(outcome, fromXml);
+const read = answerReader(fromXml);
 
 /**
  * Proves an answer is WeChat's and about this order. A `return_code=SUCCESS` answer must carry a `sign` that
@@ -38,89 +31,69 @@ const read = (outcome: CallOutcome) => readOutcome(outcome, fromXml);
  * which carries only `return_code` and `return_msg`: it rests on TLS to the configured host, and decides only
  * that a request was not accepted.
  */
-function verifyWechat(
-  fields: WireFields,
-  expected: WechatExpectation,
-  required: readonly ('out_trade_no' | 'total_fee')[],
-): Verification<WireFields> {
-  return verifyAnswer(fields, {
-    authenticity: (f) => {
-      if (f.return_code === 'FAIL' && f.sign === undefined) {
-        const extra = Object.keys(f).filter((name) => name !== 'return_code' && name !== 'return_msg');
-        return extra.length === 0 ? 'transport' : { unproven: `UNSIGNED_FAIL_WITH:${extra.join(',')}` };
-      }
-      if (f.sign === undefined) return { unproven: 'UNSIGNED' };
-      const signType = f.sign_type === undefined ? expected.signType : parseSignType(f.sign_type);
-      if (!signType) return { unproven: 'BAD_SIGN_TYPE' };
-      return verify(f, expected.key, signType) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
-    },
-    mismatch: (f) => {
-      // The bare FAIL form names nobody: TLS to WeChat's host is all it rests on.
-      if (f.sign === undefined) return undefined;
-      const merchant = ['appid', 'mch_id', ...(expected.sub_mch_id === undefined ? [] : ['sub_mch_id'])];
-      const ours = {
-        appid: expected.appid,
-        mch_id: expected.mch_id,
-        sub_mch_id: expected.sub_mch_id,
-        out_trade_no: expected.out_trade_no,
-        total_fee: String(expected.total_fee),
-      };
-      return mismatchOf(f, ours, [...merchant, ...required]);
-    },
-  });
-}
+const verifyWechat = answerVerifier<WireFields, WechatExpectation, 'out_trade_no' | 'total_fee'>({
+  authenticity: (f, expected) => {
+    if (f.return_code === 'FAIL' && f.sign === undefined) {
+      const extra = Object.keys(f).filter((name) => name !== 'return_code' && name !== 'return_msg');
+      return extra.length === 0 ? 'transport' : { unproven: `UNSIGNED_FAIL_WITH:${extra.join(',')}` };
+    }
+    if (f.sign === undefined) return { unproven: 'UNSIGNED' };
+    const signType = f.sign_type === undefined ? expected.signType : parseSignType(f.sign_type);
+    if (!signType) return { unproven: 'BAD_SIGN_TYPE' };
+    return verify(f, expected.key, signType) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
+  },
+  about: (f, expected) => {
+    // The bare FAIL form names nobody: TLS to WeChat's host is all it rests on.
+    if (f.sign === undefined) return undefined;
+    const ours = {
+      appid: expected.appid,
+      mch_id: expected.mch_id,
+      sub_mch_id: expected.sub_mch_id,
+      out_trade_no: expected.out_trade_no,
+      total_fee: String(expected.total_fee),
+    };
+    const merchant = ['appid', 'mch_id', ...(expected.sub_mch_id === undefined ? [] : ['sub_mch_id'])];
+    return { stated: f, ours, always: merchant };
+  },
+});
 
 /** Reads WeChat's answer to `/pay/micropay` (seed 004: 支付结果判断 and the err_code table). */
 export function readPayAnswer(outcome: CallOutcome, expected: WechatExpectation): PayResult {
-  const got = read(outcome);
-  if (got.kind === 'unknown') return got;
-  const f = got.answer;
-  if (f.return_code === 'FAIL') {
-    // Communication-level refusal: WeChat did not accept the request, so no payment exists.
-    const checked = verifyWechat(f, expected, []);
+  return read(outcome, (f) => {
+    if (f.return_code === 'FAIL') {
+      // Communication-level refusal: WeChat did not accept the request, so no payment exists.
+      const checked = verifyWechat(f, expected, []);
+      if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+      const errMsg = f.return_msg ?? 'rejected';
+      return { kind: 'refused', errCode: 'CHANNEL_REJECTED', errMsg, said: 'FAIL', proof: checked.verified };
+    }
+    if (f.return_code !== 'SUCCESS') return { kind: 'unknown', said: 'MALFORMED' };
+    const paid = f.result_code === 'SUCCESS';
+    const checked = verifyWechat(f, expected, paid ? ['out_trade_no', 'total_fee'] : []);
     if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-    const errMsg = f.return_msg ?? 'rejected';
-    return { kind: 'refused', errCode: 'CHANNEL_REJECTED', errMsg, said: 'FAIL', proof: checked.verified };
-  }
-  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', said: 'MALFORMED' };
-  const paid = f.result_code === 'SUCCESS';
-  const checked = verifyWechat(f, expected, paid ? ['out_trade_no', 'total_fee'] : []);
-  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-  const proof = checked.verified;
-  if (paid) return { kind: 'paid', details: paymentDetails(f), said: 'SUCCESS', proof };
-  if (f.result_code !== 'FAIL' || !f.err_code) return { kind: 'unknown', said: 'MALFORMED' };
-  const errCode = f.err_code;
-  const errMsg = f.err_code_des ?? errCode;
-  return payErrorClass[errCode] === 'refused'
-    ? { kind: 'refused', errCode, errMsg, said: errCode, proof }
-    : { kind: 'pending', errCode, errMsg, said: errCode };
+    if (paid) return { kind: 'paid', details: paymentDetails(f), said: 'SUCCESS', proof: checked.verified };
+    if (f.result_code !== 'FAIL' || !f.err_code) return { kind: 'unknown', said: 'MALFORMED' };
+    // Proven above, as every signed answer must be, pending or not.
+    return payErrorResult(f.err_code, f.err_code_des ?? f.err_code, payErrorClass, () => checked);
+  });
 }
 
 /** Reads WeChat's answer to `/pay/orderquery`; only a verified answer about this order decides anything. */
 export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectation): QueryResult {
-  const got = read(outcome);
-  if (got.kind === 'unknown') return got;
-  const f = got.answer;
-  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', said: `FAIL:${f.return_msg ?? ''}` };
-  // WeChat reports the order's state only when result_code is SUCCESS (ORDERNOTEXIST, SYSTEMERROR: ask again).
-  if (f.result_code !== 'SUCCESS') return { kind: 'pending', said: f.err_code ?? 'FAIL' };
-  const state = f.trade_state ?? 'UNKNOWN';
-  const stateClass = queryStateClass[state] ?? 'pending';
-  if (stateClass === 'pending') return { kind: 'pending', said: state };
-  // Only a SUCCESS answer carries the payment's fields; for any other state WeChat returns out_trade_no, attach
-  // and the state (orderquery's 返回结果), so a stated amount must be ours and an absent one is no mismatch.
-  const checked = verifyWechat(
-    f,
-    expected,
-    state === 'SUCCESS' ? ['out_trade_no', 'total_fee'] : ['out_trade_no'],
-  );
-  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-  return finalQueryResult(
-    stateClass,
-    state,
-    { details: () => paymentDetails(f), description: f.trade_state_desc ?? state },
-    checked.verified,
-  );
+  return read(outcome, (f) => {
+    if (f.return_code !== 'SUCCESS') return { kind: 'unknown', said: `FAIL:${f.return_msg ?? ''}` };
+    // WeChat reports the order's state only when result_code is SUCCESS (ORDERNOTEXIST, SYSTEMERROR: ask again).
+    if (f.result_code !== 'SUCCESS') return { kind: 'pending', said: f.err_code ?? 'FAIL' };
+    const state = f.trade_state ?? 'UNKNOWN';
+    // Only a SUCCESS answer carries the payment's fields; for any other state WeChat returns out_trade_no, attach
+    // and the state (orderquery's 返回结果), so a stated amount must be ours and an absent one is no mismatch.
+    const required =
+      state === 'SUCCESS' ? (['out_trade_no', 'total_fee'] as const) : (['out_trade_no'] as const);
+    return queryResultOf(state, queryStateClass, () => verifyWechat(f, expected, required), {
+      details: () => paymentDetails(f),
+      description: f.trade_state_desc ?? state,
+    });
+  });
 }
 
 /**
@@ -128,17 +101,16 @@ export function readQueryAnswer(outcome: CallOutcome, expected: WechatExpectatio
  * `result_code` says; only a verified `result_code=SUCCESS` with `recall=N` is a reverse that happened.
  */
 export function readReverseAnswer(outcome: CallOutcome, expected: WechatExpectation): ReverseResult {
-  const got = read(outcome);
-  if (got.kind === 'unknown') return got;
-  const f = got.answer;
-  const recall = f.recall === 'Y' ? 'recall=Y' : 'recall=N';
-  const said = `${f.result_code === 'SUCCESS' ? 'SUCCESS' : (f.err_code ?? f.return_msg ?? 'FAIL')} ${recall}`;
-  if (f.return_code !== 'SUCCESS') return { kind: 'unknown', said: `FAIL:${f.return_msg ?? ''}` };
-  const checked = verifyWechat(f, expected, []);
-  if (!checked.ok) return { kind: 'unknown', said: checked.reason };
-  if (f.recall === 'Y') return { kind: 'retry', said };
-  if (f.result_code === 'SUCCESS') return { kind: 'reversed', said: 'SUCCESS', proof: checked.verified };
-  return { kind: 'unknown', said };
+  return read(outcome, (f) => {
+    const recall = f.recall === 'Y' ? 'recall=Y' : 'recall=N';
+    const said = `${f.result_code === 'SUCCESS' ? 'SUCCESS' : (f.err_code ?? f.return_msg ?? 'FAIL')} ${recall}`;
+    if (f.return_code !== 'SUCCESS') return { kind: 'unknown', said: `FAIL:${f.return_msg ?? ''}` };
+    const checked = verifyWechat(f, expected, []);
+    if (!checked.ok) return { kind: 'unknown', said: checked.reason };
+    if (f.recall === 'Y') return { kind: 'retry', said };
+    if (f.result_code === 'SUCCESS') return { kind: 'reversed', said: 'SUCCESS', proof: checked.verified };
+    return { kind: 'unknown', said };
+  });
 }
 
 function paymentDetails(f: WireFields): CommonPaymentDetails {

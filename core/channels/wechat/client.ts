@@ -1,7 +1,7 @@
 import type { Channel, ChannelContext, ChannelOrder, ClientOptions } from '#core/channels/channel.ts';
+import { type CallFields, channelClient } from '#core/channels/kit/client.ts';
 import { toUtc8 } from '#core/channels/kit/time.ts';
 import {
-  type CallOutcome,
   readPayAnswer,
   readQueryAnswer,
   readReverseAnswer,
@@ -19,7 +19,8 @@ export const wechatPaths = {
   reverse: '/secapi/pay/reverse',
 } as const;
 
-type Fields = Record<string, string | number | undefined>;
+/** The endpoint of each call. */
+const paths = { pay: wechatPaths.micropay, query: wechatPaths.orderquery, reverse: wechatPaths.reverse };
 
 /**
  * WeChat Pay v2 micropay (seed 004). Account: `appid`, `mch_id`, optional `sub_appid`, `sub_mch_id`, and
@@ -28,70 +29,51 @@ type Fields = Record<string, string | number | undefined>;
  */
 export function wechatClient({ url, http }: ClientOptions): Channel {
   const baseUrl = url.replace(/\/+$/, '');
-
-  /** Signs and posts one request; `none` on timeout, network or HTTP error, or an oversize answer. */
-  const call = (
-    ctx: ChannelContext,
-    path: string,
-    deadlineMs: number,
-    fields: Fields,
-  ): Promise<CallOutcome> => {
-    const signType = signTypeOf(ctx);
-    const unsigned: Fields = {
-      appid: ctx.account.appid,
-      mch_id: ctx.account.mch_id,
-      sub_appid: ctx.account.sub_appid,
-      sub_mch_id: ctx.account.sub_mch_id,
-      nonce_str: nonce(),
-      sign_type: signType === 'MD5' ? undefined : signType,
-      ...fields,
-    };
-    const signed = { ...unsigned, sign: sign(unsigned, ctx.credentials.api_key ?? '', signType) };
-    const { cert_pem: cert, key_pem: key } = ctx.credentials;
-    return http.call(
-      `${baseUrl}${path}`,
-      toXml(signed),
-      { 'content-type': 'text/xml; charset=utf-8' },
-      {
-        deadlineMs,
-        maxResponseBytes: maxXmlBytes,
-        certificate: path.startsWith('/secapi/') && cert && key ? { cert, key } : undefined,
-      },
-    );
-  };
-
-  return {
+  return channelClient({
     name: 'wechat',
     protocol: wechatProtocol,
-    async pay(ctx, command, deadlineMs) {
-      const outcome = await call(ctx, wechatPaths.micropay, deadlineMs, {
-        body: command.body,
-        attach: command.attach,
-        out_trade_no: command.out_trade_no,
-        total_fee: command.total_fee,
-        fee_type: command.fee_type,
-        spbill_create_ip: command.spbill_create_ip,
-        goods_tag: command.goods_tag,
-        auth_code: command.auth_code,
-        device_info: command.device_info,
-        time_start:
-          command.time_start === undefined ? undefined : toUtc8(command.time_start * 1000, 'compact'),
-        time_expire:
-          command.time_expire === undefined ? undefined : toUtc8(command.time_expire * 1000, 'compact'),
-      });
-      return readPayAnswer(outcome, expectation(ctx, command));
+    call: (ctx, path: string, deadlineMs, fields) => {
+      const signType = signTypeOf(ctx);
+      const unsigned: CallFields = {
+        appid: ctx.account.appid,
+        mch_id: ctx.account.mch_id,
+        sub_appid: ctx.account.sub_appid,
+        sub_mch_id: ctx.account.sub_mch_id,
+        nonce_str: nonce(),
+        sign_type: signType === 'MD5' ? undefined : signType,
+        ...fields,
+      };
+      const signed = { ...unsigned, sign: sign(unsigned, ctx.credentials.api_key ?? '', signType) };
+      const { cert_pem: cert, key_pem: key } = ctx.credentials;
+      return http.call(
+        `${baseUrl}${path}`,
+        toXml(signed),
+        { 'content-type': 'text/xml; charset=utf-8' },
+        {
+          deadlineMs,
+          maxResponseBytes: maxXmlBytes,
+          certificate: path.startsWith('/secapi/') && cert && key ? { cert, key } : undefined,
+        },
+      );
     },
-    async query(ctx, order, deadlineMs) {
-      const outcome = await call(ctx, wechatPaths.orderquery, deadlineMs, {
-        out_trade_no: order.out_trade_no,
-      });
-      return readQueryAnswer(outcome, expectation(ctx, order));
-    },
-    async reverse(ctx, order, deadlineMs) {
-      const outcome = await call(ctx, wechatPaths.reverse, deadlineMs, { out_trade_no: order.out_trade_no });
-      return readReverseAnswer(outcome, expectation(ctx, order));
-    },
-  };
+    targets: () => paths,
+    payFields: (_ctx, command) => ({
+      body: command.body,
+      attach: command.attach,
+      out_trade_no: command.out_trade_no,
+      total_fee: command.total_fee,
+      fee_type: command.fee_type,
+      spbill_create_ip: command.spbill_create_ip,
+      goods_tag: command.goods_tag,
+      auth_code: command.auth_code,
+      device_info: command.device_info,
+      time_start: command.time_start === undefined ? undefined : toUtc8(command.time_start * 1000, 'compact'),
+      time_expire:
+        command.time_expire === undefined ? undefined : toUtc8(command.time_expire * 1000, 'compact'),
+    }),
+    expectation,
+    read: { pay: readPayAnswer, query: readQueryAnswer, reverse: readReverseAnswer },
+  });
 }
 
 function signTypeOf(ctx: ChannelContext): SignType {
