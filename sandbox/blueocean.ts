@@ -1,9 +1,24 @@
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blueoceanApis } from '#core/channels/blueocean/protocol.ts';
+import { toUtc8 } from '#core/channels/kit/time.ts';
 import { sandboxBlueocean } from './merchants.ts';
-import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
-import { bodyOf, type SandboxCall, SandboxServer, type SandboxStarter } from './server.ts';
+import { type PlayedOrder, randomDigits } from './orders.ts';
+import {
+  bodyOf,
+  type SandboxCall,
+  type SandboxOptions,
+  SandboxServer,
+  type SandboxStarter,
+} from './server.ts';
+import {
+  isWechatAuthCode,
+  type WechatTradeState,
+  wechatPayRefusal,
+  wechatPlay,
+  wechatStateDescriptions,
+  wechatTransactionId,
+} from './wechat-words.ts';
 
 type Endpoint = 'pay' | 'query' | 'reverse';
 type Fields = Record<string, string>;
@@ -20,31 +35,20 @@ export interface BlueoceanSandboxAccount {
   readonly key: string;
 }
 
-export interface BlueoceanSandboxOptions {
+export interface BlueoceanSandboxOptions extends SandboxOptions {
   readonly accounts: readonly BlueoceanSandboxAccount[];
   /** The currency accounts are priced in (`fee_type`). @default 'HKD' */
   readonly currency?: string;
-  /** MICROPAY_DEADLINE_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
-  readonly timeScale?: number;
-  /** The server certificate (a `SandboxPki` from `sandbox/certificates.ts` fits). */
-  readonly pki: { readonly server: { readonly cert_pem: string; readonly key_pem: string } };
 }
 
-type TradeState = 'SUCCESS' | 'USERPAYING' | 'PAYERROR' | 'REVOKED';
-
-interface SandboxOrder {
-  readonly outTradeNo: string;
-  readonly outcome: string;
+/** An order in WeChat's trade states, which BlueOcean relays. */
+interface SandboxOrder extends PlayedOrder<WechatTradeState> {
   readonly api: string;
   readonly totalFee: number;
   readonly attach: string;
   readonly sn: string;
   /** WeChat's order number; absent for a number only closed by a reverse. */
   readonly transactionId?: string;
-  state: TradeState;
-  queries: number;
-  reverses: number;
-  paidAt?: number;
 }
 
 /** Ends a call with BlueOcean's error form: `{code, message}`, unsigned. */
@@ -72,13 +76,6 @@ const known = new Set(
     ' ',
   ),
 );
-
-const stateDescription: Record<TradeState, string> = {
-  SUCCESS: '支付成功',
-  USERPAYING: '用户支付中',
-  PAYERROR: '支付失败(用户取消支付)',
-  REVOKED: '已撤销',
-};
 
 /**
  * A BlueOcean Pay sandbox over HTTPS, strict as BlueOcean is: JSON requests signed with the account's key
@@ -168,61 +165,41 @@ export class BlueoceanSandbox extends SandboxServer<Endpoint> {
   /** The outcome table (SPEC section 6); undefined when the sandbox must not answer at all. */
   private pay(request: Fields, api: string): Fields | undefined {
     const code = request[blueoceanApis[api]?.authCodeField ?? 'auth_code'] ?? '';
-    if (!/^1[0-5]\d{16}$/.test(code)) throw new Refusal(40500, '授权码检验错误');
+    if (!isWechatAuthCode(code)) throw new Refusal(40500, '授权码检验错误');
     if (!/^[1-9]\d{0,11}$/.test(request.total_fee ?? ''))
       throw new Refusal(40100, '无效请求: total_fee必须为正整数(港币分)');
     if (api === 'unified' && request.payment !== 'micropay') throw new Refusal(40100, '无效请求: payment');
-    const outcome = outcomeOf(code);
-    const create = (state: TradeState): SandboxOrder => {
+    const outTradeNo = request.out_trade_no ?? sn();
+    const played = wechatPlay.pay(outTradeNo, code, (opened) => {
       const order: SandboxOrder = {
-        outTradeNo: request.out_trade_no ?? sn(),
-        outcome,
+        ...opened,
         api,
         totalFee: Number(request.total_fee),
         attach: request.attach ?? '',
         sn: sn(),
-        transactionId: transactionId(),
-        state,
-        queries: 0,
-        reverses: 0,
-        paidAt: state === 'SUCCESS' ? Date.now() : undefined,
+        transactionId: wechatTransactionId(),
       };
-      this.orders.set(order.outTradeNo, order);
+      this.orders.set(outTradeNo, order);
       return order;
-    };
-    const pay = payBehaviour(outcome);
-    switch (pay.kind) {
+    });
+    switch (played.kind) {
       case 'paying':
-        create('USERPAYING');
         throw new Refusal(201, '刷卡结果未知状态: 用户支付中');
       case 'refused':
-        throw new Refusal(
-          40500,
-          pay.reason === 'balance' ? '余额不足' : '二维码已过期，请用户在微信上刷新后再试',
-        );
+        // BlueOcean's code, WeChat's words.
+        throw new Refusal(40500, wechatPayRefusal(played)[1]);
       case 'error':
-        create('SUCCESS');
         throw new Refusal(40400, '系统繁忙');
       case 'silent':
-        if (pay.paid) create('SUCCESS');
         return undefined;
       case 'paid':
-        return this.paymentFields(create('SUCCESS'), 'pay');
+        return this.paymentFields(played.order, 'pay');
     }
   }
 
   private query(order: SandboxOrder | undefined): Fields {
     if (!order) throw new Refusal(40102, '订单不存在');
-    order.queries += 1;
-    if (order.state === 'USERPAYING') {
-      const now = afterQuery(order.outcome, order.queries);
-      if (now === 'paid') {
-        order.state = 'SUCCESS';
-        order.paidAt = Date.now();
-      } else if (now === 'failed') {
-        order.state = 'PAYERROR';
-      }
-    }
+    wechatPlay.query(order);
     if (order.state === 'SUCCESS') return this.paymentFields(order, 'query');
     return this.orderFields(order);
   }
@@ -235,24 +212,18 @@ export class BlueoceanSandbox extends SandboxServer<Endpoint> {
     if (!order) {
       // Reversing an order BlueOcean never saw closes its number, so a late pay cannot go through.
       const closed: SandboxOrder = {
-        outTradeNo,
-        outcome: '',
+        ...wechatPlay.closed(outTradeNo),
         api,
         totalFee: 0,
         attach: '',
         sn: sn(),
-        state: 'REVOKED',
-        queries: 0,
-        reverses: 1,
       };
       this.orders.set(outTradeNo, closed);
       return api === 'unified' ? this.orderFields(closed) : { recall: 'N' };
     }
     if (order.state === 'REVOKED') throw new Refusal(40104, '订单已撤销');
-    order.reverses += 1;
-    const answer = reverseAnswer(order.outcome, order.reverses);
+    const answer = wechatPlay.reverse(order);
     if (answer === 'error') throw new Refusal(40400, '系统繁忙');
-    if (answer !== 'again') order.state = 'REVOKED';
     if (order.api === 'unified') return this.orderFields(order);
     return { recall: answer === 'again' ? 'Y' : 'N' };
   }
@@ -263,7 +234,7 @@ export class BlueoceanSandbox extends SandboxServer<Endpoint> {
       out_trade_no: order.outTradeNo,
       sn: order.sn,
       trade_state: order.state,
-      trade_state_desc: stateDescription[order.state],
+      trade_state_desc: wechatStateDescriptions[order.state],
     };
   }
 
@@ -286,7 +257,10 @@ export class BlueoceanSandbox extends SandboxServer<Endpoint> {
       is_subscribe: 'N',
       attach: order.attach,
       // Each generation and call writes the time its own way (seed: pay YYYYMMDDHHmmss, query with dashes).
-      time_end: order.api === 'unified' ? String(paidAt) : hongKongTime(paidAt, call === 'query'),
+      time_end:
+        order.api === 'unified'
+          ? String(paidAt)
+          : toUtc8(paidAt * 1000, call === 'query' ? 'dashed' : 'compact'),
     };
   }
 }
@@ -343,7 +317,7 @@ function withIntegers(data: Fields): Record<string, string | number> {
   return out;
 }
 
-function reuseRefusal(state: TradeState): [number, string] {
+function reuseRefusal(state: WechatTradeState): [number, string] {
   if (state === 'SUCCESS') return [40101, '订单已支付'];
   if (state === 'REVOKED') return [40104, '订单已撤销'];
   return [40106, '订单号重复'];
@@ -351,17 +325,7 @@ function reuseRefusal(state: TradeState): [number, string] {
 
 /** BlueOcean's order number: 26 digits, "11…". */
 function sn(): string {
-  return `11${Array.from({ length: 24 }, () => randomInt(10)).join('')}`;
-}
-
-/** WeChat's order number: 28 digits, "4200…". */
-function transactionId(): string {
-  return `4200${Array.from({ length: 24 }, () => randomInt(10)).join('')}`;
-}
-
-function hongKongTime(epochSeconds: number, dashed: boolean): string {
-  const iso = new Date((epochSeconds + 8 * 3600) * 1000).toISOString();
-  return dashed ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}` : iso.replace(/\D/g, '').slice(0, 14);
+  return `11${randomDigits(24)}`;
 }
 
 function send(res: ServerResponse, body: unknown): void {

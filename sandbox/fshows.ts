@@ -1,11 +1,20 @@
-import { createPrivateKey, createPublicKey, createSign, createVerify, randomInt } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSign, createVerify } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fshowsMethods, fshowsVersion } from '#core/channels/fshows/protocol.ts';
+import { toUtc8 } from '#core/channels/kit/time.ts';
 import { rsaKeyPair } from './keys.ts';
 import { sandboxFshows } from './merchants.ts';
-import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
-import { bodyOf, SandboxServer, type SandboxStarter } from './server.ts';
+import type { PlayedOrder } from './orders.ts';
+import { bodyOf, type SandboxOptions, SandboxServer, type SandboxStarter } from './server.ts';
+import {
+  isWechatAuthCode,
+  type WechatTradeState,
+  wechatPayRefusal,
+  wechatPlay,
+  wechatReuseRefusal,
+  wechatTransactionId,
+} from './wechat-words.ts';
 
 type Endpoint = keyof typeof fshowsMethods;
 type Fields = Record<string, string>;
@@ -20,30 +29,18 @@ export interface FshowsSandboxAccount {
   readonly store_ids: readonly string[];
 }
 
-export interface FshowsSandboxOptions {
+export interface FshowsSandboxOptions extends SandboxOptions {
   readonly accounts: readonly FshowsSandboxAccount[];
   /** The platform's private key: answers are signed with it (`sign` beside `return_value`) unless `signAnswers` is false. */
   readonly platform_private_key_pem: string;
   /** @default true */
   readonly signAnswers?: boolean;
-  /** MICROPAY_DEADLINE_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
-  readonly timeScale?: number;
-  /** The server certificate (a `SandboxPki` from `sandbox/certificates.ts` fits). */
-  readonly pki: { readonly server: { readonly cert_pem: string; readonly key_pem: string } };
 }
 
-type TradeState = 'SUCCESS' | 'USERPAYING' | 'PAYERROR' | 'REVOKED';
-
-interface SandboxOrder {
-  readonly outTradeNo: string;
-  readonly outcome: string;
+interface SandboxOrder extends PlayedOrder<WechatTradeState> {
   /** In fen. */
   readonly totalFen: number;
   readonly transactionId?: string;
-  state: TradeState;
-  queries: number;
-  reverses: number;
-  paidAt?: number;
 }
 
 /** Ends a call with fshows' failure form: `{"error_code", "error_message", "success": false}`. */
@@ -133,7 +130,7 @@ export class FshowsSandbox extends SandboxServer<Endpoint> {
         case 'pay': {
           if (!account.store_ids.includes(content.store_id ?? ''))
             throw new Refusal('-101', '无效参数: store_id不存在');
-          if (order) throw new Refusal(...reuseRefusal(order.state));
+          if (order) throw new Refusal(...wechatReuseRefusal(order.state));
           const value = this.pay(content, outTradeNo);
           return value ? this.success(res, value) : this.hang(res);
         }
@@ -159,57 +156,23 @@ export class FshowsSandbox extends SandboxServer<Endpoint> {
 
   /** The outcome table (SPEC section 6); undefined when the sandbox must not answer at all. */
   private pay(content: Fields, outTradeNo: string): Member[] | undefined {
-    if (!/^1[0-5]\d{16}$/.test(content.auth_code ?? ''))
-      throw new Refusal('AUTH_CODE_INVALID', '授权码检验错误');
+    if (!isWechatAuthCode(content.auth_code)) throw new Refusal('AUTH_CODE_INVALID', '授权码检验错误');
     const totalFen = yuanToFen(content.total_fee ?? '');
     if (totalFen === undefined) throw new Refusal('-101', '无效参数: total_fee(元, 最多两位小数)');
-    const outcome = outcomeOf(content.auth_code);
-    const create = (state: TradeState): SandboxOrder => {
-      const order: SandboxOrder = {
-        outTradeNo,
-        outcome,
-        totalFen,
-        transactionId: `4200${Array.from({ length: 24 }, () => randomInt(10)).join('')}`,
-        state,
-        queries: 0,
-        reverses: 0,
-        paidAt: state === 'SUCCESS' ? Date.now() : undefined,
-      };
+    // fshows relays WeChat's own answers for the WeChat payments it carries.
+    const played = wechatPlay.pay(outTradeNo, content.auth_code, (opened) => {
+      const order: SandboxOrder = { ...opened, totalFen, transactionId: wechatTransactionId() };
       this.orders.set(outTradeNo, order);
       return order;
-    };
-    const pay = payBehaviour(outcome);
-    switch (pay.kind) {
-      case 'paying':
-        create('USERPAYING');
-        throw new Refusal('USERPAYING', '用户支付中，需要输入密码');
-      case 'refused':
-        throw pay.reason === 'balance'
-          ? new Refusal('NOTENOUGH', '余额不足')
-          : new Refusal('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试');
-      case 'error':
-        create('SUCCESS');
-        throw new Refusal('SYSTEMERROR', '系统超时');
-      case 'silent':
-        if (pay.paid) create('SUCCESS');
-        return undefined;
-      case 'paid':
-        return paymentMembers(create('SUCCESS'));
-    }
+    });
+    if (played.kind === 'silent') return undefined;
+    if (played.kind === 'paid') return paymentMembers(played.order);
+    throw new Refusal(...wechatPayRefusal(played));
   }
 
   private query(order: SandboxOrder | undefined): Member[] {
     if (!order) throw new Refusal('ORDERNOTEXIST', '订单不存在');
-    order.queries += 1;
-    if (order.state === 'USERPAYING') {
-      const now = afterQuery(order.outcome, order.queries);
-      if (now === 'paid') {
-        order.state = 'SUCCESS';
-        order.paidAt = Date.now();
-      } else if (now === 'failed') {
-        order.state = 'PAYERROR';
-      }
-    }
+    wechatPlay.query(order);
     if (order.state === 'SUCCESS') return [...paymentMembers(order), ['trade_state', '"SUCCESS"']];
     return [
       ['out_trade_no', JSON.stringify(order.outTradeNo)],
@@ -225,22 +188,12 @@ export class FshowsSandbox extends SandboxServer<Endpoint> {
     ];
     if (!order) {
       // Reversing an order fshows never saw closes its number, so a late pay cannot go through.
-      this.orders.set(outTradeNo, {
-        outTradeNo,
-        outcome: '',
-        totalFen: 0,
-        state: 'REVOKED',
-        queries: 0,
-        reverses: 1,
-      });
+      this.orders.set(outTradeNo, { ...wechatPlay.closed(outTradeNo), totalFen: 0 });
       return answer('N');
     }
-    order.reverses += 1;
-    const reversed = reverseAnswer(order.outcome, order.reverses);
+    const reversed = wechatPlay.reverse(order);
     if (reversed === 'error') throw new Refusal('SYSTEMERROR', '系统超时');
-    if (reversed === 'again') return answer('Y');
-    order.state = 'REVOKED';
-    return answer('N');
+    return answer(reversed === 'again' ? 'Y' : 'N');
   }
 
   private success(res: ServerResponse, value: Member[]): void {
@@ -282,7 +235,6 @@ function paymentMembers(order: SandboxOrder): Member[] {
     gatewayCommissionFee: fee(order.totalFen, rates.gatewayCommissionRate),
   };
   const net = BigInt(order.totalFen) * 1000n - Object.values(fees).reduce((sum, f) => sum + f, 0n);
-  const paidAt = new Date((order.paidAt ?? Date.now()) + 8 * 3600 * 1000).toISOString();
   return [
     ['transaction_id', JSON.stringify(order.transactionId ?? '')],
     ['out_trade_no', JSON.stringify(order.outTradeNo)],
@@ -294,7 +246,7 @@ function paymentMembers(order: SandboxOrder): Member[] {
     ['total_fee', yuan(order.totalFen)],
     ['cash_fee', yuan(order.totalFen)],
     ['coupon_fee', '0.00'],
-    ['time_end', JSON.stringify(paidAt.replace(/\D/g, '').slice(0, 14))],
+    ['time_end', JSON.stringify(toUtc8(order.paidAt ?? Date.now(), 'compact'))],
     ...Object.entries(fees).map(([name, value]): Member => [name, fiveDecimals(value)]),
     ['net_money', fiveDecimals(net)],
     ...Object.entries(rates).map(([name, rate]): Member => [name, rate]),
@@ -372,12 +324,6 @@ function signatureValid(params: Fields, publicKeyPem: string): boolean {
   } catch {
     return false;
   }
-}
-
-function reuseRefusal(state: TradeState): [string, string] {
-  if (state === 'SUCCESS') return ['ORDERPAID', '订单已支付'];
-  if (state === 'REVOKED') return ['ORDERREVERSED', '订单已撤销'];
-  return ['OUT_TRADE_NO_USED', '商户订单号重复'];
 }
 
 /**

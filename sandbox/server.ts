@@ -29,6 +29,17 @@ export interface SandboxTls {
   readonly clientCa?: string;
 }
 
+/** A server certificate and its key, PEM (a `SandboxPki`'s `server` fits). */
+export type ServerCertificate = Pick<SandboxTls, 'cert_pem' | 'key_pem'>;
+
+/** What a sandbox is made with beside its accounts: its server certificate and time scale. */
+export interface SandboxOptions {
+  /** MICROPAY_DEADLINE_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
+  readonly timeScale?: number;
+  /** The server certificate (a `SandboxPki` from `sandbox/certificates.ts` fits). */
+  readonly pki: { readonly server: ServerCertificate };
+}
+
 /** One call a sandbox received about an order, and when. */
 export interface SandboxCall<Endpoint extends string = string> {
   readonly endpoint: Endpoint;

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -8,8 +8,17 @@ import { wechatPaths } from '#core/channels/wechat/client.ts';
 import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
 import { sandboxWechat } from './merchants.ts';
-import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
-import { bodyOf, SandboxServer, type SandboxStarter } from './server.ts';
+import type { PlayedOrder } from './orders.ts';
+import { bodyOf, type SandboxOptions, SandboxServer, type SandboxStarter } from './server.ts';
+import {
+  isWechatAuthCode,
+  type WechatTradeState,
+  wechatPayRefusal,
+  wechatPlay,
+  wechatReuseRefusal,
+  wechatStateDescriptions,
+  wechatTransactionId,
+} from './wechat-words.ts';
 
 type Fields = Record<string, string>;
 type Endpoint = keyof typeof wechatPaths;
@@ -32,26 +41,16 @@ export interface WechatSandboxTls {
   readonly server: { readonly cert_pem: string; readonly key_pem: string };
 }
 
-export interface WechatSandboxOptions {
+export interface WechatSandboxOptions extends SandboxOptions {
   /** The merchant accounts; an `mch_id` may be bound to several `appid`s (with one key). */
   readonly accounts: readonly WechatSandboxAccount[];
-  /** MICROPAY_DEADLINE_SCALE: how long "does not answer in time" hangs (60 s × scale). @default 1 */
-  readonly timeScale?: number;
   readonly pki: WechatSandboxTls;
 }
 
-type TradeState = 'SUCCESS' | 'USERPAYING' | 'PAYERROR' | 'REVOKED' | 'CLOSED';
-
-interface SandboxOrder {
-  readonly outTradeNo: string;
-  readonly outcome: string;
+interface SandboxOrder extends PlayedOrder<WechatTradeState> {
   readonly fields: Fields;
   /** WeChat's order number; absent for a number only closed by a reverse (WeChat never had that order). */
   readonly transactionId?: string;
-  state: TradeState;
-  queries: number;
-  reverses: number;
-  paidAt?: number;
 }
 
 /** Every parameter WeChat's micropay, orderquery and reverse define; anything else is PARAM_ERROR. */
@@ -75,14 +74,6 @@ const requiredParameters: Record<Endpoint, readonly string[]> = {
   orderquery: ['appid', 'mch_id', 'nonce_str', 'sign'],
   reverse: ['appid', 'mch_id', 'nonce_str', 'sign'],
 };
-const stateDescription: Record<TradeState, string> = {
-  SUCCESS: '支付成功',
-  USERPAYING: '用户支付中',
-  PAYERROR: '支付失败(用户取消支付)',
-  REVOKED: '已撤销',
-  CLOSED: '已关闭',
-};
-
 /** Thrown inside a handler to end it with a `result_code=FAIL` answer. */
 class Refusal extends Error {
   readonly errCode: string;
@@ -163,7 +154,7 @@ export class WechatSandbox extends SandboxServer<Endpoint> {
       if (outTradeNo) this.record(outTradeNo, endpoint);
       switch (endpoint) {
         case 'micropay': {
-          if (order) throw new Refusal(...reuseRefusal(order.state));
+          if (order) throw new Refusal(...wechatReuseRefusal(order.state));
           const fields = this.micropay(request, request.out_trade_no ?? '');
           if (!fields) return this.hang(res);
           return answer(fields);
@@ -182,61 +173,28 @@ export class WechatSandbox extends SandboxServer<Endpoint> {
 
   /** The outcome table (SPEC section 6); undefined when the sandbox must not answer at all. */
   private micropay(request: Fields, outTradeNo: string): Fields | undefined {
-    const outcome = outcomeOf(request.auth_code);
-    const create = (state: TradeState): SandboxOrder => {
-      const order: SandboxOrder = {
-        outTradeNo,
-        outcome,
-        fields: request,
-        transactionId: transactionId(),
-        state,
-        queries: 0,
-        reverses: 0,
-        paidAt: state === 'SUCCESS' ? Date.now() : undefined,
-      };
+    const played = wechatPlay.pay(outTradeNo, request.auth_code, (opened) => {
+      const transactionId = wechatTransactionId();
+      const order: SandboxOrder = { ...opened, fields: request, transactionId };
       this.orders.set(outTradeNo, order);
-      if (order.transactionId) this.byTransactionId.set(order.transactionId, order);
+      this.byTransactionId.set(transactionId, order);
       return order;
-    };
-    const pay = payBehaviour(outcome);
-    switch (pay.kind) {
-      case 'paying':
-        create('USERPAYING');
-        throw new Refusal('USERPAYING', '用户支付中，需要输入密码');
-      case 'refused':
-        throw pay.reason === 'balance'
-          ? new Refusal('NOTENOUGH', '余额不足')
-          : new Refusal('AUTHCODEEXPIRE', '二维码已过期，请用户在微信上刷新后再试');
-      case 'error':
-        create('SUCCESS');
-        throw new Refusal('SYSTEMERROR', '系统超时');
-      case 'silent':
-        if (pay.paid) create('SUCCESS');
-        return undefined;
-      case 'paid':
-        return { result_code: 'SUCCESS', ...paymentFields(create('SUCCESS')) };
-    }
+    });
+    if (played.kind === 'silent') return undefined;
+    if (played.kind === 'paid') return { result_code: 'SUCCESS', ...paymentFields(played.order) };
+    throw new Refusal(...wechatPayRefusal(played));
   }
 
   private orderquery(order: SandboxOrder | undefined): Fields {
     if (!order) throw new Refusal('ORDERNOTEXIST', '此交易订单号不存在');
-    order.queries += 1;
-    if (order.state === 'USERPAYING') {
-      const now = afterQuery(order.outcome, order.queries);
-      if (now === 'paid') {
-        order.state = 'SUCCESS';
-        order.paidAt = Date.now();
-      } else if (now === 'failed') {
-        order.state = 'PAYERROR';
-      }
-    }
+    wechatPlay.query(order);
     // orderquery's 返回结果: the payment's fields only for SUCCESS; otherwise out_trade_no, attach and the state.
     return {
       result_code: 'SUCCESS',
       out_trade_no: order.outTradeNo,
       ...(order.fields.attach ? { attach: order.fields.attach } : {}),
       trade_state: order.state,
-      trade_state_desc: stateDescription[order.state],
+      trade_state_desc: wechatStateDescriptions[order.state],
       ...(order.state === 'SUCCESS' ? paymentFields(order) : {}),
     };
   }
@@ -244,23 +202,13 @@ export class WechatSandbox extends SandboxServer<Endpoint> {
   private reverse(order: SandboxOrder | undefined, outTradeNo: string): Fields {
     if (!order) {
       // Reversing an order WeChat never saw closes its number, so a late pay cannot go through.
-      const closed: SandboxOrder = {
-        outTradeNo,
-        outcome: '',
-        fields: {},
-        state: 'REVOKED',
-        queries: 0,
-        reverses: 1,
-      };
-      this.orders.set(outTradeNo, closed);
+      this.orders.set(outTradeNo, { ...wechatPlay.closed(outTradeNo), fields: {} });
       return { result_code: 'SUCCESS', recall: 'N' };
     }
-    order.reverses += 1;
     // WeChat says "call again" (recall=Y) both when it asks for another reverse and when the reverse failed.
-    if (reverseAnswer(order.outcome, order.reverses) !== 'reversed') {
+    if (wechatPlay.reverse(order) !== 'reversed') {
       return { result_code: 'FAIL', err_code: 'SYSTEMERROR', err_code_des: '系统超时', recall: 'Y' };
     }
-    order.state = 'REVOKED';
     return { result_code: 'SUCCESS', recall: 'N' };
   }
 }
@@ -284,20 +232,9 @@ function checkParameters(request: Fields): void {
   if (request.total_fee !== undefined && !/^[1-9]\d*$/.test(request.total_fee)) {
     throw new Refusal('PARAM_ERROR', '参数错误: total_fee必须为大于0的整数(单位为分)');
   }
-  if (request.auth_code !== undefined && !/^1[0-5]\d{16}$/.test(request.auth_code)) {
+  if (request.auth_code !== undefined && !isWechatAuthCode(request.auth_code)) {
     throw new Refusal('AUTH_CODE_INVALID', '授权码检验错误');
   }
-}
-
-function reuseRefusal(state: TradeState): [string, string] {
-  if (state === 'SUCCESS') return ['ORDERPAID', '订单已支付'];
-  if (state === 'REVOKED') return ['ORDERREVERSED', '订单已撤销'];
-  return ['OUT_TRADE_NO_USED', '商户订单号重复'];
-}
-
-/** WeChat's order number: 28 digits, "4200…". */
-function transactionId(): string {
-  return `4200${Array.from({ length: 24 }, () => randomInt(10)).join('')}`;
 }
 
 function paymentFields(order: SandboxOrder): Fields {
