@@ -251,6 +251,57 @@ export interface ChannelRefunds {
   query(ctx: ChannelContext, command: RefundCommand, deadlineMs: number): Promise<RefundResult>;
 }
 
+/**
+ * One payment or refund as a channel's statement (对账单) lists it, normalised for the comparison (SPEC section 9).
+ * Amounts are integers of fen, read exactly from the statement's yuan.
+ */
+export interface StatementRow {
+  /** The statement's day (UTC+8 calendar day unless the channel's statement uses another), `YYYY-MM-DD`. */
+  readonly bill_date: string;
+  readonly kind: 'pay' | 'refund';
+  /** Our order number at the channel (the order's trade_id). */
+  readonly out_trade_no: string;
+  /** The channel's own transaction id. */
+  readonly channel_trade_no?: string;
+  /** Our refund number at the channel (the refund's refund_id), for a refund. */
+  readonly out_refund_no?: string;
+  readonly channel_refund_no?: string;
+  /** Fen paid (a payment) or refunded (a refund). */
+  readonly fee: number;
+  /**
+   * The outcome as the comparison reads it: `paid` or `reversed` for a payment; `refunded`, `refund_processing`,
+   * `refund_failed` or `refund_abnormal` for a refund.
+   */
+  readonly state: string;
+  /** The channel's own word for it (`SUCCESS`, `REVOKED`, `PROCESSING`…). */
+  readonly channel_state: string;
+  /** ISO UTC time the channel lists, where it lists one. */
+  readonly time?: string;
+  /** The channel's fee (手续费/服务费) on the row in fen, where the statement gives one. */
+  readonly service_fee?: number;
+}
+
+/**
+ * What fetching one account's statement of one day came to: `published` with the file exactly as fetched and its
+ * rows; `not_published` (WeChat `No Bill Exist` before 10:00 UTC+8 next day…): fetch again later, never report
+ * rows missing; `unknown`: no usable answer.
+ */
+export type StatementFetch =
+  | { readonly kind: 'published'; readonly raw: Buffer; readonly rows: readonly StatementRow[] }
+  | { readonly kind: 'not_published'; readonly said: string }
+  | { readonly kind: 'unknown'; readonly said: string };
+
+/** A channel's statements (SPEC section 9), where it publishes them. */
+export interface ChannelStatements {
+  /** Where the channel documents its statement. */
+  readonly source: string;
+  /** The account a statement belongs to, as its file is named (`mch_id`, `app_id`…). */
+  accountOf(ctx: ChannelContext): string;
+  fetch(ctx: ChannelContext, billDate: string, deadlineMs: number): Promise<StatementFetch>;
+  /** Reads a kept statement file again (the same reading `fetch` did). */
+  read(raw: Buffer, billDate: string): readonly StatementRow[];
+}
+
 /** A payment channel: its wire protocol behind three calls, and refunds where it documents them. */
 export interface Channel {
   readonly name: string;
@@ -260,6 +311,8 @@ export interface Channel {
   reverse(ctx: ChannelContext, order: ChannelOrder, deadlineMs: number): Promise<ReverseResult>;
   /** Absent for a channel with no documented refund: refunds on its routes answer 202. */
   readonly refunds?: ChannelRefunds;
+  /** Absent for a channel that publishes no statement: reconciliation lists its accounts as such. */
+  readonly statements?: ChannelStatements;
 }
 
 /** One payment field a channel adds to the order record, stored flat: finance reads it as a column. */
