@@ -13,14 +13,19 @@ import {
   type QueryResult,
   type ReverseResult,
 } from '#core/channels/channel.ts';
-import { answerVerifier } from '#core/channels/kit/answers.ts';
+import { type AnswerRule, answerVerifier } from '#core/channels/kit/answers.ts';
 import type { CallOutcome } from '#core/channels/kit/http.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
 import { maskAuthCode } from '#core/ids.ts';
 import { yuanToFen } from '#core/money.ts';
 
 /** The Alipay methods this channel calls. */
-export type AlipayMethod = 'alipay.trade.pay' | 'alipay.trade.query' | 'alipay.trade.cancel';
+export type AlipayMethod =
+  | 'alipay.trade.pay'
+  | 'alipay.trade.query'
+  | 'alipay.trade.cancel'
+  | 'alipay.trade.refund'
+  | 'alipay.trade.fastpay.refund.query';
 
 export type { CallOutcome } from '#core/channels/kit/http.ts';
 
@@ -91,17 +96,23 @@ function str(fields: Readonly<Record<string, unknown>>, name: string): string | 
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Whether an answer is Alipay's: its `sign` verifies (RSA2, Alipay's public key) over the node exactly as sent. */
+export const alipayAuthenticity: AnswerRule<
+  AlipayAnswer,
+  { readonly alipayPublicKey: KeyObject | undefined }
+>['authenticity'] = (a, expected) => {
+  if (a.sign === undefined) return { unproven: 'UNSIGNED' };
+  if (!expected.alipayPublicKey) return { unproven: 'NO_ALIPAY_PUBLIC_KEY' };
+  return rsa2Verify(a.raw, a.sign, expected.alipayPublicKey) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
+};
+
 /**
  * Proves an answer is Alipay's and about this order: its `sign` verifies (RSA2, Alipay's public key) over the
  * node as sent; an `out_trade_no` it names is ours and a `total_amount` it states is our amount to the fen (a
  * yuan string with at most two decimals); `required` names those it must state.
  */
 const verifyAlipay = answerVerifier<AlipayAnswer, AlipayExpectation, 'out_trade_no' | 'total_amount'>({
-  authenticity: (a, expected) => {
-    if (a.sign === undefined) return { unproven: 'UNSIGNED' };
-    if (!expected.alipayPublicKey) return { unproven: 'NO_ALIPAY_PUBLIC_KEY' };
-    return rsa2Verify(a.raw, a.sign, expected.alipayPublicKey) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
-  },
+  authenticity: alipayAuthenticity,
   about: (a, expected) => {
     const amount = str(a.fields, 'total_amount');
     const stated = {

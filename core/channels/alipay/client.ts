@@ -7,6 +7,7 @@ import {
   readPayAnswer,
   readQueryAnswer,
 } from '#core/channels/alipay/answers.ts';
+import { alipayRefunds } from '#core/channels/alipay/refunds.ts';
 import {
   maxAnswerBytes,
   readPrivateKey,
@@ -46,43 +47,49 @@ function cachedKey(text: string | undefined, read: (text: string) => KeyObject |
  * `app_private_key_pem` (the application's RSA private key, PKCS#8 or PKCS#1), `alipay_public_key_pem` (Alipay's
  * public key for the app) and, in service-provider mode, `app_auth_token`. Requests are form-encoded POSTs signed
  * RSA2; answers count only when Alipay's signature verifies over the node as sent. `protocol` is the settlement
- * table the stack chose (`ALIPAY_PROTOCOL`).
+ * table the stack chose (`ALIPAY_PROTOCOL`). Refunds go through the same call (core/channels/alipay/refunds.ts).
  */
 export function alipayClient(url: string, http: ChannelHttp, protocol: SettlementProtocol): Channel {
-  return channelClient({
+  /**
+   * Signs and posts one request; `none` on timeout, network or HTTP error, or an oversize answer, and when the
+   * request cannot be signed (no usable private key: nothing was sent, so nothing can have happened).
+   */
+  const call = async (
+    ctx: ChannelContext,
+    method: AlipayMethod,
+    deadlineMs: number,
+    biz: Readonly<Record<string, unknown>>,
+  ): Promise<CallOutcome> => {
+    const privateKey = cachedKey(ctx.credentials.app_private_key_pem, readPrivateKey);
+    if (!privateKey) return { kind: 'none', said: 'NO_PRIVATE_KEY' };
+    const params: WireParams = {
+      app_id: ctx.account.app_id,
+      method,
+      format: 'JSON',
+      charset: 'utf-8',
+      sign_type: 'RSA2',
+      timestamp: toUtc8(Date.now(), 'dashed'),
+      version: '1.0',
+      app_auth_token: ctx.credentials.app_auth_token,
+      // JSON.stringify drops the undefined members: optional business fields not given are not sent.
+      biz_content: JSON.stringify(biz),
+    };
+    params.sign = rsa2Sign(signingString(params), privateKey);
+    // As Alipay's own SDKs send them: the common parameters in the query string (Alipay reads `charset` there to
+    // decode the body; a subject in Chinese must arrive as signed), the business content as the form body.
+    const { biz_content, ...common } = params;
+    const target = `${url}${url.includes('?') ? '&' : '?'}${toForm(common)}`;
+    return http.call(
+      target,
+      toForm({ biz_content }),
+      { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
+      { deadlineMs, maxResponseBytes: maxAnswerBytes },
+    );
+  };
+  const channel = channelClient({
     name: 'alipay',
     protocol,
-    /**
-     * Signs and posts one request; `none` on timeout, network or HTTP error, or an oversize answer, and when the
-     * request cannot be signed (no usable private key: nothing was sent, so nothing can have happened).
-     */
-    call: async (ctx, method: AlipayMethod, deadlineMs, biz): Promise<CallOutcome> => {
-      const privateKey = cachedKey(ctx.credentials.app_private_key_pem, readPrivateKey);
-      if (!privateKey) return { kind: 'none', said: 'NO_PRIVATE_KEY' };
-      const params: WireParams = {
-        app_id: ctx.account.app_id,
-        method,
-        format: 'JSON',
-        charset: 'utf-8',
-        sign_type: 'RSA2',
-        timestamp: toUtc8(Date.now(), 'dashed'),
-        version: '1.0',
-        app_auth_token: ctx.credentials.app_auth_token,
-        // JSON.stringify drops the undefined members: optional business fields not given are not sent.
-        biz_content: JSON.stringify(biz),
-      };
-      params.sign = rsa2Sign(signingString(params), privateKey);
-      // As Alipay's own SDKs send them: the common parameters in the query string (Alipay reads `charset` there to
-      // decode the body; a subject in Chinese must arrive as signed), the business content as the form body.
-      const { biz_content, ...common } = params;
-      const target = `${url}${url.includes('?') ? '&' : '?'}${toForm(common)}`;
-      return http.call(
-        target,
-        toForm({ biz_content }),
-        { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
-        { deadlineMs, maxResponseBytes: maxAnswerBytes },
-      );
-    },
+    call,
     targets: () => methods,
     payFields: (ctx, command) => ({
       out_trade_no: command.out_trade_no,
@@ -104,6 +111,9 @@ export function alipayClient(url: string, http: ChannelHttp, protocol: Settlemen
     expectation,
     read: { pay: readPayAnswer, query: readQueryAnswer, reverse: readCancelAnswer },
   });
+  const alipayPublicKey = (ctx: ChannelContext) =>
+    cachedKey(ctx.credentials.alipay_public_key_pem, readPublicKey);
+  return { ...channel, refunds: alipayRefunds(call, alipayPublicKey) };
 }
 
 function expectation(ctx: ChannelContext, order: ChannelOrder): AlipayExpectation {
