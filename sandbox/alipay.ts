@@ -12,6 +12,12 @@ import iconv from 'iconv-lite';
 import { signingString } from '#core/channels/alipay/wire.ts';
 import { toUtc8 } from '#core/channels/kit/time.ts';
 import { fenToYuan, yuanToFen } from '#core/money.ts';
+import {
+  AlipayRefundDesk,
+  alipaySandboxBuyer,
+  isAlipayRefundMethod,
+  type SandboxAlipayRefund,
+} from './alipay-refunds.ts';
 import { type RsaPemPair, rsaKeyPair } from './keys.ts';
 import { sandboxAlipay } from './merchants.ts';
 import { afterQuery, outcomeOf, payBehaviour, reverseAnswer } from './outcomes.ts';
@@ -100,6 +106,8 @@ class Refusal extends Error {
  * the app's public key (`40002 isv.invalid-signature`), the gateway's `40001`/`40002` for missing and invalid
  * common parameters, `ACQ.*` refusals of business parameters, and answers signed with the sandbox's own key over
  * the node as sent. Outcomes by the last two digits of `auth_code` (SPEC section 6, in Alipay's words).
+ * Refunds (`alipay.trade.refund`, `alipay.trade.fastpay.refund.query`) by sandbox/alipay-refunds.ts, outcomes by the
+ * last two digits of the refund amount in fen (SPEC section 8), kept per trade (`refundsOf`).
  * `GET /sandbox/calls/<out_trade_no>` reports what it received for an order. A test double: nothing under core/,
  * adapters/ or functions/ may import it.
  */
@@ -109,6 +117,7 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
   private readonly appAuthTokens: ReadonlySet<string>;
   private readonly trades = new Map<string, Trade>();
   private readonly byTradeNo = new Map<string, Trade>();
+  private readonly refunds = new AlipayRefundDesk();
 
   constructor(options: AlipaySandboxOptions) {
     super('Alipay sandbox', ['pay', 'query', 'cancel'], {
@@ -137,7 +146,7 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
     const charset = charsets[raw?.get('charset')?.toString('latin1').toLowerCase() ?? ''];
     const params = raw && decoded(raw, charset ?? 'utf-8');
     const method = params?.method;
-    if (!raw || !params || !method || !(method in methods)) {
+    if (!raw || !params || !method || !(method in methods || isAlipayRefundMethod(method))) {
       const refusal = !params
         ? new Refusal('40002', 'isv.invalid-parameter', '参数重复或格式错误')
         : !method
@@ -158,6 +167,11 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
       if (!charset) throw new Refusal('40002', 'isv.invalid-charset', '字符集错误: 支持utf-8、gbk、gb2312');
       this.checkCommon(params, app.key, signedBytes(raw));
       const biz = parseBiz(params.biz_content);
+      if (isAlipayRefundMethod(method)) {
+        const answer = this.refunds.answer(method, biz, this.findTrade(biz));
+        if (answer.kind === 'silent') return this.hang(res);
+        return this.send(res, key, answer.node, true, charset);
+      }
       const name = methods[method as Method];
       const outTradeNo = this.findTrade(biz)?.outTradeNo ?? text(biz.out_trade_no);
       if (outTradeNo) this.record(outTradeNo, name);
@@ -176,6 +190,11 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
       if (!(error instanceof Refusal)) throw error;
       return this.send(res, key, nodeOf(error), true, charset);
     }
+  }
+
+  /** The refunds the sandbox holds for a trade (by our `out_trade_no`), as its statements list them. */
+  refundsOf(outTradeNo: string): readonly SandboxAlipayRefund[] {
+    return this.refunds.refundsOf(outTradeNo);
   }
 
   /** The gateway's checks of the common parameters, in the order Alipay names their problems. */
@@ -520,8 +539,7 @@ function tradeFields(trade: Trade): Node {
   return {
     trade_no: trade.tradeNo,
     out_trade_no: trade.outTradeNo,
-    buyer_logon_id: '159****5620',
-    buyer_user_id: '2088102146225135',
+    ...alipaySandboxBuyer,
     total_amount: total,
     ...(paid
       ? {
@@ -587,7 +605,8 @@ export const alipayStarter: SandboxStarter = async ({ deadlineScale, pki, dataDi
   return {
     label: 'Alipay open API sandbox',
     url,
-    paths: 'alipay.trade.pay, alipay.trade.query, alipay.trade.cancel (RSA2)',
+    paths:
+      'alipay.trade.pay, alipay.trade.query, alipay.trade.cancel, alipay.trade.refund, alipay.trade.fastpay.refund.query (RSA2)',
     credentials: { app_private_key_pem: keys.app.private_pem, alipay_public_key_pem: keys.alipay.public_pem },
     callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo),
     callTimes: (outTradeNo) => sandbox.callTimes(outTradeNo),

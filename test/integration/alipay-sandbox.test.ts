@@ -415,7 +415,7 @@ describe('Alipay open-platform sandbox (HTTPS, strict as Alipay)', () => {
     });
 
     it('40002 for an unknown method, charset, format, sign_type, version or a timestamp not in Beijing time', async () => {
-      const unknownMethod = await pay('00', {}, { params: { method: 'alipay.trade.refund' } });
+      const unknownMethod = await pay('00', {}, { params: { method: 'alipay.trade.no.such.method' } });
       assert.deepEqual(
         [unknownMethod.key, unknownMethod.node.sub_code],
         ['error_response', 'isv.invalid-method'],
