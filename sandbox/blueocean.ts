@@ -3,9 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blueoceanApis } from '#core/channels/blueocean/protocol.ts';
 import { toUtc8 } from '#core/channels/kit/time.ts';
 import { sandboxBlueocean } from './merchants.ts';
-import { type PlayedOrder, randomDigits } from './orders.ts';
+import { randomDigits } from './orders.ts';
 import {
   bodyOf,
+  CodedRefusal,
   type SandboxCall,
   type SandboxOptions,
   SandboxServer,
@@ -13,6 +14,7 @@ import {
 } from './server.ts';
 import {
   isWechatAuthCode,
+  type WechatOrder,
   type WechatTradeState,
   wechatPayRefusal,
   wechatPlay,
@@ -41,24 +43,16 @@ export interface BlueoceanSandboxOptions extends SandboxOptions {
   readonly currency?: string;
 }
 
-/** An order in WeChat's trade states, which BlueOcean relays. */
-interface SandboxOrder extends PlayedOrder<WechatTradeState> {
+/** A WeChat payment (BlueOcean relays WeChat's trade states), with BlueOcean's own fields. */
+interface SandboxOrder extends WechatOrder {
   readonly api: string;
   readonly totalFee: number;
   readonly attach: string;
   readonly sn: string;
-  /** WeChat's order number; absent for a number only closed by a reverse. */
-  readonly transactionId?: string;
 }
 
 /** Ends a call with BlueOcean's error form: `{code, message}`, unsigned. */
-class Refusal extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+class Refusal extends CodedRefusal<number> {}
 
 /** What each generation's calls require (seed 000 and BlueOcean's unified API document), beside appid and sign. */
 const required: Record<string, Record<Endpoint, readonly string[]>> = {

@@ -5,11 +5,10 @@ import { fshowsMethods, fshowsVersion } from '#core/channels/fshows/protocol.ts'
 import { toUtc8 } from '#core/channels/kit/time.ts';
 import { rsaKeyPair } from './keys.ts';
 import { sandboxFshows } from './merchants.ts';
-import type { PlayedOrder } from './orders.ts';
-import { bodyOf, type SandboxOptions, SandboxServer, type SandboxStarter } from './server.ts';
+import { bodyOf, CodedRefusal, type SandboxOptions, SandboxServer, type SandboxStarter } from './server.ts';
 import {
   isWechatAuthCode,
-  type WechatTradeState,
+  type WechatOrder,
   wechatPayRefusal,
   wechatPlay,
   wechatReuseRefusal,
@@ -37,20 +36,13 @@ export interface FshowsSandboxOptions extends SandboxOptions {
   readonly signAnswers?: boolean;
 }
 
-interface SandboxOrder extends PlayedOrder<WechatTradeState> {
+interface SandboxOrder extends WechatOrder {
   /** In fen. */
   readonly totalFen: number;
-  readonly transactionId?: string;
 }
 
 /** Ends a call with fshows' failure form: `{"error_code", "error_message", "success": false}`. */
-class Refusal extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+class Refusal extends CodedRefusal<string> {}
 
 /** The gateway's common parameters; anything else is invalid (-101). */
 const commonParameters = ['app_id', 'method', 'version', 'content', 'sign'] as const;

@@ -155,6 +155,15 @@ export abstract class SandboxServer<Endpoint extends string> {
   }
 }
 
+/** Thrown inside a handler to end a call with the channel's refusal: its code and message. */
+export class CodedRefusal<Code extends string | number> extends Error {
+  readonly code: Code;
+  constructor(code: Code, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** Reads a request's whole body. */
 export async function bodyOf(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];

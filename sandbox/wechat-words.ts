@@ -1,4 +1,4 @@
-import { OrderPlay, type PlayedPay, randomDigits } from './orders.ts';
+import { OrderPlay, type PlayedOrder, type PlayedPay, randomDigits } from './orders.ts';
 
 /*
  * WeChat Pay's own words, which the sandboxes of the channels that carry WeChat payments answer in: WeChat direct,
@@ -7,6 +7,12 @@ import { OrderPlay, type PlayedPay, randomDigits } from './orders.ts';
 
 /** The trade states of a WeChat payment (orderquery's `trade_state`) the sandboxes use. */
 export type WechatTradeState = 'SUCCESS' | 'USERPAYING' | 'PAYERROR' | 'REVOKED' | 'CLOSED';
+
+/** A WeChat payment as a sandbox keeps it. */
+export interface WechatOrder extends PlayedOrder<WechatTradeState> {
+  /** WeChat's order number; absent for a number only closed by a reverse (WeChat never had that order). */
+  readonly transactionId?: string;
+}
 
 /** The outcome table played in WeChat's trade states. */
 export const wechatPlay = new OrderPlay<WechatTradeState>({

@@ -8,11 +8,10 @@ import { wechatPaths } from '#core/channels/wechat/client.ts';
 import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
 import { sandboxWechat } from './merchants.ts';
-import type { PlayedOrder } from './orders.ts';
 import { bodyOf, type SandboxOptions, SandboxServer, type SandboxStarter } from './server.ts';
 import {
   isWechatAuthCode,
-  type WechatTradeState,
+  type WechatOrder,
   wechatPayRefusal,
   wechatPlay,
   wechatReuseRefusal,
@@ -47,10 +46,9 @@ export interface WechatSandboxOptions extends SandboxOptions {
   readonly pki: WechatSandboxTls;
 }
 
-interface SandboxOrder extends PlayedOrder<WechatTradeState> {
+interface SandboxOrder extends WechatOrder {
+  /** The micropay request's fields. */
   readonly fields: Fields;
-  /** WeChat's order number; absent for a number only closed by a reverse (WeChat never had that order). */
-  readonly transactionId?: string;
 }
 
 /** Every parameter WeChat's micropay, orderquery and reverse define; anything else is PARAM_ERROR. */
