@@ -1,10 +1,27 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'vitest';
-import { digitsToInt, mismatchOf } from '#core/channels/kit/answers.ts';
-import { memberSpans } from '#core/channels/kit/json.ts';
+import { payErrorClass as fshowsPayErrorClass } from '#core/channels/fshows/protocol.ts';
+import {
+  answerVerifier,
+  digitsToInt,
+  mismatchOf,
+  moneyMoved,
+  payErrorResult,
+  queryResultOf,
+} from '#core/channels/kit/answers.ts';
+import { type CallFields, channelClient } from '#core/channels/kit/client.ts';
+import { answerReader } from '#core/channels/kit/http.ts';
+import { exactJsonObject, memberSpans } from '#core/channels/kit/json.ts';
+import {
+  micropayErrCodeClass,
+  micropayQueryResult,
+  micropaySettlement,
+  micropayTradeStateClass,
+} from '#core/channels/kit/micropay.ts';
 import { signingString } from '#core/channels/kit/signing.ts';
 import { fromUtc8, toUtc8 } from '#core/channels/kit/time.ts';
+import { payErrorClass as wechatPayErrorClass } from '#core/channels/wechat/protocol.ts';
 
 describe('the channel kit: what every channel reads the same way', () => {
   const ours = { out_trade_no: 'T1', total_fee: '101', mch_id: undefined };
@@ -173,5 +190,152 @@ describe('UTC+8, as every channel writes its times (kit/time.ts)', () => {
     ] as const) {
       assert.equal(fromUtc8(text, form), undefined, `${text} ${form}`);
     }
+  });
+});
+
+describe('what every channel reads alike (kit/answers.ts, kit/http.ts, kit/client.ts, kit/micropay.ts)', () => {
+  type Answer = { readonly signed: boolean; readonly fields?: Record<string, string> };
+  const verify = answerVerifier<Answer, { readonly out_trade_no: string }, 'out_trade_no' | 'total_fee'>({
+    authenticity: (a) => (a.signed ? 'signature' : { unproven: 'UNSIGNED' }),
+    about: (a, expected) =>
+      a.fields && { stated: a.fields, ours: { out_trade_no: expected.out_trade_no }, always: ['mch_id'] },
+  });
+  const expected = { out_trade_no: 'T1' };
+
+  it('a verifier proves authenticity first, then the rule’s own fields, then the call’s', () => {
+    assert.deepEqual(verify({ signed: false, fields: {} }, expected), { ok: false, reason: 'UNSIGNED' });
+    const missing = verify({ signed: true, fields: { out_trade_no: 'T1' } }, expected, ['total_fee']);
+    assert.deepEqual(missing, { ok: false, reason: 'MISMATCH:mch_id' });
+    const notOurs = verify({ signed: true, fields: { mch_id: 'M', out_trade_no: 'T2' } }, expected);
+    assert.deepEqual(notOurs, { ok: false, reason: 'MISMATCH:out_trade_no' });
+    const ok = verify({ signed: true, fields: { mch_id: 'M', out_trade_no: 'T1' } }, expected, [
+      'out_trade_no',
+    ]);
+    assert.ok(ok.ok && ok.verified.basis === 'signature');
+    // An answer that names no request has nothing to mismatch.
+    assert.ok(verify({ signed: true }, expected, ['out_trade_no']).ok);
+  });
+
+  it('a pay error is pending without proof; refused only proven', () => {
+    const table = { BUSY: 'pending', NO: 'refused' } as const;
+    let asked = 0;
+    const proven = () => {
+      asked += 1;
+      return verify({ signed: true, fields: { mch_id: 'M' } }, expected);
+    };
+    assert.deepEqual(payErrorResult('BUSY', 'busy', table, proven), {
+      kind: 'pending',
+      errCode: 'BUSY',
+      errMsg: 'busy',
+      said: 'BUSY',
+    });
+    assert.equal(payErrorResult('NEW', 'new', table, proven).kind, 'pending');
+    assert.equal(asked, 0);
+    const refused = payErrorResult('NO', 'no', table, proven);
+    assert.ok(refused.kind === 'refused' && refused.errCode === 'NO' && refused.proof.basis === 'signature');
+    const unproven = payErrorResult('NO', 'no', table, () => verify({ signed: false }, expected));
+    assert.deepEqual(unproven, { kind: 'unknown', said: 'UNSIGNED' });
+  });
+
+  it('a query’s trade state: open states decide nothing, final ones only proven', () => {
+    const answer = { details: () => ({ ch_trade_id: 'C1' }), description: 'closed' };
+    const classes: string[] = [];
+    const proven = (stateClass: string) => {
+      classes.push(stateClass);
+      return verify({ signed: true, fields: { mch_id: 'M' } }, expected);
+    };
+    assert.deepEqual(queryResultOf('NOTPAY', micropayTradeStateClass, proven, answer), {
+      kind: 'pending',
+      said: 'NOTPAY',
+    });
+    assert.deepEqual(queryResultOf('NEW', micropayTradeStateClass, proven, answer), {
+      kind: 'pending',
+      said: 'NEW',
+    });
+    const paid = queryResultOf('REFUND', micropayTradeStateClass, proven, answer);
+    assert.ok(paid.kind === 'paid' && paid.refunded && paid.details.ch_trade_id === 'C1');
+    assert.equal(queryResultOf('CLOSED', micropayTradeStateClass, proven, answer).kind, 'closed');
+    assert.deepEqual(classes, ['refunded', 'closed']);
+    assert.deepEqual([moneyMoved('paid'), moneyMoved('refunded'), moneyMoved('closed')], [true, true, false]);
+  });
+
+  it('a relayed trade_state record: none is malformed, the amount required where the money moved', () => {
+    const asked: (readonly string[])[] = [];
+    const proven = (required: readonly string[]) => {
+      asked.push(required);
+      return verify({ signed: true, fields: { mch_id: 'M' } }, expected);
+    };
+    assert.deepEqual(
+      micropayQueryResult(undefined, proven, () => ({})),
+      { kind: 'unknown', said: 'MALFORMED' },
+    );
+    assert.deepEqual(
+      micropayQueryResult({}, proven, () => ({})),
+      { kind: 'pending', said: 'UNKNOWN' },
+    );
+    micropayQueryResult({ trade_state: 'SUCCESS' }, proven, () => ({}));
+    const failed = micropayQueryResult({ trade_state: 'PAYERROR' }, proven, () => ({}));
+    assert.ok(failed.kind === 'failed' && failed.errMsg === 'PAYERROR');
+    assert.deepEqual(asked, [['out_trade_no', 'total_fee'], ['out_trade_no']]);
+  });
+
+  it('reads an answer only when there is one that parses', () => {
+    const read = answerReader((text) => (text.startsWith('{') ? text : undefined));
+    const then = (answer: string) => ({ kind: 'read', answer }) as const;
+    assert.deepEqual(read({ kind: 'none', said: 'TIMEOUT' }, then), { kind: 'unknown', said: 'TIMEOUT' });
+    assert.deepEqual(read({ kind: 'answer', text: 'x' }, then), { kind: 'unknown', said: 'MALFORMED' });
+    assert.deepEqual(read({ kind: 'answer', text: '{}' }, then), { kind: 'read', answer: '{}' });
+  });
+
+  it('parses an exact JSON object, within its size, and nothing else', () => {
+    assert.deepEqual(exactJsonObject('{"a":0.10,"b":{"c":1}}', 64), { a: '0.10', b: { c: '1' } });
+    for (const text of ['[1]', 'null', '"x"', '{', ''])
+      assert.equal(exactJsonObject(text, 64), undefined, text);
+    assert.equal(exactJsonObject(`{"a":"${'x'.repeat(60)}"}`, 64), undefined);
+  });
+
+  it('a client sends pay’s fields and the order number for query and reverse, each to its target', async () => {
+    const sent: [string, string, CallFields][] = [];
+    const channel = channelClient({
+      name: 'test',
+      protocol: micropaySettlement,
+      call: async (ctx, target: string, _deadlineMs, fields) => {
+        sent.push([ctx.account.shop ?? '', target, fields]);
+        return { kind: 'none', said: target };
+      },
+      targets: (ctx) => ({ pay: `/${ctx.account.shop}/pay`, query: '/query', reverse: '/reverse' }),
+      payFields: (_ctx, command) => ({ out_trade_no: command.out_trade_no, code: command.auth_code }),
+      expectation: (_ctx, order) => order.total_fee,
+      read: {
+        pay: (outcome, fee) => ({
+          kind: 'unknown',
+          said: `${outcome.kind === 'none' && outcome.said} ${fee}`,
+        }),
+        query: (_outcome, fee) => ({ kind: 'unknown', said: `query ${fee}` }),
+        reverse: (_outcome, fee) => ({ kind: 'unknown', said: `reverse ${fee}` }),
+      },
+    });
+    const ctx = { account: { shop: 'S1' }, credentials: {} };
+    const order = { out_trade_no: 'T1', total_fee: 101 };
+    const command = { ...order, auth_code: '134', body: 'b', spbill_create_ip: '1.2.3.4' };
+    assert.deepEqual(await channel.pay(ctx, command, 1000), { kind: 'unknown', said: '/S1/pay 101' });
+    assert.deepEqual(await channel.query(ctx, order, 1000), { kind: 'unknown', said: 'query 101' });
+    assert.deepEqual(await channel.reverse(ctx, order, 1000), { kind: 'unknown', said: 'reverse 101' });
+    assert.deepEqual(sent, [
+      ['S1', '/S1/pay', { out_trade_no: 'T1', code: '134' }],
+      ['S1', '/query', { out_trade_no: 'T1' }],
+      ['S1', '/reverse', { out_trade_no: 'T1' }],
+    ]);
+    assert.equal(channel.name, 'test');
+  });
+
+  it('the err_codes a channel relays read as where they come from; a direct request’s own stay its own', () => {
+    for (const [code, reading] of Object.entries(micropayErrCodeClass)) {
+      assert.equal(wechatPayErrorClass[code], reading, code);
+      assert.equal(fshowsPayErrorClass[code], reading, code);
+    }
+    assert.equal(wechatPayErrorClass.SIGNERROR, 'refused');
+    assert.equal(fshowsPayErrorClass.SIGNERROR, undefined);
+    assert.equal(fshowsPayErrorClass['-100'], 'refused');
   });
 });
