@@ -32,7 +32,7 @@ export function financeCommands(program: Command): void {
   program
     .command('export')
     .description(
-      "export the orders table in DynamoDB's export format and build the curated table: locally under --root " +
+      "export the orders table in DynamoDB's export format and build the curated tables (orders, refunds): locally under --root " +
         '(DuckDB), or in AWS by starting the stack’s export state machine (--state-machine)',
     )
     .addOption(
@@ -56,19 +56,20 @@ export function financeCommands(program: Command): void {
       const dynamo = new DynamoDBClient({});
       const exported = await writeLocalExport({ dynamo, table: opts.ordersTable, root: opts.root });
       dynamo.destroy();
-      progress(`export: ${exported.itemCount} orders written; curating…`);
+      progress(`export: ${exported.itemCount} items written; curating…`);
       const db = await FinanceDuckDb.open(opts.root);
       try {
-        const rows = await db.curate(exported.dt, exported.exportId);
+        const curated = await db.curateSnapshot(exported.dt, exported.exportId);
         progressDone(
-          `export: ${exported.itemCount} orders in ${(performance.now() - started).toFixed(0)} ms; curated ${rows} rows`,
+          `export: ${exported.itemCount} items in ${(performance.now() - started).toFixed(0)} ms; curated ${curated.orders} orders, ${curated.refunds} refunds`,
         );
       } finally {
         db.close();
       }
-      console.log(`export ${exported.exportId}  dt=${exported.dt}  ${exported.itemCount} orders`);
+      console.log(`export ${exported.exportId}  dt=${exported.dt}  ${exported.itemCount} items`);
       console.log(`  raw      ${exported.dir}/data/`);
       console.log(`  curated  ${opts.root}/${financePrefixes.curated}dt=${exported.dt}/`);
+      console.log(`  refunds  ${opts.root}/${financePrefixes.curatedRefunds}dt=${exported.dt}/`);
     });
 
   program

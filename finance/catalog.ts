@@ -18,6 +18,10 @@ export const financeTables = {
   curated: 'orders',
   /** A view of `orders` at the latest snapshot: what the reports read. */
   current: 'orders_current',
+  /** Typed, one row per refund (the `refunds` list of each order, unnested) per daily snapshot, Parquet, by `dt`. */
+  refunds: 'refunds',
+  /** A view of `refunds` at the latest snapshot: what the reports read beside `orders_current`. */
+  refundsCurrent: 'refunds_current',
 } as const;
 
 /** Object key prefixes in the exports bucket (and folders under the local root). */
@@ -25,6 +29,7 @@ export const financePrefixes = {
   /** DynamoDB writes `<prefix>dt=YYYY-MM-DD/AWSDynamoDB/<export id>/{data/,manifest-*}` here. */
   exports: 'exports/orders/',
   curated: 'curated/orders/',
+  curatedRefunds: 'curated/refunds/',
   athenaResults: 'athena-results/',
 } as const;
 
@@ -40,8 +45,32 @@ export function exportDataPrefix(dt: string, exportId: string): string {
  */
 export const settlementTimeZone = 'Asia/Shanghai';
 
-/** A DynamoDB JSON attribute of the raw export: `{"S": …}`, `{"N": …}` (numbers are strings there too). */
-type RawAttribute = 's' | 'n';
+/**
+ * A DynamoDB JSON attribute of the raw export: `{"S": …}`, `{"N": …}` (numbers are strings there too), or a list of
+ * maps, `{"L": [{"M": {…}}, …]}`, whose maps declare their own attributes.
+ */
+export type RawAttribute = 's' | 'n' | { readonly listOfMaps: RawAttributes };
+type RawAttributes = ReadonlyArray<readonly [name: string, type: RawAttribute]>;
+
+/**
+ * The attributes of one refund in an order's `refunds` list (core/refunds/refund.ts `Refund`, SPEC section 8) that
+ * the raw table declares. `overdue_noted_at` and `attempts` pass unread.
+ */
+export const rawRefundAttributes: RawAttributes = [
+  ['refund_id', 's'],
+  ['out_refund_no', 's'],
+  ['refund_fee', 'n'],
+  ['refund_desc', 's'],
+  ['op_user_id', 's'],
+  ['status', 's'],
+  ['ch_refund_id', 's'],
+  ['refund_time', 'n'],
+  ['err_code', 's'],
+  ['err_msg', 's'],
+  ['created_at', 's'],
+  ['updated_at', 's'],
+  ['refunded_at', 's'],
+];
 
 /**
  * The order attributes the raw table declares, with their DynamoDB type (SPEC section 7, core/orders/order.ts), then
@@ -49,10 +78,9 @@ type RawAttribute = 's' | 'n';
  * settlement lease, and any added later) pass unread: the JSON SerDe and DuckDB's reader skip keys a struct does
  * not name. No payment code of any form is declared.
  */
-export function rawAttributesFor(
-  channels: readonly ChannelDescriptor[],
-): ReadonlyArray<readonly [name: string, type: RawAttribute]> {
-  const own: ReadonlyArray<readonly [string, RawAttribute]> = [
+export function rawAttributesFor(channels: readonly ChannelDescriptor[]): RawAttributes {
+  const own: RawAttributes = [
+    ['order_key', 's'],
     ['merchant_id', 's'],
     ['mch_trade_id', 's'],
     ['trade_id', 's'],
@@ -68,7 +96,7 @@ export function rawAttributesFor(
     ['coupon_fee', 'n'],
     ['bank_type', 's'],
   ];
-  const rest: ReadonlyArray<readonly [string, RawAttribute]> = [
+  const rest: RawAttributes = [
     ['body', 's'],
     ['attach', 's'],
     ['store_id', 's'],
@@ -84,6 +112,7 @@ export function rawAttributesFor(
     ['refund_noted_at', 's'],
     ['time_end', 'n'],
     ['version', 'n'],
+    ['refunds', { listOfMaps: rawRefundAttributes }],
   ];
   const added = financeFields(channels).map(
     (field) => [field.name, field.kind === 'fen' ? 'n' : 's'] as const,
@@ -106,7 +135,7 @@ function financeFields(channels: readonly ChannelDescriptor[]): OrderField[] {
 }
 
 /** Column types of the curated table, in Glue (Hive DDL) spelling; DuckDB's are derived from them. */
-type CuratedType = 'string' | 'int' | 'bigint' | 'timestamp' | 'date' | 'decimal(20,8)';
+export type CuratedType = 'string' | 'int' | 'bigint' | 'timestamp' | 'date' | 'decimal(20,8)';
 
 /** One curated column: name, type, and what it means (docs/finance.md lists the same). */
 export interface CuratedColumn {
@@ -186,6 +215,63 @@ export function curatedColumnsFor(channels: readonly ChannelDescriptor[]): reado
 export const curatedColumns = curatedColumnsFor(installedChannels);
 
 /**
+ * The curated `refunds` table's columns in order (finance/sql/curate-refunds.sql selects them in this order, then
+ * `dt`): one row per refund of an order (SPEC section 8), with the order's ids, channel and amount beside it.
+ * Amounts are integers of fen, times UTC timestamps, `settlement_date` the merchant's local date of the day the
+ * refund succeeded (`refunded_at`), else of the day it was recorded.
+ */
+export function refundColumnsFor(channels: readonly ChannelDescriptor[]): readonly CuratedColumn[] {
+  return [
+    { name: 'merchant_id', type: 'string', comment: 'merchant' },
+    { name: 'mch_trade_id', type: 'string', comment: "the merchant's id of the order refunded" },
+    { name: 'trade_id', type: 'string', comment: "the gateway's id of the order refunded" },
+    { name: 'ch_trade_id', type: 'string', comment: "the channel's transaction id of the order" },
+    { name: 'out_trade_id', type: 'string', comment: 'the order number sent to the channel' },
+    { name: 'channel', type: 'string', comment: channels.map((channel) => channel.name).join(', ') },
+    { name: 'pay_type', type: 'string', comment: 'wechat.micro, alipay.micro' },
+    { name: 'fee_type', type: 'string', comment: "the order's currency (ISO 4217), CNY when none is named" },
+    {
+      name: 'refund_id',
+      type: 'string',
+      comment: "the gateway's refund id, also the refund number the channel knows",
+    },
+    { name: 'out_refund_no', type: 'string', comment: "the merchant's refund number" },
+    { name: 'ch_refund_id', type: 'string', comment: "the channel's refund id, once known" },
+    {
+      name: 'status',
+      type: 'string',
+      comment: 'CREATED, PROCESSING, REFUNDED, FAILED, ABNORMAL (docs/finance.md: what each means for money)',
+    },
+    {
+      name: 'refund_state',
+      type: 'int',
+      comment: 'the state the merchant sees: 0 refunded, 1 processing, 2 failed, 3 abnormal',
+    },
+    { name: 'refund_fee', type: 'bigint', comment: 'amount refunded (or asked for), integer fen' },
+    { name: 'total_fee', type: 'bigint', comment: "the order's amount, integer fen" },
+    { name: 'refund_desc', type: 'string', comment: "the merchant's reason for the refund" },
+    { name: 'op_user_id', type: 'string', comment: 'who asked for the refund (cashier)' },
+    { name: 'store_id', type: 'string', comment: "the order's store" },
+    { name: 'device_info', type: 'string', comment: "the order's POS device" },
+    { name: 'err_code', type: 'string', comment: "the channel's refusal code" },
+    { name: 'err_msg', type: 'string', comment: "the channel's refusal text" },
+    { name: 'created_at', type: 'timestamp', comment: 'refund recorded (amount reserved), UTC' },
+    { name: 'updated_at', type: 'timestamp', comment: 'last change of the refund, UTC' },
+    { name: 'refunded_at', type: 'timestamp', comment: 'the gateway learnt it succeeded (REFUNDED), UTC' },
+    { name: 'refund_time', type: 'timestamp', comment: "the channel's refund time, UTC" },
+    { name: 'paid_at', type: 'timestamp', comment: "the order's payment time, UTC" },
+    {
+      name: 'settlement_date',
+      type: 'date',
+      comment: `merchant's local date (${settlementTimeZone}) of refunded_at, else created_at`,
+    },
+  ];
+}
+
+/** The refunds table's columns for the installed channels. */
+export const refundColumns = refundColumnsFor(installedChannels);
+
+/**
  * The curate query's select expressions of the columns the channels add, in `curatedColumnsFor`'s order: what
  * stands for the `-- channel columns` line of finance/sql/curate-orders.sql.
  */
@@ -201,13 +287,20 @@ export function channelColumnsSql(channels: readonly ChannelDescriptor[]): strin
     .join('');
 }
 
+/** Each curated table's view at the latest snapshot. */
+const currentViews = {
+  [financeTables.curated]: financeTables.current,
+  [financeTables.refunds]: financeTables.refundsCurrent,
+} as const;
+
 /**
- * The statement that points `orders_current` at one snapshot: the state machine runs it in Athena after each
- * curate (building the same text), the DuckDB runner runs it locally. `dt` is a date the caller made, never input.
+ * The statement that points `orders_current` (or, for `refunds`, `refunds_current`) at one snapshot: the state
+ * machine runs it in Athena after each curate (building the same text), the DuckDB runner runs it locally. `dt`
+ * is a date the caller made, never input.
  */
-export function currentViewSql(dt: string): string {
+export function currentViewSql(dt: string, table: keyof typeof currentViews = financeTables.curated): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(dt)) throw new RangeError(`not a snapshot date: ${dt}`);
-  return `CREATE OR REPLACE VIEW ${financeTables.current} AS SELECT * FROM ${financeTables.curated} WHERE dt = '${dt}'`;
+  return `CREATE OR REPLACE VIEW ${currentViews[table]} AS SELECT * FROM ${table} WHERE dt = '${dt}'`;
 }
 
 /** The partition column of the curated table (and the raw table's first): the snapshot's date, `YYYY-MM-DD`. */
@@ -217,17 +310,28 @@ export const snapshotColumn = {
   comment: 'snapshot date (UTC), YYYY-MM-DD',
 } as const;
 
-/** The raw table's `item` column in Glue's type spelling: a struct of `{s|n: string}` structs. */
-export function rawItemGlueType(attributes = rawAttributes): string {
-  return `struct<${attributes.map(([name, type]) => `${name}:struct<${type}:string>`).join(',')}>`;
+/**
+ * The raw table's `item` column in Glue's type spelling: a struct of `{s|n: string}` structs, and for a list of maps
+ * (`refunds`) `struct<l:array<struct<m:struct<…>>>>`.
+ */
+export function rawItemGlueType(attributes: RawAttributes = rawAttributes): string {
+  const typeOf = (type: RawAttribute): string =>
+    typeof type === 'string'
+      ? `struct<${type}:string>`
+      : `struct<l:array<struct<m:${rawItemGlueType(type.listOfMaps)}>>>`;
+  return `struct<${attributes.map(([name, type]) => `${name}:${typeOf(type)}`).join(',')}>`;
 }
 
 /**
- * The raw table's `item` column in DuckDB's type spelling. DuckDB matches JSON keys as written (`S`, `N`), where
- * Hive's JSON SerDe folds them to lower case; field access in SQL is case-insensitive in both.
+ * The raw table's `item` column in DuckDB's type spelling. DuckDB matches JSON keys as written (`S`, `N`, `L`,
+ * `M`), where Hive's JSON SerDe folds them to lower case; field access in SQL is case-insensitive in both.
  */
-export function rawItemDuckDbType(attributes = rawAttributes): string {
-  return `STRUCT(${attributes.map(([name, type]) => `${name} STRUCT(${type.toUpperCase()} VARCHAR)`).join(', ')})`;
+export function rawItemDuckDbType(attributes: RawAttributes = rawAttributes): string {
+  const typeOf = (type: RawAttribute): string =>
+    typeof type === 'string'
+      ? `STRUCT(${type.toUpperCase()} VARCHAR)`
+      : `STRUCT(L STRUCT(M ${rawItemDuckDbType(type.listOfMaps)})[])`;
+  return `STRUCT(${attributes.map(([name, type]) => `${name} ${typeOf(type)}`).join(', ')})`;
 }
 
 /** A curated column's type as DuckDB names it. */

@@ -2,14 +2,17 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type Json } from '@duckdb/node-api';
 import {
+  type CuratedColumn,
   curatedColumns,
   currentViewSql,
+  duckDbType,
   financeDatabase,
   financePrefixes,
   financeTables,
   rawItemDuckDbType,
+  refundColumns,
 } from './catalog.ts';
-import { type ReportName, readSql } from './sql.ts';
+import { type ReportName, readSql, type SqlName } from './sql.ts';
 
 /** A query's result: its columns (name and DuckDB type) and its rows as JSON values. */
 export interface QueryResult {
@@ -21,11 +24,39 @@ export interface QueryResult {
   readonly rows: ReadonlyArray<Record<string, Json>>;
 }
 
+/** Rows one curate wrote to each curated table. */
+export interface CurateResult {
+  readonly orders: number;
+  readonly refunds: number;
+}
+
+/** The curated tables: the SQL file that builds each, its folder under the root, its columns. */
+const curatedTables = [
+  {
+    table: financeTables.curated,
+    sql: 'curate-orders',
+    prefix: financePrefixes.curated,
+    columns: curatedColumns,
+  },
+  {
+    table: financeTables.refunds,
+    sql: 'curate-refunds',
+    prefix: financePrefixes.curatedRefunds,
+    columns: refundColumns,
+  },
+] as const satisfies ReadonlyArray<{
+  table: string;
+  sql: SqlName;
+  prefix: string;
+  columns: readonly CuratedColumn[];
+}>;
+
 /**
  * The finance tables over a local root (the exports bucket's stand-in, `.local` in local mode), in DuckDB: the
  * schema `micropay_finance` with `orders_export` (DynamoDB's JSON export, read only from each export's
- * `data/` folder), `orders` (the curated Parquet files) and `orders_current` (the latest snapshot), so the SQL
- * files run here unchanged. Times are UTC: the session time zone is set, not taken from the machine.
+ * `data/` folder), `orders` and `refunds` (the curated Parquet files) and `orders_current` and `refunds_current`
+ * (the latest snapshot), so the SQL files run here unchanged. Times are UTC: the session time zone is set, not
+ * taken from the machine.
  */
 export class FinanceDuckDb {
   private readonly instance: DuckDBInstance;
@@ -64,31 +95,55 @@ export class FinanceDuckDb {
   }
 
   /**
-   * Builds the curated partition of one export (`curated/orders/dt=<dt>/`), replacing what an earlier export
-   * of that day wrote (as the state machine clears the prefix before its INSERT INTO), and points
-   * `orders_current` at the latest snapshot. Returns the rows written.
+   * Builds the curated partitions of one export (`curated/orders/dt=<dt>/` and `curated/refunds/dt=<dt>/`),
+   * replacing what an earlier export of that day wrote (as the state machine clears the prefixes before its
+   * INSERT INTOs), and points `orders_current` and `refunds_current` at the latest snapshot. Returns the orders
+   * written (`curateSnapshot` gives the refunds too).
    */
   async curate(dt: string, exportId: string): Promise<number> {
+    return (await this.curateSnapshot(dt, exportId)).orders;
+  }
+
+  /** `curate`, returning the rows written to each curated table. */
+  async curateSnapshot(dt: string, exportId: string): Promise<CurateResult> {
     await this.refresh();
-    const prepared = await this.connection.prepare(
-      `CREATE OR REPLACE TEMP TABLE curated_run AS ${readSql('curate-orders')}`,
-    );
-    prepared.bind([dt, exportId]);
-    await prepared.run();
-    const partition = join(this.root, financePrefixes.curated, `dt=${dt}`);
-    const staging = `${partition}.staging-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    // Hive layout, as Athena's INSERT INTO writes it: the partition column is in the path, not in the file.
-    await this.connection.run(
-      `COPY (SELECT * EXCLUDE (dt) FROM curated_run) TO ${literal(join(staging, `${exportId}.parquet`))} (FORMAT parquet, COMPRESSION zstd)`,
-    );
-    const counted = await this.connection.runAndReadAll('SELECT count(*) AS n FROM curated_run');
-    await this.connection.run('DROP TABLE curated_run');
-    rmSync(partition, { recursive: true, force: true });
-    renameSync(staging, partition);
+    const counts: Record<string, number> = {};
+    const staged: { staging: string; partition: string }[] = [];
+    try {
+      for (const { table, sql, prefix } of curatedTables) {
+        const prepared = await this.connection.prepare(
+          `CREATE OR REPLACE TEMP TABLE curated_run AS ${readSql(sql)}`,
+        );
+        prepared.bind([dt, exportId]);
+        await prepared.run();
+        const partition = join(this.root, prefix, `dt=${dt}`);
+        const staging = `${partition}.staging-${process.pid}`;
+        rmSync(staging, { recursive: true, force: true });
+        mkdirSync(staging, { recursive: true });
+        staged.push({ staging, partition });
+        // Hive layout, as Athena's INSERT INTO writes it: the partition column is in the path, not in the file.
+        // A day without refunds still gets its (empty) file, so each snapshot has a partition in both tables.
+        await this.connection.run(
+          `COPY (SELECT * EXCLUDE (dt) FROM curated_run) TO ${literal(join(staging, `${exportId}.parquet`))} (FORMAT parquet, COMPRESSION zstd)`,
+        );
+        const counted = await this.connection.runAndReadAll('SELECT count(*) AS n FROM curated_run');
+        await this.connection.run('DROP TABLE curated_run');
+        counts[table] = Number(counted.getRowObjectsJson()[0]?.n ?? 0);
+      }
+    } catch (error) {
+      for (const { staging } of staged) rmSync(staging, { recursive: true, force: true });
+      throw error;
+    }
+    // Both tables built: only then is either partition replaced (as the state machine publishes after both).
+    for (const { staging, partition } of staged) {
+      rmSync(partition, { recursive: true, force: true });
+      renameSync(staging, partition);
+    }
     await this.refresh();
-    return Number(counted.getRowObjectsJson()[0]?.n ?? 0);
+    return {
+      orders: counts[financeTables.curated] ?? 0,
+      refunds: counts[financeTables.refunds] ?? 0,
+    };
   }
 
   /** Runs one report's SQL file with its positional parameters. */
@@ -149,21 +204,23 @@ export class FinanceDuckDb {
     }
     const latest = this.snapshots().at(-1);
     if (latest === undefined) return;
-    const columns = curatedColumns.map((c) => c.name).join(', ');
-    await this.connection.run(
-      `CREATE OR REPLACE VIEW ${financeTables.curated} AS
-       SELECT ${columns}, dt
-       FROM read_parquet(${literal(join(this.root, financePrefixes.curated, 'dt=*', '*.parquet'))},
-         hive_partitioning = true, hive_types = {'dt': 'VARCHAR'})`,
-    );
-    await this.connection.run(currentViewSql(latest));
+    for (const { table, prefix, columns } of curatedTables) {
+      const names = columns.map((c) => c.name).join(', ');
+      const files = join(this.root, prefix, 'dt=*', '*.parquet');
+      // A root curated before a table existed (refunds) has no files of it: the table is there, empty.
+      const source = hasFiles(join(this.root, prefix), '.parquet')
+        ? `SELECT ${names}, dt FROM read_parquet(${literal(files)}, hive_partitioning = true, hive_types = {'dt': 'VARCHAR'})`
+        : `SELECT ${columns.map((c) => `CAST(NULL AS ${duckDbType(c.type)}) AS ${c.name}`).join(', ')}, CAST(NULL AS VARCHAR) AS dt WHERE false`;
+      await this.connection.run(`CREATE OR REPLACE VIEW ${table} AS ${source}`);
+      await this.connection.run(currentViewSql(latest, table));
+    }
   }
 }
 
-/** Whether a folder holds a `.json.gz` file anywhere below it. */
-function hasFiles(dir: string): boolean {
+/** Whether a folder holds a file ending in `suffix` anywhere below it. */
+function hasFiles(dir: string, suffix = '.json.gz'): boolean {
   if (!existsSync(dir)) return false;
-  return readdirSync(dir, { recursive: true }).some((name) => String(name).endsWith('.json.gz'));
+  return readdirSync(dir, { recursive: true }).some((name) => String(name).endsWith(suffix));
 }
 
 /** A SQL string literal. */

@@ -9,8 +9,8 @@ import { channelColumnsSql } from './catalog.ts';
 export const reportNames = ['daily-settlement', 'open-orders', 'ledger'] as const;
 export type ReportName = (typeof reportNames)[number];
 
-/** Every SQL file: the reports and the curate query. Athena's named queries are made from the same files. */
-export const sqlNames = [...reportNames, 'curate-orders'] as const;
+/** Every SQL file: the reports and the curate queries. Athena's named queries are made from the same files. */
+export const sqlNames = [...reportNames, 'curate-orders', 'curate-refunds'] as const;
 export type SqlName = (typeof sqlNames)[number];
 
 const sqlDir = fileURLToPath(new URL('./sql/', import.meta.url));

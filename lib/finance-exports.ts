@@ -32,6 +32,7 @@ import {
   financePrefixes,
   financeTables,
   rawItemGlueType,
+  refundColumns,
   snapshotColumn,
 } from '#finance/catalog.ts';
 import { readSql, sqlNames } from '#finance/sql.ts';
@@ -77,7 +78,7 @@ export interface FinanceExportsProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** Partition projection of the `dt` (snapshot date) column both Glue tables have: no crawler, no partitions to add. */
+/** Partition projection of the `dt` (snapshot date) column every Glue table has: no crawler, no partitions to add. */
 const snapshotDateProjection = {
   'projection.enabled': 'true',
   'projection.dt.type': 'date',
@@ -88,27 +89,33 @@ const snapshotDateProjection = {
 } as const;
 
 /**
- * Finance exports (issue 10): a daily DynamoDB export of the orders table to an S3 bucket, a curated Parquet
- * table built from it by Athena, the Glue tables over both (partition projection, no crawler), an Athena
- * workgroup with the SQL files of finance/sql/ as named queries, and a managed policy for finance.
+ * Finance exports (issues 10 and 21): a daily DynamoDB export of the orders table to an S3 bucket, two curated
+ * Parquet tables built from it by Athena (orders, and their refunds), the Glue tables over them (partition
+ * projection, no crawler), an Athena workgroup with the SQL files of finance/sql/ as named queries, and a managed
+ * policy for finance.
  */
 export class FinanceExports extends Construct {
-  /** Exports (`exports/orders/`), the curated table (`curated/orders/`) and Athena results (`athena-results/`). */
+  /**
+   * Exports (`exports/orders/`), the curated tables (`curated/orders/`, `curated/refunds/`) and Athena results
+   * (`athena-results/`).
+   */
   public readonly bucket: Bucket;
   /** The bucket's server access logs. */
   public readonly accessLogs: Bucket;
-  /** Export, then curate, then point `orders_current` at the new snapshot. */
+  /** Export, then curate orders and refunds, then point `refunds_current` and `orders_current` at the new snapshot. */
   public readonly stateMachine: StateMachine;
   /** Starts `stateMachine` daily. */
   public readonly schedule: Schedule;
   /** DynamoDB's export: reads the orders table, writes `exports/orders/` only. */
   public readonly exportRole: Role;
-  /** Athena's curate query: reads `exports/orders/`, writes `curated/orders/` and the results prefix. */
+  /** Athena's curate queries: read `exports/orders/`, write `curated/orders/`, `curated/refunds/` and results. */
   public readonly curateRole: Role;
   public readonly workGroup: CfnWorkGroup;
   public readonly database: CfnDatabase;
   public readonly rawTable: CfnTable;
   public readonly curatedTable: CfnTable;
+  /** One row per refund per daily snapshot (finance/sql/curate-refunds.sql). */
+  public readonly refundsTable: CfnTable;
   /** One named query per SQL file, by file name. */
   public readonly namedQueries: Readonly<Record<string, CfnNamedQuery>>;
   /** For finance: Athena on the workgroup, the curated table and its results; nothing else. */
@@ -163,6 +170,7 @@ export class FinanceExports extends Construct {
       lifecycleRules: [
         snapshots('exports', financePrefixes.exports),
         snapshots('curated', financePrefixes.curated),
+        snapshots('curated-refunds', financePrefixes.curatedRefunds),
         {
           id: 'athena-results',
           prefix: financePrefixes.athenaResults,
@@ -239,8 +247,33 @@ export class FinanceExports extends Construct {
         },
       },
     });
+    this.refundsTable = new CfnTable(this, 'RefundsTable', {
+      catalogId: stack.account,
+      databaseName,
+      tableInput: {
+        name: financeTables.refunds,
+        description:
+          "Refunds, typed, one row per refund (an order's refunds list unnested) per daily snapshot (dt); docs/finance.md lists the columns",
+        tableType: 'EXTERNAL_TABLE',
+        partitionKeys: [snapshotColumn],
+        parameters: {
+          classification: 'parquet',
+          'parquet.compression': 'SNAPPY',
+          ...snapshotDateProjection,
+          'storage.location.template': `${s3Url(financePrefixes.curatedRefunds)}dt=$\{dt}/`,
+        },
+        storageDescriptor: {
+          columns: refundColumns.map(({ name, type, comment }) => ({ name, type, comment })),
+          location: s3Url(financePrefixes.curatedRefunds),
+          inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+          serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+        },
+      },
+    });
     this.rawTable.addResourceDependency(this.database);
     this.curatedTable.addResourceDependency(this.database);
+    this.refundsTable.addResourceDependency(this.database);
 
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: workGroupName,
@@ -329,7 +362,8 @@ export class FinanceExports extends Construct {
     );
     this.curateRole = new Role(this, 'CurateRole', {
       assumedBy: new ArnPrincipal(machineRole.roleArn),
-      description: 'Athena curate query: exports/orders/ to curated/orders/ of the finance bucket',
+      description:
+        'Athena curate queries: exports/orders/ to curated/orders/ and curated/refunds/ of the finance bucket',
     });
     for (const statement of [
       new PolicyStatement({
@@ -343,21 +377,42 @@ export class FinanceExports extends Construct {
       }),
       new PolicyStatement({
         actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
-        resources: [catalogArn, databaseArn, tableArn(financeTables.raw), tableArn(financeTables.curated)],
+        resources: [
+          catalogArn,
+          databaseArn,
+          tableArn(financeTables.raw),
+          tableArn(financeTables.curated),
+          tableArn(financeTables.refunds),
+        ],
       }),
-      // INSERT INTO adds partitions to the table it writes; the raw export is only read.
+      // INSERT INTO adds partitions to the tables it writes; the raw export is only read.
       new PolicyStatement({
         actions: ['glue:BatchCreatePartition', 'glue:CreatePartition'],
-        resources: [catalogArn, databaseArn, tableArn(financeTables.curated)],
+        resources: [
+          catalogArn,
+          databaseArn,
+          tableArn(financeTables.curated),
+          tableArn(financeTables.refunds),
+        ],
       }),
-      // CREATE OR REPLACE VIEW orders_current.
+      // CREATE OR REPLACE VIEW orders_current, refunds_current.
       new PolicyStatement({
         actions: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
-        resources: [catalogArn, databaseArn, tableArn(financeTables.current)],
+        resources: [
+          catalogArn,
+          databaseArn,
+          tableArn(financeTables.current),
+          tableArn(financeTables.refundsCurrent),
+        ],
       }),
       new PolicyStatement({ actions: ['athena:GetDataCatalog'], resources: [dataCatalogArn] }),
       new PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [this.bucket.bucketArn] }),
-      listPrefixes([financePrefixes.exports, financePrefixes.curated, financePrefixes.athenaResults]),
+      listPrefixes([
+        financePrefixes.exports,
+        financePrefixes.curated,
+        financePrefixes.curatedRefunds,
+        financePrefixes.athenaResults,
+      ]),
       new PolicyStatement({ actions: ['s3:GetObject'], resources: [objects(financePrefixes.exports)] }),
       new PolicyStatement({
         actions: [
@@ -367,7 +422,11 @@ export class FinanceExports extends Construct {
           's3:AbortMultipartUpload',
           's3:ListMultipartUploadParts',
         ],
-        resources: [objects(financePrefixes.curated), objects(financePrefixes.athenaResults)],
+        resources: [
+          objects(financePrefixes.curated),
+          objects(financePrefixes.curatedRefunds),
+          objects(financePrefixes.athenaResults),
+        ],
       }),
     ]) {
       this.curateRole.addToPolicy(statement);
@@ -392,11 +451,15 @@ export class FinanceExports extends Construct {
         AccountId: stack.account,
         ExportsPrefix: financePrefixes.exports,
         CuratedPrefix: financePrefixes.curated,
+        CuratedRefundsPrefix: financePrefixes.curatedRefunds,
         Database: databaseName,
         WorkGroup: workGroupName,
         CuratedTable: financeTables.curated,
         CurrentView: financeTables.current,
+        RefundsTable: financeTables.refunds,
+        RefundsCurrentView: financeTables.refundsCurrent,
         CurateQuery: curateQueryForAsl(),
+        CurateRefundsQuery: curateQueryForAsl('curate-refunds'),
       },
       timeout: Duration.hours(12),
       tracingEnabled: true,
@@ -406,7 +469,7 @@ export class FinanceExports extends Construct {
         includeExecutionData: false,
       },
     });
-    this.stateMachine.node.addDependency(this.curatedTable, this.rawTable);
+    this.stateMachine.node.addDependency(this.curatedTable, this.refundsTable, this.rawTable);
     suppressPolicy(machineRole, [
       [
         'AwsSolutions-IAM5',
@@ -414,7 +477,7 @@ export class FinanceExports extends Construct {
       ],
     ]);
     const prefixWildcard =
-      'Object wildcards are scoped to one prefix of the finance bucket (exports/orders/, curated/orders/, athena-results/), and the export wildcard to exports of the orders table: each export and object key is new.';
+      'Object wildcards are scoped to one prefix of the finance bucket (exports/orders/, curated/orders/, curated/refunds/, athena-results/), and the export wildcard to exports of the orders table: each export and object key is new.';
     suppressPolicy(this.exportRole, [['AwsSolutions-IAM5', prefixWildcard]]);
     suppressPolicy(this.curateRole, [['AwsSolutions-IAM5', prefixWildcard]]);
 
@@ -432,7 +495,8 @@ export class FinanceExports extends Construct {
     // Finance: run queries in the workgroup over the curated table and read their results. Athena writes a
     // query's results with the caller's permissions, hence the results prefix; the raw export is not readable.
     this.financePolicy = new ManagedPolicy(this, 'FinancePolicy', {
-      description: 'Micropay finance: Athena on the finance workgroup, read the curated orders table',
+      description:
+        'Micropay finance: Athena on the finance workgroup, read the curated orders and refunds tables',
       statements: [
         new PolicyStatement({
           actions: [
@@ -473,11 +537,20 @@ export class FinanceExports extends Construct {
             databaseArn,
             tableArn(financeTables.curated),
             tableArn(financeTables.current),
+            tableArn(financeTables.refunds),
+            tableArn(financeTables.refundsCurrent),
           ],
         }),
         new PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [this.bucket.bucketArn] }),
-        listPrefixes([financePrefixes.curated, financePrefixes.athenaResults]),
-        new PolicyStatement({ actions: ['s3:GetObject'], resources: [objects(financePrefixes.curated)] }),
+        listPrefixes([
+          financePrefixes.curated,
+          financePrefixes.curatedRefunds,
+          financePrefixes.athenaResults,
+        ]),
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [objects(financePrefixes.curated), objects(financePrefixes.curatedRefunds)],
+        }),
         new PolicyStatement({
           actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
           resources: [objects(financePrefixes.athenaResults)],
@@ -487,7 +560,7 @@ export class FinanceExports extends Construct {
     suppress(this.financePolicy, [
       [
         'AwsSolutions-IAM5',
-        `${prefixWildcard} Finance reads curated/orders/ and its own query results only.`,
+        `${prefixWildcard} Finance reads curated/orders/, curated/refunds/ and its own query results only.`,
       ],
     ]);
 
@@ -555,9 +628,15 @@ export class FinanceExports extends Construct {
   }
 }
 
-/** The curate SQL as the state machine's INSERT INTO, escaped to sit inside the ASL's JSON string. */
-export function curateQueryForAsl(): string {
-  return JSON.stringify(`INSERT INTO ${financeTables.curated}\n${readSql('curate-orders')}`).slice(1, -1);
+/** Each curate SQL file and the curated table it fills. */
+const curatedBy = {
+  'curate-orders': financeTables.curated,
+  'curate-refunds': financeTables.refunds,
+} as const;
+
+/** A curate SQL file as the state machine's INSERT INTO its table, escaped to sit inside the ASL's JSON string. */
+export function curateQueryForAsl(name: keyof typeof curatedBy = 'curate-orders'): string {
+  return JSON.stringify(`INSERT INTO ${curatedBy[name]}\n${readSql(name)}`).slice(1, -1);
 }
 
 /** cdk-nag suppressions (the metadata cdk-nag reads), with the reason each finding does not apply. */

@@ -3,6 +3,8 @@
 -- Amounts stay integers of fen and fee fields exact decimals; times become UTC timestamps; settlement_date is
 -- the merchant's local date (China Standard Time, Asia/Shanghai) of paid_at, else created_at.
 -- No payment code of any form is selected. Athena runs it as INSERT INTO orders; DuckDB copies it to Parquet.
+-- Only orders: the items beside them whose key carries #refund# bind a merchant's refund number to a refund
+-- (adapters/tables.ts); they are not orders. The refunds themselves are in curate-refunds.sql.
 SELECT
   item.merchant_id.s AS merchant_id,
   item.mch_trade_id.s AS mch_trade_id,
@@ -41,4 +43,4 @@ SELECT
   CAST(item.version.n AS BIGINT) AS version,
   dt
 FROM orders_export
-WHERE dt = ? AND export_id = ?
+WHERE dt = ? AND export_id = ? AND item.order_key.s NOT LIKE '%#refund#%'

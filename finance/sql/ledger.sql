@@ -1,6 +1,11 @@
--- ledger: every order of one merchant whose settlement date is in a range, one row each, in time order:
--- the rows a reconciliation with the channel's statement starts from (download the result as CSV).
+-- ledger: every order and every refund of one merchant whose settlement date is in a range, one row each, in
+-- time order: the rows a reconciliation with the channel's statement starts from (download the result as CSV).
 -- Parameters: 1. merchant_id, 2. first settlement date 'YYYY-MM-DD', 3. last settlement date (inclusive).
+-- entry is 'payment' (an order, dated by paid_at, else created_at) or 'refund' (a refund, dated by the day it
+-- succeeded, refunded_at, else the day it was recorded). amount_fen is the money the row moves: a PAID order's
+-- total_fee, minus a REFUNDED refund's refund_fee, 0 otherwise; summed over a range it is paid less refunded.
+-- A refund row carries its order's ids, channel, store and device; its state is the refund's status, created_at,
+-- updated_at, op_user_id and err_code the refund's; the order's amounts and fees are NULL there.
 SELECT
   settlement_date,
   created_at,
@@ -30,7 +35,95 @@ SELECT
   net_money,
   refund_noted_at,
   reverse_action,
-  err_code
-FROM orders_current
+  err_code,
+  entry,
+  amount_fen,
+  refund_id,
+  out_refund_no,
+  ch_refund_id,
+  refund_fee,
+  refund_state,
+  refunded_at
+FROM (
+  SELECT
+    settlement_date,
+    created_at,
+    paid_at,
+    updated_at,
+    merchant_id,
+    store_id,
+    device_info,
+    op_user_id,
+    mch_trade_id,
+    trade_id,
+    out_trade_id,
+    ch_trade_id,
+    channel,
+    pay_type,
+    state,
+    trade_state,
+    fee_type,
+    total_fee,
+    cash_fee,
+    coupon_fee,
+    receipt_amount,
+    liquidator_commission_fee,
+    bank_commission_fee,
+    pay_platform_fee,
+    gateway_commission_fee,
+    net_money,
+    refund_noted_at,
+    reverse_action,
+    err_code,
+    'payment' AS entry,
+    CASE WHEN state = 'PAID' THEN total_fee ELSE 0 END AS amount_fen,
+    CAST(NULL AS VARCHAR) AS refund_id,
+    CAST(NULL AS VARCHAR) AS out_refund_no,
+    CAST(NULL AS VARCHAR) AS ch_refund_id,
+    CAST(NULL AS BIGINT) AS refund_fee,
+    CAST(NULL AS INTEGER) AS refund_state,
+    CAST(NULL AS TIMESTAMP) AS refunded_at
+  FROM orders_current
+  UNION ALL
+  SELECT
+    settlement_date,
+    created_at,
+    CAST(NULL AS TIMESTAMP) AS paid_at,
+    updated_at,
+    merchant_id,
+    store_id,
+    device_info,
+    op_user_id,
+    mch_trade_id,
+    trade_id,
+    out_trade_id,
+    ch_trade_id,
+    channel,
+    pay_type,
+    status AS state,
+    CAST(NULL AS INTEGER) AS trade_state,
+    fee_type,
+    CAST(NULL AS BIGINT) AS total_fee,
+    CAST(NULL AS BIGINT) AS cash_fee,
+    CAST(NULL AS BIGINT) AS coupon_fee,
+    CAST(NULL AS BIGINT) AS receipt_amount,
+    CAST(NULL AS DECIMAL(20, 8)) AS liquidator_commission_fee,
+    CAST(NULL AS DECIMAL(20, 8)) AS bank_commission_fee,
+    CAST(NULL AS DECIMAL(20, 8)) AS pay_platform_fee,
+    CAST(NULL AS DECIMAL(20, 8)) AS gateway_commission_fee,
+    CAST(NULL AS DECIMAL(20, 8)) AS net_money,
+    CAST(NULL AS TIMESTAMP) AS refund_noted_at,
+    CAST(NULL AS VARCHAR) AS reverse_action,
+    err_code,
+    'refund' AS entry,
+    CASE WHEN status = 'REFUNDED' THEN -refund_fee ELSE 0 END AS amount_fen,
+    refund_id,
+    out_refund_no,
+    ch_refund_id,
+    refund_fee,
+    refund_state,
+    refunded_at
+  FROM refunds_current
+) AS entries
 WHERE merchant_id = ? AND settlement_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
-ORDER BY created_at, trade_id
+ORDER BY created_at, trade_id, refund_id NULLS FIRST

@@ -46,6 +46,7 @@ const database = propertiesOf<{ DatabaseInput: { Name: string } }>(finance.datab
 type GlueTable = { TableInput: { Name: string; Parameters: Record<string, string> } };
 const rawTable = propertiesOf<GlueTable>(finance.rawTable).TableInput;
 const curatedTable = propertiesOf<GlueTable>(finance.curatedTable).TableInput;
+const refundsTable = propertiesOf<GlueTable>(finance.refundsTable).TableInput;
 /** A Glue table's partition location, its projection template filled in. */
 const partitionOf = (table: GlueTable['TableInput'], values: Record<string, string>) =>
   (table.Parameters['storage.location.template'] ?? '').replace(
@@ -403,6 +404,7 @@ const exportsDone = [
   'DescribeExport',
 ];
 const curatedPartition = partitionOf(curatedTable, { dt }).replace(`s3://${bucket}/`, '');
+const refundsPartition = partitionOf(refundsTable, { dt }).replace(`s3://${bucket}/`, '');
 
 interface Scenario {
   readonly title: string;
@@ -422,7 +424,11 @@ const scenarios: Scenario[] = [
         'Exported?',
         'ListCurated',
         'Cleared?',
+        'ListCuratedRefunds',
+        'RefundsCleared?',
         'Curate',
+        'CurateRefunds',
+        'PublishRefundsCurrent',
         'PublishCurrent',
         'Done',
       ]);
@@ -448,6 +454,10 @@ const scenarios: Scenario[] = [
       assert.equal(listed?.roleArn, curateRoleArn);
       // The partition cleared is the one the curated table's projection reads for the day.
       assert.deepEqual(listed?.arguments, { Bucket: bucket, Prefix: curatedPartition, MaxKeys: 1000 });
+      const [listedRefunds] = callsOf(run, 'ListCuratedRefunds');
+      assert.equal(listedRefunds?.roleArn, curateRoleArn);
+      assert.deepEqual(listedRefunds?.arguments, { Bucket: bucket, Prefix: refundsPartition, MaxKeys: 1000 });
+      assert.equal(refundsPartition, `curated/refunds/dt=${dt}/`);
       const [curate] = callsOf(run, 'Curate');
       assert.equal(curate?.roleArn, curateRoleArn);
       assert.deepEqual(curate?.arguments, {
@@ -468,6 +478,30 @@ const scenarios: Scenario[] = [
         written.filter((url) => url.startsWith(rawPartition)),
         [`${rawPartition}6g2ehsf3oy5vrnvx3shtuyhzjm.json.gz`],
       );
+      // The refunds: their SQL file into their table, from the same export with the same parameters.
+      const [curateRefunds] = callsOf(run, 'CurateRefunds');
+      assert.equal(curateRefunds?.roleArn, curateRoleArn);
+      assert.deepEqual(curateRefunds?.arguments, {
+        QueryString: `INSERT INTO ${refundsTable.Name}\n${readSql('curate-refunds')}`,
+        ExecutionParameters: [`'${dt}'`, `'${exportId}'`],
+        QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: database },
+        WorkGroup: workGroup.Name,
+      });
+      const [publishedRefunds] = callsOf(run, 'PublishRefundsCurrent');
+      assert.equal(publishedRefunds?.roleArn, curateRoleArn);
+      assert.deepEqual(publishedRefunds?.arguments, {
+        QueryString: currentViewSql(dt, 'refunds'),
+        QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: database },
+        WorkGroup: workGroup.Name,
+      });
+      assert.match(
+        currentViewSql(dt, 'refunds'),
+        new RegExp(`VIEW ${financeTables.refundsCurrent} AS SELECT \\* FROM ${refundsTable.Name} `),
+      );
+      assert.deepEqual(
+        run.aws.queries.map((q) => q.state),
+        ['Curate', 'CurateRefunds', 'PublishRefundsCurrent', 'PublishCurrent'],
+      );
       const [published] = callsOf(run, 'PublishCurrent');
       assert.equal(published?.roleArn, curateRoleArn);
       assert.deepEqual(published?.arguments, {
@@ -485,7 +519,7 @@ const scenarios: Scenario[] = [
   },
   {
     title:
-      'on a rerun, empties the day’s curated partition (1001 objects, two pages) and only it, then curates',
+      'on a rerun, empties the day’s curated partitions (1001 objects, two pages; 2 refunds files) and only them, then curates',
     world: {
       exportStatuses: ['COMPLETED'],
       objects: [
@@ -493,14 +527,17 @@ const scenarios: Scenario[] = [
           { length: 1001 },
           (_, i) => `curated/orders/dt=${dt}/part-${String(i).padStart(5, '0')}.parquet`,
         ),
+        `curated/refunds/dt=${dt}/part-00000.parquet`,
+        `curated/refunds/dt=${dt}/part-00001.parquet`,
         'curated/orders/dt=2026-11-30/part-00000.parquet',
+        'curated/refunds/dt=2026-11-30/part-00000.parquet',
         `curated/orders/dt=${dt}x/unrelated.parquet`,
         'athena-results/earlier.txt',
       ],
     },
     check(run) {
       succeeded(run);
-      assert.deepEqual(run.result.states.slice(5, 14), [
+      assert.deepEqual(run.result.states.slice(5, 18), [
         'ListCurated',
         'Cleared?',
         'DeleteCurated',
@@ -509,14 +546,28 @@ const scenarios: Scenario[] = [
         'DeleteCurated',
         'ListCurated',
         'Cleared?',
-        'Curate',
+        'ListCuratedRefunds',
+        'RefundsCleared?',
+        'DeleteCuratedRefunds',
+        'ListCuratedRefunds',
+        'RefundsCleared?',
       ]);
+      assert.equal(run.result.states[18], 'Curate');
       const deletes = callsOf(run, 'DeleteCurated');
       assert.deepEqual(
         deletes.map((c) => c.arguments.Delete.Objects.length),
         [1000, 1],
       );
-      for (const call of deletes) {
+      assert.deepEqual(
+        callsOf(run, 'DeleteCuratedRefunds').map((c) => c.arguments.Delete.Objects),
+        [
+          [
+            { Key: `curated/refunds/dt=${dt}/part-00000.parquet` },
+            { Key: `curated/refunds/dt=${dt}/part-00001.parquet` },
+          ],
+        ],
+      );
+      for (const call of [...deletes, ...callsOf(run, 'DeleteCuratedRefunds')]) {
         assert.equal(call.roleArn, curateRoleArn);
         assert.equal(call.arguments.Bucket, bucket);
         assert.equal(call.arguments.Delete.Quiet, true);
@@ -527,6 +578,7 @@ const scenarios: Scenario[] = [
         'athena-results/earlier.txt',
         'curated/orders/dt=2026-11-30/part-00000.parquet',
         `curated/orders/dt=${dt}x/unrelated.parquet`,
+        'curated/refunds/dt=2026-11-30/part-00000.parquet',
       ]);
     },
   },
@@ -570,7 +622,7 @@ const scenarios: Scenario[] = [
     title: 'goes on after a transient error of each SDK task, the export started once (its client token)',
     world: {
       exportStatuses: ['COMPLETED'],
-      objects: [`curated/orders/dt=${dt}/part-00000.parquet`],
+      objects: [`curated/orders/dt=${dt}/part-00000.parquet`, `curated/refunds/dt=${dt}/part-00000.parquet`],
       faults: {
         Export: [new StatesError('DynamoDb.InternalServerErrorException', 'Internal server error')],
         DescribeExport: [new StatesError('DynamoDb.LimitExceededException', 'Too many requests')],
@@ -578,6 +630,13 @@ const scenarios: Scenario[] = [
         DeleteCurated: [
           new StatesError('S3.S3Exception', 'We encountered an internal error. (InternalError)'),
         ],
+        ListCuratedRefunds: [
+          new StatesError('S3.S3Exception', 'Please reduce your request rate. (SlowDown)'),
+        ],
+        DeleteCuratedRefunds: [
+          new StatesError('S3.S3Exception', 'We encountered an internal error. (InternalError)'),
+        ],
+        PublishRefundsCurrent: [new StatesError('Athena.InternalServerException', 'Internal error')],
         PublishCurrent: [new StatesError('Athena.InternalServerException', 'Internal error')],
       },
     },
@@ -588,6 +647,9 @@ const scenarios: Scenario[] = [
         'DescribeExport',
         'ListCurated',
         'DeleteCurated',
+        'ListCuratedRefunds',
+        'DeleteCuratedRefunds',
+        'PublishRefundsCurrent',
         'PublishCurrent',
       ]);
       const tokens = callsOf(run, 'Export').map((c) => c.arguments.ClientToken);
@@ -603,6 +665,21 @@ const scenarios: Scenario[] = [
       const cause = JSON.parse(String(error.Cause)) as { QueryExecution: { Status: { State: string } } };
       assert.equal(cause.QueryExecution.Status.State, 'FAILED');
       assert.equal(callsOf(run, 'Curate').length, 1);
+      assert.equal(callsOf(run, 'CurateRefunds').length, 0);
+      assert.equal(callsOf(run, 'PublishCurrent').length, 0);
+      assert.equal(run.result.states.at(-1), 'Failed');
+    },
+  },
+  {
+    title:
+      'does not retry a failed refunds curate, nor publish either view (orders_current stays on the last day)',
+    world: { exportStatuses: ['COMPLETED'], failedQueries: ['CurateRefunds'] },
+    check(run) {
+      const error = failed(run, 'FinanceExportFailed');
+      assert.equal(error.Error, 'States.TaskFailed');
+      assert.equal(callsOf(run, 'Curate').length, 1);
+      assert.equal(callsOf(run, 'CurateRefunds').length, 1);
+      assert.equal(callsOf(run, 'PublishRefundsCurrent').length, 0);
       assert.equal(callsOf(run, 'PublishCurrent').length, 0);
       assert.equal(run.result.states.at(-1), 'Failed');
     },
@@ -611,12 +688,16 @@ const scenarios: Scenario[] = [
     title: 'retries the curate query only when Athena throttles it',
     world: {
       exportStatuses: ['COMPLETED'],
-      faults: { Curate: [new StatesError('Athena.TooManyRequestsException', 'Rate exceeded')] },
+      faults: {
+        Curate: [new StatesError('Athena.TooManyRequestsException', 'Rate exceeded')],
+        CurateRefunds: [new StatesError('Athena.TooManyRequestsException', 'Rate exceeded')],
+      },
     },
     check(run) {
       succeeded(run);
-      assert.deepEqual(run.result.retries, ['Curate']);
+      assert.deepEqual(run.result.retries, ['Curate', 'CurateRefunds']);
       assert.equal(run.aws.queries.filter((q) => q.state === 'Curate').length, 1);
+      assert.equal(run.aws.queries.filter((q) => q.state === 'CurateRefunds').length, 1);
     },
   },
   {
@@ -706,6 +787,62 @@ const bugs: Record<string, (states: States) => void> = {
     'States.ALL',
   ),
   'Curate: the catch passes the input on': plant('Curate', ['Catch', 0, 'Output'], 'errorOutput', 'input'),
+  'Cleared?: goes straight to the INSERTs, the refunds partition never cleared': plant(
+    'Cleared?',
+    ['Default'],
+    'ListCuratedRefunds',
+    'Curate',
+  ),
+  'ListCuratedRefunds: lists the orders partition': plant(
+    'ListCuratedRefunds',
+    ['Arguments', 'Prefix'],
+    'curated/refunds/',
+    'curated/orders/',
+  ),
+  'RefundsCleared?: never deletes': plant('RefundsCleared?', ['Choices', 0, 'Condition'], '> 0', '> 1000'),
+  'DeleteCuratedRefunds: loops back to the orders listing': plant(
+    'DeleteCuratedRefunds',
+    ['Next'],
+    'ListCuratedRefunds',
+    'ListCurated',
+  ),
+  'Curate: skips the refunds curate': plant('Curate', ['Next'], 'CurateRefunds', 'PublishRefundsCurrent'),
+  'CurateRefunds: parameters swapped': plant(
+    'CurateRefunds',
+    ['Arguments', 'ExecutionParameters', 0],
+    '$dt',
+    '$exportId',
+  ),
+  'CurateRefunds: the orders query': plant(
+    'CurateRefunds',
+    ['Arguments', 'QueryString'],
+    'INSERT INTO refunds',
+    'INSERT INTO orders',
+  ),
+  'CurateRefunds: retried on any failure': plant(
+    'CurateRefunds',
+    ['Retry', 0, 'ErrorEquals', 0],
+    'Athena.TooManyRequestsException',
+    'States.ALL',
+  ),
+  'CurateRefunds: as the export role': plant(
+    'CurateRefunds',
+    ['Credentials', 'RoleArn'],
+    curateRoleArn,
+    exportRoleArn,
+  ),
+  'PublishRefundsCurrent: the export id for the date': plant(
+    'PublishRefundsCurrent',
+    ['Arguments', 'QueryString'],
+    '$dt',
+    '$exportId',
+  ),
+  'PublishRefundsCurrent: the orders view': plant(
+    'PublishRefundsCurrent',
+    ['Arguments', 'QueryString'],
+    'VIEW refunds_current',
+    'VIEW orders_current',
+  ),
   'PublishCurrent: the export id for the date': plant(
     'PublishCurrent',
     ['Arguments', 'QueryString'],

@@ -8,7 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import jsonata from 'jsonata';
 import { describe, it } from 'vitest';
 import { substitute } from '#adapters/asl.ts';
-import { curatedColumns, currentViewSql, financePrefixes } from '#finance/catalog.ts';
+import { curatedColumns, currentViewSql, financePrefixes, refundColumns } from '#finance/catalog.ts';
 import { readSql, sqlNames } from '#finance/sql.ts';
 import { curateQueryForAsl, FinanceExports, financeExportAslPath } from '../../lib/finance-exports.ts';
 import { MicropayGateway } from '../../lib/micropay-gateway.ts';
@@ -50,7 +50,7 @@ describe('finance exports in the regional stack', () => {
     assert.deepEqual(p.VersioningConfiguration, { Status: 'Enabled' });
     assert.match(JSON.stringify(p.LoggingConfiguration), /FinanceAccessLogs/);
     const rules = (p.LifecycleConfiguration as unknown as { Rules: Record<string, unknown>[] }).Rules;
-    for (const prefix of [financePrefixes.exports, financePrefixes.curated]) {
+    for (const prefix of [financePrefixes.exports, financePrefixes.curated, financePrefixes.curatedRefunds]) {
       const rule = rules.find((r) => r.Prefix === prefix);
       assert.deepEqual(rule?.Transitions, [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }]);
       assert.equal(rule?.ExpirationInDays, 90);
@@ -108,7 +108,10 @@ describe('finance exports in the regional stack', () => {
     const statements = statementsOf('FinanceCurateRole');
     assert.doesNotMatch(JSON.stringify(statements), /dynamodb|TablesOrders/);
     for (const s of statements.filter((s) => actions(s).some((a) => /^s3:(Put|Delete)/.test(a)))) {
-      assert.match(JSON.stringify(s.Resource), /curated\/orders\/\*.*athena-results\/\*/);
+      assert.match(
+        JSON.stringify(s.Resource),
+        /curated\/orders\/\*.*curated\/refunds\/\*.*athena-results\/\*/,
+      );
       assert.doesNotMatch(JSON.stringify(s.Resource), /exports\/orders/);
     }
   });
@@ -165,6 +168,33 @@ describe('finance exports in the regional stack', () => {
     ]);
   });
 
+  it('catalogs the refunds table as Parquet partitioned by dt with projection, columns from the catalog', () => {
+    const refunds = only('AWS::Glue::Table', 'FinanceRefundsTable').Properties
+      .TableInput as unknown as Record<string, never>;
+    assert.equal(refunds.Name, 'refunds');
+    const parameters = refunds.Parameters as unknown as Record<string, unknown>;
+    assert.equal(parameters['projection.enabled'], 'true');
+    assert.equal(parameters['projection.dt.type'], 'date');
+    assert.match(
+      JSON.stringify(parameters['storage.location.template']),
+      /"\/curated\/refunds\/dt=\$\{dt\}\/"/,
+    );
+    const descriptor = refunds.StorageDescriptor as unknown as Record<string, never>;
+    assert.match(JSON.stringify(descriptor.SerdeInfo), /ParquetHiveSerDe/);
+    assert.match(JSON.stringify(descriptor.Location), /"\/curated\/refunds\/"/);
+    const columns = (descriptor.Columns as unknown as { Name: string; Type: string }[]).map(
+      (c) => `${c.Name} ${c.Type}`,
+    );
+    assert.deepEqual(
+      columns,
+      refundColumns.map((c) => `${c.name} ${c.type}`),
+    );
+    assert.ok(columns.includes('refund_fee bigint') && columns.includes('refund_state int'));
+    assert.deepEqual(refunds.PartitionKeys, [
+      { Name: 'dt', Type: 'string', Comment: 'snapshot date (UTC), YYYY-MM-DD' },
+    ]);
+  });
+
   it('limits every query of the finance workgroup and encrypts its results', () => {
     const configuration = only('AWS::Athena::WorkGroup', 'FinanceWorkGroup').Properties
       .WorkGroupConfiguration as unknown as Record<string, never>;
@@ -193,12 +223,16 @@ describe('finance exports in the regional stack', () => {
     for (const s of statements) {
       const resource = JSON.stringify(s.Resource);
       for (const action of actions(s)) {
-        if (action === 's3:GetObject') assert.match(resource, /curated\/orders\/\*|athena-results\/\*/);
+        if (action === 's3:GetObject')
+          assert.match(resource, /curated\/orders\/\*.*curated\/refunds\/\*|athena-results\/\*/);
         if (action === 's3:PutObject') assert.match(resource, /athena-results\/\*/);
         if (action === 's3:ListBucket')
           assert.deepEqual(s.Condition, {
-            StringLike: { 's3:prefix': ['curated/orders/*', 'athena-results/*'] },
+            StringLike: { 's3:prefix': ['curated/orders/*', 'curated/refunds/*', 'athena-results/*'] },
           });
+        if (action === 'glue:GetTable')
+          for (const table of ['orders', 'orders_current', 'refunds', 'refunds_current'])
+            assert.match(resource, new RegExp(`micropay_finance/${table}"`));
         if (action.startsWith('athena:')) assert.match(resource, /workgroup\/micropay-finance|datacatalog/);
       }
     }
@@ -242,11 +276,15 @@ describe('the finance export state machine (statemachines/finance-export.asl.jso
     [...asl.matchAll(/\$\{([A-Za-z]+)\}/g)].map(([, name]) => [name, `sub-${name}`]),
   ) as Record<string, string>;
   substitutions.CurateQuery = curateQueryForAsl();
+  substitutions.CurateRefundsQuery = curateQueryForAsl('curate-refunds');
   Object.assign(substitutions, {
     ExportsPrefix: financePrefixes.exports,
     CuratedPrefix: financePrefixes.curated,
+    CuratedRefundsPrefix: financePrefixes.curatedRefunds,
     CuratedTable: 'orders',
     CurrentView: 'orders_current',
+    RefundsTable: 'refunds',
+    RefundsCurrentView: 'refunds_current',
   });
   interface AslState {
     readonly Type: string;
@@ -270,9 +308,12 @@ describe('the finance export state machine (statemachines/finance-export.asl.jso
     const checked = structuredClone(definition) as {
       States: Record<string, { Arguments?: { QueryString?: string } }>;
     };
-    const curateArguments = checked.States.Curate?.Arguments;
-    if (curateArguments?.QueryString)
-      curateArguments.QueryString = curateArguments.QueryString.replaceAll('\n', ' ');
+    for (const name of ['Curate', 'CurateRefunds']) {
+      const curateArguments = checked.States[name]?.Arguments;
+      assert.match(curateArguments?.QueryString ?? '', /\n/, `${name} holds a SQL file`);
+      if (curateArguments?.QueryString)
+        curateArguments.QueryString = curateArguments.QueryString.replaceAll('\n', ' ');
+    }
     const { isValid, errorsText } = aslValidator(checked);
     assert.equal(isValid, true, errorsText('\n'));
     for (const [name, s] of Object.entries(definition.States).filter(([, s]) => s.Type === 'Task')) {
@@ -308,11 +349,20 @@ describe('the finance export state machine (statemachines/finance-export.asl.jso
     assert.deepEqual(parameters, ["'2026-12-01'", "'01796142600000-cb09a1af'"]);
     const view = state('PublishCurrent').Arguments?.QueryString;
     assert.equal(await evaluate(view, { dt }), currentViewSql('2026-12-01'));
+    // The refunds: the other SQL file into the other table, with the same parameters, and its own view.
+    const refunds = state('CurateRefunds').Arguments as unknown as typeof curate;
+    assert.equal(refunds.QueryString, `INSERT INTO refunds\n${readSql('curate-refunds')}`);
+    assert.deepEqual(refunds.ExecutionParameters, curate.ExecutionParameters);
+    const refundsView = state('PublishRefundsCurrent').Arguments?.QueryString;
+    assert.equal(await evaluate(refundsView, { dt }), currentViewSql('2026-12-01', 'refunds'));
+    assert.equal(state('Curate').Next, 'CurateRefunds');
+    assert.equal(state('CurateRefunds').Next, 'PublishRefundsCurrent');
+    assert.equal(state('PublishRefundsCurrent').Next, 'PublishCurrent');
   });
 
-  it('clears an earlier run’s curated partition before inserting, one object or many', async () => {
-    const listed = (keys: string[]) =>
-      evaluate(state('ListCurated').Assign?.stale, {
+  it('clears an earlier run’s curated partitions before inserting, one object or many', async () => {
+    const listed = (keys: string[], list = 'ListCurated') =>
+      evaluate(state(list).Assign?.stale, {
         states: {
           result: { KeyCount: keys.length, Contents: keys.map((Key) => ({ Key, Size: 1, ETag: '"x"' })) },
         },
@@ -322,8 +372,15 @@ describe('the finance export state machine (statemachines/finance-export.asl.jso
       { Key: 'curated/orders/dt=2026-12-01/a' },
     ]);
     assert.deepEqual(await listed(['a', 'b']), [{ Key: 'a' }, { Key: 'b' }]);
+    assert.deepEqual(await listed(['a', 'b'], 'ListCuratedRefunds'), [{ Key: 'a' }, { Key: 'b' }]);
     assert.equal(state('DeleteCurated').Next, 'ListCurated');
-    assert.equal(state('Cleared?').Default, 'Curate');
+    assert.equal(state('Cleared?').Default, 'ListCuratedRefunds');
+    assert.equal(state('DeleteCuratedRefunds').Next, 'ListCuratedRefunds');
+    assert.equal(state('RefundsCleared?').Default, 'Curate');
+    assert.equal(
+      await evaluate(state('ListCuratedRefunds').Arguments?.Prefix, { dt: '2026-12-01' }),
+      'curated/refunds/dt=2026-12-01/',
+    );
   });
 
   it('waits on the export, fails the execution when the export fails, and never retries a failed INSERT', () => {
@@ -332,10 +389,11 @@ describe('the finance export state machine (statemachines/finance-export.asl.jso
     assert.match(choices, /FAILED.*ExportFailed/);
     assert.equal(state('Exported?').Default, 'WaitForExport');
     assert.equal(state('ExportFailed').Type, 'Fail');
-    assert.deepEqual(
-      (state('Curate').Retry ?? []).flatMap((r) => r.ErrorEquals),
-      ['Athena.TooManyRequestsException'],
-    );
+    for (const name of ['Curate', 'CurateRefunds'])
+      assert.deepEqual(
+        (state(name).Retry ?? []).flatMap((r) => r.ErrorEquals),
+        ['Athena.TooManyRequestsException'],
+      );
   });
 });
 

@@ -433,6 +433,28 @@ describe('state machine roles', () => {
     for (const { tasks } of machines) assert.ok(tasks.length > 0);
   });
 
+  it('model what each finance curate needs: the refunds INSERT and view as the orders ones', () => {
+    const finance = machines.find((m) => m.name === 'FinanceStateMachine');
+    const athena = athenaQueryScope((finance?.tasks ?? []).filter((t) => t.resource.includes(':athena:')));
+    const table = (name: string) => `arn:aws:glue:${region}:${account}:table/micropay_finance/${name}`;
+    for (const name of ['orders', 'refunds']) {
+      assert.ok(athena.needs.includes(`glue:BatchCreatePartition ${table(name)}`), name);
+      assert.ok(
+        athena.needs.some((line) =>
+          new RegExp(`^s3:PutObject arn:aws:s3:::[^/]+/curated/${name}/\\*$`).test(line),
+        ),
+        name,
+      );
+      assert.ok(athena.needs.includes(`glue:UpdateTable ${table(`${name}_current`)}`), name);
+    }
+    assert.ok(athena.needs.includes(`glue:GetTable ${table('orders_export')}`));
+    // `CROSS JOIN UNNEST(…)` names no table.
+    assert.equal(
+      athena.needs.some((line) => /UNNEST/i.test(line)),
+      false,
+    );
+  });
+
   for (const { id, name, tasks } of machines) {
     it(`let ${name} make the calls of the Tasks that run as it, and assume the roles the others run as`, () => {
       assertExactly(roleOf(id, 'RoleArn'), [
@@ -447,10 +469,10 @@ describe('state machine roles', () => {
         const roleId = roleIdOfArn(role);
         const own = tasks.filter((task) => task.role === role);
         const called = own.flatMap((task) => callsOfTask(task, tasks));
-        const needed = athenaQueryScope(own.filter((task) => task.resource.includes(':athena:')));
+        const athena = athenaQueryScope(own.filter((task) => task.resource.includes(':athena:')));
         // Exact, but for what Athena does as the caller: the queries' tables, locations and results.
         const granted = roleGrants(roleId).lines;
-        assertExactly(roleId, [...called, ...granted.filter(needed)]);
+        assertExactly(roleId, [...called, ...athena.needs, ...granted.filter(athena.allows)]);
       });
     }
   }
@@ -459,9 +481,14 @@ describe('state machine roles', () => {
 /**
  * What Athena does with the caller's credentials to run `tasks`' queries: read the workgroup and the catalog;
  * read the Glue tables the SQL names and their S3 locations; add partitions to, write and replace the tables and
- * views it writes; write its results. Nothing on other tables, databases, prefixes or buckets.
+ * views it writes; write its results. Nothing on other tables, databases, prefixes or buckets (`allows`). Of
+ * those, `needs` are what no query runs without: each Glue table read (and its objects), each INSERT INTO
+ * target's table, partitions and objects, each view's create and replace, the results' objects.
  */
-function athenaQueryScope(tasks: readonly Task[]): (line: string) => boolean {
+function athenaQueryScope(tasks: readonly Task[]): {
+  allows: (line: string) => boolean;
+  needs: string[];
+} {
   const glueTables = new Map(
     idsOf('AWS::Glue::Table').map((id) => {
       const input = propertiesOf(id).TableInput as {
@@ -475,10 +502,16 @@ function athenaQueryScope(tasks: readonly Task[]): (line: string) => boolean {
   const read = new Set<string>();
   const written = new Set<string>();
   const lines: string[] = [];
+  const needs: string[] = [];
   for (const { args } of tasks) {
     const sql = String(args.QueryString)
       .replace(/^\{%|%\}$/g, '')
       .replace(/"'"|'/g, ' ');
+    const code = sql.replace(/--[^\n]*/g, '');
+    const names = (pattern: RegExp) => [...code.matchAll(pattern)].map(([, name]) => name as string);
+    const ownRead = names(/\b(?:FROM|JOIN)\s+"?([\w]+)"?/gi).filter((name) => glueTables.has(name));
+    const inserted = names(/\bINSERT\s+INTO\s+"?([\w]+)"?/gi);
+    const views = names(/\bCREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+"?([\w]+)"?/gi);
     for (const [, name] of sql.matchAll(/\b(?:FROM|JOIN)\s+"?([\w]+)"?/gi)) read.add(name as string);
     for (const [, name] of sql.matchAll(
       /\b(?:INSERT\s+INTO|CREATE\s+(?:OR\s+REPLACE\s+)?(?:VIEW|TABLE))\s+"?([\w]+)"?/gi,
@@ -487,6 +520,21 @@ function athenaQueryScope(tasks: readonly Task[]): (line: string) => boolean {
     const context = args.QueryExecutionContext as { Catalog?: string; Database: string };
     const glue = `arn:aws:glue:${region}:${account}`;
     const tableArn = (t: string) => `${glue}:table/${context.Database}/${t}`;
+    for (const name of ownRead) {
+      needs.push(`glue:GetTable ${tableArn(name)}`);
+      if (glueTables.get(name)) needs.push(`s3:GetObject ${glueTables.get(name)}*`);
+    }
+    for (const name of inserted) {
+      const location = glueTables.get(name);
+      assert.ok(location, `INSERT INTO ${name}: a Glue table of the stack with a location`);
+      needs.push(
+        `glue:GetTable ${tableArn(name)}`,
+        `glue:BatchCreatePartition ${tableArn(name)}`,
+        `s3:PutObject ${location}*`,
+      );
+    }
+    for (const name of views)
+      needs.push(`glue:CreateTable ${tableArn(name)}`, `glue:UpdateTable ${tableArn(name)}`);
     const containers = [`${glue}:catalog`, `${glue}:database/${context.Database}`];
     for (const action of ['GetDatabase', 'GetTable', 'GetPartition', 'GetPartitions'])
       for (const resource of [...containers, ...[...read, ...written].map(tableArn)])
@@ -515,9 +563,10 @@ function athenaQueryScope(tasks: readonly Task[]): (line: string) => boolean {
     for (const location of [...locations(written), results])
       for (const action of ['PutObject', 'DeleteObject', 'AbortMultipartUpload', 'ListMultipartUploadParts'])
         lines.push(`s3:${action} ${location}*`);
+    needs.push(`s3:PutObject ${results}*`);
   }
   const allowed = new Set(lines);
-  return (line) => allowed.has(line);
+  return { allows: (line) => allowed.has(line), needs };
 }
 
 describe('EventBridge Scheduler roles', () => {

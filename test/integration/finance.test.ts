@@ -6,8 +6,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { DynamoOrderTables } from '#adapters/dynamo-orders.ts';
+import { bindingKeyOf, orderKeyOf } from '#adapters/table-order-store.ts';
+import { refundBindingMark } from '#adapters/tables.ts';
+import { newRefundId, newTradeId, orderHash, refundHash } from '#core/ids.ts';
+import type { Order } from '#core/orders/order.ts';
+import { type Refund, type RefundStatus, refundStateOf } from '#core/refunds/refund.ts';
 import { financePrefixes, settlementTimeZone } from '#finance/catalog.ts';
 import { FinanceDuckDb } from '#finance/duckdb.ts';
 import { type ExportResult, writeLocalExport } from '#finance/local-export.ts';
@@ -20,11 +27,18 @@ const finalStates = new Set(['PAID', 'FAILED', 'REVERSED', 'CLOSED']);
 
 type Row = Record<string, unknown>;
 
-/** The merchant-local date an order settles on, computed here independently of the SQL. */
-function settlementDate(order: Row): string {
-  const at = String(order.paid_at ?? order.created_at);
-  return new Intl.DateTimeFormat('en-CA', { timeZone: settlementTimeZone }).format(new Date(at));
+/** The merchant-local date of an ISO time, computed here independently of the SQL. */
+function localDate(iso: unknown): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: settlementTimeZone }).format(new Date(String(iso)));
 }
+
+/** The merchant-local date an order settles on. */
+function settlementDate(order: Row): string {
+  return localDate(order.paid_at ?? order.created_at);
+}
+
+/** A refund number's binding, beside the orders in their table (adapters/tables.ts): not an order. */
+const isBinding = (item: Row) => String(item.order_key).includes(refundBindingMark);
 
 /** The orders of one export, read straight from its data files (gunzip, JSON lines, DynamoDB JSON). */
 function exportedOrders(root: string, exported: ExportResult): Row[] {
@@ -79,8 +93,9 @@ describe('finance exports, curated table and reports over every sandbox outcome'
   it('exports the settled orders table and curates one row per order', async () => {
     first = await writeLocalExport({ dynamo, table: String(stack().env.ORDERS_TABLE), root });
     const rows = await finance().curate(first.dt, first.exportId);
-    const table = await scanOrders(stack());
-    assert.equal(first.itemCount, table.length);
+    const items = await scanOrders(stack());
+    const table = items.filter((item) => !isBinding(item));
+    assert.equal(first.itemCount, items.length);
     assert.equal(rows, table.length);
     assert.ok(table.length >= outcomes.length);
   });
@@ -122,7 +137,7 @@ describe('finance exports, curated table and reports over every sandbox outcome'
 
   it('gives settlement totals equal to the paid and reversed orders summed from the table', async () => {
     const expected = new Map<string, Record<string, number>>();
-    for (const order of await scanOrders(stack())) {
+    for (const order of (await scanOrders(stack())).filter((item) => !isBinding(item))) {
       const key = [
         settlementDate(order),
         order.merchant_id,
@@ -171,16 +186,20 @@ describe('finance exports, curated table and reports over every sandbox outcome'
   });
 
   it('lists as open exactly the orders left not final once settlement has run (REVERSE_FAILED ones)', async () => {
-    const open = (await scanOrders(stack())).filter((o) => !finalStates.has(String(o.state)));
+    const open = (await scanOrders(stack())).filter(
+      (o) => !isBinding(o) && !finalStates.has(String(o.state)),
+    );
     const { rows } = await finance().report('open-orders', []);
-    assert.deepEqual(rows.map((r) => r.trade_id).sort(), open.map((o) => o.trade_id).sort());
+    const payments = rows.filter((r) => r.entry === 'payment');
+    assert.deepEqual(payments.map((r) => r.trade_id).sort(), open.map((o) => o.trade_id).sort());
     for (const row of rows) assert.ok(Number(row.age_seconds) >= 0);
   });
 
   it('gives a ledger of one row per order of the merchant and date range', async () => {
-    const orders = (await scanOrders(stack())).filter((o) => o.merchant_id === 'M100000001');
+    const orders = (await scanOrders(stack())).filter((o) => o.merchant_id === 'M100000001' && !isBinding(o));
     const dates = orders.map(settlementDate).sort();
-    const { rows } = await finance().report('ledger', ['M100000001', dates[0] ?? '', dates.at(-1) ?? '']);
+    const ledger = await finance().report('ledger', ['M100000001', dates[0] ?? '', dates.at(-1) ?? '']);
+    const rows = ledger.rows.filter((r) => r.entry === 'payment');
     // The ledger reads the latest snapshot: every order in it once, with its amount and state.
     const snapshotIds = new Set(
       (await finance().query('SELECT trade_id FROM orders_current')).rows.map((r) => String(r.trade_id)),
@@ -222,6 +241,149 @@ describe('finance exports, curated table and reports over every sandbox outcome'
     }
   });
 
+  it('exports refunds beside the orders: one row each, counted on the day they succeeded; bindings are no orders', async () => {
+    // An order of the table paid on 30 November (China time) gets refunds in every state, written as the
+    // gateway writes them (the orders adapter: the order with its refunds list, each number's binding beside it).
+    const [template] = (await scanOrders(stack())).filter(
+      (o) => o.merchant_id === 'M100000001' && o.state === 'PAID' && !isBinding(o),
+    );
+    assert.ok(template, 'a paid order to refund');
+    const merchantId = 'M100000001';
+    const mchTradeId = `refunds-${Date.now()}`;
+    const paidAt = '2026-11-30T03:00:00.000Z';
+    const refund = (
+      no: string,
+      status: RefundStatus,
+      fee: number,
+      createdAt: string,
+      more: Partial<Refund> = {},
+    ) =>
+      ({
+        refund_id: newRefundId(Date.parse(createdAt), merchantId, no),
+        out_refund_no: no,
+        refund_fee: fee,
+        status,
+        created_at: createdAt,
+        updated_at: more.refunded_at ?? createdAt,
+        attempts: [{ at: createdAt, action: 'refund', result: status }],
+        ...more,
+      }) satisfies Refund;
+    const refunds = [
+      // Recorded on the 1st (China time), succeeded at 01:00 on the 2nd: counted on the 2nd.
+      refund(`${mchTradeId}-ok`, 'REFUNDED', 40, '2026-12-01T15:00:00.000Z', {
+        ch_refund_id: '50301000532026120200001',
+        refund_time: Date.parse('2026-12-01T17:00:00.000Z') / 1000,
+        refunded_at: '2026-12-01T17:00:00.000Z',
+      }),
+      refund(`${mchTradeId}-refused`, 'FAILED', 30, '2026-11-30T05:00:00.000Z', {
+        err_code: 'NOTENOUGH',
+        err_msg: 'not enough funds',
+      }),
+      refund(`${mchTradeId}-abnormal`, 'ABNORMAL', 20, '2026-12-01T05:00:00.000Z'),
+      refund(`${mchTradeId}-processing`, 'PROCESSING', 10, '2026-12-02T05:00:00.000Z'),
+    ];
+    const order = {
+      ...template,
+      mch_trade_id: mchTradeId,
+      trade_id: newTradeId(Date.parse(paidAt) - 2000, merchantId, mchTradeId),
+      total_fee: 100,
+      trade_state: 1,
+      created_at: '2026-11-30T02:59:58.000Z',
+      paid_at: paidAt,
+      updated_at: '2026-12-02T05:00:00.000Z',
+      refunds,
+    } as unknown as Order;
+    delete (order as Record<string, unknown>).order_key;
+    const tables = new DynamoOrderTables(
+      DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+      { ordersTable: String(stack().env.ORDERS_TABLE), wakeupsTable: String(stack().env.WAKEUPS_TABLE) },
+    );
+    assert.ok(await tables.putNewOrder(orderKeyOf(merchantId, orderHash(merchantId, mchTradeId)), order));
+    for (const r of refunds)
+      assert.ok(
+        await tables.putNewBinding(bindingKeyOf(merchantId, refundHash(merchantId, r.out_refund_no)), {
+          merchant_id: merchantId,
+          out_refund_no: r.out_refund_no,
+          refund_id: r.refund_id,
+          mch_trade_id: mchTradeId,
+          trade_id: order.trade_id,
+          refund_fee: r.refund_fee,
+        }),
+      );
+
+    const exported = await writeLocalExport({ dynamo, table: String(stack().env.ORDERS_TABLE), root });
+    const curated = await finance().curateSnapshot(exported.dt, exported.exportId);
+    const items = await scanOrders(stack());
+    const orders = items.filter((item) => !isBinding(item));
+    const everyRefund = orders.flatMap((o) =>
+      ((o.refunds as Refund[] | undefined) ?? []).map((r) => ({ o, r })),
+    );
+    assert.equal(items.length - orders.length, refunds.length, 'the bindings are in the table');
+    assert.deepEqual(curated, { orders: orders.length, refunds: everyRefund.length });
+    const ids = (await finance().query('SELECT trade_id, state FROM orders_current')).rows;
+    assert.equal(
+      new Set(ids.map((r) => r.trade_id)).size,
+      ids.length,
+      'no order twice: no binding as an order',
+    );
+    assert.ok(ids.every((r) => typeof r.state === 'string'));
+
+    // The refunds table: each refund of the table once, as the merchant API shows its state.
+    const { rows } = await finance().query(
+      'SELECT trade_id, out_refund_no, status, refund_state, refund_fee, settlement_date FROM refunds_current',
+    );
+    const byNumber = (a: Row, b: Row) => String(a.out_refund_no).localeCompare(String(b.out_refund_no));
+    assert.deepEqual(
+      [...rows].sort(byNumber),
+      everyRefund
+        .map(({ o, r }) => ({
+          trade_id: o.trade_id,
+          out_refund_no: r.out_refund_no,
+          status: r.status,
+          refund_state: refundStateOf[r.status],
+          refund_fee: r.refund_fee,
+          settlement_date: localDate(r.refunded_at ?? r.created_at),
+        }))
+        .sort(byNumber),
+    );
+
+    // Settlement: the refund on the 2nd, not on the 30th when its order was paid.
+    const refundsOn = async (date: string) =>
+      (await finance().report('daily-settlement', [date])).rows
+        .filter((r) => r.merchant_id === merchantId && r.channel === order.channel)
+        .map((r) => ({
+          refund_count: r.refund_count,
+          refund_fen: r.refund_fen,
+          net: Number(r.paid_fen) - Number(r.refund_fen) === r.net_fen,
+        }));
+    assert.deepEqual(await refundsOn('2026-12-02'), [{ refund_count: 1, refund_fen: 40, net: true }]);
+    assert.deepEqual(await refundsOn('2026-11-30'), [{ refund_count: 0, refund_fen: 0, net: true }]);
+
+    // The ledger: the payment, then its refunds, the succeeded one as a negative amount on its own day.
+    const ledger = await finance().report('ledger', [merchantId, '2026-11-30', '2026-12-02']);
+    assert.deepEqual(
+      ledger.rows
+        .filter((r) => r.trade_id === order.trade_id)
+        .map((r) => [r.entry, r.state, r.settlement_date, r.amount_fen]),
+      [
+        ['payment', 'PAID', '2026-11-30', 100],
+        ['refund', 'FAILED', '2026-11-30', 0],
+        ['refund', 'ABNORMAL', '2026-12-01', 0],
+        ['refund', 'REFUNDED', '2026-12-02', -40],
+        ['refund', 'PROCESSING', '2026-12-02', 0],
+      ],
+    );
+    // Open: the refund still processing and the abnormal one.
+    const open = await finance().report('open-orders', []);
+    assert.deepEqual(
+      open.rows.filter((r) => r.entry === 'refund').map((r) => [r.trade_id, r.state]),
+      [
+        [order.trade_id, 'ABNORMAL'],
+        [order.trade_id, 'PROCESSING'],
+      ],
+    );
+  });
+
   it('runs export and report from the CLI with --env-file; --format json prints only a JSON array', async () => {
     const envFile = join(root, 'local.env');
     const env = stack().env;
@@ -243,7 +405,7 @@ describe('finance exports, curated table and reports over every sandbox outcome'
       });
     const exported = await cli('export', '--root', root);
     assert.match(exported.stdout, /orders/);
-    const date = settlementDate((await scanOrders(stack()))[0] ?? {});
+    const date = settlementDate((await scanOrders(stack())).find((item) => !isBinding(item)) ?? {});
     const { stdout, stderr } = await cli(
       'report',
       'daily-settlement',
