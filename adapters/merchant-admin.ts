@@ -5,7 +5,7 @@ import {
   ResourceExistsException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { merchantSecretName } from '#adapters/merchant-directory.ts';
 import type { ChannelDescriptor } from '#core/channels/channel.ts';
 import type { MerchantProfile, MerchantSecret } from '#core/merchants.ts';
@@ -59,4 +59,19 @@ export async function putMerchant(
   await DynamoDBDocumentClient.from(target.dynamo).send(
     new PutCommand({ TableName: target.table, Item: profile }),
   );
+}
+
+/** Every merchant id in the merchants table (reconciliation fetches a statement per account they route to). */
+export async function listMerchantIds(dynamo: DynamoDBClient, table: string): Promise<string[]> {
+  const doc = DynamoDBDocumentClient.from(dynamo);
+  const ids: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({ TableName: table, ProjectionExpression: 'merchant_id', ExclusiveStartKey: start }),
+    );
+    for (const item of page.Items ?? []) ids.push(String(item.merchant_id));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return ids.sort();
 }

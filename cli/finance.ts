@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { financePrefixes, settlementTimeZone } from '#finance/catalog.ts';
 import { FinanceDuckDb, type QueryResult } from '#finance/duckdb.ts';
 import { writeLocalExport } from '#finance/local-export.ts';
+import { readReconcileSql, registerStatementTables } from '#finance/reconcile.ts';
 import { type ReportName, readSql, reportNames } from '#finance/sql.ts';
 
 const date = (name: string) => (value: string) => {
@@ -75,9 +76,9 @@ export function financeCommands(program: Command): void {
   program
     .command('report')
     .description(
-      `run a finance report (the SQL file of that name in finance/sql/) over the local curated table with DuckDB: ${reportNames.join(', ')}`,
+      `run a finance report (the SQL file of that name in finance/sql/) over the local curated table with DuckDB: ${reportNames.join(', ')}, reconciliation`,
     )
-    .argument('<name>', `report: ${reportNames.join(', ')}`)
+    .argument('<name>', `report: ${reportNames.join(', ')}, reconciliation (after micropay reconcile)`)
     .option(
       '--date <YYYY-MM-DD>',
       `settlement date (${settlementTimeZone}); ledger: the first date (default today)`,
@@ -90,9 +91,16 @@ export function financeCommands(program: Command): void {
     )
     .option('--out <file>', 'parquet: the file to write (default <name>.parquet)')
     .option('--root <dir>', 'local root the export was written under', '.local')
+    .option('--all', 'reconciliation: the matched rows too')
     .action(async (name: string, opts) => {
+      if (name === 'reconciliation') {
+        await reconciliationReport(opts);
+        return;
+      }
       if (!(reportNames as readonly string[]).includes(name))
-        throw new InvalidArgumentError(`no report ${name}: choose ${reportNames.join(', ')}`);
+        throw new InvalidArgumentError(
+          `no report ${name}: choose ${[...reportNames, 'reconciliation'].join(', ')}`,
+        );
       const report = name as ReportName;
       const first = opts.date ?? today();
       const parameters: Record<ReportName, string[]> = {
@@ -134,6 +142,47 @@ export function financeCommands(program: Command): void {
         db.close();
       }
     });
+}
+
+/**
+ * `micropay report reconciliation --date`: one row per payment or refund of the day that is not `matched` (all of
+ * them with `--all`), with SPEC section 9's columns, from the statements `micropay reconcile` kept.
+ */
+async function reconciliationReport(opts: Record<string, unknown>): Promise<void> {
+  const day = typeof opts.date === 'string' ? opts.date : undefined;
+  if (!day) throw new InvalidArgumentError('reconciliation needs --date');
+  const db = await FinanceDuckDb.open(String(opts.root));
+  try {
+    await registerStatementTables(db, String(opts.root));
+    const result = await db.query(readReconcileSql(), [day]);
+    const rows = result.rows.filter(
+      (row) => (opts.all || row.class !== 'matched') && (!opts.merchant || row.merchant_id === opts.merchant),
+    );
+    const shown = { columns: result.columns, rows };
+    if (opts.format === 'json') process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else if (opts.format === 'csv') process.stdout.write(toCsv(shown));
+    else process.stdout.write(toTable(shown));
+    for (const line of await accountsWithoutStatement(db, day)) console.error(line);
+    if (rows.some((row) => row.class !== 'matched')) process.exitCode = 1;
+  } finally {
+    db.close();
+  }
+}
+
+/** "No statement available from this channel" (or not fetched yet), one line per account of the day. */
+async function accountsWithoutStatement(db: FinanceDuckDb, day: string): Promise<string[]> {
+  const { rows } = await db.query(
+    "SELECT DISTINCT channel, account, status, said FROM statement_accounts WHERE bill_date = ? AND status <> 'fetched' ORDER BY channel, account",
+    [day],
+  );
+  const what: Record<string, string> = {
+    no_statement: 'no statement available from this channel',
+    not_published: 'statement not published yet: run micropay reconcile again later',
+    unknown: 'statement not fetched: run micropay reconcile again',
+  };
+  return rows.map(
+    (r) => `${r.channel} ${r.account}: ${what[String(r.status)] ?? r.status}${r.said ? ` (${r.said})` : ''}`,
+  );
 }
 
 /** Starts the deployed export state machine with the caller's credentials; with `wait`, follows it to the end. */

@@ -10,6 +10,7 @@ import { type ApiAnswer, MicropayClient } from './client.ts';
 import { financeCommands } from './finance.ts';
 import { merchantFromOptions, onboardings } from './onboarding.ts';
 import { payTypeOf } from './pay-type.ts';
+import { reconcileCommand } from './reconcile.ts';
 
 const tradeStates: Record<number, string> = {
   0: 'paid',
@@ -29,7 +30,7 @@ const integer = (name: string) => (value: string) => {
 
 const program = new Command('micropay')
   .description(
-    'Command-line client of the micropay gateway: pay, query, reverse, refund, merchant administration, finance exports and reports.',
+    'Command-line client of the micropay gateway: pay, query, reverse, refund, merchant administration, finance exports, reports and reconciliation.',
   )
   .option(
     '--env-file <path>',
@@ -301,6 +302,7 @@ merchantAdd.action(async (opts) => {
 });
 
 financeCommands(program);
+reconcileCommand(program);
 
 try {
   loadEnvFileFromArguments(process.argv);

@@ -31,15 +31,19 @@ const stack = await startLocalStack({
   logLevel: process.env.LOG_LEVEL ?? 'INFO',
 });
 
-// For `micropay merchant add --env-file .local/local.env`: the endpoints and tables of this local stack.
+// For `micropay … --env-file .local/local.env` (merchant add, export, reconcile): this local stack's environment,
+// the gateway's own (endpoints, tables, each channel's sandbox URL and the sandboxes' CA), values double-quoted.
 const envFile = '.local/local.env';
 mkdirSync('.local', { recursive: true });
-const exported = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_DYNAMODB'];
-exported.push('AWS_ENDPOINT_URL_SECRETS_MANAGER', 'MERCHANTS_TABLE', 'MERCHANT_SECRET_PREFIX');
-exported.push('ORDERS_TABLE'); // micropay export --env-file .local/local.env
+// Node's env file reader expands \n inside double quotes (the CA's PEM); no value here holds a quote.
+const quoted = (value: string) => `"${value.replaceAll('\n', '\\n')}"`;
 writeFileSync(
   envFile,
-  [...exported.map((name) => `${name}=${stack.env[name]}`), `MICROPAY_URL=${stack.apiUrl}`, ''].join('\n'),
+  [
+    ...Object.entries(stack.env).map(([name, value]) => `${name}=${quoted(value)}`),
+    `MICROPAY_URL=${stack.apiUrl}`,
+    '',
+  ].join('\n'),
 );
 
 // For `micropay merchant add`: each sandbox's account flags, with the key files they name (kept in .local/).
@@ -57,7 +61,7 @@ const lines = [
   '',
   `Micropay gateway (local) is up${values.persist ? ', data kept in .local/' : ', data in memory'}.`,
   '',
-  `  ${'API'.padEnd(26)} ${stack.apiUrl}   (POST /v1/micropay, /v1/query, /v1/reverse)`,
+  `  ${'API'.padEnd(26)} ${stack.apiUrl}   (POST /v1/micropay, /v1/query, /v1/reverse, /v1/refund, /v1/refund/query)`,
   ...stack.sandboxes.map((sandbox) => `  ${sandbox.label.padEnd(26)} ${sandbox.url}   (${sandbox.paths})`),
   `  ${'sandbox test CA'.padEnd(26)} ${stack.pki.dir ? join(stack.pki.dir, 'ca.pem') : 'in memory'}   (trusted by the gateway only)`,
   `  ${'time scale'.padEnd(26)} ${timeScale}   (MICROPAY_TIME_SCALE; deadlines ${deadlineScale}, MICROPAY_DEADLINE_SCALE)`,
