@@ -2,6 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blueoceanApis } from '#core/channels/blueocean/protocol.ts';
 import { toUtc8 } from '#core/channels/kit/time.ts';
+import {
+  BlueoceanRefundDesk,
+  type RefundableOrder,
+  refundParameters,
+  refundRequired,
+  refundRoutes,
+} from './blueocean-refunds.ts';
 import { sandboxBlueocean } from './merchants.ts';
 import { randomDigits } from './orders.ts';
 import {
@@ -65,11 +72,12 @@ const required: Record<string, Record<Endpoint, readonly string[]>> = {
 };
 
 /** Every parameter the calls define; anything else is an invalid request (40100). */
-const known = new Set(
-  'appid nonce_str sign mp_appid device_info body detail attach out_trade_no total_fee spbill_create_ip goods_tag auth_code scene_info transaction_id payment discount code sn'.split(
+const known = new Set([
+  ...'appid nonce_str sign mp_appid device_info body detail attach out_trade_no total_fee spbill_create_ip goods_tag auth_code scene_info transaction_id payment discount code sn'.split(
     ' ',
   ),
-);
+  ...refundParameters,
+]);
 
 /**
  * A BlueOcean Pay sandbox over HTTPS, strict as BlueOcean is: JSON requests signed with the account's key
@@ -80,13 +88,18 @@ const known = new Set(
  * `{code, message, data}` whose data it signs as BlueOcean's reference code does (every field, empty ones
  * included). Outcomes by the last two digits of `auth_code` (SPEC section 6) in BlueOcean's words: 201 for
  * a payment still open, 40500 for a refused one, 40400 for busy. It records every call's time, so a test can
- * check the protocol's windows. A test double: nothing under core/, adapters/ or functions/ may import it.
+ * check the protocol's windows. Refunds and refund queries of both generations (`/wechat/payment/refund`,
+ * `/wechat/payment/refundquery`, `/payment/refund`, `/order/refundquery`) by sandbox/blueocean-refunds.ts, outcomes
+ * by the last two digits of `refund_fee` (SPEC section 8), kept per order (`refunds.refundsOf`). A test double:
+ * nothing under core/, adapters/ or functions/ may import it.
  */
 export class BlueoceanSandbox extends SandboxServer<Endpoint> {
   private readonly currency: string;
   private readonly keys = new Map<string, string>();
   private readonly orders = new Map<string, SandboxOrder>();
   private readonly routes = new Map<string, { api: string; endpoint: Endpoint }>();
+  /** Its refunds (sandbox/blueocean-refunds.ts), kept per order. */
+  readonly refunds: BlueoceanRefundDesk;
 
   constructor(options: BlueoceanSandboxOptions) {
     super('BlueOcean sandbox', ['pay', 'query', 'reverse'], {
@@ -94,6 +107,7 @@ export class BlueoceanSandbox extends SandboxServer<Endpoint> {
       timeScale: options.timeScale,
     });
     this.currency = options.currency ?? 'HKD';
+    this.refunds = new BlueoceanRefundDesk(this.currency);
     for (const { appid, key } of options.accounts) this.keys.set(appid, key);
     for (const [api, { paths }] of Object.entries(blueoceanApis)) {
       for (const endpoint of ['pay', 'query', 'reverse'] as const)
@@ -102,7 +116,7 @@ export class BlueoceanSandbox extends SandboxServer<Endpoint> {
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const route = this.routes.get(req.url ?? '/');
+    const route = this.routes.get(req.url ?? '/') ?? refundRoutes.get(req.url ?? '/');
     if (!route) return send(res, { code: 404, message: '接口地址错误' });
     if (req.method !== 'POST') return send(res, { code: 4007, message: '请求方式错误' });
     const request = readRequest((await bodyOf(req)).toString('utf8'));
@@ -111,22 +125,32 @@ export class BlueoceanSandbox extends SandboxServer<Endpoint> {
       const key = this.keys.get(request.appid ?? '');
       if (key === undefined) throw new Refusal(4002, '无效APPID');
       // A missing field (sign included) is named before the signature is checked: nothing to verify without it.
-      const missing = ['sign', ...(required[route.api]?.[route.endpoint] ?? [])].find(
-        (name) => !request[name],
-      );
+      const refund =
+        route.endpoint === 'refund' || route.endpoint === 'refund_query' ? route.endpoint : undefined;
+      const needs = refund
+        ? refundRequired[route.api]?.[refund]
+        : required[route.api]?.[route.endpoint as Endpoint];
+      const missing = ['sign', ...(needs ?? [])].find((name) => !request[name]);
       if (missing) throw new Refusal(4003, `缺少参数${missing}`);
-      if (route.endpoint !== 'pay' && !request.out_trade_no && !request.transaction_id && !request.sn) {
+      const byOrder = route.endpoint !== 'pay' && route.endpoint !== 'refund_query';
+      if (byOrder && !request.out_trade_no && !request.transaction_id && !request.sn) {
         throw new Refusal(4003, '缺少参数out_trade_no');
       }
       if (!signatureValid(request, key)) throw new Refusal(4004, '签名错误');
       const unknown = Object.keys(request).find((name) => !known.has(name));
       if (unknown) throw new Refusal(40100, `无效请求: 未定义的参数${unknown}`);
+      if (refund) {
+        const got = this.refunds.answer(refund, route.api, request, this.refundable(request));
+        if (got.kind === 'hang') return this.hang(res);
+        if (got.kind === 'refuse') throw new Refusal(got.code, got.message);
+        return send(res, { code: 200, message: 'OK', data: withIntegers(signed(request, key, got.data)) });
+      }
       const order = this.find(request);
       const outTradeNo = order?.outTradeNo ?? request.out_trade_no;
-      if (outTradeNo) this.record(outTradeNo, route.endpoint);
+      if (outTradeNo) this.record(outTradeNo, route.endpoint as Endpoint);
       const answer = (data: Fields) =>
         send(res, { code: 200, message: 'OK', data: withIntegers(signed(request, key, data)) });
-      switch (route.endpoint) {
+      switch (route.endpoint as Endpoint) {
         case 'pay': {
           if (order) throw new Refusal(...reuseRefusal(order.state));
           const data = this.pay(request, route.api);
@@ -141,6 +165,20 @@ export class BlueoceanSandbox extends SandboxServer<Endpoint> {
       if (!(error instanceof Refusal)) throw error;
       return send(res, { code: error.code, message: error.message });
     }
+  }
+
+  /** The order a refund call names, as the refund desk needs it. */
+  private refundable(request: Fields): RefundableOrder | undefined {
+    const order = this.find(request);
+    return (
+      order && {
+        outTradeNo: order.outTradeNo,
+        totalFee: order.totalFee,
+        state: order.state,
+        sn: order.sn,
+        transactionId: order.transactionId,
+      }
+    );
   }
 
   private find(request: Fields): SandboxOrder | undefined {
@@ -339,7 +377,7 @@ export const blueoceanStarter: SandboxStarter = async ({ deadlineScale, pki }) =
     label: 'BlueOcean Pay sandbox',
     url: await sandbox.listen(),
     paths:
-      '/wechat/payment/micropay, /wechat/order/query, /wechat/order/reverse (and /payment/pay, /order/…)',
+      '/wechat/payment/micropay, /wechat/order/query, /wechat/order/reverse, /wechat/payment/refund, /wechat/payment/refundquery (and /payment/pay, /payment/refund, /order/…)',
     credentials: {},
     callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo),
     callTimes: (outTradeNo) => sandbox.callTimes(outTradeNo),

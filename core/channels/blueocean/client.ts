@@ -10,6 +10,7 @@ import {
   blueoceanProtocol,
   defaultBlueoceanApi,
 } from '#core/channels/blueocean/protocol.ts';
+import { type BlueoceanCall, blueoceanRefunds } from '#core/channels/blueocean/refunds.ts';
 import { maxJsonBytes, requestBody } from '#core/channels/blueocean/wire.ts';
 import type { Channel, ChannelContext, ChannelOrder, ClientOptions } from '#core/channels/channel.ts';
 import { channelClient } from '#core/channels/kit/client.ts';
@@ -23,20 +24,18 @@ import { nonce } from '#core/ids.ts';
  */
 export function blueoceanClient({ url, http }: ClientOptions): Channel {
   const baseUrl = url.replace(/\/+$/, '');
-  return channelClient({
+  const call: BlueoceanCall = (ctx, path, deadlineMs, fields) =>
+    http.call(
+      `${baseUrl}${path}`,
+      requestBody({ appid: ctx.account.appid, nonce_str: nonce(), ...fields }, ctx.credentials.api_key ?? ''),
+      // BlueOcean asks every client to name itself in User-Agent, for tracing.
+      { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'MicropayGateway/1.0' },
+      { deadlineMs, maxResponseBytes: maxJsonBytes },
+    );
+  const channel = channelClient({
     name: 'blueocean',
     protocol: blueoceanProtocol,
-    call: (ctx, path: string, deadlineMs, fields) =>
-      http.call(
-        `${baseUrl}${path}`,
-        requestBody(
-          { appid: ctx.account.appid, nonce_str: nonce(), ...fields },
-          ctx.credentials.api_key ?? '',
-        ),
-        // BlueOcean asks every client to name itself in User-Agent, for tracing.
-        { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'MicropayGateway/1.0' },
-        { deadlineMs, maxResponseBytes: maxJsonBytes },
-      ),
+    call,
     targets: (ctx) => apiOf(ctx).paths,
     payFields: (ctx, command) => {
       const api = apiOf(ctx);
@@ -62,6 +61,8 @@ export function blueoceanClient({ url, http }: ClientOptions): Channel {
     }),
     read: { pay: readPayAnswer, query: readQueryAnswer, reverse: readReverseAnswer },
   });
+  // Refunds as BlueOcean documents them (refunds.ts, protocol.ts `blueoceanRefundSource`), through the same call.
+  return { ...channel, refunds: blueoceanRefunds({ call, overTls: baseUrl.startsWith('https://') }) };
 }
 
 function apiOf(ctx: ChannelContext): BlueoceanApi {

@@ -1,4 +1,4 @@
-import type { QuerySchedule, SettlementProtocol } from '#core/channels/channel.ts';
+import type { QuerySchedule, RefundProtocol, SettlementProtocol } from '#core/channels/channel.ts';
 
 /** After `201` (the user is paying): every 10 s (seed 000 提醒1). */
 const userPaying: QuerySchedule = { firstQueryDelayMs: 10_000, queryIntervalMs: 10_000 };
@@ -119,4 +119,134 @@ export const reversedCode = '40104';
 export const reverseStateClass: Readonly<Record<string, 'reversed'>> = {
   REVOKED: 'reversed',
   CLOSED: 'reversed',
+};
+
+/**
+ * Where BlueOcean documents its refunds, for each API generation an account can use:
+ * - `wechat` (seed 000's generation): feizhan66/hk-api-documents (BlueOcean Pay HongKong Api documents,
+ *   https://github.com/feizhan66/hk-api-documents, commit 3d9b38b9): README.md 2.2.2 Refund `/wechat/payment/refund`
+ *   and 2.2.3 Refund query `/wechat/payment/refundquery` (wechat/api-request-params-examples.md uses the same path;
+ *   the heading of wechat/payment-refundquery.md misspells it `/wechat/payments/refundquery`),
+ *   wechat/payment-refund.md (申请退款), wechat/payment-refundquery.md (查询退款), wechat/response-code-list.md (返回码),
+ *   wechat/order-reverse.md (撤销订单: "7天以内的交易单可调用撤销").
+ * - `unified`: blueoceanpay/api-documents (https://github.com/blueoceanpay/api-documents, commit e8758092) zh_CN.md
+ *   1.6 响应码说明, 2.2 退款 `/payment/refund`, 2.2.1 退款查询 `/order/refundquery`, 2.5 退款列表 (the refund states).
+ * Both sign as every BlueOcean call does (1.2 参数签名, MD5 with the account's key, both ways).
+ */
+export const blueoceanRefundSource =
+  'BlueOcean Pay: github.com/feizhan66/hk-api-documents@3d9b38b9 README.md 2.2.2-2.2.3, wechat/payment-refund.md, ' +
+  'wechat/payment-refundquery.md, wechat/response-code-list.md, wechat/order-reverse.md; ' +
+  'github.com/blueoceanpay/api-documents@e8758092 zh_CN.md 1.6, 2.2, 2.2.1, 2.5';
+
+const day = 24 * 3600 * 1000;
+
+/**
+ * How a BlueOcean refund is followed (SPEC section 8). The first refund query 10 s after an accepted answer,
+ * then 20 s, 1 min, 5 min, 20 min ("用零钱支付的退款20分钟内到账") and hourly after that: a refund to a bank card is
+ * settled "3个工作日后" (wechat/payment-refundquery.md), so a refund is overdue (alarm, still followed) only after
+ * five days, which three working days and a weekend take. No answer, or an answer that asks to call again: the
+ * refund is sent again under the same refund number ("一笔退款失败后重新提交，请不要更换退款单号", payment-refund.md
+ * 注意 2) after 5 s, 10 s, 30 s, 1 min, then every 5 min. BlueOcean carries WeChat's reverse window: 7 days
+ * (order-reverse.md 注意); the unified document states none of its own.
+ */
+export const blueoceanRefundProtocol: RefundProtocol = {
+  queryDelaysMs: [10_000, 20_000, 60_000, 300_000, 1_200_000, 3_600_000],
+  resendDelaysMs: [5_000, 10_000, 30_000, 60_000, 300_000],
+  overdueAfterMs: 5 * day,
+  callDeadlineMs: 10_000,
+  reverseUntil: (paidAt) => paidAt + 7 * day,
+  source: blueoceanRefundSource,
+};
+
+/** One generation's refund calls. */
+export interface BlueoceanRefundApi {
+  readonly paths: { readonly refund: string; readonly refundQuery: string };
+  /**
+   * What the refund query names: `order` (`out_trade_no`; the answer lists the order's refunds with WeChat's
+   * `_$n` fields) or `refund` (`customer_refund_no`, our refund number; the answer is that refund).
+   */
+  readonly queryBy: 'order' | 'refund';
+  /** Whether the refund request carries the order's `total_fee` (required by the wechat generation). */
+  readonly sendsTotalFee: boolean;
+}
+
+/** The refund calls of each API generation (`account.api`, as `blueoceanApis`). */
+export const blueoceanRefundApis: Readonly<Record<string, BlueoceanRefundApi>> = {
+  wechat: {
+    paths: { refund: '/wechat/payment/refund', refundQuery: '/wechat/payment/refundquery' },
+    queryBy: 'order',
+    sendsTotalFee: true,
+  },
+  unified: {
+    paths: { refund: '/payment/refund', refundQuery: '/order/refundquery' },
+    queryBy: 'refund',
+    sendsTotalFee: false,
+  },
+};
+
+/**
+ * How an error `code` answered to a refund is read (wechat/response-code-list.md 返回码; zh_CN.md 1.6 响应码说明).
+ * `failed`: BlueOcean did not take the request (path, format, appid, parameters, signature, method, encoding) or
+ * the order cannot be refunded (not found, closed, reversed, the merchant's balance is short (`40107`), past the
+ * refund period): nothing was refunded, the amount may be refunded again. `query`: the refund may exist already
+ * (the order is refunded, `40105`; the refund number was used, `493001`): the refund query decides. `retry`: busy,
+ * unknown, upstream or WeChat errors (`40500`: "微信错误", its cause unnamed): nothing decided, the refund is sent
+ * again under the same number. Codes not listed are `retry`: when in doubt, ask again rather than declare the
+ * refund failed.
+ */
+export const refundCodeClass: Readonly<Record<string, 'failed' | 'query' | 'retry'>> = {
+  '404': 'failed',
+  '4001': 'failed',
+  '4002': 'failed',
+  '4003': 'failed',
+  '4004': 'failed',
+  '4007': 'failed',
+  '40100': 'failed',
+  '40102': 'failed',
+  '40103': 'failed',
+  '40104': 'failed',
+  '40107': 'failed',
+  '40108': 'failed',
+  '40109': 'failed',
+  '40110': 'failed',
+  '490001': 'failed',
+  '491001': 'failed',
+  '491002': 'failed',
+  '491003': 'failed',
+  '492001': 'failed',
+  '492002': 'failed',
+  '492003': 'failed',
+  '40105': 'query',
+  '493001': 'query',
+  '0': 'retry',
+  '201': 'retry',
+  '4005': 'retry',
+  '4006': 'retry',
+  '40400': 'retry',
+  '40500': 'retry',
+  '40600': 'retry',
+  '492004': 'retry',
+  '492005': 'retry',
+  '499999': 'retry',
+};
+
+/**
+ * Error codes a refund query answers when BlueOcean has no such refund: "订单不存在" (`40102`; the wechat generation
+ * queries by order, which exists once paid, so it has no refund record) and "数据不存在" (`492002`, unified). Such a
+ * verified answer is `absent`: the refund is sent again under the same number.
+ */
+export const refundNotFoundCodes: readonly string[] = ['40102', '492002'];
+
+/**
+ * How a refund's `refund_status` (`refund_status_$n`) is read: zh_CN.md 2.5 lists SUCCESS 退款成功, PROCESSING 退款
+ * 处理中, REFUNDCLOSE 退款关闭, CHANGE 退款异常 (WeChat's own states, which the wechat generation relays). States not
+ * listed decide nothing.
+ */
+export const refundStatusClass: Readonly<
+  Record<string, { readonly kind: 'refunded' | 'processing' | 'failed' | 'abnormal'; readonly says: string }>
+> = {
+  SUCCESS: { kind: 'refunded', says: '退款成功' },
+  PROCESSING: { kind: 'processing', says: '退款处理中' },
+  REFUNDCLOSE: { kind: 'failed', says: '退款关闭' },
+  CHANGE: { kind: 'abnormal', says: '退款异常' },
 };
