@@ -5,11 +5,18 @@ import { createSecureContext, rootCertificates, type SecureContext } from 'node:
 export interface PostResult {
   readonly status: number;
   readonly body: string;
+  /** The body's bytes exactly as received (a file: a statement, maybe gzip). */
+  readonly bytes: Buffer;
 }
 
 /** What came back from one channel call: a body to read, or no answer at all (and why). */
 export type CallOutcome =
   | { readonly kind: 'answer'; readonly text: string }
+  | { readonly kind: 'none'; readonly said: string };
+
+/** What came back from a download (`ChannelHttp.download`): the body's bytes, or no answer (and why). */
+export type DownloadOutcome =
+  | { readonly kind: 'answer'; readonly bytes: Buffer }
   | { readonly kind: 'none'; readonly said: string };
 
 /** A call's outcome as an answer to verify, or `unknown` with why (`MALFORMED`: a body that does not parse). */
@@ -133,7 +140,8 @@ export class ChannelHttp {
           });
           res.on('end', () => {
             clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+            const bytes = Buffer.concat(chunks);
+            resolve({ status: res.statusCode ?? 0, body: bytes.toString('utf8'), bytes });
           });
           res.on('error', fail);
         },
@@ -158,9 +166,23 @@ export class ChannelHttp {
       if (response.status !== 200) return { kind: 'none', said: `HTTP_${response.status}` };
       return { kind: 'answer', text: response.body };
     } catch (error) {
-      const name = error instanceof Error ? error.name : '';
-      if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'none', said: 'TIMEOUT' };
-      return { kind: 'none', said: name === 'ResponseTooLarge' ? 'TOO_LARGE' : 'NETWORK_ERROR' };
+      return noAnswer(error);
+    }
+  }
+
+  /** `call` for an answer that is a file (a statement, gzip or text): its bytes exactly as received. Never throws. */
+  async download(
+    target: string,
+    body: string,
+    headers: Record<string, string>,
+    options: PostOptions,
+  ): Promise<DownloadOutcome> {
+    try {
+      const response = await this.post(target, body, headers, options);
+      if (response.status !== 200) return { kind: 'none', said: `HTTP_${response.status}` };
+      return { kind: 'answer', bytes: response.bytes };
+    } catch (error) {
+      return noAnswer(error);
     }
   }
 
@@ -175,4 +197,11 @@ export class ChannelHttp {
     }
     return agent;
   }
+}
+
+/** Why a post that threw has no answer: `TIMEOUT`, `TOO_LARGE` or `NETWORK_ERROR`. */
+function noAnswer(error: unknown): { readonly kind: 'none'; readonly said: string } {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'none', said: 'TIMEOUT' };
+  return { kind: 'none', said: name === 'ResponseTooLarge' ? 'TOO_LARGE' : 'NETWORK_ERROR' };
 }
