@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { toUtc8 } from '#core/channels/kit/time.ts';
 import { wechatPaths } from '#core/channels/wechat/client.ts';
+import { wechatBillPath } from '#core/channels/wechat/statements.ts';
 import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
 import { sandboxWechat } from './merchants.ts';
 import { bodyOf, type SandboxOptions, SandboxServer, type SandboxStarter } from './server.ts';
+import { downloadBill, sendBill, wechatLedger } from './wechat-bill.ts';
 import {
   isWechatAuthCode,
   type WechatOrder,
@@ -110,7 +112,7 @@ export class WechatSandbox extends SandboxServer<Endpoint> {
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const endpoint = (Object.keys(wechatPaths) as Endpoint[]).find((name) => wechatPaths[name] === url);
-    if (!endpoint) {
+    if (!endpoint && url !== wechatBillPath) {
       res.writeHead(404).end();
       return;
     }
@@ -132,6 +134,9 @@ export class WechatSandbox extends SandboxServer<Endpoint> {
     const unauthenticated = ['nonce_str', 'sign'].find((name) => !request[name]);
     if (unauthenticated) return fail(res, `缺少参数${unauthenticated}`);
     if (!verify(request, merchant.key, signType)) return fail(res, '签名错误');
+    // The statement (sandbox/wechat-bill.ts), from the orders' ledger.
+    if (!endpoint)
+      return sendBill(res, downloadBill(request, merchant.appids, wechatLedger(this.orders.values())));
     const answer = (fields: Fields) => signed(res, request, merchant.key, signType, fields);
     try {
       const missing = requiredParameters[endpoint].find((name) => !request[name]);
@@ -296,7 +301,7 @@ export const wechatStarter: SandboxStarter = async ({ deadlineScale, pki }) => {
   return {
     label: 'WeChat Pay v2 sandbox',
     url,
-    paths: '/pay/micropay, /pay/orderquery, /secapi/pay/reverse (mutual TLS)',
+    paths: '/pay/micropay, /pay/orderquery, /secapi/pay/reverse (mutual TLS), /pay/downloadbill',
     credentials: { cert_pem: client.cert_pem, key_pem: client.key_pem },
     callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo),
     callTimes: (outTradeNo) => sandbox.callTimes(outTradeNo),

@@ -8,6 +8,7 @@ import {
   type WechatExpectation,
 } from '#core/channels/wechat/answers.ts';
 import { wechatProtocol } from '#core/channels/wechat/protocol.ts';
+import { wechatStatements } from '#core/channels/wechat/statements.ts';
 import { maxXmlBytes, toXml } from '#core/channels/wechat/wire.ts';
 import { nonce } from '#core/ids.ts';
 import { parseSignType, type SignType, sign } from '#core/signing.ts';
@@ -27,7 +28,13 @@ const paths = { pay: wechatPaths.micropay, query: wechatPaths.orderquery, revers
  * `sign_type` (`MD5` default, or `HMAC-SHA256`). Credentials: `api_key` (32 characters) and the API client
  * certificate (`cert_pem`, `key_pem`), which `/secapi/pay/reverse` requires (mutual TLS).
  */
-export function wechatClient({ url, http }: ClientOptions): Channel {
+export function wechatClient(options: ClientOptions): Channel {
+  const statements = wechatStatements(options.url.replace(/\/+$/, ''), options.http);
+  return { ...wechatCalls(options), statements };
+}
+
+/** Pay, query and reverse. */
+function wechatCalls({ url, http }: ClientOptions): Channel {
   const baseUrl = url.replace(/\/+$/, '');
   return channelClient({
     name: 'wechat',
