@@ -1,13 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import type { RefundProtocol } from '#core/channels/channel.ts';
-import { ChannelHttp } from '#core/channels/kit/http.ts';
-import { descriptorOf } from '#core/channels/registry.ts';
-import { sandboxMerchants } from '#sandbox/merchants.ts';
 import { Meter } from '../local/meter.ts';
 import { startLocalStack } from '../local/stack.ts';
 import { bundleSizes, coldInit, functionNames } from './bench/bundles.ts';
-import { measureCost, measureRefundCost, type PaymentCost, type RefundCost, total } from './bench/cost.ts';
+import {
+  measureCost,
+  measureRefundCost,
+  type PaymentCost,
+  type RefundCost,
+  refundRoute,
+  total,
+} from './bench/cost.ts';
 import { prices } from './bench/prices.ts';
 import { channelLatencies, compareSpeed, pairedRatio } from './bench/speed.ts';
 
@@ -146,7 +149,9 @@ try {
       `  ${label.padEnd(26)} ${part(c, 'httpApi')} ${part(c, 'apiLambda')} ${part(c, 'dynamo')}  ${part(c, 'secrets')} ${part(c, 'settleLambda')} ${part(c, 'express')} ${part(c, 'standard')}`,
     );
   }
-  out('\nRefunds (/v1/refund on the first sandbox merchant, one at a time; counted per refund)');
+  out(
+    `\nRefunds (/v1/refund on the first sandbox merchant's ${refundRoute().payType}, one at a time; counted per refund)`,
+  );
   out(`  ${'refund_fee ends in'.padEnd(40)} WRU   RRU  p50 ms  settle calls  transitions  Express billed s`);
   const refundRuns: [string, string, number][] = [
     ['00', 'accepted, refunded at the first query', quick ? 20 : 100],
@@ -168,7 +173,7 @@ try {
   );
   // A refund the channel keeps processing: every query step of the channel's refund table in an hour, each
   // priced as the one extra query step outcome 01 makes over 00 (parked waits add an execution start).
-  const protocol = refundProtocolOfFirstMerchant();
+  const { protocol } = refundRoute();
   let elapsed = 0;
   let steps = 0;
   for (let i = 0; elapsed < 3_600_000; i++, steps++) {
@@ -206,13 +211,3 @@ try {
 execFileSync(process.execPath, ['scripts/bench-finance.ts', ...(quick ? ['2000'] : [])], {
   stdio: 'inherit',
 });
-
-/** The refund table of the channel that serves the first sandbox merchant's first pay type. */
-function refundProtocolOfFirstMerchant(): RefundProtocol {
-  const route = Object.values(sandboxMerchants[0]?.profile.pay_types ?? {})[0];
-  const descriptor = route && descriptorOf(route.channel);
-  const protocol = descriptor?.create({ url: 'https://bench.invalid', http: new ChannelHttp() }).refunds
-    ?.protocol;
-  if (!protocol) throw new Error("the first sandbox merchant's channel has no refunds");
-  return protocol;
-}

@@ -1,3 +1,7 @@
+import type { RefundProtocol } from '#core/channels/channel.ts';
+import { ChannelHttp } from '#core/channels/kit/http.ts';
+import { descriptorOf } from '#core/channels/registry.ts';
+import type { PayType } from '#core/merchants.ts';
 import { sandboxMerchants } from '#sandbox/merchants.ts';
 import { MicropayClient } from '../../cli/client.ts';
 import type { MeterSnapshot } from '../../local/meter.ts';
@@ -132,11 +136,29 @@ export interface RefundCost extends PaymentCost {
  * `refund_fee` ending in `suffix` (SPEC section 8's sandbox table), waits until every refund is final, and prices
  * what the refunds consumed.
  */
+/** A payment code of each pay type that pays at once in the sandbox (outcome 00). */
+const paidAtOnce: Readonly<Record<PayType, string>> = {
+  'wechat.micro': '134567890123456700',
+  'alipay.micro': '284567890123456700',
+};
+
+/** The first sandbox merchant's first pay type whose channel refunds, and that channel's refund table. */
+export function refundRoute(): { readonly payType: PayType; readonly protocol: RefundProtocol } {
+  for (const [payType, route] of Object.entries(sandboxMerchants[0]?.profile.pay_types ?? {})) {
+    const channel = route && descriptorOf(route.channel);
+    const protocol = channel?.create({ url: 'https://bench.invalid', http: new ChannelHttp() }).refunds
+      ?.protocol;
+    if (protocol) return { payType: payType as PayType, protocol };
+  }
+  throw new Error('no channel of the first sandbox merchant refunds');
+}
+
 export async function measureRefundCost(
   stack: LocalStack,
   suffix: string,
   refunds: number,
 ): Promise<RefundCost> {
+  const { payType } = refundRoute();
   const meter = stack.meter;
   if (!meter) throw new Error('the local stack runs without a meter');
   const merchant = sandboxMerchants[0];
@@ -149,12 +171,12 @@ export async function measureRefundCost(
   const tradeIds: string[] = [];
   for (let i = 0; i < refunds; i++) {
     const { envelope } = await client.micropay({
-      pay_type: 'wechat.micro',
+      pay_type: payType,
       mch_trade_id: `rcost-${suffix}-${process.pid}-${i}`,
       body: 'Bench',
       total_fee: 1000,
       spbill_create_ip: '127.0.0.1',
-      auth_code: '134567890123456700',
+      auth_code: paidAtOnce[payType],
     });
     tradeIds.push(String(envelope.data?.trade_id));
   }
