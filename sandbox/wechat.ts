@@ -9,8 +9,9 @@ import { wechatBillPath } from '#core/channels/wechat/statements.ts';
 import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, sign, verify } from '#core/signing.ts';
 import { sandboxWechat } from './merchants.ts';
-import { bodyOf, type SandboxOptions, SandboxServer, type SandboxStarter } from './server.ts';
+import { bodyOf, CodedRefusal, type SandboxOptions, SandboxServer, type SandboxStarter } from './server.ts';
 import { downloadBill, sendBill, wechatLedger } from './wechat-bill.ts';
+import { refundParameters, type SandboxWechatRefund, WechatRefundDesk } from './wechat-refunds.ts';
 import {
   isWechatAuthCode,
   type WechatOrder,
@@ -51,14 +52,30 @@ export interface WechatSandboxOptions extends SandboxOptions {
 interface SandboxOrder extends WechatOrder {
   /** The micropay request's fields. */
   readonly fields: Fields;
+  /** Its refunds, oldest first. */
+  readonly refunds: SandboxWechatRefund[];
 }
 
-/** Every parameter WeChat's micropay, orderquery and reverse define; anything else is PARAM_ERROR. */
-const knownParameters = new Set(
-  'appid mch_id sub_appid sub_mch_id device_info nonce_str sign sign_type body detail attach out_trade_no total_fee fee_type spbill_create_ip goods_tag limit_pay time_start time_expire receipt auth_code scene_info transaction_id version'.split(
-    ' ',
+/** Every parameter each endpoint's document defines; anything else is PARAM_ERROR. */
+const knownParameters: Record<Endpoint, ReadonlySet<string>> = {
+  micropay: parameters(
+    'device_info body detail attach out_trade_no total_fee fee_type spbill_create_ip goods_tag limit_pay time_start time_expire receipt auth_code scene_info version',
   ),
-);
+  orderquery: parameters('transaction_id out_trade_no'),
+  reverse: parameters('transaction_id out_trade_no'),
+  refund: parameters(refundParameters.refund),
+  refundquery: parameters(refundParameters.refundquery),
+};
+function parameters(names: string): ReadonlySet<string> {
+  return new Set(`appid mch_id sub_appid sub_mch_id nonce_str sign sign_type ${names}`.split(' '));
+}
+/** The numbers an endpoint takes to name its order (or refund): one of them is required. */
+const namedBy: Record<Exclude<Endpoint, 'micropay'>, readonly string[]> = {
+  orderquery: ['transaction_id', 'out_trade_no'],
+  reverse: ['transaction_id', 'out_trade_no'],
+  refund: ['transaction_id', 'out_trade_no'],
+  refundquery: ['refund_id', 'out_refund_no', 'transaction_id', 'out_trade_no'],
+};
 const requiredParameters: Record<Endpoint, readonly string[]> = {
   micropay: [
     'appid',
@@ -73,35 +90,32 @@ const requiredParameters: Record<Endpoint, readonly string[]> = {
   ],
   orderquery: ['appid', 'mch_id', 'nonce_str', 'sign'],
   reverse: ['appid', 'mch_id', 'nonce_str', 'sign'],
+  refund: ['appid', 'mch_id', 'nonce_str', 'sign', 'out_refund_no', 'total_fee', 'refund_fee'],
+  refundquery: ['appid', 'mch_id', 'nonce_str', 'sign'],
 };
-/** Thrown inside a handler to end it with a `result_code=FAIL` answer. */
-class Refusal extends Error {
-  readonly errCode: string;
-  readonly description: string;
-  constructor(errCode: string, description: string) {
-    super(`${errCode}: ${description}`);
-    this.errCode = errCode;
-    this.description = description;
-  }
-}
+/** Thrown inside a handler to end it with a `result_code=FAIL` answer: err_code and err_code_des. */
+class Refusal extends CodedRefusal<string> {}
 
 /**
  * A WeChat Pay v2 sandbox over HTTPS, strict as WeChat is: signed XML (`sign_type` MD5 or HMAC-SHA256) at
- * `/pay/micropay`, `/pay/orderquery` and `/secapi/pay/reverse`, the last only with a client certificate
- * issued by the test CA for the request's `mch_id` (mutual TLS); WeChat's err_codes for unbound appids,
- * missing, unknown or malformed parameters and reused order numbers; outcomes chosen by the last two digits
- * of `auth_code` (SPEC section 6). `GET /sandbox/calls/<out_trade_no>` reports what it received for an order.
+ * `/pay/micropay`, `/pay/orderquery`, `/secapi/pay/reverse`, `/secapi/pay/refund` and `/pay/refundquery`, the
+ * `/secapi/` ones only with a client certificate issued by the test CA for the request's `mch_id` (mutual TLS);
+ * WeChat's err_codes for unbound appids, missing, unknown or malformed parameters and reused order numbers;
+ * payment outcomes by the last two digits of `auth_code` (SPEC section 6), refunds' by those of `refund_fee`
+ * (section 8, sandbox/wechat-refunds.ts); its statement at `/pay/downloadbill` (sandbox/wechat-bill.ts).
+ * `GET /sandbox/calls/<out_trade_no>` reports what it received for an order, its refunds' calls included.
  * A test double: nothing under core/, adapters/ or functions/ may import it.
  */
 export class WechatSandbox extends SandboxServer<Endpoint> {
   private readonly merchants = new Map<string, { key: string; appids: Set<string> }>();
   private readonly orders = new Map<string, SandboxOrder>();
   private readonly byTransactionId = new Map<string, SandboxOrder>();
+  private readonly refunds = new WechatRefundDesk();
 
   constructor(options: WechatSandboxOptions) {
     // Every client is asked for a certificate, but only /secapi/ requires one.
     const tls = { ...options.pki.server, clientCa: options.pki.caPem };
-    super('WeChat sandbox', ['micropay', 'orderquery', 'reverse'], { tls, timeScale: options.timeScale });
+    super('WeChat sandbox', Object.keys(wechatPaths) as Endpoint[], { tls, timeScale: options.timeScale });
     for (const { appid, mch_id, key } of options.accounts) {
       const merchant = this.merchants.get(mch_id) ?? { key, appids: new Set<string>() };
       merchant.appids.add(appid);
@@ -141,18 +155,20 @@ export class WechatSandbox extends SandboxServer<Endpoint> {
     try {
       const missing = requiredParameters[endpoint].find((name) => !request[name]);
       if (missing) throw new Refusal('LACK_PARAMS', `缺少参数${missing}`);
-      if (endpoint !== 'micropay' && !request.transaction_id && !request.out_trade_no) {
-        throw new Refusal('LACK_PARAMS', '缺少参数transaction_id或out_trade_no');
+      if (endpoint !== 'micropay' && !namedBy[endpoint].some((name) => request[name])) {
+        throw new Refusal('LACK_PARAMS', `缺少参数${namedBy[endpoint].join('或')}`);
       }
       if (!merchant.appids.has(request.appid ?? '')) {
         throw new Refusal('APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
       }
-      checkParameters(request);
-      // orderquery and reverse name the order by transaction_id or out_trade_no; transaction_id wins.
+      checkParameters(endpoint, request);
+      // Calls name the order by transaction_id or out_trade_no (transaction_id wins); refundquery may name a refund.
+      const named = endpoint === 'refundquery' ? this.refunds.named(request) : undefined;
       const order =
-        endpoint !== 'micropay' && request.transaction_id
+        (named && this.orderOf(named)) ??
+        (endpoint !== 'micropay' && request.transaction_id
           ? this.byTransactionId.get(request.transaction_id)
-          : this.orders.get(request.out_trade_no ?? '');
+          : this.orders.get(request.out_trade_no ?? ''));
       const outTradeNo = order?.outTradeNo ?? request.out_trade_no;
       if (outTradeNo) this.record(outTradeNo, endpoint);
       switch (endpoint) {
@@ -167,18 +183,30 @@ export class WechatSandbox extends SandboxServer<Endpoint> {
         case 'reverse':
           if (!order && request.transaction_id) throw new Refusal('ORDERNOTEXIST', '此交易订单号不存在');
           return answer(this.reverse(order, request.out_trade_no ?? ''));
+        case 'refund': {
+          const refunded = this.refunds.refund(order, request);
+          if (refunded.kind === 'silent') return this.hang(res);
+          return answer(refunded.fields);
+        }
+        case 'refundquery':
+          return answer(this.refunds.query(request, order));
       }
     } catch (error) {
-      if (!(error instanceof Refusal)) throw error;
-      return answer({ result_code: 'FAIL', err_code: error.errCode, err_code_des: error.description });
+      if (!(error instanceof CodedRefusal)) throw error;
+      return answer({ result_code: 'FAIL', err_code: String(error.code), err_code_des: error.message });
     }
+  }
+
+  private orderOf(refund: SandboxWechatRefund): SandboxOrder | undefined {
+    for (const order of this.orders.values()) if (order.refunds.includes(refund)) return order;
+    return undefined;
   }
 
   /** The outcome table (SPEC section 6); undefined when the sandbox must not answer at all. */
   private micropay(request: Fields, outTradeNo: string): Fields | undefined {
     const played = wechatPlay.pay(outTradeNo, request.auth_code, (opened) => {
       const transactionId = wechatTransactionId();
-      const order: SandboxOrder = { ...opened, fields: request, transactionId };
+      const order: SandboxOrder = { ...opened, fields: request, transactionId, refunds: [] };
       this.orders.set(outTradeNo, order);
       this.byTransactionId.set(transactionId, order);
       return order;
@@ -191,6 +219,15 @@ export class WechatSandbox extends SandboxServer<Endpoint> {
   private orderquery(order: SandboxOrder | undefined): Fields {
     if (!order) throw new Refusal('ORDERNOTEXIST', '此交易订单号不存在');
     wechatPlay.query(order);
+    // A paid order with a refund accepted reads 转入退款 (REFUND), with only the state fields.
+    if (order.state === 'SUCCESS' && order.refunds.length > 0) {
+      return {
+        result_code: 'SUCCESS',
+        out_trade_no: order.outTradeNo,
+        trade_state: 'REFUND',
+        trade_state_desc: '转入退款',
+      };
+    }
     // orderquery's 返回结果: the payment's fields only for SUCCESS; otherwise out_trade_no, attach and the state.
     return {
       result_code: 'SUCCESS',
@@ -205,7 +242,7 @@ export class WechatSandbox extends SandboxServer<Endpoint> {
   private reverse(order: SandboxOrder | undefined, outTradeNo: string): Fields {
     if (!order) {
       // Reversing an order WeChat never saw closes its number, so a late pay cannot go through.
-      this.orders.set(outTradeNo, { ...wechatPlay.closed(outTradeNo), fields: {} });
+      this.orders.set(outTradeNo, { ...wechatPlay.closed(outTradeNo), fields: {}, refunds: [] });
       return { result_code: 'SUCCESS', recall: 'N' };
     }
     // WeChat says "call again" (recall=Y) both when it asks for another reverse and when the reverse failed.
@@ -226,14 +263,29 @@ function certificateProblem(socket: TLSSocket, mchId: string): string | undefine
 }
 
 /** WeChat's checks of parameter shapes, after the signature and the appid binding. */
-function checkParameters(request: Fields): void {
-  const unknown = Object.keys(request).find((name) => !knownParameters.has(name));
+function checkParameters(endpoint: Endpoint, request: Fields): void {
+  const unknown = Object.keys(request).find((name) => !knownParameters[endpoint].has(name));
   if (unknown) throw new Refusal('PARAM_ERROR', `参数错误: 未定义的参数${unknown}`);
   for (const name of ['nonce_str', 'out_trade_no'] as const) {
     if ((request[name] ?? '').length > 32) throw new Refusal('PARAM_ERROR', `参数错误: ${name}长度超过32`);
   }
-  if (request.total_fee !== undefined && !/^[1-9]\d*$/.test(request.total_fee)) {
-    throw new Refusal('PARAM_ERROR', '参数错误: total_fee必须为大于0的整数(单位为分)');
+  // 商户退款单号: String(64) of digits, letters and _-|*@.
+  if (request.out_refund_no !== undefined && !/^[0-9A-Za-z_\-|*@]{1,64}$/.test(request.out_refund_no)) {
+    throw new Refusal('PARAM_ERROR', '参数错误: out_refund_no只能是64位以内的数字、大小写字母_-|*@');
+  }
+  for (const name of ['total_fee', 'refund_fee'] as const) {
+    if (request[name] !== undefined && !/^[1-9]\d*$/.test(request[name])) {
+      throw new Refusal('PARAM_ERROR', `参数错误: ${name}必须为大于0的整数(单位为分)`);
+    }
+  }
+  if (Number(request.refund_fee) > Number(request.total_fee)) {
+    throw new Refusal('PARAM_ERROR', '参数错误: refund_fee不能大于total_fee');
+  }
+  if (Buffer.byteLength(request.refund_desc ?? '', 'utf8') > 80) {
+    throw new Refusal('PARAM_ERROR', '参数错误: refund_desc长度超过80');
+  }
+  if (request.offset !== undefined && !/^\d{1,4}$/.test(request.offset)) {
+    throw new Refusal('PARAM_ERROR', '参数错误: offset必须为非负整数');
   }
   if (request.auth_code !== undefined && !isWechatAuthCode(request.auth_code)) {
     throw new Refusal('AUTH_CODE_INVALID', '授权码检验错误');
@@ -301,7 +353,8 @@ export const wechatStarter: SandboxStarter = async ({ deadlineScale, pki }) => {
   return {
     label: 'WeChat Pay v2 sandbox',
     url,
-    paths: '/pay/micropay, /pay/orderquery, /secapi/pay/reverse (mutual TLS), /pay/downloadbill',
+    paths:
+      '/pay/micropay, /pay/orderquery, /secapi/pay/reverse and /secapi/pay/refund (mutual TLS), /pay/refundquery, /pay/downloadbill',
     credentials: { cert_pem: client.cert_pem, key_pem: client.key_pem },
     callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo),
     callTimes: (outTradeNo) => sandbox.callTimes(outTradeNo),

@@ -94,7 +94,13 @@ describe.concurrent('query and reverse (independent orders, so the tests run sid
     const tradeId = String(submitted.envelope.data?.trade_id);
     await stack().stepFunctions.idle();
     assert.equal((await client.query({ trade_id: tradeId })).envelope.data?.trade_state, 4);
-    assert.deepEqual(stack().sandbox('wechat').callsFor(tradeId), { micropay: 1, orderquery: 0, reverse: 1 });
+    assert.deepEqual(stack().sandbox('wechat').callsFor(tradeId), {
+      micropay: 1,
+      orderquery: 0,
+      reverse: 1,
+      refund: 0,
+      refundquery: 0,
+    });
     const { order, attempts } = await historyOf(stack(), tradeId);
     const reverse = attempts.find((a) => a.action === 'reverse');
     assert.ok(reverse && order?.pay_sent_at);

@@ -44,14 +44,14 @@ describe('two executions of one settlement at once (Express is at-least-once)', 
   it('01 (paid at the second query): both run, the channel sees one settlement, paid', async () => {
     const { executions, calls, tradeState } = await settleWithDuplicate('01');
     assert.equal(executions.length, 2);
-    assert.deepEqual(calls, { micropay: 1, orderquery: 2, reverse: 0 });
+    assert.deepEqual(calls, { micropay: 1, orderquery: 2, reverse: 0, refund: 0, refundquery: 0 });
     assert.equal(tradeState, 0);
   });
 
   it('09 (never paid, first reverse asks for another): six queries and two reverses, reversed', async () => {
     const { executions, calls, tradeState } = await settleWithDuplicate('09');
     assert.equal(executions.length, 2);
-    assert.deepEqual(calls, { micropay: 1, orderquery: 6, reverse: 2 });
+    assert.deepEqual(calls, { micropay: 1, orderquery: 6, reverse: 2, refund: 0, refundquery: 0 });
     assert.equal(tradeState, 4);
   });
 });

@@ -20,6 +20,8 @@ interface TenpayPayment {
   micropay(params: Record<string, string | number>): Promise<Record<string, string>>;
   orderQuery(params: Record<string, string>): Promise<Record<string, string>>;
   reverse(params: Record<string, string>): Promise<Record<string, string>>;
+  refund(params: Record<string, string | number>): Promise<Record<string, string>>;
+  refundQuery(params: Record<string, string>): Promise<Record<string, string>>;
 }
 type TenpayConstructor = new (config: {
   appid: string;
@@ -36,6 +38,9 @@ const account = {
 };
 const other = { appid: 'wx9999999999999999', mch_id: '1900000200', key: 'otherwechatkey0123456789abcdef00' };
 const transactionIdPattern = /^4200\d{24}$/;
+const refundIdPattern = /^503\d{26}$/;
+/** A fresh out_refund_no (as the gateway's: 24 hex characters). */
+const outRefundNo = () => randomBytes(12).toString('hex');
 
 /** A fresh out_trade_no (at most 32 characters). */
 const outTradeNo = () => `sbx${randomBytes(12).toString('hex')}`;
@@ -154,8 +159,97 @@ describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
       payment.urls.micropay = `${url}/pay/micropay`;
       payment.urls.orderquery = `${url}/pay/orderquery`;
       payment.urls.reverse = `${url}/secapi/pay/reverse`;
+      payment.urls.refund = `${url}/secapi/pay/refund`;
+      payment.urls.refundquery = `${url}/pay/refundquery`;
       return payment;
     };
+
+    for (const signType of ['MD5', 'HMAC-SHA256'] as const) {
+      it(`refunds and queries the refund with sign_type ${signType} and the client certificate; tenpay's answer checks pass`, async () => {
+        const payment = tenpay();
+        const orderNo = outTradeNo();
+        const paid = await payment.micropay({
+          body: 'Sandbox goods',
+          out_trade_no: orderNo,
+          total_fee: 101,
+          auth_code: authCode('00'),
+          sign_type: signType,
+        });
+        const refundNo = outRefundNo();
+        const request = {
+          out_trade_no: orderNo,
+          out_refund_no: refundNo,
+          total_fee: 101,
+          refund_fee: 40,
+          refund_desc: '退货',
+          sign_type: signType,
+        };
+        const withoutCertificate = new Payment({
+          appid: account.appid,
+          mchid: account.mch_id,
+          partnerKey: account.key,
+        });
+        withoutCertificate.urls.refund = payment.urls.refund ?? '';
+        await assert.rejects(withoutCertificate.refund(request), /证书错误/);
+
+        const accepted = await payment.refund(request);
+        assert.equal(accepted.out_trade_no, orderNo);
+        assert.equal(accepted.out_refund_no, refundNo);
+        assert.equal(accepted.transaction_id, paid.transaction_id);
+        assert.equal(accepted.refund_fee, '40');
+        assert.equal(accepted.total_fee, '101');
+        assert.match(accepted.refund_id ?? '', refundIdPattern);
+        // 同一退款单号多次请求只退一笔: the same number again is the same refund.
+        assert.equal((await payment.refund(request)).refund_id, accepted.refund_id);
+
+        const queried = await payment.refundQuery({ out_refund_no: refundNo, sign_type: signType });
+        assert.equal(queried.out_trade_no, orderNo);
+        assert.equal(queried.refund_count, '1');
+        assert.equal(queried.out_refund_no_0, refundNo);
+        assert.equal(queried.refund_id_0, accepted.refund_id);
+        assert.equal(queried.refund_fee_0, '40');
+        assert.equal(queried.refund_status_0, 'SUCCESS');
+        assert.match(queried.refund_success_time_0 ?? '', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+        const byOrder = await payment.refundQuery({ out_trade_no: orderNo, sign_type: signType });
+        assert.deepEqual([byOrder.refund_count, byOrder.total_refund_count], ['1', '1']);
+        assert.equal((await payment.orderQuery({ out_trade_no: orderNo })).trade_state, 'REFUND');
+        assert.deepEqual(sandbox.callsFor(orderNo), {
+          micropay: 1,
+          orderquery: 1,
+          reverse: 0,
+          refund: 2,
+          refundquery: 2,
+        });
+      });
+    }
+
+    it('01: a refund processing at the first query, refunded at the second', async () => {
+      const payment = tenpay();
+      const orderNo = outTradeNo();
+      await payment.micropay({ body: 'x', out_trade_no: orderNo, total_fee: 101, auth_code: authCode('00') });
+      const refundNo = outRefundNo();
+      await payment.refund({ out_trade_no: orderNo, out_refund_no: refundNo, total_fee: 101, refund_fee: 1 });
+      const first = await payment.refundQuery({ out_refund_no: refundNo });
+      assert.equal(first.refund_status_0, 'PROCESSING');
+      assert.equal(first.refund_success_time_0, undefined);
+      assert.equal((await payment.refundQuery({ out_refund_no: refundNo })).refund_status_0, 'SUCCESS');
+    });
+
+    it('surfaces refund refusals as their err_code (03: NOTENOUGH; an unknown number: REFUNDNOTEXIST)', async () => {
+      const payment = tenpay();
+      const orderNo = outTradeNo();
+      await payment.micropay({ body: 'x', out_trade_no: orderNo, total_fee: 101, auth_code: authCode('00') });
+      await assert.rejects(
+        payment.refund({
+          out_trade_no: orderNo,
+          out_refund_no: outRefundNo(),
+          total_fee: 101,
+          refund_fee: 3,
+        }),
+        /^Error: NOTENOUGH$/,
+      );
+      await assert.rejects(payment.refundQuery({ out_refund_no: outRefundNo() }), /^Error: REFUNDNOTEXIST$/);
+    });
 
     for (const signType of ['MD5', 'HMAC-SHA256'] as const) {
       it(`pays, queries and reverses with sign_type ${signType}; tenpay's answer checks pass`, async () => {
@@ -194,7 +288,13 @@ describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
         assert.equal(reversed.recall, 'N');
         const after = await payment.orderQuery({ out_trade_no: orderNo, sign_type: signType });
         assert.equal(after.trade_state, 'REVOKED');
-        assert.deepEqual(sandbox.callsFor(orderNo), { micropay: 1, orderquery: 3, reverse: 1 });
+        assert.deepEqual(sandbox.callsFor(orderNo), {
+          micropay: 1,
+          orderquery: 3,
+          reverse: 1,
+          refund: 0,
+          refundquery: 0,
+        });
       });
     }
 
@@ -357,7 +457,13 @@ describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
         /nonce_str/,
       );
       // Nothing was taken: the sandbox holds no call for the number.
-      assert.deepEqual(sandbox.callsFor(fields.out_trade_no), { micropay: 0, orderquery: 0, reverse: 0 });
+      assert.deepEqual(sandbox.callsFor(fields.out_trade_no), {
+        micropay: 0,
+        orderquery: 0,
+        reverse: 0,
+        refund: 0,
+        refundquery: 0,
+      });
     });
 
     it('orderquery for an order not paid answers out_trade_no, attach and the state, no payment fields', async () => {
@@ -406,7 +512,13 @@ describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
       const failing = outTradeNo();
       await pay('10', { out_trade_no: failing });
       for (let i = 0; i < 3; i += 1) assert.equal((await reverse({ out_trade_no: failing })).recall, 'Y');
-      assert.deepEqual(sandbox.callsFor(failing), { micropay: 1, orderquery: 0, reverse: 3 });
+      assert.deepEqual(sandbox.callsFor(failing), {
+        micropay: 1,
+        orderquery: 0,
+        reverse: 3,
+        refund: 0,
+        refundquery: 0,
+      });
     });
 
     it('06 and 07 do not answer; 06 paid all the same, 07 did not', async () => {
@@ -425,7 +537,188 @@ describe('WeChat Pay v2 sandbox (HTTPS, strict as WeChat)', () => {
       const orderNo = (await pay('00')).out_trade_no ?? '';
       await call('/pay/orderquery', { out_trade_no: orderNo });
       const res = await fetch(`${url}/sandbox/calls/${orderNo}`);
-      assert.deepEqual(await res.json(), { micropay: 1, orderquery: 1, reverse: 0 });
+      assert.deepEqual(await res.json(), {
+        micropay: 1,
+        orderquery: 1,
+        reverse: 0,
+        refund: 0,
+        refundquery: 0,
+      });
+    });
+  });
+  describe('refunds: /secapi/pay/refund (mutual TLS) and /pay/refundquery', () => {
+    const refund = (fields: Record<string, string>, options: CallOptions = {}) =>
+      call('/secapi/pay/refund', fields, { certificate: client, ...options });
+    const refundQuery = (fields: Record<string, string>, options: CallOptions = {}) =>
+      call('/pay/refundquery', fields, options);
+    /** A paid order of `total` fen; its out_trade_no. */
+    const paidOrder = async (total = '101') => (await pay('00', { total_fee: total })).out_trade_no ?? '';
+    const refundOf = (orderNo: string, fee: string, fields: Record<string, string> = {}) => ({
+      out_trade_no: orderNo,
+      out_refund_no: outRefundNo(),
+      total_fee: '101',
+      refund_fee: fee,
+      ...fields,
+    });
+
+    it('takes the refund only with a client certificate from the test CA for the mch_id', async () => {
+      const orderNo = await paidOrder();
+      const fields = refundOf(orderNo, '40');
+      assertFail(await refund(fields, { certificate: undefined }), /^证书错误/);
+      const otherMerchant = pki.issueClientCertificate(other.mch_id);
+      assertFail(await refund(fields, { certificate: otherMerchant }), /^证书错误.*1900000200/);
+      assertRefused(await refundQuery({ out_refund_no: fields.out_refund_no }), 'REFUNDNOTEXIST');
+      const accepted = await refund(fields);
+      assert.equal(accepted.result_code, 'SUCCESS');
+      assert.ok(verify(accepted, account.key, 'MD5'));
+      // The query needs no certificate.
+      assert.equal((await refundQuery({ out_refund_no: fields.out_refund_no })).refund_status_0, 'SUCCESS');
+    });
+
+    it('signs its answers the way the request was signed, and refuses a bad signature unsigned', async () => {
+      const orderNo = await paidOrder();
+      const fields = refundOf(orderNo, '40');
+      const accepted = await refund(fields, { signType: 'HMAC-SHA256' });
+      assert.equal(accepted.result_code, 'SUCCESS');
+      assert.ok(verify(accepted, account.key, 'HMAC-SHA256'));
+      const queried = await refundQuery({ out_refund_no: fields.out_refund_no }, { signType: 'HMAC-SHA256' });
+      assert.ok(verify(queried, account.key, 'HMAC-SHA256'));
+      assert.ok(!verify(queried, account.key, 'MD5'));
+      const wrongKey = { ...account, key: 'x'.repeat(32) };
+      assertFail(await refund(refundOf(orderNo, '10'), { as: wrongKey }), /^签名错误$/);
+      assertFail(await refundQuery({ out_refund_no: fields.out_refund_no }, { as: wrongKey }), /^签名错误$/);
+    });
+
+    it('names one refund per number: again with the same amounts, the same refund; with another, REFUND_FEE_MISMATCH', async () => {
+      const orderNo = await paidOrder();
+      const fields = refundOf(orderNo, '40');
+      const first = await refund(fields);
+      assert.equal((await refund(fields)).refund_id, first.refund_id);
+      assertRefused(await refund({ ...fields, refund_fee: '41' }), 'REFUND_FEE_MISMATCH');
+      assertRefused(await refund(refundOf(orderNo, '40', { total_fee: '100' })), 'REFUND_FEE_MISMATCH');
+      const byOrder = await refundQuery({ out_trade_no: orderNo });
+      assert.deepEqual([byOrder.refund_count, byOrder.total_refund_count], ['1', '1']);
+    });
+
+    it('refuses more than is left to refund (INVALID_REQUEST); a closed refund frees its amount', async () => {
+      const orderNo = await paidOrder();
+      assert.equal((await refund(refundOf(orderNo, '60'))).result_code, 'SUCCESS');
+      assertRefused(await refund(refundOf(orderNo, '50')), 'INVALID_REQUEST');
+      // 05: processing, then REFUNDCLOSE at the first query: nothing refunded, so 41 fen are left again.
+      const closing = refundOf(orderNo, '5');
+      assert.equal((await refund(closing)).result_code, 'SUCCESS');
+      assert.equal(
+        (await refundQuery({ out_refund_no: closing.out_refund_no })).refund_status_0,
+        'REFUNDCLOSE',
+      );
+      assert.equal((await refund(refundOf(orderNo, '41'))).result_code, 'SUCCESS');
+    });
+
+    it('04: processing, then CHANGE; its amount stays taken', async () => {
+      const orderNo = await paidOrder();
+      const fields = refundOf(orderNo, '4');
+      assert.equal((await refund(fields)).result_code, 'SUCCESS');
+      const queried = await refundQuery({ out_refund_no: fields.out_refund_no });
+      assert.equal(queried.refund_status_0, 'CHANGE');
+      assert.equal(queried.refund_success_time_0, undefined);
+      assertRefused(await refund(refundOf(orderNo, '98')), 'INVALID_REQUEST');
+    });
+
+    it('06 and 07 do not answer the refund call; 06 refunded all the same, 07 refunds when sent again', async () => {
+      const orderNo = await paidOrder();
+      const taken = refundOf(orderNo, '6');
+      const lost = refundOf(orderNo, '7');
+      await assert.rejects(refund(taken));
+      await assert.rejects(refund(lost));
+      assert.equal((await refundQuery({ out_refund_no: taken.out_refund_no })).refund_status_0, 'SUCCESS');
+      assertRefused(await refundQuery({ out_refund_no: lost.out_refund_no }), 'REFUNDNOTEXIST');
+      const again = await refund(taken);
+      assert.equal(again.result_code, 'SUCCESS');
+      const sentAgain = await refund(lost);
+      assert.equal(sentAgain.result_code, 'SUCCESS');
+      assert.equal((await refundQuery({ refund_id: sentAgain.refund_id ?? '' })).refund_status_0, 'SUCCESS');
+      // The query of 07's number before it was taken named no order the sandbox knew of: it counts under none.
+      assert.deepEqual(sandbox.callsFor(orderNo), {
+        micropay: 1,
+        orderquery: 0,
+        reverse: 0,
+        refund: 4,
+        refundquery: 2,
+      });
+    });
+
+    it('lists an order’s refunds ten at a time as refund_*_$n, from offset, with total_refund_count', async () => {
+      const orderNo = await paidOrder('200');
+      const numbers: string[] = [];
+      for (let i = 0; i < 12; i += 1) {
+        const fields = refundOf(orderNo, '10', { total_fee: '200' });
+        numbers.push(fields.out_refund_no);
+        assert.equal((await refund(fields)).result_code, 'SUCCESS');
+      }
+      const first = await refundQuery({ out_trade_no: orderNo });
+      assert.deepEqual([first.refund_count, first.total_refund_count], ['10', '12']);
+      assert.deepEqual(
+        Array.from({ length: 10 }, (_, n) => first[`out_refund_no_${n}`]),
+        numbers.slice(0, 10),
+      );
+      assert.equal(first.out_refund_no_10, undefined);
+      const rest = await refundQuery({ out_trade_no: orderNo, offset: '10' });
+      assert.deepEqual(
+        [rest.refund_count, rest.out_refund_no_0, rest.out_refund_no_1],
+        ['2', numbers[10], numbers[11]],
+      );
+      assertRefused(await refundQuery({ out_trade_no: orderNo, offset: '12' }), 'PARAM_ERROR');
+      const byTransaction = await refundQuery({ transaction_id: first.transaction_id ?? '' });
+      assert.equal(byTransaction.total_refund_count, '12');
+      // A refund number wins over the order's: only that refund, as entry 0.
+      const one = await refundQuery({ out_trade_no: orderNo, out_refund_no: numbers[11] ?? '' });
+      assert.deepEqual(
+        [one.refund_count, one.out_refund_no_0, one.total_refund_count],
+        ['1', numbers[11], undefined],
+      );
+    });
+
+    it('refuses a refund of an order not paid, or unknown: ORDERNOTEXIST; a query of no refund: REFUNDNOTEXIST', async () => {
+      const paying = outTradeNo();
+      assertRefused(await pay('02', { out_trade_no: paying }), 'USERPAYING');
+      assertRefused(await refund(refundOf(paying, '40')), 'ORDERNOTEXIST');
+      assertRefused(await refund(refundOf(outTradeNo(), '40')), 'ORDERNOTEXIST');
+      const reversed = await paidOrder();
+      assert.equal(
+        (await call('/secapi/pay/reverse', { out_trade_no: reversed }, { certificate: client })).result_code,
+        'SUCCESS',
+      );
+      assertRefused(await refund(refundOf(reversed, '40')), 'ORDERNOTEXIST');
+      assertRefused(await refundQuery({ out_trade_no: await paidOrder() }), 'REFUNDNOTEXIST');
+      assertRefused(await refundQuery({ refund_id: `503${'0'.repeat(26)}` }), 'REFUNDNOTEXIST');
+    });
+
+    it('LACK_PARAMS and PARAM_ERROR as for its other endpoints', async () => {
+      const orderNo = await paidOrder();
+      for (const name of ['out_refund_no', 'total_fee', 'refund_fee']) {
+        assertRefused(await refund(refundOf(orderNo, '40', { [name]: '' })), 'LACK_PARAMS');
+      }
+      assertRefused(await refund(refundOf('', '40')), 'LACK_PARAMS');
+      assertRefused(await refundQuery({}), 'LACK_PARAMS');
+      const malformed: Record<string, string>[] = [
+        { refund_fee: '0' },
+        { refund_fee: '1.5' },
+        { refund_fee: '102' },
+        { out_refund_no: 'r'.repeat(65) },
+        { out_refund_no: 'refund/no.1' },
+        { refund_desc: '退'.repeat(27) },
+        { auth_code: authCode('00') },
+      ];
+      for (const fields of malformed) {
+        assertRefused(await refund(refundOf(orderNo, '40', fields)), 'PARAM_ERROR');
+      }
+      assertRefused(await refundQuery({ out_trade_no: orderNo, offset: '-1' }), 'PARAM_ERROR');
+      assertRefused(await refundQuery({ out_trade_no: orderNo, refund_fee: '1' }), 'PARAM_ERROR');
+      const edge = refundOf(orderNo, '40', {
+        out_refund_no: `r-_|*@${'9'.repeat(58)}`,
+        refund_desc: '退'.repeat(26),
+      });
+      assert.equal((await refund(edge)).result_code, 'SUCCESS');
     });
   });
 });

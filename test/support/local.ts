@@ -118,7 +118,13 @@ export const sandboxPayTypes: readonly SandboxPayType[] = [
     payType: 'wechat.micro',
     channel: 'wechat',
     code: wechatCode,
-    calls: (pay, query, reverse) => ({ micropay: pay, orderquery: query, reverse }),
+    calls: (pay, query, reverse) => ({
+      micropay: pay,
+      orderquery: query,
+      reverse,
+      refund: 0,
+      refundquery: 0,
+    }),
   },
   {
     payType: 'alipay.micro',

@@ -21,7 +21,10 @@ describe('WeChat account setup check', () => {
 
   it('refuses an account without the client certificate: every reverse would fail', () => {
     const problems = channel.validateSetup(account, { api_key: apiKey });
-    assert.match(problems.join('; '), /client certificate \(cert_pem and key_pem\): reverse requires it/);
+    assert.match(
+      problems.join('; '),
+      /client certificate \(cert_pem and key_pem\): reverse and refund require it/,
+    );
   });
 
   it('refuses a certificate with another key, or text that is no PEM', () => {

@@ -2,6 +2,7 @@ import type { CommonPaymentDetails, PayResult, QueryResult, ReverseResult } from
 import { answerVerifier, digitsToInt, payErrorResult, queryResultOf } from '#core/channels/kit/answers.ts';
 import { answerReader, type CallOutcome } from '#core/channels/kit/http.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
+import type { Verified } from '#core/channels/verified.ts';
 import { payErrorClass, queryStateClass } from '#core/channels/wechat/protocol.ts';
 import { fromXml, type WireFields } from '#core/channels/wechat/wire.ts';
 import { parseSignType, type SignType, verify } from '#core/signing.ts';
@@ -32,30 +33,46 @@ const read = answerReader(fromXml);
  * that a request was not accepted.
  */
 const verifyWechat = answerVerifier<WireFields, WechatExpectation, 'out_trade_no' | 'total_fee'>({
-  authenticity: (f, expected) => {
-    if (f.return_code === 'FAIL' && f.sign === undefined) {
-      const extra = Object.keys(f).filter((name) => name !== 'return_code' && name !== 'return_msg');
-      return extra.length === 0 ? 'transport' : { unproven: `UNSIGNED_FAIL_WITH:${extra.join(',')}` };
-    }
-    if (f.sign === undefined) return { unproven: 'UNSIGNED' };
-    const signType = f.sign_type === undefined ? expected.signType : parseSignType(f.sign_type);
-    if (!signType) return { unproven: 'BAD_SIGN_TYPE' };
-    return verify(f, expected.key, signType) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
-  },
-  about: (f, expected) => {
-    // The bare FAIL form names nobody: TLS to WeChat's host is all it rests on.
-    if (f.sign === undefined) return undefined;
-    const ours = {
-      appid: expected.appid,
-      mch_id: expected.mch_id,
-      sub_mch_id: expected.sub_mch_id,
-      out_trade_no: expected.out_trade_no,
-      total_fee: String(expected.total_fee),
-    };
-    const merchant = ['appid', 'mch_id', ...(expected.sub_mch_id === undefined ? [] : ['sub_mch_id'])];
-    return { stated: f, ours, always: merchant };
-  },
+  authenticity: wechatAuthenticity,
+  about: (f, expected) => wechatAbout(f, expected, {}),
 });
+
+/** Whether a WeChat answer is WeChat's: signed with the merchant key, or the bare unsigned FAIL form. */
+export function wechatAuthenticity(
+  f: WireFields,
+  expected: WechatExpectation,
+): Verified<WireFields>['basis'] | { readonly unproven: string } {
+  if (f.return_code === 'FAIL' && f.sign === undefined) {
+    const extra = Object.keys(f).filter((name) => name !== 'return_code' && name !== 'return_msg');
+    return extra.length === 0 ? 'transport' : { unproven: `UNSIGNED_FAIL_WITH:${extra.join(',')}` };
+  }
+  if (f.sign === undefined) return { unproven: 'UNSIGNED' };
+  const signType = f.sign_type === undefined ? expected.signType : parseSignType(f.sign_type);
+  if (!signType) return { unproven: 'BAD_SIGN_TYPE' };
+  return verify(f, expected.key, signType) ? 'signature' : { unproven: 'BAD_SIGNATURE' };
+}
+
+/**
+ * What a signed answer states against ours: the merchant's ids always, the order's number and amount (and `more`,
+ * a refund's) wherever stated. The bare FAIL form names nobody: TLS to WeChat's host is all it rests on.
+ */
+export function wechatAbout(
+  f: WireFields,
+  expected: WechatExpectation,
+  more: Readonly<Record<string, string>>,
+) {
+  if (f.sign === undefined) return undefined;
+  const ours = {
+    appid: expected.appid,
+    mch_id: expected.mch_id,
+    sub_mch_id: expected.sub_mch_id,
+    out_trade_no: expected.out_trade_no,
+    total_fee: String(expected.total_fee),
+    ...more,
+  };
+  const merchant = ['appid', 'mch_id', ...(expected.sub_mch_id === undefined ? [] : ['sub_mch_id'])];
+  return { stated: f, ours, always: merchant };
+}
 
 /** Reads WeChat's answer to `/pay/micropay` (seed 004: 支付结果判断 and the err_code table). */
 export function readPayAnswer(outcome: CallOutcome, expected: WechatExpectation): PayResult {

@@ -38,7 +38,7 @@ export const wechat: ChannelDescriptor = {
       },
       {
         flag: '--wechat-cert <file>',
-        description: 'WeChat API client certificate, PEM (apiclient_cert.pem): reverse needs it',
+        description: 'WeChat API client certificate, PEM (apiclient_cert.pem): reverse and refund need it',
         into: 'credentials.cert_pem',
         file: true,
       },
@@ -77,7 +77,9 @@ function validateSetup(account: ChannelAccount, credentials: ChannelCredentials)
 /** WeChat's API client certificate: both halves, parseable, belonging together and not expired. */
 function certificateProblems(certPem: string | undefined, keyPem: string | undefined): string[] {
   if (!certPem || !keyPem) {
-    return ['wechat credentials need the API client certificate (cert_pem and key_pem): reverse requires it'];
+    return [
+      'wechat credentials need the API client certificate (cert_pem and key_pem): reverse and refund require it',
+    ];
   }
   try {
     const certificate = new X509Certificate(certPem);
