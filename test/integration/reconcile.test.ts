@@ -33,6 +33,9 @@ describe('reconciliation through the local stack (WeChat sandbox)', () => {
     // Refused by the channel, then recorded paid behind the gateway's back: the channel never took it.
     const refused = await client.micropay(payment('03'));
     const notThere = String(refused.envelope.data?.trade_id);
+    // A refund through the gateway, followed to its end.
+    const refund = await client.refund({ trade_id: matched, out_refund_no: `rc-${matched}`, refund_fee: 30 });
+    const refundId = String(refund.envelope.data?.refund_id);
     await stack().stepFunctions.idle();
 
     // At the channel directly, with the account's own keys: a payment the gateway never saw, and a reverse.
@@ -60,6 +63,14 @@ describe('reconciliation through the local stack (WeChat sandbox)', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const reversed = await channel.reverse(ctx, { out_trade_no: reversedThere, total_fee: 101 }, 5_000);
     assert.equal(reversed.kind, 'reversed');
+    // A refund made at the channel directly, under a number the gateway never gave.
+    const strangeRefund = `${stranger.slice(0, 20)}rfnd`;
+    const directRefund = await channel.refunds?.refund(
+      ctx,
+      { out_trade_no: amountChanged, total_fee: 101, out_refund_no: strangeRefund, refund_fee: 20 },
+      5_000,
+    );
+    assert.equal(directRefund?.kind, 'processing');
 
     const doc = DynamoDBDocumentClient.from(new DynamoDBClient(stack().clientConfig('dynamodb')));
     const orders = await Promise.all(
@@ -105,6 +116,11 @@ describe('reconciliation through the local stack (WeChat sandbox)', () => {
     assert.deepEqual(classOf(notThere), ['missing_channel']);
     assert.deepEqual(classOf(amountChanged), ['amount_mismatch']);
     assert.deepEqual(classOf(reversedThere), ['state_mismatch']);
+    // Refunds are matched on the number the channel knows: our refund_id.
+    const refundClass = (number: string) =>
+      run.discrepancies.rows.filter((r) => r.kind === 'refund' && r.refund_id === number).map((r) => r.class);
+    assert.deepEqual(refundClass(refundId), ['matched']);
+    assert.deepEqual(refundClass(strangeRefund), ['missing_local']);
     const row = run.discrepancies.rows.find((r) => r.out_trade_no === stranger);
     assert.equal(Number(row?.channel_fee), 77);
     assert.equal(row?.merchant_id, 'M100000001');
