@@ -29,8 +29,8 @@ import { yuanToFen } from '#core/money.ts';
  * one line per 交易 (a payment) or 退款 (a refund), the 业务明细列表结束 marker, then `#` totals (#交易合计：N笔，…,
  * #退款合计：N笔，…) and #导出时间. Cells are padded (ids end in a tab so spreadsheets keep them as text). A refund's
  * amounts are negative; its 退款批次号/请求号 is our `out_request_no`. The documents show the file only as pictures;
- * this is its layout as Alipay serves it and as real statements are publicly quoted (test/unit/alipay-statements.test.ts
- * constructs its example to that layout). The statement itself is not signed: it rests on the URL Alipay
+ * this is its layout as Alipay serves it and as real statements are publicly quoted
+ * (test/unit/alipay-statements.test.ts constructs its example to that layout). The statement itself is not signed: it rests on the URL Alipay
  * signed, fetched at once.
  */
 
