@@ -9,9 +9,11 @@ import {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
+import { alipayBillMethod } from '#core/channels/alipay/statements.ts';
 import { signingString } from '#core/channels/alipay/wire.ts';
 import { toUtc8 } from '#core/channels/kit/time.ts';
 import { fenToYuan, yuanToFen } from '#core/money.ts';
+import { AlipayBillDesk, alipayBillPath, alipayLedger, billUrlQuery } from './alipay-bill.ts';
 import {
   AlipayRefundDesk,
   alipaySandboxBuyer,
@@ -48,6 +50,11 @@ export interface AlipaySandboxOptions {
   readonly timeScale?: number;
   /** The server's TLS certificate and key (a `SandboxPki`'s `server` fits). */
   readonly tls: { readonly cert_pem: string; readonly key_pem: string };
+  /**
+   * Publish a day's statement at once, today's included (the local stack: SPEC section 9), rather than once the day
+   * is over, as Alipay does. @default false
+   */
+  readonly statementsAtOnce?: boolean;
 }
 
 type Method = 'alipay.trade.pay' | 'alipay.trade.query' | 'alipay.trade.cancel';
@@ -63,6 +70,9 @@ const methods: Readonly<Record<Method, keyof AlipaySandboxCalls>> = {
 interface Trade {
   readonly outTradeNo: string;
   readonly outcome: string;
+  /** The seller the trade is paid to (the app's): whose statement lists it. */
+  readonly sellerId: string;
+  readonly createdAt: number;
   /** Alipay's trade number; absent for a number only closed by a cancel (Alipay never had that trade). */
   readonly tradeNo?: string;
   readonly totalAmount: string;
@@ -71,6 +81,8 @@ interface Trade {
   queries: number;
   cancels: number;
   paidAt?: number;
+  /** When a cancel gave the paid trade's money back. */
+  cancelRefundedAt?: number;
 }
 
 /** The sandbox's clock may differ from the caller's by this much before a `timestamp` is refused. */
@@ -107,7 +119,9 @@ class Refusal extends Error {
  * common parameters, `ACQ.*` refusals of business parameters, and answers signed with the sandbox's own key over
  * the node as sent. Outcomes by the last two digits of `auth_code` (SPEC section 6, in Alipay's words).
  * Refunds (`alipay.trade.refund`, `alipay.trade.fastpay.refund.query`) by sandbox/alipay-refunds.ts, outcomes by the
- * last two digits of the refund amount in fen (SPEC section 8), kept per trade (`refundsOf`).
+ * last two digits of the refund amount in fen (SPEC section 8), kept per trade (`refundsOf`). Statements
+ * (`alipay.data.dataservice.bill.downloadurl.query`, then `GET /downloadBillFile.resource?…` for the zip) by
+ * sandbox/alipay-bill.ts, from the trades, cancels and refunds it holds, whoever made them.
  * `GET /sandbox/calls/<out_trade_no>` reports what it received for an order. A test double: nothing under core/,
  * adapters/ or functions/ may import it.
  */
@@ -118,6 +132,8 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
   private readonly trades = new Map<string, Trade>();
   private readonly byTradeNo = new Map<string, Trade>();
   private readonly refunds = new AlipayRefundDesk();
+  private readonly bills = new AlipayBillDesk();
+  private readonly statementsAtOnce: boolean;
 
   constructor(options: AlipaySandboxOptions) {
     super('Alipay sandbox', ['pay', 'query', 'cancel'], {
@@ -130,10 +146,12 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
       this.apps.set(app.app_id, { key: createPublicKey(app.publicKeyPem), seller_id: app.seller_id });
     }
     this.appAuthTokens = new Set(options.appAuthTokens ?? []);
+    this.statementsAtOnce = options.statementsAtOnce ?? false;
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://sandbox');
+    if (url.pathname === alipayBillPath && req.method === 'GET') return this.serveBill(url, res);
     if (url.pathname !== alipayGatewayPath) {
       res.writeHead(404).end();
       return;
@@ -146,7 +164,8 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
     const charset = charsets[raw?.get('charset')?.toString('latin1').toLowerCase() ?? ''];
     const params = raw && decoded(raw, charset ?? 'utf-8');
     const method = params?.method;
-    if (!raw || !params || !method || !(method in methods || isAlipayRefundMethod(method))) {
+    const known = method !== undefined && (method in methods || isAlipayRefundMethod(method));
+    if (!raw || !params || !method || !(known || method === alipayBillMethod)) {
       const refusal = !params
         ? new Refusal('40002', 'isv.invalid-parameter', '参数重复或格式错误')
         : !method
@@ -167,6 +186,8 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
       if (!charset) throw new Refusal('40002', 'isv.invalid-charset', '字符集错误: 支持utf-8、gbk、gb2312');
       this.checkCommon(params, app.key, signedBytes(raw));
       const biz = parseBiz(params.biz_content);
+      if (method === alipayBillMethod)
+        return this.send(res, key, this.billUrl(biz, params.app_id), true, charset);
       if (isAlipayRefundMethod(method)) {
         const answer = this.refunds.answer(method, biz, this.findTrade(biz));
         if (answer.kind === 'silent') return this.hang(res);
@@ -177,19 +198,53 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
       if (outTradeNo) this.record(outTradeNo, name);
       switch (name) {
         case 'pay': {
-          const node = this.pay(biz, app.seller_id);
+          const node = this.pay(biz, app.seller_id, this.sellerOf(params.app_id));
           if (!node) return this.hang(res);
           return this.send(res, key, node, true, charset);
         }
         case 'query':
           return this.send(res, key, this.query(biz), true, charset);
         case 'cancel':
-          return this.send(res, key, this.cancel(biz), true, charset);
+          return this.send(res, key, this.cancel(biz, this.sellerOf(params.app_id)), true, charset);
       }
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
       return this.send(res, key, nodeOf(error), true, charset);
     }
+  }
+
+  /** The seller an app collects for (its `seller_id`, else a user id made from its `app_id`). */
+  private sellerOf(appId: string | undefined): string {
+    return this.apps.get(appId ?? '')?.seller_id ?? `2088${(appId ?? '').slice(-12).padStart(12, '0')}`;
+  }
+
+  /** `alipay.data.dataservice.bill.downloadurl.query`: a download URL for the app's seller's day, or a refusal. */
+  private billUrl(biz: Readonly<Record<string, unknown>>, appId: string | undefined): Node {
+    const query = billUrlQuery(biz, Date.now(), this.statementsAtOnce);
+    if (query.kind === 'refused') throw new Refusal('40004', query.subCode, query.subMsg);
+    const origin = new URL(this.url).origin;
+    return {
+      code: '10000',
+      msg: 'Success',
+      bill_download_url: this.bills.urlFor(origin, this.sellerOf(appId), query.day),
+    };
+  }
+
+  /** A statement zip, while its URL is good (Alipay's bill centre answers a stale link with no file). */
+  private serveBill(url: URL, res: ServerResponse): void {
+    const ledger = alipayLedger(this.trades.values(), (outTradeNo) => this.refunds.refundsOf(outTradeNo));
+    const zip = this.bills.download(url.searchParams, ledger);
+    if (!zip) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('链接已失效');
+      return;
+    }
+    const name = url.searchParams.get('downloadFileName') ?? 'bill.csv.zip';
+    res
+      .writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-disposition': `attachment; filename="${encodeURIComponent(name)}"`,
+      })
+      .end(zip);
   }
 
   /** The refunds the sandbox holds for a trade (by our `out_trade_no`), as its statements list them. */
@@ -238,7 +293,11 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
   }
 
   /** `alipay.trade.pay` by the outcome table (SPEC section 6); undefined when the sandbox must not answer at all. */
-  private pay(biz: Readonly<Record<string, unknown>>, sellerId: string | undefined): Node | undefined {
+  private pay(
+    biz: Readonly<Record<string, unknown>>,
+    sellerId: string | undefined,
+    seller: string,
+  ): Node | undefined {
     const outTradeNo = checkPayParameters(biz, sellerId);
     const totalAmount = text(biz.total_amount) as string;
     const authCode = text(biz.auth_code) as string;
@@ -249,6 +308,8 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
       const trade: Trade = {
         outTradeNo,
         outcome,
+        sellerId: seller,
+        createdAt: Date.now(),
         tradeNo: tradeNo(),
         totalAmount,
         biz,
@@ -323,7 +384,7 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
     };
   }
 
-  private cancel(biz: Readonly<Record<string, unknown>>): Node {
+  private cancel(biz: Readonly<Record<string, unknown>>, seller: string): Node {
     const outTradeNo = text(biz.out_trade_no);
     if (!outTradeNo && !text(biz.trade_no)) {
       throw new Refusal('40004', 'ACQ.INVALID_PARAMETER', '参数无效: out_trade_no和trade_no不能同时为空');
@@ -335,6 +396,8 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
       const closed: Trade = {
         outTradeNo,
         outcome: '',
+        sellerId: seller,
+        createdAt: Date.now(),
         totalAmount: '0.00',
         biz: {},
         status: 'TRADE_CLOSED',
@@ -352,13 +415,16 @@ export class AlipaySandbox extends SandboxServer<keyof AlipaySandboxCalls> {
     }
     const action = trade.status === 'TRADE_SUCCESS' ? 'refund' : 'close';
     trade.status = 'TRADE_CLOSED';
+    if (action === 'refund') trade.cancelRefundedAt = Date.now();
     return {
       code: '10000',
       msg: 'Success',
       ...ids,
       retry_flag: 'N',
       action,
-      ...(action === 'refund' ? { gmt_refund_pay: toUtc8(Date.now(), 'dashed') } : {}),
+      ...(trade.cancelRefundedAt === undefined
+        ? {}
+        : { gmt_refund_pay: toUtc8(trade.cancelRefundedAt, 'dashed') }),
     };
   }
 
@@ -600,13 +666,15 @@ export const alipayStarter: SandboxStarter = async ({ deadlineScale, pki, dataDi
     alipayPrivateKeyPem: keys.alipay.private_pem,
     timeScale: deadlineScale,
     tls: pki.server,
+    // SPEC section 9: locally, statements are available at once, so today's trades can be reconciled today.
+    statementsAtOnce: true,
   });
   const url = await sandbox.listen();
   return {
     label: 'Alipay open API sandbox',
     url,
     paths:
-      'alipay.trade.pay, alipay.trade.query, alipay.trade.cancel, alipay.trade.refund, alipay.trade.fastpay.refund.query (RSA2)',
+      'alipay.trade.pay, alipay.trade.query, alipay.trade.cancel, alipay.trade.refund, alipay.trade.fastpay.refund.query, alipay.data.dataservice.bill.downloadurl.query (RSA2); statements at /downloadBillFile.resource',
     credentials: { app_private_key_pem: keys.app.private_pem, alipay_public_key_pem: keys.alipay.public_pem },
     callsFor: (outTradeNo) => sandbox.callsFor(outTradeNo),
     callTimes: (outTradeNo) => sandbox.callTimes(outTradeNo),

@@ -42,3 +42,35 @@ describe('ChannelHttp.call', () => {
     });
   });
 });
+
+/** A file a channel points to (Alipay's bill_download_url) is fetched by GET, its bytes as they came. */
+describe('ChannelHttp.fetchFile', () => {
+  let server: Server;
+  let url = '';
+  const http = new ChannelHttp();
+  const options = { deadlineMs: 300, maxResponseBytes: 1024 };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.method !== 'GET') res.writeHead(405).end();
+      else if (req.url === '/file?token=t1') res.end(Buffer.from([0x50, 0x4b, 0xff, 0x00]));
+      else if (req.url === '/large') res.end(Buffer.alloc(4096));
+      else res.writeHead(404).end('expired');
+    });
+    url = await listen(server);
+  });
+  afterAll(() => close(server));
+
+  it('GETs the file and hands over its bytes exactly, binary included', async () => {
+    const got = await http.fetchFile(`${url}/file?token=t1`, options);
+    assert.deepEqual(got, { kind: 'answer', bytes: Buffer.from([0x50, 0x4b, 0xff, 0x00]) });
+  });
+
+  it('reads another status or an oversize file as no answer, saying which', async () => {
+    assert.deepEqual(await http.fetchFile(`${url}/file?token=old`, options), {
+      kind: 'none',
+      said: 'HTTP_404',
+    });
+    assert.deepEqual(await http.fetchFile(`${url}/large`, options), { kind: 'none', said: 'TOO_LARGE' });
+  });
+});

@@ -25,7 +25,8 @@ export type AlipayMethod =
   | 'alipay.trade.query'
   | 'alipay.trade.cancel'
   | 'alipay.trade.refund'
-  | 'alipay.trade.fastpay.refund.query';
+  | 'alipay.trade.fastpay.refund.query'
+  | 'alipay.data.dataservice.bill.downloadurl.query';
 
 export type { CallOutcome } from '#core/channels/kit/http.ts';
 

@@ -8,6 +8,7 @@ import {
   readQueryAnswer,
 } from '#core/channels/alipay/answers.ts';
 import { alipayRefunds } from '#core/channels/alipay/refunds.ts';
+import { alipayStatements } from '#core/channels/alipay/statements.ts';
 import {
   maxAnswerBytes,
   readPrivateKey,
@@ -47,7 +48,8 @@ function cachedKey(text: string | undefined, read: (text: string) => KeyObject |
  * `app_private_key_pem` (the application's RSA private key, PKCS#8 or PKCS#1), `alipay_public_key_pem` (Alipay's
  * public key for the app) and, in service-provider mode, `app_auth_token`. Requests are form-encoded POSTs signed
  * RSA2; answers count only when Alipay's signature verifies over the node as sent. `protocol` is the settlement
- * table the stack chose (`ALIPAY_PROTOCOL`). Refunds go through the same call (core/channels/alipay/refunds.ts).
+ * table the stack chose (`ALIPAY_PROTOCOL`). Refunds go through the same call (core/channels/alipay/refunds.ts), and
+ * so does the statement's download URL (core/channels/alipay/statements.ts).
  */
 export function alipayClient(url: string, http: ChannelHttp, protocol: SettlementProtocol): Channel {
   /**
@@ -113,7 +115,11 @@ export function alipayClient(url: string, http: ChannelHttp, protocol: Settlemen
   });
   const alipayPublicKey = (ctx: ChannelContext) =>
     cachedKey(ctx.credentials.alipay_public_key_pem, readPublicKey);
-  return { ...channel, refunds: alipayRefunds(call, alipayPublicKey) };
+  return {
+    ...channel,
+    refunds: alipayRefunds(call, alipayPublicKey),
+    statements: alipayStatements(call, alipayPublicKey, http),
+  };
 }
 
 function expectation(ctx: ChannelContext, order: ChannelOrder): AlipayExpectation {

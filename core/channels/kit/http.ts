@@ -65,9 +65,9 @@ export interface PostOptions {
 }
 
 /**
- * POSTs to a channel with Node's own client: channels need keep-alive, a deadline, a cap on the answer and
- * client certificates, which it has, and a fetch library would add most of a megabyte to every Lambda
- * bundle. Server certificates are always verified; `extraCaPem` adds a trusted CA to the public ones (local
+ * POSTs to a channel (and GETs the files it points to) with Node's own client: channels need keep-alive, a
+ * deadline, a cap on the answer and client certificates, which it has, and a fetch library would add most of a
+ * megabyte to every Lambda bundle. Server certificates are always verified; `extraCaPem` adds a trusted CA to the public ones (local
  * mode trusts its sandbox's test CA this way; production leaves it empty).
  */
 export class ChannelHttp {
@@ -97,6 +97,17 @@ export class ChannelHttp {
     headers: Record<string, string>,
     options: PostOptions,
   ): Promise<PostResult> {
+    return this.send('POST', target, body, headers, options);
+  }
+
+  /** One request: a POST with its body, or a GET (a file a channel points to) with none. */
+  private send(
+    method: 'POST' | 'GET',
+    target: string,
+    body: string | undefined,
+    headers: Record<string, string>,
+    options: PostOptions,
+  ): Promise<PostResult> {
     const url = new URL(target);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     return new Promise((resolve, reject) => {
@@ -117,8 +128,8 @@ export class ChannelHttp {
       const req = send(
         url,
         {
-          method: 'POST',
-          headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+          method,
+          headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) },
           agent: this.agentFor(url, options.certificate),
         },
         (res) => {
@@ -179,6 +190,20 @@ export class ChannelHttp {
   ): Promise<DownloadOutcome> {
     try {
       const response = await this.post(target, body, headers, options);
+      if (response.status !== 200) return { kind: 'none', said: `HTTP_${response.status}` };
+      return { kind: 'answer', bytes: response.bytes };
+    } catch (error) {
+      return noAnswer(error);
+    }
+  }
+
+  /**
+   * GETs a file a channel points to (Alipay's `bill_download_url`, which carries its own short-lived token): the
+   * 200 answer's bytes exactly as received, or `none` as `call` says it. Never throws.
+   */
+  async fetchFile(target: string, options: PostOptions): Promise<DownloadOutcome> {
+    try {
+      const response = await this.send('GET', target, undefined, {}, options);
       if (response.status !== 200) return { kind: 'none', said: `HTTP_${response.status}` };
       return { kind: 'answer', bytes: response.bytes };
     } catch (error) {
