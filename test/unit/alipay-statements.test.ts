@@ -10,17 +10,16 @@ import type { AlipayBiz } from '#core/channels/alipay/refunds.ts';
 import {
   alipayBillMethod,
   alipayStatements,
-  fenOf,
   maxStatementBytes,
   readAlipayBill,
   readAlipayStatement,
   readBillDetail,
   readBillUrlAnswer,
-  StatementError,
 } from '#core/channels/alipay/statements.ts';
 import { rsa2Sign } from '#core/channels/alipay/wire.ts';
 import type { ChannelContext, StatementRow } from '#core/channels/channel.ts';
 import type { ChannelHttp, DownloadOutcome, PostOptions } from '#core/channels/kit/http.ts';
+import { StatementError, statementFen } from '#core/channels/kit/statements.ts';
 import { fenToYuan, maxFen } from '#core/money.ts';
 import {
   AlipayBillDesk,
@@ -321,7 +320,7 @@ describe('reading Alipay statements (业务明细 of bill_type=trade)', () => {
     });
   });
 
-  it('fenOf: yuan to fen by string arithmetic, a minus sign kept, zeros past the fen allowed', () => {
+  it('statementFen (signed): yuan to fen by string arithmetic, a minus sign kept, zeros past the fen allowed', () => {
     const good: [string, number][] = [
       ['0', 0],
       ['0.00', 0],
@@ -333,16 +332,19 @@ describe('reading Alipay statements (业务明细 of bill_type=trade)', () => {
       ['100000000.00', maxFen],
       ['-100000000.00', -maxFen],
     ];
-    for (const [text, fen] of good) assert.equal(fenOf(text), fen, text);
+    for (const [text, fen] of good) assert.equal(statementFen(text, true), fen, text);
     for (const text of ['', '-', '0.001', '1e2', '.5', '1.', ' 1', '+1.00', '100000000.01', '1,000.00']) {
-      assert.equal(fenOf(text), undefined, text);
+      assert.equal(statementFen(text, true), undefined, text);
     }
   });
 
-  it('fenToYuan and fenOf agree on every amount, either sign (property)', () => {
+  it('fenToYuan and statementFen agree on every amount, either sign (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: maxFen }), fc.boolean(), (fen, negative) => {
-        assert.equal(fenOf(`${negative ? '-' : ''}${fenToYuan(fen)}`), negative && fen !== 0 ? -fen : fen);
+        assert.equal(
+          statementFen(`${negative ? '-' : ''}${fenToYuan(fen)}`, true),
+          negative && fen !== 0 ? -fen : fen,
+        );
       }),
     );
   });

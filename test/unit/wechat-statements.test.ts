@@ -4,13 +4,12 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import type { ChannelContext, StatementRow } from '#core/channels/channel.ts';
 import type { ChannelHttp, DownloadOutcome, PostOptions } from '#core/channels/kit/http.ts';
+import { StatementError, statementFen } from '#core/channels/kit/statements.ts';
 import { wechat } from '#core/channels/wechat/index.ts';
 import {
-  exactFen,
   maxStatementBytes,
   readBillAnswer,
   readWechatStatement,
-  StatementError,
   wechatBillPath,
   wechatStatements,
 } from '#core/channels/wechat/statements.ts';
@@ -231,7 +230,7 @@ describe('reading WeChat statements (下载交易账单)', () => {
     });
   });
 
-  it('exactFen: yuan to fen by string arithmetic, zeros past the fen allowed, a sign only where asked', () => {
+  it('statementFen: yuan to fen by string arithmetic, zeros past the fen allowed, a sign only where asked', () => {
     const good: [string, number][] = [
       ['0', 0],
       ['0.0', 0],
@@ -241,13 +240,13 @@ describe('reading WeChat statements (下载交易账单)', () => {
       ['12345678.90', 1234567890],
       ['100000000.00', maxFen],
     ];
-    for (const [text, fen] of good) assert.equal(exactFen(text), fen, text);
+    for (const [text, fen] of good) assert.equal(statementFen(text), fen, text);
     for (const text of ['', '-1', '0.001', '0.00001', '1e2', '.5', '1.', ' 1', '100000000.01', '0x10']) {
-      assert.equal(exactFen(text), undefined, text);
+      assert.equal(statementFen(text), undefined, text);
     }
-    assert.equal(exactFen('-0.05000', true), -5);
-    assert.equal(exactFen('-0.00000', true), 0);
-    assert.equal(exactFen('-0.05940', true), undefined);
+    assert.equal(statementFen('-0.05000', true), -5);
+    assert.equal(statementFen('-0.00000', true), 0);
+    assert.equal(statementFen('-0.05940', true), undefined);
   });
 
   it('every amount exact to the fen: random yuan amounts round-trip through a generated statement (property)', () => {
@@ -309,10 +308,10 @@ describe('reading WeChat statements (下载交易账单)', () => {
     );
   });
 
-  it('fenToYuan and exactFen agree on every amount (property)', () => {
+  it('fenToYuan and statementFen agree on every amount (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: maxFen }), fc.nat(3), (fen, zeros) => {
-        assert.equal(exactFen(fenToYuan(fen) + '0'.repeat(zeros)), fen);
+        assert.equal(statementFen(fenToYuan(fen) + '0'.repeat(zeros)), fen);
       }),
     );
   });

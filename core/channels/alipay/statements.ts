@@ -10,8 +10,8 @@ import type {
 } from '#core/channels/channel.ts';
 import { answerVerifier } from '#core/channels/kit/answers.ts';
 import type { CallOutcome, ChannelHttp } from '#core/channels/kit/http.ts';
+import { StatementError, statementFen } from '#core/channels/kit/statements.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
-import { yuanToFen } from '#core/money.ts';
 
 /*
  * Alipay's statement (对账单), as Alipay documents it:
@@ -70,11 +70,6 @@ export const billColumns = {
 
 /** How each 业务类型 reads. */
 const lineKinds: Readonly<Record<string, 'pay' | 'refund'>> = { 交易: 'pay', 退款: 'refund' };
-
-/** A statement that cannot be read as Alipay's: what is wrong with it. */
-export class StatementError extends Error {
-  override readonly name = 'StatementError';
-}
 
 /** What the download-URL answer came to: the URL from a verified answer, a statement not made yet, or nothing. */
 export type BillUrlAnswer =
@@ -370,12 +365,12 @@ function readLine(get: (name: string) => string | undefined): Line {
   const kind = lineKinds[word];
   if (!kind) throw new StatementError(`业务类型 ${word} of ${outTradeNo}`);
   if (!outTradeNo) throw new StatementError('a line without 商户订单号 or 支付宝交易号');
-  const amount = fenOf(get(billColumns.amount) ?? '');
+  const amount = statementFen(get(billColumns.amount) ?? '', true);
   if (amount === undefined || (kind === 'pay' && amount < 0)) {
     throw new StatementError(`${billColumns.amount} ${String(get(billColumns.amount))} of ${outTradeNo}`);
   }
   const feeText = get(billColumns.serviceFee) ?? '';
-  const fee = feeText === '' ? undefined : fenOf(feeText);
+  const fee = feeText === '' ? undefined : statementFen(feeText, true);
   if (feeText !== '' && fee === undefined) {
     throw new StatementError(`${billColumns.serviceFee} ${feeText} of ${outTradeNo}`);
   }
@@ -472,20 +467,6 @@ function rowsOf(lines: readonly Line[], billDate: string): StatementRow[] {
 /** `{ name: value }` when there is a value; nothing otherwise (the row's optional fields stay absent). */
 function optional<K extends string, V>(name: K, value: V | undefined | ''): { [P in K]?: V } {
   return value === undefined || value === '' ? {} : ({ [name]: value } as { [P in K]?: V });
-}
-
-/**
- * Yuan as the statement writes it → fen, exactly (string arithmetic, never a float), a minus sign kept: "0.01",
- * "-35.80", "100", and decimals past the fen when they are zeros. Undefined when it is not a whole number of fen.
- */
-export function fenOf(text: string): number | undefined {
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
-  if (!m) return undefined;
-  const decimals = m[3] ?? '';
-  if (/[^0]/.test(decimals.slice(2))) return undefined;
-  const fen = yuanToFen(decimals ? `${m[2]}.${decimals.slice(0, 2)}` : m[2]);
-  if (fen === undefined) return undefined;
-  return m[1] && fen !== 0 ? -fen : fen;
 }
 
 /** 完成时间 (UTC+8, `yyyy-MM-dd HH:mm:ss`) → ISO UTC; undefined when the cell is empty. */

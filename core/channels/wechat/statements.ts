@@ -6,10 +6,10 @@ import type {
   StatementRow,
 } from '#core/channels/channel.ts';
 import type { ChannelHttp } from '#core/channels/kit/http.ts';
+import { StatementError, statementFen } from '#core/channels/kit/statements.ts';
 import { fromUtc8 } from '#core/channels/kit/time.ts';
 import { fromXml, toXml } from '#core/channels/wechat/wire.ts';
 import { nonce } from '#core/ids.ts';
-import { yuanToFen } from '#core/money.ts';
 import { parseSignType, sign } from '#core/signing.ts';
 
 /*
@@ -65,11 +65,6 @@ const refundStates: Readonly<Record<string, string>> = {
   REFUNDCLOSE: 'refund_failed',
   CHANGE: 'refund_abnormal',
 };
-
-/** A statement that cannot be read as WeChat's: what is wrong with it. */
-export class StatementError extends Error {
-  override readonly name = 'StatementError';
-}
 
 /** What a statement answer holds: the statement's rows and the merchants they name, or WeChat's refusal. */
 export type BillAnswer =
@@ -268,7 +263,7 @@ function readRow(get: (name: string) => string | undefined, billDate: string): S
   if (!outTradeNo) throw new StatementError('a row without 商户订单号');
   const amount = (name: string) => {
     const text = get(name);
-    const fen = text === undefined ? undefined : exactFen(text);
+    const fen = text === undefined ? undefined : statementFen(text);
     if (fen === undefined) throw new StatementError(`${name} ${String(text)} of ${outTradeNo} is no amount`);
     return fen;
   };
@@ -317,24 +312,9 @@ function optional<K extends string, V>(name: K, value: V | undefined | ''): { [P
   return value === undefined || value === '' ? {} : ({ [name]: value } as { [P in K]?: V });
 }
 
-/**
- * Yuan as the statement writes it → fen, exactly (string arithmetic, never a float): "0.01", "0.0", "0", "6.00",
- * and decimals past the fen when they are zeros ("0.04000", as 手续费 is written). `signed` allows a minus sign
- * (a refund's 手续费 is the fee given back). Undefined when it is not a whole number of fen.
- */
-export function exactFen(text: string, signed = false): number | undefined {
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
-  if (!m || (m[1] && !signed)) return undefined;
-  const decimals = m[3] ?? '';
-  if (/[^0]/.test(decimals.slice(2))) return undefined;
-  const fen = yuanToFen(decimals ? `${m[2]}.${decimals.slice(0, 2)}` : m[2]);
-  if (fen === undefined) return undefined;
-  return m[1] && fen !== 0 ? -fen : fen;
-}
-
 /** 手续费 in fen where it is whole fen (WeChat rounds each row's fee to the fen); absent otherwise. */
 function serviceFee(text: string | undefined): number | undefined {
-  return text === undefined || text === '' ? undefined : exactFen(text, true);
+  return text === undefined || text === '' ? undefined : statementFen(text, true);
 }
 
 /**
