@@ -17,6 +17,7 @@ export async function runLocalReconcile(options: {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly root: string;
   readonly billDate: string;
+  readonly withMatched?: boolean;
 }): Promise<ReconcileRun> {
   const env = { ...options.env, POWERTOOLS_METRICS_DISABLED: 'true' };
   const runtime = createRuntime(env);
@@ -43,6 +44,7 @@ export async function runLocalReconcile(options: {
         log: runtime.ports.log,
         db,
         deadlineScale: runtime.ports.deadlineScale,
+        withMatched: options.withMatched,
       });
     } finally {
       db.close();
@@ -80,12 +82,9 @@ export function reconcileCommand(program: Command): void {
           `${channel.padEnd(10)} ${account.padEnd(24)} ${merchant_ids.join(',').padEnd(24)} ${what}`,
         );
       }
-      const counts = new Map<string, number>();
-      for (const row of run.discrepancies.rows)
-        counts.set(String(row.class), (counts.get(String(row.class)) ?? 0) + 1);
       const classes = ['matched', 'missing_local', 'missing_channel', 'amount_mismatch', 'state_mismatch'];
-      console.log(`\n${run.billDate}: ${classes.map((c) => `${c} ${counts.get(c) ?? 0}`).join('  ')}`);
-      const atRisk = run.discrepancies.rows.length - (counts.get('matched') ?? 0);
+      console.log(`\n${run.billDate}: ${classes.map((c) => `${c} ${run.classes[c]?.rows ?? 0}`).join('  ')}`);
+      const atRisk = run.discrepancies.rows.length;
       if (atRisk > 0) {
         console.log(`${atRisk} rows need a person: micropay report reconciliation --date ${run.billDate}`);
         process.exitCode = 1;

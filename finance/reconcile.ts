@@ -68,6 +68,9 @@ interface AccountLine {
 export interface ReconcileRun {
   readonly billDate: string;
   readonly accounts: ReadonlyArray<StatementAccount & { readonly result: AccountResult }>;
+  /** Rows and fen per class, `matched` included. */
+  readonly classes: Readonly<Record<string, { readonly rows: number; readonly fen: number }>>;
+  /** The rows that are not `matched` (every row with `withMatched`). */
   readonly discrepancies: QueryResult;
 }
 
@@ -84,6 +87,8 @@ export async function reconcileLocally(options: {
   readonly log: Log;
   readonly db: FinanceDuckDb;
   readonly deadlineScale?: number;
+  /** Return the matched rows too (a day's matched rows are as many as its payments; the Parquet holds them). */
+  readonly withMatched?: boolean;
 }): Promise<ReconcileRun> {
   const { root, billDate } = options;
   const ports = {
@@ -114,11 +119,22 @@ export async function reconcileLocally(options: {
     `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`,
   );
   await registerStatementTables(options.db, root);
-  const discrepancies = await options.db.query(readReconcileSql(), [billDate]);
+  // Compared once, into the Parquet; only the counts and the rows a person must look at come back into memory.
   const out = join(root, statementPrefixes.reconciliation, `bill_date=${billDate}`);
   mkdirSync(out, { recursive: true });
-  await options.db.toParquet(readReconcileSql(), [billDate], join(out, 'discrepancies.parquet'));
-  return { billDate, accounts, discrepancies };
+  const parquet = join(out, 'discrepancies.parquet');
+  await options.db.toParquet(readReconcileSql(), [billDate], parquet);
+  const from = `read_parquet('${parquet.replaceAll("'", "''")}')`;
+  const counted = await options.db.query(
+    `SELECT class, count(*) AS rows, sum(coalesce(channel_fee, local_fee)) AS fen FROM ${from} GROUP BY class`,
+  );
+  const classes = Object.fromEntries(
+    counted.rows.map((row) => [String(row.class), { rows: Number(row.rows), fen: Number(row.fen ?? 0) }]),
+  );
+  const discrepancies = await options.db.query(
+    `SELECT * FROM ${from}${options.withMatched ? '' : " WHERE class <> 'matched'"}`,
+  );
+  return { billDate, accounts, classes, discrepancies };
 }
 
 /** The comparison's SQL, as Athena's named query holds it. */

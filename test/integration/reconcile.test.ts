@@ -134,7 +134,11 @@ describe('reconciliation through the local stack (WeChat and Alipay sandboxes)',
     );
 
     const day = toUtc8(Date.now(), 'dashed').slice(0, 10);
-    const run = await runLocalReconcile({ env: stack().env, root, billDate: day });
+    const run = await runLocalReconcile({ env: stack().env, root, billDate: day, withMatched: true });
+    // The counts per class are the rows' own.
+    for (const [name, { rows }] of Object.entries(run.classes)) {
+      assert.equal(rows, run.discrepancies.rows.filter((r) => r.class === name).length, name);
+    }
     const wechatAccount = run.accounts.find((a) => a.channel === 'wechat');
     assert.equal(wechatAccount?.result.kind, 'fetched');
     for (const partner of run.accounts.filter((a) => a.channel === 'blueocean' || a.channel === 'fshows')) {
@@ -240,7 +244,12 @@ describe('reconciliation through the local stack (WeChat and Alipay sandboxes)',
     );
 
     const day = toUtc8(Date.now(), 'dashed').slice(0, 10);
-    const run = await runLocalReconcile({ env: stack().env, root: alipayRoot, billDate: day });
+    const run = await runLocalReconcile({
+      env: stack().env,
+      root: alipayRoot,
+      billDate: day,
+      withMatched: true,
+    });
     const account = run.accounts.find((a) => a.channel === 'alipay');
     assert.deepEqual(
       [account?.account, account?.result.kind],
