@@ -65,7 +65,7 @@ const startTime = '2026-12-02T02:30:01.207Z';
 const day = '2026-12-01';
 /** The day's partition of the discrepancies table, its projection template filled in, as a key prefix. */
 const discrepanciesFolder = (discrepanciesTable.Parameters['storage.location.template'] ?? '')
-  .replace('${bill_date}', day)
+  .replace(/\$\{bill_date\}/, day)
   .replace(`s3://${bucket}/`, '');
 
 /** An account as the accounts function lists it. */
