@@ -24,10 +24,10 @@ import type { AccountsRuntime, FetchRuntime, PublishRuntime, RecordRuntime } fro
 /** A settlement day, `YYYY-MM-DD`, that is a real date. */
 const billDate = z.string().check(
   z.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD'),
-  z.refine(
-    (value) => new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
-    'must be a date YYYY-MM-DD',
-  ),
+  z.refine((value) => {
+    const day = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(value);
+  }, 'must be a date YYYY-MM-DD'),
 );
 const id = z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(256, 'is too long'));
 const accountRef = z.object({ channel: id, account: z.string(), merchant_ids: z.array(id) });

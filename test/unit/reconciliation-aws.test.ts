@@ -439,10 +439,11 @@ describe('the reconciliation functions, as the state machine invokes them', () =
       merchants: { ids: async () => [] } as never,
       channels: channels().registry,
     });
-    await assert.rejects(accounts({ bill_date: '2026-02-30' }, context), {
-      name: 'InvalidReconcileInput',
-      message: /bill_date: must be a date YYYY-MM-DD/,
-    });
+    for (const bill_date of ['2026-02-30', '2026-13-01', '2026-1-01'])
+      await assert.rejects(accounts({ bill_date }, context), {
+        name: 'InvalidReconcileInput',
+        message: /bill_date: must be a date YYYY-MM-DD/,
+      });
     const publish = publishFunction({ logger, telemetry: telemetry().fake });
     await assert.rejects(
       publish(
