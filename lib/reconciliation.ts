@@ -6,6 +6,7 @@ import { CfnTable } from 'aws-cdk-lib/aws-glue';
 import { ArnPrincipal, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { StorageClass } from 'aws-cdk-lib/aws-s3';
 import {
   ContextAttribute,
   Schedule,
@@ -110,6 +111,19 @@ export class Reconciliation extends Construct {
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const s3Url = (prefix: string) => `s3://${bucket.bucketName}/${prefix}`;
     const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`);
+
+    // Statements and discrepancies are finance's records of the day: kept, not expired; a month on, to
+    // Standard-IA (a statement is read again only for a dispute or a rerun). Overwritten versions (a day's
+    // accounts file rewritten by a rerun) go after a month.
+    for (const prefix of ['statements/', statementPrefixes.reconciliation]) {
+      bucket.addLifecycleRule({
+        id: prefix.replace(/\/$/, ''),
+        prefix,
+        transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }],
+        noncurrentVersionExpiration: Duration.days(30),
+        abortIncompleteMultipartUploadAfter: Duration.days(7),
+      });
+    }
 
     // Glue: the statements' rows and accounts (JSON lines) and the discrepancies (Parquet), by bill_date.
     const table = (

@@ -232,6 +232,17 @@ describe('the reconciliation run in the regional stack', () => {
     );
   });
 
+  it('keeps statements and discrepancies (no expiry), in Standard-IA after a month', () => {
+    const bucket = only('AWS::S3::Bucket', 'FinanceBucket').Properties as unknown as {
+      LifecycleConfiguration: { Rules: Record<string, unknown>[] };
+    };
+    for (const prefix of ['statements/', 'reconciliation/']) {
+      const rule = bucket.LifecycleConfiguration.Rules.find((r) => r.Prefix === prefix);
+      assert.deepEqual(rule?.Transitions, [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }], prefix);
+      assert.equal(rule?.ExpirationInDays, undefined, prefix);
+    }
+  });
+
   it('outputs the state machine ARN that micropay reconcile --state-machine takes', () => {
     const outputs = Object.entries(template.findOutputs('*'));
     const found = outputs.find(([id]) => id.includes('ReconciliationStateMachineArn'));
