@@ -3,6 +3,12 @@ import { readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
+import {
+  billDateColumn,
+  discrepancyColumns,
+  statementAccountColumns,
+  statementRowColumns,
+} from '#finance/catalog.ts';
 import { parameterCount, readSql, reconcileParameters, sqlNames } from '#finance/sql.ts';
 
 /**
@@ -288,5 +294,26 @@ describe('reconciliation-totals.sql and reconciliation-discrepancies.sql over th
       'local_state',
       'channel_state',
     ]);
+  });
+});
+
+describe('the reconciliation tables in the finance guide', () => {
+  it('has every column of statement_rows, statement_accounts and discrepancies, with its type', () => {
+    const guide = readFileSync('docs/finance.md', 'utf8');
+    const start = guide.indexOf('## Reconciliation in AWS\n');
+    assert.ok(start >= 0, 'docs/finance.md has ## Reconciliation in AWS');
+    const section = guide.slice(start, guide.indexOf('\n## ', start + 1));
+    for (const [table, columns] of [
+      ['statement_rows', statementRowColumns],
+      ['statement_accounts', statementAccountColumns],
+      ['discrepancies', discrepancyColumns],
+    ] as const) {
+      const tableSection = section.slice(section.indexOf(`### The table \`${table}\``));
+      for (const column of [...columns, billDateColumn])
+        assert.ok(
+          tableSection.includes(`| \`${column.name}\` | ${column.type} |`),
+          `${table}.${column.name}`,
+        );
+    }
   });
 });
