@@ -1,4 +1,5 @@
 import type { Telemetry } from '#core/ports.ts';
+import type { ReconciliationTelemetry } from '#core/reconciliation/run.ts';
 
 /** Where every metric goes; the dashboard and alarms (`lib/monitoring.ts`) read the same names. */
 export const metricNamespace = 'Micropay';
@@ -16,6 +17,14 @@ export const metricNames = {
   refundAbnormal: 'RefundAbnormal',
   refundOverdue: 'RefundOverdue',
   refundCallFailed: 'RefundCallFailed',
+  /** Rows of a day's reconciliation that need a person, by channel and class (and by class alone). */
+  reconciliationDiscrepancies: 'ReconciliationDiscrepancies',
+  /** The fen those rows put at risk, by channel and class (and by class alone). */
+  reconciliationDiscrepancyFen: 'ReconciliationDiscrepancyFen',
+  /** Accounts whose statement the channel had still not published after the run's day of retries. */
+  statementNotPublished: 'StatementNotPublished',
+  /** Accounts whose statement could not be fetched (no answer, an error) after the run's retries. */
+  statementNotFetched: 'StatementNotFetched',
 } as const;
 
 /** Age buckets of open orders: under a minute is normal settlement, past 30 minutes something is stuck. */
@@ -50,27 +59,9 @@ export interface EmfOptions {
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 export function emfTelemetry(options: EmfOptions): Telemetry {
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const now = options.now ?? Date.now;
-  const count = (name: string, dimensions: Readonly<Record<string, string>>, value = 1) => {
-    write(
-      JSON.stringify({
-        _aws: {
-          Timestamp: now(),
-          CloudWatchMetrics: [
-            {
-              Namespace: options.namespace,
-              Dimensions: [['service', ...Object.keys(dimensions)]],
-              Metrics: [{ Name: name, Unit: 'Count' }],
-            },
-          ],
-        },
-        service: options.service,
-        ...dimensions,
-        [name]: value,
-      }),
-    );
-  };
+  const emit = emfWriter(options);
+  const count = (name: string, dimensions: Readonly<Record<string, string>>, value = 1) =>
+    emit(name, 'Count', dimensions, value, [Object.keys(dimensions)]);
   return {
     paymentAnswered: (channel, outcome) => count(metricNames.payments, { channel, outcome }),
     settled: (order) => count(metricNames.settled, { channel: order.channel, state: order.state }),
@@ -94,6 +85,62 @@ export function emfTelemetry(options: EmfOptions): Telemetry {
     },
     refundOverdue: () => count(metricNames.refundOverdue, {}),
   };
+}
+
+/**
+ * Reconciliation's metrics in EMF, each line also rolled up without the channel (`service` and `class`, or
+ * `service` alone): the alarms watch the roll-ups, the dashboard the channels.
+ */
+export function emfReconciliationTelemetry(options: EmfOptions): ReconciliationTelemetry {
+  const emit = emfWriter(options);
+  return {
+    statementMissing: (channel, status) =>
+      emit(
+        status === 'not_published' ? metricNames.statementNotPublished : metricNames.statementNotFetched,
+        'Count',
+        { channel },
+        1,
+        [['channel'], []],
+      ),
+    discrepancies: (channel, cls, count, fen) => {
+      const rollups = [['channel', 'class'], ['class']];
+      emit(metricNames.reconciliationDiscrepancies, 'Count', { channel, class: cls }, count, rollups);
+      emit(metricNames.reconciliationDiscrepancyFen, 'None', { channel, class: cls }, fen, rollups);
+    },
+  };
+}
+
+/**
+ * Writes one metric value as one EMF line, with its dimension values and the dimension sets (each after
+ * `service`) CloudWatch files it under.
+ */
+function emfWriter(options: EmfOptions) {
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const now = options.now ?? Date.now;
+  return (
+    name: string,
+    unit: 'Count' | 'None',
+    dimensions: Readonly<Record<string, string>>,
+    value: number,
+    dimensionSets: readonly (readonly string[])[],
+  ) =>
+    write(
+      JSON.stringify({
+        _aws: {
+          Timestamp: now(),
+          CloudWatchMetrics: [
+            {
+              Namespace: options.namespace,
+              Dimensions: dimensionSets.map((set) => ['service', ...set]),
+              Metrics: [{ Name: name, Unit: unit }],
+            },
+          ],
+        },
+        service: options.service,
+        ...dimensions,
+        [name]: value,
+      }),
+    );
 }
 
 /** Telemetry that records nothing: metrics switched off (`POWERTOOLS_METRICS_DISABLED`, or a local dev run). */
@@ -120,3 +167,9 @@ export function metricsEnabled(env: Readonly<Record<string, string | undefined>>
   const dev = env.POWERTOOLS_DEV?.trim().toLowerCase();
   return !(dev === 'true' || dev === '1');
 }
+
+/** Reconciliation telemetry that records nothing (metrics switched off). */
+export const noReconciliationTelemetry: ReconciliationTelemetry = {
+  statementMissing: () => {},
+  discrepancies: () => {},
+};

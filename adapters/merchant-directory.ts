@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsClientConfig } from '#adapters/aws-config.ts';
 import type { Merchant, MerchantProfile, MerchantSecret } from '#core/merchants.ts';
 import type { MerchantDirectory } from '#core/ports.ts';
@@ -64,6 +64,24 @@ export class AwsMerchantDirectory implements MerchantDirectory {
     )) as MerchantSecret | undefined;
     if (!secret?.api_key) throw new Error(`secret of merchant ${merchantId} has no api_key`);
     return { ...profile, secret };
+  }
+
+  /** Every merchant id in the table, sorted (reconciliation fetches a statement per account they route to). */
+  async ids(): Promise<string[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.dynamo.send(
+        new ScanCommand({
+          TableName: this.options.table,
+          ProjectionExpression: 'merchant_id',
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) ids.push(String(item.merchant_id));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return ids.sort();
   }
 
   private async profile(merchantId: string): Promise<MerchantProfile | undefined> {

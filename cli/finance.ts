@@ -5,7 +5,7 @@ import { financePrefixes, settlementTimeZone } from '#finance/catalog.ts';
 import { FinanceDuckDb, type QueryResult } from '#finance/duckdb.ts';
 import { writeLocalExport } from '#finance/local-export.ts';
 import { readReconcileSql, registerStatementTables } from '#finance/reconcile.ts';
-import { type ReportName, readSql, reportNames } from '#finance/sql.ts';
+import { type ReportName, readSql, reconcileParameters, reportNames } from '#finance/sql.ts';
 
 const date = (name: string) => (value: string) => {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value)))
@@ -154,7 +154,7 @@ async function reconciliationReport(opts: Record<string, unknown>): Promise<void
   const db = await FinanceDuckDb.open(String(opts.root));
   try {
     await registerStatementTables(db, String(opts.root));
-    const result = await db.query(readReconcileSql(), [day]);
+    const result = await db.query(readReconcileSql(), reconcileParameters(day));
     const rows = result.rows.filter(
       (row) => (opts.all || row.class !== 'matched') && (!opts.merchant || row.merchant_id === opts.merchant),
     );

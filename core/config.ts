@@ -17,6 +17,25 @@ const number = (check: (n: number) => boolean, message: string) =>
 const required = z.string().check(z.minLength(1, 'is required'));
 const url = (fallback: string) => z._default(z.url({ error: 'must be a URL' }), fallback);
 
+/** Where merchants are: the profiles' table and the secrets' prefix, both cached. */
+const merchantFields = {
+  MERCHANTS_TABLE: required,
+  MERCHANT_SECRET_PREFIX: z._default(required, 'micropay/merchants/'),
+  /** Seconds merchant profiles and secrets are cached. */
+  MERCHANT_CACHE_SECONDS: z._default(
+    number((n) => Number.isInteger(n) && n >= 0, 'must be a whole number of seconds'),
+    120,
+  ),
+};
+
+/** How channels are called, beside each channel's own endpoint and settings. */
+const channelFields = {
+  /** PEM of a CA trusted beside the public ones for channel TLS; local mode sets its sandbox's test CA. */
+  CHANNEL_EXTRA_CA_PEM: z.optional(z.string()),
+  /** Multiplies every channel call's deadline; MICROPAY_TIME_SCALE when absent. */
+  MICROPAY_DEADLINE_SCALE: z.optional(number((n) => n > 0 && n <= 1, 'must be a number in (0, 1]')),
+};
+
 /** Runtime configuration, read from the environment once at cold start. */
 const schema = z.object({
   /** Set by Lambda (and local mode). */
@@ -26,27 +45,18 @@ const schema = z.object({
   ORDERS_TABLE: required,
   /** Settlement wake-ups: how the sweep finds orders whose lease ran out (`adapters/dynamo-orders.ts`). */
   WAKEUPS_TABLE: required,
-  MERCHANTS_TABLE: required,
   SETTLEMENT_STATE_MACHINE_ARN: required,
-  MERCHANT_SECRET_PREFIX: z._default(required, 'micropay/merchants/'),
-  /** PEM of a CA trusted beside the public ones for channel TLS; local mode sets its sandbox's test CA. */
-  CHANNEL_EXTRA_CA_PEM: z.optional(z.string()),
+  ...merchantFields,
+  ...channelFields,
   /** Multiplies every protocol wait (and, unless MICROPAY_DEADLINE_SCALE is set, every channel deadline); below 1 only makes sense against a sandbox. */
   MICROPAY_TIME_SCALE: z._default(
     number((n) => n > 0 && n <= 1, 'must be a number in (0, 1]'),
     1,
   ),
-  /** Multiplies every channel call's deadline; MICROPAY_TIME_SCALE when absent. */
-  MICROPAY_DEADLINE_SCALE: z.optional(number((n) => n > 0 && n <= 1, 'must be a number in (0, 1]')),
   /** Slack after a planned settlement step before the sweep considers the settlement dead. */
   SETTLEMENT_LEASE_GRACE_MS: z._default(
     number((n) => Number.isInteger(n) && n >= 0, 'must be a whole number of milliseconds'),
     60_000,
-  ),
-  /** Seconds merchant profiles and secrets are cached. */
-  MERCHANT_CACHE_SECONDS: z._default(
-    number((n) => Number.isInteger(n) && n >= 0, 'must be a whole number of seconds'),
-    120,
   ),
 });
 
@@ -73,13 +83,49 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   descriptors: readonly ChannelDescriptor[] = installedChannels,
 ): Config {
-  const own = z.safeParse(schema, env);
+  return parseWithChannels(schema, env, descriptors);
+}
+
+/**
+ * The configuration of the reconciliation functions (functions/reconcile/): each reads what it uses and is
+ * refused at start-up without it. `merchants`: the merchants table and secrets, and the channels (every
+ * channel's variables); `bucket`: the exports bucket the statements are kept in.
+ */
+export function loadReconcileConfig<const M extends boolean, const B extends boolean>(
+  env: NodeJS.ProcessEnv,
+  needs: { readonly merchants: M; readonly bucket: B },
+  descriptors: readonly ChannelDescriptor[] = installedChannels,
+): ReconcileConfig<M, B> {
+  const shape = {
+    AWS_REGION: required,
+    ...(needs.merchants ? { ...merchantFields, ...channelFields } : {}),
+    ...(needs.bucket ? { STATEMENTS_BUCKET: required } : {}),
+  };
+  return parseWithChannels(z.object(shape), env, needs.merchants ? descriptors : []) as never;
+}
+
+type MerchantConfig = z.infer<ReturnType<typeof z.object<typeof merchantFields & typeof channelFields>>>;
+/** What `loadReconcileConfig` read: the region, and what `needs` asked for. */
+export type ReconcileConfig<M extends boolean, B extends boolean> = Readonly<
+  { AWS_REGION: string } & (M extends true
+    ? MerchantConfig & { readonly channels: ChannelSettings['channels'] }
+    : object) &
+    (B extends true ? { STATEMENTS_BUCKET: string } : object)
+>;
+
+/** Parses `env` with `own` and each channel's variables, naming every variable missing or malformed at once. */
+function parseWithChannels<S extends z.ZodMiniObject>(
+  own: S,
+  env: NodeJS.ProcessEnv,
+  descriptors: readonly ChannelDescriptor[],
+): Readonly<z.infer<S>> & { readonly channels: ChannelSettings['channels'] } {
+  const parsed = z.safeParse(own, env);
   const channels = z.safeParse(channelVariables(descriptors), env);
   const issues = [
-    ...(own.success ? [] : own.error.issues),
+    ...(parsed.success ? [] : parsed.error.issues),
     ...(channels.success ? [] : channels.error.issues),
   ];
-  if (!own.success || !channels.success) {
+  if (!parsed.success || !channels.success) {
     const problems = issues.map((issue) => {
       const name = issue.path.join('.');
       const message = issue.code === 'invalid_type' ? 'is required' : issue.message;
@@ -97,10 +143,10 @@ export function loadConfig(
       },
     ]),
   );
-  return Object.freeze({ ...own.data, channels: perChannel });
+  return Object.freeze({ ...(parsed.data as z.infer<S>), channels: perChannel });
 }
 
 /** The channel endpoints and settings the configuration names. */
-export function channelSettings(config: Config): ChannelSettings {
+export function channelSettings(config: Pick<Config, 'channels' | 'CHANNEL_EXTRA_CA_PEM'>): ChannelSettings {
   return { channels: config.channels, extraCaPem: config.CHANNEL_EXTRA_CA_PEM };
 }

@@ -346,3 +346,116 @@ export function duckDbType(type: CuratedType): string {
   };
   return names[type];
 }
+
+// ---- Reconciliation (SPEC section 9): the kept statements and the comparison's output.
+
+/** The reconciliation's tables, the same names in Glue and in DuckDB. */
+export const reconciliationTables = {
+  /** The channels' statements, one row per payment or refund, JSON lines, partitioned by `bill_date`. */
+  statementRows: 'statement_rows',
+  /** Which merchants each account's statement of a day covers and whether it was fetched, by `bill_date`. */
+  statementAccounts: 'statement_accounts',
+  /** finance/sql/reconcile.sql's output for each day, Parquet, partitioned by `bill_date`. */
+  discrepancies: 'discrepancies',
+} as const;
+
+/** Where statements are kept under a root: the exports bucket in AWS, `.local/` locally (the same keys). */
+export const statementPrefixes = {
+  /** The file exactly as fetched: `statements/raw/channel=…/account=…/bill_date=…/statement`. */
+  raw: 'statements/raw/',
+  /** Its rows as JSON lines, what the comparison reads: `statements/rows/bill_date=…/channel=…/account=….json`. */
+  rows: 'statements/rows/',
+  /** Which merchants each account's statement of the day covers: `statements/accounts/bill_date=…/accounts.json`. */
+  accounts: 'statements/accounts/',
+  /** The comparison's output: `reconciliation/bill_date=…/` (Parquet). */
+  reconciliation: 'reconciliation/',
+} as const;
+
+const keyPart = (value: string) => encodeURIComponent(value);
+
+/**
+ * The object keys (paths under the local root) of one statement's files, and of a day's accounts file. Channel and
+ * account are URI-encoded, so an account id with a `/` or `=` stays one path segment.
+ */
+export const statementKeys = {
+  raw: (channel: string, account: string, billDate: string): string =>
+    `${statementPrefixes.raw}channel=${keyPart(channel)}/account=${keyPart(account)}/bill_date=${billDate}/statement`,
+  rows: (channel: string, account: string, billDate: string): string =>
+    `${statementPrefixes.rows}bill_date=${billDate}/channel=${keyPart(channel)}/account=${keyPart(account)}.json`,
+  accounts: (billDate: string): string => `${statementPrefixes.accounts}bill_date=${billDate}/accounts.json`,
+  /** The folder the day's discrepancies are written to (Athena UNLOAD locally: one Parquet file in it). */
+  reconciliation: (billDate: string): string => `${statementPrefixes.reconciliation}bill_date=${billDate}/`,
+} as const;
+
+/** The partition column of the reconciliation tables: the statement's day. */
+export const billDateColumn = {
+  name: 'bill_date',
+  type: 'string',
+  comment: "the settlement day (the channel's statement day, UTC+8), YYYY-MM-DD",
+} as const;
+
+/**
+ * `statement_rows`' columns in order (core/channels/channel.ts `StatementRow`, with the channel and account it
+ * came from); `bill_date` is the partition. A column is NULL where the channel's statement does not give it.
+ */
+export const statementRowColumns: readonly CuratedColumn[] = [
+  { name: 'channel', type: 'string', comment: 'the channel whose statement lists the row' },
+  { name: 'account', type: 'string', comment: 'the channel account the statement is of (mch_id, app_id…)' },
+  { name: 'kind', type: 'string', comment: 'pay or refund' },
+  { name: 'out_trade_no', type: 'string', comment: "our order number at the channel (the order's trade_id)" },
+  { name: 'channel_trade_no', type: 'string', comment: "the channel's transaction id" },
+  {
+    name: 'out_refund_no',
+    type: 'string',
+    comment: "our refund number at the channel (the refund's refund_id)",
+  },
+  { name: 'channel_refund_no', type: 'string', comment: "the channel's refund id" },
+  { name: 'fee', type: 'bigint', comment: 'fen paid (a payment) or refunded (a refund)' },
+  {
+    name: 'state',
+    type: 'string',
+    comment: 'the outcome: paid, reversed, refunded, refund_processing, refund_failed, refund_abnormal',
+  },
+  { name: 'channel_state', type: 'string', comment: "the channel's own word for it (SUCCESS, REVOKED…)" },
+  { name: 'time', type: 'string', comment: 'the time the channel lists, ISO-8601 UTC' },
+  { name: 'service_fee', type: 'bigint', comment: "the channel's fee on the row, fen, where it gives one" },
+];
+
+/** `statement_accounts`' columns in order (core/reconciliation/statements.ts `AccountLine`); `bill_date` partitions. */
+export const statementAccountColumns: readonly CuratedColumn[] = [
+  { name: 'channel', type: 'string', comment: 'channel' },
+  { name: 'account', type: 'string', comment: 'the channel account (its statement is one file)' },
+  { name: 'merchant_id', type: 'string', comment: 'a merchant routed to the account: one line per merchant' },
+  {
+    name: 'status',
+    type: 'string',
+    comment:
+      'fetched (kept), not_published (not published yet, or not after a day of retries), unknown (not fetched), no_statement (the channel publishes none)',
+  },
+  { name: 'said', type: 'string', comment: 'what the channel said when it gave no statement (its code)' },
+];
+
+/** `discrepancies`' columns: finance/sql/reconcile.sql's output, in its order (SPEC section 9). */
+export const discrepancyColumns: readonly CuratedColumn[] = [
+  {
+    name: 'class',
+    type: 'string',
+    comment: 'matched, missing_local, missing_channel, amount_mismatch, state_mismatch',
+  },
+  { name: 'channel', type: 'string', comment: 'channel' },
+  {
+    name: 'merchant_id',
+    type: 'string',
+    comment: "the merchant (of the order, else of the statement's account)",
+  },
+  { name: 'trade_id', type: 'string', comment: "the gateway's order id (NULL: the gateway has no record)" },
+  { name: 'mch_trade_id', type: 'string', comment: "the merchant's order id" },
+  { name: 'out_trade_no', type: 'string', comment: 'the order number the channel knows' },
+  { name: 'refund_id', type: 'string', comment: "the gateway's refund id (a refund row)" },
+  { name: 'out_refund_no', type: 'string', comment: "the merchant's refund number" },
+  { name: 'kind', type: 'string', comment: 'pay or refund' },
+  { name: 'local_fee', type: 'bigint', comment: "the gateway's amount, fen" },
+  { name: 'channel_fee', type: 'bigint', comment: "the statement's amount, fen" },
+  { name: 'local_state', type: 'string', comment: "the gateway's outcome" },
+  { name: 'channel_state', type: 'string', comment: "the statement's outcome" },
+];

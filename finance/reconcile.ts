@@ -1,68 +1,56 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { StatementRow } from '#core/channels/channel.ts';
+import { dirname, join } from 'node:path';
 import type { Merchant } from '#core/merchants.ts';
 import type { ChannelRegistry, Log } from '#core/ports.ts';
 import {
   type AccountResult,
+  accountLines,
   fetchStatement,
   type StatementAccount,
   type StatementStore,
   statementAccounts,
 } from '#core/reconciliation/statements.ts';
+import {
+  billDateColumn,
+  type CuratedColumn,
+  discrepancyColumns,
+  duckDbType,
+  reconciliationTables,
+  statementAccountColumns,
+  statementKeys,
+  statementPrefixes,
+  statementRowColumns,
+} from './catalog.ts';
 import type { FinanceDuckDb, QueryResult } from './duckdb.ts';
+import { readSql, reconcileParameters } from './sql.ts';
 
-/** Where statements are kept under a root (the exports bucket's `statements/` prefix, or `.local/`). */
-export const statementPrefixes = {
-  /** The file exactly as fetched: `statements/raw/channel=…/account=…/bill_date=…/statement`. */
-  raw: 'statements/raw/',
-  /** Its rows as JSON lines, what the comparison reads: `statements/rows/bill_date=…/channel=…/account=…/`. */
-  rows: 'statements/rows/',
-  /** Which merchants each account's statement of the day covers, and whether it was fetched. */
-  accounts: 'statements/accounts/',
-  /** The comparison's output: `reconciliation/bill_date=…/discrepancies.parquet`. */
-  reconciliation: 'reconciliation/',
-} as const;
+export { statementPrefixes };
 
-const part = (value: string) => encodeURIComponent(value);
-
-/** Statements kept as files under `root`: the local stand-in of the exports bucket. */
+/** Statements kept as files under `root`: the local stand-in of the exports bucket, with the bucket's keys. */
 export function fileStatementStore(root: string): StatementStore {
-  const rawDir = (channel: string, account: string, billDate: string) =>
-    join(
-      root,
-      statementPrefixes.raw,
-      `channel=${part(channel)}`,
-      `account=${part(account)}`,
-      `bill_date=${billDate}`,
-    );
+  const write = (key: string, body: string | Buffer) => {
+    const file = join(root, key);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, body);
+  };
+  const jsonLines = (items: readonly object[]) =>
+    items.length ? `${items.map((item) => JSON.stringify(item)).join('\n')}\n` : '';
   return {
     async has(channel, account, billDate) {
-      return existsSync(join(rawDir(channel, account, billDate), 'statement'));
+      return existsSync(join(root, statementKeys.raw(channel, account, billDate)));
     },
     async put(channel, account, billDate, raw, rows) {
       // Rows first, the raw file last: a statement counts as kept only once both are written.
-      const rowsDir = join(root, statementPrefixes.rows, `bill_date=${billDate}`, `channel=${part(channel)}`);
-      mkdirSync(rowsDir, { recursive: true });
-      const lines = rows.map((row) => JSON.stringify({ channel, account, ...row }));
-      writeFileSync(
-        join(rowsDir, `account=${part(account)}.json`),
-        lines.length ? `${lines.join('\n')}\n` : '',
+      write(
+        statementKeys.rows(channel, account, billDate),
+        jsonLines(rows.map((row) => ({ channel, account, ...row }))),
       );
-      mkdirSync(rawDir(channel, account, billDate), { recursive: true });
-      writeFileSync(join(rawDir(channel, account, billDate), 'statement'), raw);
+      write(statementKeys.raw(channel, account, billDate), raw);
+    },
+    async record(billDate, lines) {
+      write(statementKeys.accounts(billDate), jsonLines(lines));
     },
   };
-}
-
-/** One account's outcome of a run, per merchant it covers (the comparison reads only fetched ones). */
-interface AccountLine {
-  readonly channel: string;
-  readonly account: string;
-  readonly merchant_id: string;
-  readonly bill_date: string;
-  readonly status: 'fetched' | 'not_published' | 'unknown' | 'no_statement';
-  readonly said?: string;
 }
 
 export interface ReconcileRun {
@@ -102,28 +90,13 @@ export async function reconcileLocally(options: {
   for (const account of statementAccounts(options.merchants, options.channels)) {
     accounts.push({ ...account, result: await fetchStatement(ports, account, billDate) });
   }
-  const lines: AccountLine[] = accounts.flatMap(({ channel, account, merchant_ids, result }) =>
-    merchant_ids.map((merchant_id) => ({
-      channel,
-      account,
-      merchant_id,
-      bill_date: billDate,
-      status: result.kind === 'kept' || result.kind === 'fetched' ? 'fetched' : result.kind,
-      ...('said' in result ? { said: result.said } : {}),
-    })),
-  );
-  const accountsDir = join(root, statementPrefixes.accounts, `bill_date=${billDate}`);
-  mkdirSync(accountsDir, { recursive: true });
-  writeFileSync(
-    join(accountsDir, 'accounts.json'),
-    `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`,
-  );
+  await ports.statements.record(billDate, accountLines(billDate, accounts));
   await registerStatementTables(options.db, root);
   // Compared once, into the Parquet; only the counts and the rows a person must look at come back into memory.
-  const out = join(root, statementPrefixes.reconciliation, `bill_date=${billDate}`);
+  const out = join(root, statementKeys.reconciliation(billDate));
   mkdirSync(out, { recursive: true });
   const parquet = join(out, 'discrepancies.parquet');
-  await options.db.toParquet(readReconcileSql(), [billDate], parquet);
+  await options.db.toParquet(readReconcileSql(), reconcileParameters(billDate), parquet);
   const from = `read_parquet('${parquet.replaceAll("'", "''")}')`;
   const counted = await options.db.query(
     `SELECT class, count(*) AS rows, sum(coalesce(channel_fee, local_fee)) AS fen FROM ${from} GROUP BY class`,
@@ -139,55 +112,67 @@ export async function reconcileLocally(options: {
 
 /** The comparison's SQL, as Athena's named query holds it. */
 export function readReconcileSql(): string {
-  return readFileSync(new URL('./sql/reconcile.sql', import.meta.url), 'utf8');
+  return readSql('reconcile');
 }
 
-/** `statement_rows` and `statement_accounts` over the kept files (empty tables when none is kept yet). */
+/**
+ * `statement_rows`, `statement_accounts` and `discrepancies` over the kept files, with the columns the Glue tables
+ * declare (finance/catalog.ts), `bill_date` as text as Athena's partition column is; empty tables when nothing is
+ * kept yet.
+ */
 export async function registerStatementTables(db: FinanceDuckDb, root: string): Promise<void> {
-  const files = (prefix: string) => {
+  const files = (prefix: string, suffix: string) => {
     const dir = join(root, prefix);
     if (!existsSync(dir)) return [];
     return (readdirSync(dir, { recursive: true }) as string[])
-      .filter((name) => name.endsWith('.json'))
+      .filter((name) => name.endsWith(suffix))
       .map((name) => join(dir, name))
       .filter((file) => readFileSync(file).length > 0);
   };
-  const rowColumns = {
-    channel: 'VARCHAR',
-    account: 'VARCHAR',
-    bill_date: 'VARCHAR',
-    kind: 'VARCHAR',
-    out_trade_no: 'VARCHAR',
-    channel_trade_no: 'VARCHAR',
-    out_refund_no: 'VARCHAR',
-    channel_refund_no: 'VARCHAR',
-    fee: 'BIGINT',
-    state: 'VARCHAR',
-    channel_state: 'VARCHAR',
-    time: 'VARCHAR',
-    service_fee: 'BIGINT',
-  } satisfies Record<keyof StatementRow | 'channel' | 'account', string>;
-  const accountColumns = {
-    channel: 'VARCHAR',
-    account: 'VARCHAR',
-    merchant_id: 'VARCHAR',
-    bill_date: 'VARCHAR',
-    status: 'VARCHAR',
-    said: 'VARCHAR',
-  } satisfies Record<keyof AccountLine, string>;
-  const view = (name: string, list: string[], columns: Record<string, string>) => {
-    const struct = Object.entries(columns)
-      .map(([column, type]) => `'${column}': '${type}'`)
-      .join(', ');
-    const empty = Object.entries(columns)
-      .map(([column, type]) => `CAST(NULL AS ${type}) AS ${column}`)
-      .join(', ');
-    const source =
-      list.length === 0
-        ? `SELECT ${empty} WHERE false`
-        : `SELECT * FROM read_json([${list.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ')}], format = 'newline_delimited', columns = {${struct}})`;
-    return `CREATE OR REPLACE VIEW ${name} AS ${source}`;
+  const typed = (columns: readonly CuratedColumn[]) => [
+    ...columns.map(({ name, type }) => [name, duckDbType(type)] as const),
+    [billDateColumn.name, 'VARCHAR'] as const,
+  ];
+  const quoted = (list: readonly string[]) =>
+    `[${list.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ')}]`;
+  const view = (name: string, columns: ReadonlyArray<readonly [string, string]>, source?: string) => {
+    const empty = columns.map(([column, type]) => `CAST(NULL AS ${type}) AS ${column}`).join(', ');
+    const names = columns.map(([column]) => column).join(', ');
+    return `CREATE OR REPLACE VIEW ${name} AS ${source ? `SELECT ${names} FROM ${source}` : `SELECT ${empty} WHERE false`}`;
   };
-  await db.query(view('statement_rows', files(statementPrefixes.rows), rowColumns));
-  await db.query(view('statement_accounts', files(statementPrefixes.accounts), accountColumns));
+  const json = (list: string[], columns: ReadonlyArray<readonly [string, string]>) => {
+    const struct = columns.map(([column, type]) => `'${column}': '${type}'`).join(', ');
+    return list.length === 0
+      ? undefined
+      : // Each line carries its bill_date, the folder's (bill_date=…) too: read as text from the line, as
+        // Athena's partition column is text.
+        `read_json(${quoted(list)}, format = 'newline_delimited', hive_partitioning = false, columns = {${struct}})`;
+  };
+  const rowColumns = typed(statementRowColumns);
+  const accountColumns = typed(statementAccountColumns);
+  await db.query(
+    view(
+      reconciliationTables.statementRows,
+      rowColumns,
+      json(files(statementPrefixes.rows, '.json'), rowColumns),
+    ),
+  );
+  await db.query(
+    view(
+      reconciliationTables.statementAccounts,
+      accountColumns,
+      json(files(statementPrefixes.accounts, '.json'), accountColumns),
+    ),
+  );
+  // The day is the folder's (bill_date=…), as in Athena; the Parquet files hold the comparison's columns only.
+  const parquet = files(statementPrefixes.reconciliation, '.parquet');
+  await db.query(
+    view(
+      reconciliationTables.discrepancies,
+      typed(discrepancyColumns),
+      parquet.length === 0
+        ? undefined
+        : `read_parquet(${quoted(parquet)}, hive_partitioning = true, hive_types = {'bill_date': VARCHAR})`,
+    ),
+  );
 }

@@ -111,7 +111,11 @@ export class FinanceExports extends Construct {
   /** Athena's curate queries: read `exports/orders/`, write `curated/orders/`, `curated/refunds/` and results. */
   public readonly curateRole: Role;
   public readonly workGroup: CfnWorkGroup;
+  /** The Athena workgroup's name (the finance queries and the reconciliation run in it). */
+  public readonly workGroupName: string;
   public readonly database: CfnDatabase;
+  /** The Glue database's name: the SQL files' table names resolve in it. */
+  public readonly databaseName: string;
   public readonly rawTable: CfnTable;
   public readonly curatedTable: CfnTable;
   /** One row per refund per daily snapshot (finance/sql/curate-refunds.sql). */
@@ -133,6 +137,8 @@ export class FinanceExports extends Construct {
     const stack = Stack.of(this);
     const databaseName = props.databaseName ?? financeDatabase;
     const workGroupName = props.workGroupName ?? 'micropay-finance';
+    this.databaseName = databaseName;
+    this.workGroupName = workGroupName;
     const retention = props.retention ?? Duration.days(90);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 

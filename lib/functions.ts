@@ -15,6 +15,8 @@ export interface LambdaFunctionProps {
   readonly environment: Readonly<Record<string, string>>;
   /** @default Duration.seconds(30) */
   readonly timeout?: Duration;
+  /** MB; CPU grows with it. @default 512 */
+  readonly memorySize?: number;
   /** How long the function's logs are kept. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: RetentionDays;
 }
@@ -43,7 +45,7 @@ export function lambdaFunction(scope: Construct, id: string, props: LambdaFuncti
     description: props.description,
     runtime: Runtime.NODEJS_24_X,
     architecture: Architecture.ARM_64,
-    memorySize: 512,
+    memorySize: props.memorySize ?? 512,
     timeout: props.timeout ?? Duration.seconds(30),
     loggingFormat: LoggingFormat.JSON,
     logGroup,

@@ -12,6 +12,7 @@ import { FinanceExports, type FinanceExportsProps } from './finance-exports.ts';
 import { merchantSecretsArn } from './functions.ts';
 import { MerchantApi, type MerchantApiThrottling } from './merchant-api.ts';
 import { Monitoring } from './monitoring.ts';
+import { Reconciliation, type ReconciliationProps } from './reconciliation.ts';
 import { merchantSecretsRead, SettlementWorkflow } from './settlement-workflow.ts';
 import { Tables } from './tables.ts';
 
@@ -52,6 +53,8 @@ export interface MicropayGatewayProps {
   readonly sweepEvery?: Duration;
   /** Finance exports: schedule, retention, scan limit (docs/finance.md). @default FinanceExports' defaults */
   readonly finance?: Omit<FinanceExportsProps, 'ordersTable' | 'alarmTopic' | 'removalPolicy'>;
+  /** The daily reconciliation run: its schedule (SPEC section 9). @default Reconciliation's defaults */
+  readonly reconciliation?: Pick<ReconciliationProps, 'schedule'>;
 }
 
 /**
@@ -65,6 +68,8 @@ export class MicropayGateway extends Construct {
   public readonly monitoring: Monitoring;
   /** Daily exports of the orders table, the curated table and finance's Athena workgroup. */
   public readonly finance: FinanceExports;
+  /** The daily reconciliation with the channels' statements, in the finance bucket and workgroup. */
+  public readonly reconciliation: Reconciliation;
 
   constructor(scope: Construct, id: string, props: MicropayGatewayProps = {}) {
     super(scope, id);
@@ -135,6 +140,26 @@ export class MicropayGateway extends Construct {
       ordersTable: this.tables.orders,
       alarmTopic: this.monitoring.alarmTopic,
       removalPolicy: props.removalPolicy,
+    });
+
+    this.reconciliation = new Reconciliation(this, 'Reconciliation', {
+      ...props.reconciliation,
+      finance: this.finance,
+      merchantsTable: merchants,
+      merchantSecretPrefix: secretPrefix,
+      merchantSecretsArn: merchantSecretsArn(this, secretPrefix),
+      channelEnvironment,
+      logRetention,
+    });
+    const { reconciliation } = this;
+    this.monitoring.watchReconciliation({
+      stateMachine: reconciliation.stateMachine,
+      functions: {
+        ReconcileAccounts: reconciliation.accountsFunction,
+        ReconcileFetch: reconciliation.fetchFunction,
+        ReconcileRecord: reconciliation.recordFunction,
+        ReconcilePublish: reconciliation.publishFunction,
+      },
     });
 
     new CfnOutput(this, 'OrdersTableName', {

@@ -17,10 +17,19 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { type DiscrepancyClass, discrepancyClasses } from '#core/reconciliation/run.ts';
 import { metricNames, metricNamespace, metricService } from '../adapters/emf-telemetry.ts';
 
 const namespace = metricNamespace;
 const service = metricService;
+
+/** What `Monitoring.watchReconciliation` watches. */
+export interface ReconciliationWatch {
+  /** The daily reconciliation run. */
+  readonly stateMachine: StateMachine;
+  /** Its functions, by name: their errors alarm. */
+  readonly functions: Readonly<Record<string, IFunction>>;
+}
 
 export interface MonitoringProps {
   readonly stateMachine: StateMachine;
@@ -46,6 +55,9 @@ export class Monitoring extends Construct {
   public readonly alarmTopic: ITopic;
   public readonly reverseFailedAlarm: Alarm;
   public readonly dashboard: Dashboard;
+  /** Reconciliation's alarms by name (`watchReconciliation`): one per class of discrepancy, and more. */
+  public readonly reconciliationAlarms: Record<string, Alarm> = {};
+  private readonly action: SnsAction;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -54,6 +66,7 @@ export class Monitoring extends Construct {
       new Topic(this, 'Alarms', { displayName: 'Micropay gateway alarms', enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.alarmTopic);
+    this.action = action;
     const alarm = (name: string, metric: Metric, description: string) => {
       const created = new Alarm(this, name, {
         metric,
@@ -187,6 +200,112 @@ export class Monitoring extends Construct {
       new GraphWidget({
         title: 'Refund calls by answer, by channel',
         left: [search(metricNames.refundCalls, 'channel,result', 'Sum', '')],
+        width: 12,
+      }),
+    );
+  }
+
+  /**
+   * Reconciliation's alarms (SPEC section 9: every class but matched is money at risk): a day's discrepancies of
+   * each class, a statement still not published (or not fetched) after the run's day of retries, the run's
+   * functions' errors, and a run that failed, timed out or was aborted. The dashboard shows discrepancies by
+   * channel and class.
+   */
+  watchReconciliation(watch: ReconciliationWatch): void {
+    // One run a day publishes once: an hour's sum holds it, and the alarm goes back to OK an hour later (each
+    // day's discrepancies page again).
+    const hourly = { period: Duration.hours(1), statistic: 'Sum' };
+    const alarm = (name: string, metric: Metric | MathExpression, description: string) => {
+      const created = new Alarm(this, name, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(this.action);
+      this.reconciliationAlarms[name] = created;
+      return created;
+    };
+    const meaning: Readonly<Record<DiscrepancyClass, string>> = {
+      missing_local: 'the channel took a payment or made a refund that the gateway has no record of',
+      missing_channel: "the gateway records a payment or a refund that the channel's statement lacks",
+      amount_mismatch: 'the same payment or refund has another amount at the channel',
+      state_mismatch: 'the gateway and the channel disagree on the outcome (paid, reversed, refunded)',
+    };
+    for (const cls of discrepancyClasses) {
+      const title = cls
+        .split('_')
+        .map((word) => `${word[0]?.toUpperCase()}${word.slice(1)}`)
+        .join('');
+      alarm(
+        `Reconciliation${title}`,
+        new Metric({
+          namespace,
+          metricName: metricNames.reconciliationDiscrepancies,
+          dimensionsMap: { service, class: cls },
+          ...hourly,
+        }),
+        `Reconciliation found ${cls} rows: ${meaning[cls]}. Money is at risk: list them (micropay report reconciliation --date <day>, or the reconciliation-discrepancies query in Athena) and settle each with the channel.`,
+      );
+    }
+    alarm(
+      'StatementNotPublished',
+      new Metric({
+        namespace,
+        metricName: metricNames.statementNotPublished,
+        dimensionsMap: { service },
+        ...hourly,
+      }),
+      "A channel had still not published an account's statement a day after the settlement day's run began; that account's payments were not reconciled. Ask the channel, then start the run again (micropay reconcile --state-machine … --date <day>).",
+    );
+    alarm(
+      'StatementNotFetched',
+      new Metric({
+        namespace,
+        metricName: metricNames.statementNotFetched,
+        dimensionsMap: { service },
+        ...hourly,
+      }),
+      "An account's statement could not be fetched for a day (no answer, or an error: see the fetch function's logs); its payments were not reconciled. Fix the cause, then start the run again (micropay reconcile --state-machine … --date <day>).",
+    );
+    const fiveMinutes = { period: Duration.minutes(5), statistic: 'Sum' };
+    for (const [name, fn] of Object.entries(watch.functions)) {
+      alarm(`${name}Errors`, fn.metricErrors(fiveMinutes), `${name} function errors`);
+    }
+    alarm(
+      'ReconciliationFailed',
+      new MathExpression({
+        expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+        usingMetrics: {
+          failed: watch.stateMachine.metricFailed(fiveMinutes),
+          timedOut: watch.stateMachine.metricTimedOut(fiveMinutes),
+          aborted: watch.stateMachine.metricAborted(fiveMinutes),
+        },
+        period: Duration.minutes(5),
+        label: 'failed reconciliation runs',
+      }),
+      "A reconciliation run failed, timed out or was aborted: the day's discrepancies are not known. Read the execution's error, fix, start it again (micropay reconcile --state-machine … --date <day>).",
+    );
+    const search = (metric: string, dimensions: string, label: string) =>
+      new MathExpression({
+        expression: `SEARCH('{${namespace},${['service', ...dimensions.split(',')].join(',')}} MetricName="${metric}"', 'Sum', 86400)`,
+        label,
+        period: Duration.days(1),
+      });
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Reconciliation: discrepancies per day, by channel and class',
+        left: [search(metricNames.reconciliationDiscrepancies, 'channel,class', '')],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Reconciliation: statements missing after a day, by channel',
+        left: [
+          search(metricNames.statementNotPublished, 'channel', 'not published'),
+          search(metricNames.statementNotFetched, 'channel', 'not fetched'),
+        ],
         width: 12,
       }),
     );

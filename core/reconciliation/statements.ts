@@ -42,8 +42,12 @@ export function statementAccounts(
   );
 }
 
-/** Where statements go: the file exactly as fetched, and its rows for the comparison. */
+/**
+ * Where statements go: the file exactly as fetched, its rows for the comparison, and the day's account lines (the
+ * exports bucket in AWS, files under `.local/` locally; the same keys, finance/catalog.ts `statementKeys`).
+ */
 export interface StatementStore {
+  /** Whether the statement is kept: its raw file is written last, so a statement half written is not. */
   has(channel: string, account: string, billDate: string): Promise<boolean>;
   put(
     channel: string,
@@ -52,6 +56,8 @@ export interface StatementStore {
     raw: Buffer,
     rows: readonly StatementRow[],
   ): Promise<void>;
+  /** Replaces the day's account lines: what the comparison reads as which merchants each statement covers. */
+  record(billDate: string, lines: readonly AccountLine[]): Promise<void>;
 }
 
 /** What fetching one account's statement came to. */
@@ -99,6 +105,35 @@ export async function fetchStatement(
   }
   await ports.statements.put(account.channel, account.account, billDate, fetched.raw, fetched.rows);
   return { kind: 'fetched', rows: fetched.rows.length };
+}
+
+/** One account's outcome of a run, per merchant it covers (the comparison reads only fetched ones). */
+export interface AccountLine {
+  readonly channel: string;
+  readonly account: string;
+  readonly merchant_id: string;
+  readonly bill_date: string;
+  readonly status: 'fetched' | 'not_published' | 'unknown' | 'no_statement';
+  readonly said?: string;
+}
+
+/** An account and what fetching its statement came to: one line per merchant it covers. */
+export function accountLines(
+  billDate: string,
+  accounts: ReadonlyArray<
+    Pick<StatementAccount, 'channel' | 'account' | 'merchant_ids'> & { readonly result: AccountResult }
+  >,
+): AccountLine[] {
+  return accounts.flatMap(({ channel, account, merchant_ids, result }) =>
+    merchant_ids.map((merchant_id) => ({
+      channel,
+      account,
+      merchant_id,
+      bill_date: billDate,
+      status: result.kind === 'kept' || result.kind === 'fetched' ? 'fetched' : result.kind,
+      ...('said' in result ? { said: result.said } : {}),
+    })),
+  );
 }
 
 /** A stable label of an account with no statement reader: its id fields, as `name=value`, sorted. */

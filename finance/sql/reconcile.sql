@@ -1,23 +1,26 @@
 -- reconcile: every payment and refund of one settlement day, on either side, in one class (SPEC section 9).
--- Parameter 1: the settlement day 'YYYY-MM-DD' (the channels' statement day, UTC+8).
+-- Parameters: the settlement day 'YYYY-MM-DD' (the channels' statement day, UTC+8), once for each of the seven
+-- markers. Athena takes parameters in WHERE clauses only, so the day is compared where it is used, and comparing
+-- the partition column bill_date with it lets Athena read the partitions of the day and the day before, no other.
+-- finance/sql.ts `reconcileParameters` gives the list.
 -- Reads statement_rows (the channels' statements, one row per payment or refund, amounts in fen),
 -- statement_accounts (which merchants' routes each fetched statement covers) and the latest snapshot of the
 -- orders and refunds. Matched on the numbers the channel knows (our trade_id as out_trade_no, our refund_id as
 -- its refund number). The channel's day of a row is its statement's; ours is the UTC+8 day of the channel's own
 -- time (time_end, refund_time), else of when we recorded it, so an order created 23:59:58 and paid 00:00:03
 -- belongs to the next day on both sides. Statements of the day before are read too: a row listed then was
--- classed then. UTC+8 has no daylight saving: adding 8 hours is the same in both engines.
-WITH day AS (
-  SELECT CAST(? AS DATE) AS d
-),
-covered AS (
+-- classed then. UTC+8 has no daylight saving: adding 8 hours is the same in both engines. The day before is
+-- computed as a DATE and written back as text the same way in both engines (DuckDB's DATE - INTERVAL is a
+-- TIMESTAMP, Athena's a DATE).
+WITH covered AS (
   SELECT DISTINCT a.channel, a.merchant_id
-  FROM statement_accounts a CROSS JOIN day
-  WHERE CAST(a.bill_date AS DATE) = day.d AND a.status = 'fetched'
+  FROM statement_accounts a
+  WHERE a.bill_date = ? AND a.status = 'fetched'
 ),
 account_merchant AS (
   SELECT a.channel, a.account, min(a.merchant_id) AS merchant_id
   FROM statement_accounts a
+  WHERE a.bill_date BETWEEN CAST(CAST(CAST(? AS DATE) - INTERVAL '1' DAY AS DATE) AS VARCHAR) AND ?
   GROUP BY a.channel, a.account
 ),
 channel_side AS (
@@ -31,8 +34,8 @@ channel_side AS (
     s.state,
     s.channel_state,
     CAST(s.bill_date AS DATE) AS bill_date
-  FROM statement_rows s CROSS JOIN day
-  WHERE CAST(s.bill_date AS DATE) BETWEEN day.d - INTERVAL '1' DAY AND day.d
+  FROM statement_rows s
+  WHERE s.bill_date BETWEEN CAST(CAST(CAST(? AS DATE) - INTERVAL '1' DAY AS DATE) AS VARCHAR) AND ?
 ),
 local_side AS (
   SELECT
@@ -121,8 +124,8 @@ SELECT
   channel_fee,
   local_state,
   coalesce(channel_state, channel_word) AS channel_state
-FROM joined CROSS JOIN day
-WHERE channel_date = day.d
+FROM joined
+WHERE channel_date = CAST(? AS DATE)
   -- Ours alone on the day: only what the channel must list (money taken or given back) is missing there.
-  OR (NOT on_channel AND local_date = day.d AND local_state IN ('paid', 'refunded'))
+  OR (NOT on_channel AND local_date = CAST(? AS DATE) AND local_state IN ('paid', 'refunded'))
 ORDER BY class, channel, out_trade_no, refund_id

@@ -79,7 +79,7 @@ export function createRuntime(
  * SDK keeps connections alive by default; three attempts, and no call may hang past a POS's patience (a
  * payment makes three calls). Undefined attributes are left out rather than refused.
  */
-function documentClient(env: NodeJS.ProcessEnv): DynamoDBDocumentClient {
+export function documentClient(env: NodeJS.ProcessEnv): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     ...awsClientConfig(env, 'AWS_ENDPOINT_URL_DYNAMODB'),
     maxAttempts: 3,

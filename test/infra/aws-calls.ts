@@ -53,6 +53,12 @@ const servicePrefixes: Readonly<Record<string, string>> = {
   '@aws-sdk/lib-dynamodb': 'dynamodb',
   '@aws-sdk/client-sfn': 'states',
   '@aws-sdk/client-secrets-manager': 'secretsmanager',
+  '@aws-sdk/client-s3': 's3',
+};
+
+/** IAM's name for an operation where it differs from the operation's (S3's listing is ListBucket). */
+const iamNames: Readonly<Record<string, string>> = {
+  's3:ListObjectsV2': 's3:ListBucket',
 };
 
 /**
@@ -75,7 +81,7 @@ export function iamAction(pkg: string, command: string): string {
     pkg === '@aws-sdk/lib-dynamodb' ? documentCommands[command] : command.replace(/Command$/, '');
   if (!prefix || !operation)
     throw new Error(`${pkg} ${command}: no IAM action known (add it to test/infra/aws-calls.ts)`);
-  return `${prefix}:${operation}`;
+  return iamNames[`${prefix}:${operation}`] ?? `${prefix}:${operation}`;
 }
 
 const isFunctionLike = (node: Node) =>

@@ -59,7 +59,7 @@ describe('the CDK app (bin/app.ts)', () => {
           files: Record<string, { source: { path: string; packaging: string } }>;
         };
         const code = Object.values(assets.files).filter((f) => f.source.packaging === 'zip');
-        assert.equal(code.length, 3, `${name}: api, settle and sweep`);
+        assert.equal(code.length, 7, `${name}: api, settle, sweep and reconciliation's four`);
         for (const { source } of code) {
           const bundle = readFileSync(join(outdir, source.path, 'index.mjs'), 'utf8');
           assert.ok(bundle.length > 10_000, `${name}: ${source.path}/index.mjs is a bundle`);

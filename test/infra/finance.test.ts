@@ -215,24 +215,42 @@ describe('finance exports in the regional stack', () => {
     }
   });
 
-  it('gives finance a managed policy for Athena on the workgroup and reading the curated prefix only', () => {
+  it('gives finance a managed policy for Athena on the workgroup and reading the curated and reconciliation prefixes only', () => {
     const policy = only('AWS::IAM::ManagedPolicy', 'FinanceFinancePolicy').Properties;
     const statements = (policy.PolicyDocument as unknown as { Statement: Statement[] }).Statement;
     const text = JSON.stringify(statements);
     assert.doesNotMatch(text, /exports\/orders|orders_export|dynamodb|"\*"/);
+    const reconciliation = ['statements/raw/', 'statements/rows/', 'statements/accounts/', 'reconciliation/'];
     for (const s of statements) {
       const resource = JSON.stringify(s.Resource);
       for (const action of actions(s)) {
         if (action === 's3:GetObject')
-          assert.match(resource, /curated\/orders\/\*.*curated\/refunds\/\*|athena-results\/\*/);
+          assert.match(
+            resource,
+            /curated\/orders\/\*.*curated\/refunds\/\*|athena-results\/\*|statements\/raw\/\*.*statements\/rows\/\*.*statements\/accounts\/\*.*reconciliation\/\*/,
+          );
         if (action === 's3:PutObject') assert.match(resource, /athena-results\/\*/);
         if (action === 's3:ListBucket')
-          assert.deepEqual(s.Condition, {
-            StringLike: { 's3:prefix': ['curated/orders/*', 'curated/refunds/*', 'athena-results/*'] },
-          });
+          assert.ok(
+            [
+              ['curated/orders/*', 'curated/refunds/*', 'athena-results/*'],
+              reconciliation.map((p) => `${p}*`),
+            ].some(
+              (prefixes) =>
+                JSON.stringify(s.Condition) === JSON.stringify({ StringLike: { 's3:prefix': prefixes } }),
+            ),
+            JSON.stringify(s.Condition),
+          );
         if (action === 'glue:GetTable')
-          for (const table of ['orders', 'orders_current', 'refunds', 'refunds_current'])
-            assert.match(resource, new RegExp(`micropay_finance/${table}"`));
+          assert.ok(
+            ['orders', 'orders_current', 'refunds', 'refunds_current'].every((t) =>
+              new RegExp(`micropay_finance/${t}"`).test(resource),
+            ) ||
+              ['statement_rows', 'statement_accounts', 'discrepancies'].every((t) =>
+                new RegExp(`micropay_finance/${t}"`).test(resource),
+              ),
+            resource,
+          );
         if (action.startsWith('athena:')) assert.match(resource, /workgroup\/micropay-finance|datacatalog/);
       }
     }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { CfnElement } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -14,7 +14,26 @@ const entries = ({ gateway }: DeployedStack) => ({
   'api/handler.ts': gateway.merchantApi.handler,
   'settle/handler.ts': gateway.settlement.settleFunction,
   'sweep/handler.ts': gateway.settlement.sweepFunction,
+  'reconcile/accounts/handler.ts': gateway.reconciliation.accountsFunction,
+  'reconcile/fetch/handler.ts': gateway.reconciliation.fetchFunction,
+  'reconcile/record/handler.ts': gateway.reconciliation.recordFunction,
+  'reconcile/publish/handler.ts': gateway.reconciliation.publishFunction,
 });
+
+/**
+ * What each handler's start requires, beside Lambda's AWS_REGION: the gateway's functions their tables and the
+ * settlement machine; reconciliation's functions only what each step uses.
+ */
+const gatewayRequired = ['MERCHANTS_TABLE', 'ORDERS_TABLE', 'SETTLEMENT_STATE_MACHINE_ARN', 'WAKEUPS_TABLE'];
+const requiredBy: Readonly<Record<string, readonly string[]>> = {
+  'api/handler.ts': gatewayRequired,
+  'settle/handler.ts': gatewayRequired,
+  'sweep/handler.ts': gatewayRequired,
+  'reconcile/accounts/handler.ts': ['MERCHANTS_TABLE'],
+  'reconcile/fetch/handler.ts': ['MERCHANTS_TABLE', 'STATEMENTS_BUCKET'],
+  'reconcile/record/handler.ts': ['STATEMENTS_BUCKET'],
+  'reconcile/publish/handler.ts': [],
+};
 
 interface FunctionUnderTest {
   readonly stack: string;
@@ -75,6 +94,7 @@ const functions: FunctionUnderTest[] = stacks.flatMap((deployed) =>
       AWS_ENDPOINT_URL_DYNAMODB: nowhere,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: nowhere,
       AWS_ENDPOINT_URL_SFN: nowhere,
+      AWS_ENDPOINT_URL_S3: nowhere,
     };
     return {
       stack: deployed.stack.stackName,
@@ -129,12 +149,9 @@ const reserved = [
 
 describe('each function of the deployed stacks, started with the environment its template gives it', () => {
   it('knows the handler module of every function in each template, and a function for every handler', () => {
-    const handlerModules = readdirSync(new URL('../../functions/', import.meta.url), { withFileTypes: true })
-      .filter(
-        (d) =>
-          d.isDirectory() && existsSync(new URL(`../../functions/${d.name}/handler.ts`, import.meta.url)),
-      )
-      .map((d) => `${d.name}/handler.ts`);
+    const handlerModules = (
+      readdirSync(new URL('../../functions/', import.meta.url), { recursive: true }) as string[]
+    ).filter((path) => path === 'handler.ts' || path.endsWith('/handler.ts'));
     for (const deployed of stacks) {
       assert.deepEqual(Object.keys(entries(deployed)).sort(), handlerModules.sort());
       const inTemplate = Object.entries(deployed.resources)
@@ -162,21 +179,23 @@ describe('each function of the deployed stacks, started with the environment its
     }
   });
 
-  it('names the resources the stack deploys: each table and the settlement state machine', () => {
+  it('names the resources the stack deploys: each table, the settlement state machine, the exports bucket', () => {
     for (const deployed of stacks) {
-      const { tables, settlement } = deployed.gateway;
+      const { tables, settlement, finance } = deployed.gateway;
       const physical = (construct: IConstruct) =>
         deployed.resolve({ Ref: deployed.stack.getLogicalId(construct.node.defaultChild as CfnElement) });
-      const expected = {
+      const expected: Record<string, unknown> = {
         ORDERS_TABLE: physical(tables.orders),
         WAKEUPS_TABLE: physical(tables.wakeups),
         MERCHANTS_TABLE: physical(tables.merchants),
         // The functions name it by its ARN, built from its name (no dependency cycle): the Ref gives the real one.
         SETTLEMENT_STATE_MACHINE_ARN: physical(settlement.stateMachine),
+        STATEMENTS_BUCKET: physical(finance.bucket),
       };
       for (const { stack, entry, variables } of functions.filter((f) => f.stack === deployed.stack.stackName))
         for (const [name, value] of Object.entries(expected))
-          assert.equal(variables[name], value, `${stack} ${entry}: ${name}`);
+          if (variables[name] !== undefined || requiredBy[entry]?.includes(name))
+            assert.equal(variables[name], value, `${stack} ${entry}: ${name}`);
     }
   });
 
@@ -206,7 +225,7 @@ describe('each function of the deployed stacks, started with the environment its
       }
       assert.deepEqual(
         required.sort(),
-        ['AWS_REGION', 'MERCHANTS_TABLE', 'ORDERS_TABLE', 'SETTLEMENT_STATE_MACHINE_ARN', 'WAKEUPS_TABLE'],
+        ['AWS_REGION', ...(requiredBy[entry] ?? [])].sort(),
         `${stack} ${entry}`,
       );
     }

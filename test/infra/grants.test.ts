@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import jsonata from 'jsonata';
 import { describe, it } from 'vitest';
 import { refundBindingMark } from '#adapters/tables.ts';
+import { financeTables, statementPrefixes } from '#finance/catalog.ts';
 import { MicropayGateway } from '../../lib/micropay-gateway.ts';
 import { templateApp } from '../support/cdk.ts';
 import { type AwsCall, awsCallsOf, bundledCalls, libraryCalls } from './aws-calls.ts';
@@ -162,6 +164,26 @@ const functions = [
   { name: 'api', entry: 'functions/api/handler.ts', fn: gateway.merchantApi.handler },
   { name: 'settle', entry: 'functions/settle/handler.ts', fn: gateway.settlement.settleFunction },
   { name: 'sweep', entry: 'functions/sweep/handler.ts', fn: gateway.settlement.sweepFunction },
+  {
+    name: 'reconcile accounts',
+    entry: 'functions/reconcile/accounts/handler.ts',
+    fn: gateway.reconciliation.accountsFunction,
+  },
+  {
+    name: 'reconcile fetch',
+    entry: 'functions/reconcile/fetch/handler.ts',
+    fn: gateway.reconciliation.fetchFunction,
+  },
+  {
+    name: 'reconcile record',
+    entry: 'functions/reconcile/record/handler.ts',
+    fn: gateway.reconciliation.recordFunction,
+  },
+  {
+    name: 'reconcile publish',
+    entry: 'functions/reconcile/publish/handler.ts',
+    fn: gateway.reconciliation.publishFunction,
+  },
 ].map((f) => ({ ...f, id: stack.getLogicalId(f.fn.node.defaultChild as CfnFunction) }));
 
 /**
@@ -173,7 +195,19 @@ const bindings: Readonly<Record<string, string>> = {
   'DynamoOrderTables.wakeups': 'WAKEUPS_TABLE',
   'MerchantDirectoryOptions.table': 'MERCHANTS_TABLE',
   'StepFunctionsWorkflow.stateMachineArn': 'SETTLEMENT_STATE_MACHINE_ARN',
+  'S3StatementStoreOptions.bucket': 'STATEMENTS_BUCKET',
   SecretsProvider: 'MERCHANT_SECRET_PREFIX',
+};
+
+/**
+ * The key prefix each S3 call is made under, by the method that makes it: IAM scopes object calls to it, and a
+ * listing by the `s3:prefix` it asks for (statements/ keys, finance/catalog.ts `statementKeys`).
+ */
+const objectScoped: Readonly<Record<string, string>> = {
+  'S3StatementStore.has': statementPrefixes.raw,
+  'S3StatementStore.putRaw': statementPrefixes.raw,
+  'S3StatementStore.putRows': statementPrefixes.rows,
+  'S3StatementStore.record': statementPrefixes.accounts,
 };
 
 /** Calls IAM narrows to some keys: the API deletes only refund-number bindings (`adapters/tables.ts`), never an order. */
@@ -181,11 +215,21 @@ const keyScoped: Readonly<Record<string, string>> = {
   'DynamoOrderTables.deleteBinding': ` if ForAllValues:StringLike dynamodb:LeadingKeys=*${refundBindingMark}*`,
 };
 
-/** The ARN IAM checks for a call on what the variable holds (a table name, a state machine ARN, a secret prefix). */
-function resourceArn(action: string, value: string): string {
+/**
+ * The ARN IAM checks for a call on what the variable holds (a table name, a state machine ARN, a secret prefix, a
+ * bucket), with the condition it narrows to; `method` is where the call is made.
+ */
+function resourceArn(action: string, value: string, method: string): string {
   const service = action.split(':')[0];
   if (service === 'dynamodb') return `arn:aws:dynamodb:${region}:${account}:table/${value}`;
   if (service === 'secretsmanager') return `arn:aws:secretsmanager:${region}:${account}:secret:${value}*`;
+  if (service === 's3') {
+    const prefix = Object.entries(objectScoped).find(([site]) => method === site)?.[1];
+    assert.ok(prefix, `${method}: no key prefix known for its ${action}; add it to objectScoped`);
+    return action === 's3:ListBucket'
+      ? `arn:aws:s3:::${value} if StringLike s3:prefix=${prefix}*`
+      : `arn:aws:s3:::${value}/${prefix}*`;
+  }
   if (service === 'states') return value;
   throw new Error(`no resource ARN rule for ${action}`);
 }
@@ -221,7 +265,7 @@ describe('Lambda roles', () => {
         );
         const method = call.site.split(' ').pop() ?? '';
         const scope = Object.entries(keyScoped).find(([site]) => method.startsWith(site))?.[1] ?? '';
-        const line = `${call.action} ${resourceArn(call.action, resolve(variables[variable]))}${scope}`;
+        const line = `${call.action} ${resourceArn(call.action, resolve(variables[variable]), method)}${scope}`;
         why[line] = call.site;
         return line;
       });
@@ -389,6 +433,12 @@ function callsOfTask(task: Task, tasks: readonly Task[]): string[] {
       return others('listObjectsV2')
         .filter((t) => t.args.Bucket === args.Bucket)
         .map((t) => `${action} arn:aws:s3:::${args.Bucket}/${staticPrefix(t.args.Prefix)}*`);
+    case 'athena:getQueryResults':
+      // The results of the machine's queries: read in their workgroup, from its results location.
+      return queriesOf(tasks).flatMap((t) => [
+        `${action} arn:aws:athena:${region}:${account}:workgroup/${t.args.WorkGroup}`,
+        `s3:GetObject ${resultsOf(String(t.args.WorkGroup))}*`,
+      ]);
   }
   throw new Error(`${task.name}: no resource rule for ${service}:${api}`);
 }
@@ -428,14 +478,18 @@ const machines = idsOf('AWS::StepFunctions::StateMachine').map((id) => ({
 }));
 
 describe('state machine roles', () => {
-  it('are checked for both machines, whose Tasks call something', () => {
-    assert.deepEqual(machines.map((m) => m.name).sort(), ['FinanceStateMachine', 'SettlementStateMachine']);
+  it('are checked for every machine, whose Tasks call something', () => {
+    assert.deepEqual(machines.map((m) => m.name).sort(), [
+      'FinanceStateMachine',
+      'ReconciliationStateMachine',
+      'SettlementStateMachine',
+    ]);
     for (const { tasks } of machines) assert.ok(tasks.length > 0);
   });
 
-  it('model what each finance curate needs: the refunds INSERT and view as the orders ones', () => {
+  it('model what each finance curate needs: the refunds INSERT and view as the orders ones', async () => {
     const finance = machines.find((m) => m.name === 'FinanceStateMachine');
-    const athena = athenaQueryScope((finance?.tasks ?? []).filter((t) => t.resource.includes(':athena:')));
+    const athena = await athenaQueryScope(queriesOf(finance?.tasks ?? []));
     const table = (name: string) => `arn:aws:glue:${region}:${account}:table/micropay_finance/${name}`;
     for (const name of ['orders', 'refunds']) {
       assert.ok(athena.needs.includes(`glue:BatchCreatePartition ${table(name)}`), name);
@@ -455,6 +509,27 @@ describe('state machine roles', () => {
     );
   });
 
+  it('model what the reconciliation needs: its tables, the curated tables under the current views, its UNLOAD', async () => {
+    const reconciliation = machines.find((m) => m.name === 'ReconciliationStateMachine');
+    const athena = await athenaQueryScope(queriesOf(reconciliation?.tasks ?? []));
+    const table = (name: string) => `arn:aws:glue:${region}:${account}:table/micropay_finance/${name}`;
+    for (const name of ['statement_rows', 'statement_accounts', 'orders', 'refunds', 'discrepancies'])
+      assert.ok(athena.needs.includes(`glue:GetTable ${table(name)}`), name);
+    for (const prefix of ['statements/rows/', 'statements/accounts/', 'curated/orders/', 'curated/refunds/'])
+      assert.ok(
+        athena.needs.some((line) => new RegExp(`^s3:GetObject arn:aws:s3:::[^/]+/${prefix}\\*$`).test(line)),
+        prefix,
+      );
+    assert.ok(
+      athena.needs.some((line) => /^s3:PutObject arn:aws:s3:::[^/]+\/reconciliation\/\*$/.test(line)),
+    );
+    // The comparison writes no table: UNLOAD writes files, which the discrepancies table's projection reads.
+    assert.equal(
+      athena.needs.some((line) => /glue:(BatchCreatePartition|CreateTable|UpdateTable)/.test(line)),
+      false,
+    );
+  });
+
   for (const { id, name, tasks } of machines) {
     it(`let ${name} make the calls of the Tasks that run as it, and assume the roles the others run as`, () => {
       assertExactly(roleOf(id, 'RoleArn'), [
@@ -465,11 +540,11 @@ describe('state machine roles', () => {
 
     const taskRoles = [...new Set(tasks.flatMap((task) => (task.role ? [task.role] : [])))];
     for (const role of taskRoles) {
-      it(`let the ${nameOfResource(roleIdOfArn(role)).replace(/^Gateway|[0-9A-F]{8}$/g, '')} of ${name} make its Tasks’ calls, and only what Athena needs for their queries`, () => {
+      it(`let the ${nameOfResource(roleIdOfArn(role)).replace(/^Gateway|[0-9A-F]{8}$/g, '')} of ${name} make its Tasks’ calls, and only what Athena needs for their queries`, async () => {
         const roleId = roleIdOfArn(role);
         const own = tasks.filter((task) => task.role === role);
         const called = own.flatMap((task) => callsOfTask(task, tasks));
-        const athena = athenaQueryScope(own.filter((task) => task.resource.includes(':athena:')));
+        const athena = await athenaQueryScope(queriesOf(own));
         // Exact, but for what Athena does as the caller: the queries' tables, locations and results.
         const granted = roleGrants(roleId).lines;
         assertExactly(roleId, [...called, ...athena.needs, ...granted.filter(athena.allows)]);
@@ -485,10 +560,10 @@ describe('state machine roles', () => {
  * those, `needs` are what no query runs without: each Glue table read (and its objects), each INSERT INTO
  * target's table, partitions and objects, each view's create and replace, the results' objects.
  */
-function athenaQueryScope(tasks: readonly Task[]): {
+async function athenaQueryScope(tasks: readonly Task[]): Promise<{
   allows: (line: string) => boolean;
   needs: string[];
-} {
+}> {
   const glueTables = new Map(
     idsOf('AWS::Glue::Table').map((id) => {
       const input = propertiesOf(id).TableInput as {
@@ -501,22 +576,37 @@ function athenaQueryScope(tasks: readonly Task[]): {
   );
   const read = new Set<string>();
   const written = new Set<string>();
+  /** Folders UNLOAD writes (`arn:aws:s3:::bucket/prefix/`). */
+  const unloaded = new Set<string>();
   const lines: string[] = [];
   const needs: string[] = [];
   for (const { args } of tasks) {
-    const sql = String(args.QueryString)
-      .replace(/^\{%|%\}$/g, '')
-      .replace(/"'"|'/g, ' ');
+    const text = await queryText(args.QueryString);
+    const sql = text.replace(/"'"|'/g, ' ');
     const code = sql.replace(/--[^\n]*/g, '');
     const names = (pattern: RegExp) => [...code.matchAll(pattern)].map(([, name]) => name as string);
-    const ownRead = names(/\b(?:FROM|JOIN)\s+"?([\w]+)"?/gi).filter((name) => glueTables.has(name));
+    // A view the finance export makes reads its table (finance/catalog.ts currentViewSql).
+    const underViews = (name: string) => [name, ...(views[name] ? [views[name]] : [])];
+    const ownRead = names(/\b(?:FROM|JOIN)\s+"?([\w]+)"?/gi)
+      .flatMap(underViews)
+      .filter((name) => glueTables.has(name));
     const inserted = names(/\bINSERT\s+INTO\s+"?([\w]+)"?/gi);
-    const views = names(/\bCREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+"?([\w]+)"?/gi);
-    for (const [, name] of sql.matchAll(/\b(?:FROM|JOIN)\s+"?([\w]+)"?/gi)) read.add(name as string);
+    const views_ = names(/\bCREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+"?([\w]+)"?/gi);
+    for (const [, name] of sql.matchAll(/\b(?:FROM|JOIN)\s+"?([\w]+)"?/gi))
+      for (const table of underViews(name as string)) read.add(table);
     for (const [, name] of sql.matchAll(
       /\b(?:INSERT\s+INTO|CREATE\s+(?:OR\s+REPLACE\s+)?(?:VIEW|TABLE))\s+"?([\w]+)"?/gi,
     ))
       written.add(name as string);
+    // UNLOAD (…) TO 's3://bucket/prefix…/': the folder's literal part, up to the day.
+    const unload = /\bUNLOAD\s*\([\s\S]*\)\s*TO\s+'s3:\/\/([^/']+)\/([^']*)'/i.exec(text);
+    if (unload) {
+      const [, target, key] = unload as unknown as [string, string, string];
+      const literal = key.split(sentinel)[0] ?? '';
+      const folder = `arn:aws:s3:::${target}/${literal.slice(0, literal.lastIndexOf('/') + 1)}`;
+      unloaded.add(folder);
+      needs.push(`s3:PutObject ${folder}*`);
+    }
     const context = args.QueryExecutionContext as { Catalog?: string; Database: string };
     const glue = `arn:aws:glue:${region}:${account}`;
     const tableArn = (t: string) => `${glue}:table/${context.Database}/${t}`;
@@ -533,7 +623,7 @@ function athenaQueryScope(tasks: readonly Task[]): {
         `s3:PutObject ${location}*`,
       );
     }
-    for (const name of views)
+    for (const name of views_)
       needs.push(`glue:CreateTable ${tableArn(name)}`, `glue:UpdateTable ${tableArn(name)}`);
     const containers = [`${glue}:catalog`, `${glue}:database/${context.Database}`];
     for (const action of ['GetDatabase', 'GetTable', 'GetPartition', 'GetPartitions'])
@@ -546,27 +636,56 @@ function athenaQueryScope(tasks: readonly Task[]): {
       `athena:GetWorkGroup arn:aws:athena:${region}:${account}:workgroup/${args.WorkGroup}`,
       `athena:GetDataCatalog arn:aws:athena:${region}:${account}:datacatalog/${context.Catalog ?? 'AwsDataCatalog'}`,
     );
-    const workGroup = idsOf('AWS::Athena::WorkGroup').find(
-      (id) => propertiesOf(id).Name === args.WorkGroup,
-    ) as string;
-    const results = resolve(
-      (propertiesOf(workGroup).WorkGroupConfiguration as { ResultConfiguration: { OutputLocation: unknown } })
-        .ResultConfiguration.OutputLocation,
-    ).replace(/^s3:\/\//, 'arn:aws:s3:::');
+    const results = resultsOf(String(args.WorkGroup));
     const locations = (names: Set<string>) => [...names].flatMap((n) => glueTables.get(n) ?? []);
     const bucketOf = (arn: string) => arn.slice(0, arn.indexOf('/'));
     const prefixOf = (arn: string) => arn.slice(arn.indexOf('/') + 1);
-    for (const location of [...locations(read), ...locations(written), results]) {
+    for (const location of [...locations(read), ...locations(written), ...unloaded, results]) {
       lines.push(`s3:GetObject ${location}*`, `s3:GetBucketLocation ${bucketOf(location)}`);
       lines.push(`s3:ListBucket ${bucketOf(location)} if StringLike s3:prefix=${prefixOf(location)}*`);
     }
-    for (const location of [...locations(written), results])
+    for (const location of [...locations(written), ...unloaded, results])
       for (const action of ['PutObject', 'DeleteObject', 'AbortMultipartUpload', 'ListMultipartUploadParts'])
         lines.push(`s3:${action} ${location}*`);
     needs.push(`s3:PutObject ${results}*`);
   }
   const allowed = new Set(lines);
   return { allows: (line) => allowed.has(line), needs };
+}
+
+/** The views the finance export makes, and the table each reads (finance/catalog.ts `currentViewSql`). */
+const views: Readonly<Record<string, string>> = {
+  [financeTables.current]: financeTables.curated,
+  [financeTables.refundsCurrent]: financeTables.refunds,
+};
+
+/** The startQueryExecution Tasks among `tasks`. */
+const queriesOf = (tasks: readonly Task[]) =>
+  tasks.filter((task) => /:athena:startQueryExecution(\.sync)?$/.test(task.resource));
+
+/** Where a workgroup writes its results, as an S3 ARN. */
+function resultsOf(workGroupName: string): string {
+  const workGroup = idsOf('AWS::Athena::WorkGroup').find((id) => propertiesOf(id).Name === workGroupName);
+  assert.ok(workGroup, `workgroup ${workGroupName} of this stack`);
+  return resolve(
+    (propertiesOf(workGroup).WorkGroupConfiguration as { ResultConfiguration: { OutputLocation: unknown } })
+      .ResultConfiguration.OutputLocation,
+  ).replace(/^s3:\/\//, 'arn:aws:s3:::');
+}
+
+/** Stands for every variable of a JSONata query string, so its literal parts can be told from the rest. */
+const sentinel = '\u0000';
+
+/** A query's SQL: the string itself, or a JSONata expression evaluated with each variable the sentinel. */
+async function queryText(queryString: unknown): Promise<string> {
+  const text = String(queryString);
+  if (!text.startsWith('{%')) return text;
+  const expression = text.slice(2, -2);
+  const variables = [...expression.matchAll(/\$([A-Za-z]\w*)\b(?!\s*\()/g)].map(([, name]) => name as string);
+  const bindings = Object.fromEntries(
+    variables.filter((n) => n !== 'states').map((name) => [name, sentinel]),
+  );
+  return String(await jsonata(expression).evaluate(undefined, bindings));
 }
 
 describe('EventBridge Scheduler roles', () => {

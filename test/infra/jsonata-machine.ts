@@ -7,6 +7,8 @@ import jsonata from 'jsonata';
  * evaluate a Choice rule's Condition or a Fail's expressions. So each state is lowered to a JSONPath state it
  * runs, whose JSONata a local Task handler evaluates (npm `jsonata`), and aws-local-stepfunctions still runs the
  * graph: transitions, Retry (with its States.TaskFailed and States.ALL matching), Catch, Wait and the timeout.
+ * An inline Map is a local Task too: each iteration is a run of its ItemProcessor of its own (at most
+ * MaxConcurrency at once), reading the Map's variables and assigning only its own, as in Step Functions.
  */
 
 export interface AslState {
@@ -50,6 +52,8 @@ export interface ExecutionOptions {
   readonly services: Services;
   /** An execution that takes more steps than this is stopped (a Choice loop that never ends). @default 200 */
   readonly maxSteps?: number;
+  /** The variables a Map iteration starts with: its Map state's, which it reads but cannot assign. */
+  readonly variables?: Readonly<Record<string, unknown>>;
 }
 
 export interface ExecutionResult {
@@ -62,6 +66,10 @@ export interface ExecutionResult {
   /** A state's name for each retry of it. */
   readonly retries: readonly string[];
   readonly calls: readonly ServiceCall[];
+  /** Each Map iteration's own run, in the order they ended. */
+  readonly iterations: readonly ExecutionResult[];
+  /** Per Map state, the most iterations that ran at once. */
+  readonly concurrency: Readonly<Record<string, number>>;
 }
 
 type Handler = (input: unknown) => Promise<unknown>;
@@ -119,7 +127,9 @@ export async function runJsonataMachine(
   options: ExecutionOptions,
 ): Promise<ExecutionResult> {
   const calls: ServiceCall[] = [];
-  const variables: Record<string, unknown> = {};
+  const variables: Record<string, unknown> = { ...options.variables };
+  const iterations: ExecutionResult[] = [];
+  const concurrency: Record<string, number> = {};
   const inputs = new Map<string, unknown>();
   const maxSteps = options.maxSteps ?? 200;
   let steps = 0;
@@ -215,6 +225,57 @@ export async function runJsonataMachine(
           Cause: await evaluate(fields.Cause ?? '', bindings, `${state}.Cause`),
         };
       }),
+    map: (state, fields) =>
+      step(state, async (states) => {
+        inputs.set(state, states.input);
+        const items = await evaluate(fields.Items ?? '{% $states.input %}', bind(states), `${state}.Items`);
+        if (!Array.isArray(items))
+          throw new StatesError('States.QueryEvaluationError', `${state}: Items is not an array`);
+        const processor = fields.ItemProcessor as Pick<JsonataDefinition, 'StartAt' | 'States'>;
+        // Each iteration reads the Map's variables as they are now, and assigns only its own.
+        const outer = { ...variables };
+        const limit = Number(fields.MaxConcurrency ?? 0) || Number.POSITIVE_INFINITY;
+        const outputs: unknown[] = [];
+        let next = 0;
+        let running = 0;
+        let failure: StatesError | undefined;
+        const iterate = async (index: number) => {
+          const itemContext = { ...context(state), Map: { Item: { Index: index, Value: items[index] } } };
+          const input =
+            fields.ItemSelector === undefined
+              ? items[index]
+              : await evaluate(
+                  fields.ItemSelector,
+                  { ...outer, states: { input: states.input, context: itemContext } },
+                  `${state}.ItemSelector`,
+                );
+          const run = await runJsonataMachine(
+            { QueryLanguage: 'JSONata', StartAt: processor.StartAt, States: processor.States },
+            { ...options, input, variables: outer },
+          );
+          iterations.push(run);
+          calls.push(...run.calls);
+          if (run.status !== 'SUCCEEDED')
+            failure ??= new StatesError(run.error ?? 'States.TaskFailed', run.cause ?? '');
+          outputs[index] = run.output;
+        };
+        const worker = async () => {
+          while (next < items.length && !failure) {
+            const index = next++;
+            running += 1;
+            concurrency[state] = Math.max(concurrency[state] ?? 0, running);
+            await iterate(index).finally(() => {
+              running -= 1;
+            });
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(limit, Math.max(items.length, 1)) }, worker));
+        if (failure) throw failure;
+        return finish(state, fields.Assign, fields.Output ?? '{% $states.result %}', {
+          ...states,
+          result: outputs,
+        });
+      }),
   });
 
   const machine = machineOf(lowered.definition);
@@ -244,7 +305,7 @@ export async function runJsonataMachine(
     if (event.type === 'StateEntered' && !lowered.helpers.has(name)) states.push(name);
     if (event.type === 'StateRetried') retries.push(name);
   }
-  return { ...outcome, states, retries, calls };
+  return { ...outcome, states, retries, calls, iterations, concurrency };
 }
 
 /**
@@ -270,11 +331,13 @@ interface Evaluators {
   readonly pass: (state: string, fields: Fields) => Handler;
   readonly choose: (state: string, fields: Fields) => Handler;
   readonly fail: (state: string, fields: Fields) => Handler;
+  readonly map: (state: string, fields: Fields) => Handler;
 }
 
-/** The fields each state type may have here; any other (Map, Parallel, a JSONata Wait…) is refused. */
+/** The fields each state type may have here; any other (Parallel, a distributed Map, a JSONata Wait…) is refused. */
 const supported: Record<string, readonly string[]> = {
   Task: ['Resource', 'Credentials', 'Arguments', 'Assign', 'Output', 'Retry', 'Catch', 'TimeoutSeconds'],
+  Map: ['Items', 'ItemSelector', 'ItemProcessor', 'MaxConcurrency', 'Assign', 'Output', 'Retry', 'Catch'],
   Pass: ['Assign', 'Output'],
   Choice: ['Choices', 'Default'],
   Wait: ['Seconds', 'Timestamp'],
@@ -304,11 +367,17 @@ function lower(definition: JsonataDefinition, evaluators: Evaluators): Lowered {
       if (!allowed.includes(field)) throw new Error(`${name}: ${field} is not lowered`);
     const flow = Next ? { Next } : { End: true };
     switch (Type) {
+      case 'Map':
       case 'Task': {
+        if (Type === 'Map') {
+          const mode = (fields.ItemProcessor as { ProcessorConfig?: { Mode?: string } }).ProcessorConfig
+            ?.Mode;
+          if (mode && mode !== 'INLINE') throw new Error(`${name}: only an inline Map is lowered`);
+        }
         const catchers = (fields.Catch ?? []) as (Fields & { ErrorEquals: string[]; Next: string })[];
         states[name] = {
           Type: 'Task',
-          Resource: fields.Resource,
+          Resource: Type === 'Map' ? local : fields.Resource,
           ...(fields.TimeoutSeconds ? { TimeoutSeconds: fields.TimeoutSeconds } : {}),
           ...(fields.Retry ? { Retry: fields.Retry } : {}),
           ...(catchers.length > 0
@@ -322,7 +391,7 @@ function lower(definition: JsonataDefinition, evaluators: Evaluators): Lowered {
             : {}),
           ...flow,
         };
-        handlers[name] = evaluators.task(name, fields);
+        handlers[name] = Type === 'Map' ? evaluators.map(name, fields) : evaluators.task(name, fields);
         catchers.forEach((catcher, i) => {
           handlers[`${name} (catch ${i})`] = evaluators.caught(name, catcher);
         });

@@ -3,6 +3,13 @@ import { readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
+import {
+  billDateColumn,
+  discrepancyColumns,
+  statementAccountColumns,
+  statementRowColumns,
+} from '#finance/catalog.ts';
+import { parameterCount, readSql, reconcileParameters, sqlNames } from '#finance/sql.ts';
 
 /**
  * finance/sql/reconcile.sql over small tables shaped as the curated snapshot (orders_current, refunds_current)
@@ -76,7 +83,7 @@ async function reconcile(day: string, orders: LocalOrder[], refunds: LocalRefund
     );
   }
   const prepared = await c.prepare(sql);
-  prepared.bindVarchar(1, day);
+  prepared.bind(reconcileParameters(day));
   const result = await prepared.runAndReadAll();
   const out = result.getRowObjectsJson() as Record<string, unknown>[];
   c.closeSync();
@@ -191,5 +198,122 @@ describe('reconcile.sql: one class per payment or refund of the day (SPEC sectio
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('the reconciliation SQL as Athena runs it', () => {
+  it('has every parameter marker of every SQL file in a WHERE clause, where Athena takes them', () => {
+    for (const name of sqlNames) {
+      const code = readSql(name)
+        .replace(/--[^\n]*/g, '')
+        .replace(/'(?:[^']|'')*'/g, "''");
+      for (let at = code.indexOf('?'); at >= 0; at = code.indexOf('?', at + 1)) {
+        const clauses = [
+          ...code
+            .slice(0, at)
+            .toUpperCase()
+            .matchAll(/\b(SELECT|FROM|WHERE|GROUP BY|ORDER BY|HAVING|JOIN|ON|WITH)\b/g),
+        ];
+        assert.equal(clauses.at(-1)?.[1], 'WHERE', `${name}: a marker at ${at} is in ${clauses.at(-1)?.[1]}`);
+      }
+    }
+  });
+
+  it('takes the day at each of its seven markers', () => {
+    assert.equal(parameterCount(sql), 7);
+    assert.deepEqual(reconcileParameters('2026-12-01'), Array(7).fill('2026-12-01'));
+  });
+
+  it('reads no statement of two days before (Athena reads the partitions of the day and the day before)', async () => {
+    const order = { trade_id: 'old', state: 'PAID', total_fee: 5, paid_at: '2026-12-01 02:00:00' };
+    const rows = await reconcile('2026-12-01', [order], [], [pay('2026-11-29', 'old', 5)]);
+    assert.deepEqual(
+      rows.map((r) => r.class),
+      ['missing_channel'],
+    );
+  });
+});
+
+describe('reconciliation-totals.sql and reconciliation-discrepancies.sql over the discrepancies table', () => {
+  async function over(sqlName: 'reconciliation-totals' | 'reconciliation-discrepancies', day: string) {
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    await c.run(`CREATE TABLE discrepancies (class VARCHAR, channel VARCHAR, merchant_id VARCHAR, trade_id VARCHAR,
+      mch_trade_id VARCHAR, out_trade_no VARCHAR, refund_id VARCHAR, out_refund_no VARCHAR, kind VARCHAR,
+      local_fee BIGINT, channel_fee BIGINT, local_state VARCHAR, channel_state VARCHAR, bill_date VARCHAR)`);
+    const rows: [string, string, number | null, number | null, string][] = [
+      ['matched', 'wechat', 100, 100, '2026-12-01'],
+      ['missing_local', 'wechat', null, 700, '2026-12-01'],
+      ['missing_local', 'wechat', null, 300, '2026-12-01'],
+      ['missing_channel', 'alipay', 200, null, '2026-12-01'],
+      ['amount_mismatch', 'wechat', 300, 301, '2026-12-01'],
+      ['state_mismatch', 'wechat', 400, 400, '2026-12-01'],
+      ['missing_local', 'wechat', null, 9999, '2026-11-30'],
+    ];
+    for (const [cls, channel, local, remote, billDate] of rows)
+      await c.run(
+        `INSERT INTO discrepancies VALUES ('${cls}', '${channel}', 'M1', NULL, NULL, 't', NULL, NULL, 'pay', ${local ?? 'NULL'}, ${remote ?? 'NULL'}, 'paid', 'paid', '${billDate}')`,
+      );
+    const prepared = await c.prepare(readSql(sqlName));
+    prepared.bind([day]);
+    const out = (await prepared.runAndReadAll()).getRowObjectsJson() as Record<string, unknown>[];
+    c.closeSync();
+    db.closeSync();
+    return out;
+  }
+
+  it('counts each class but matched per channel, with the fen at risk (the difference for an amount mismatch)', async () => {
+    const totals = await over('reconciliation-totals', '2026-12-01');
+    assert.deepEqual(
+      totals.map((t) => [t.channel, t.class, Number(t.discrepancies), Number(t.fen)]),
+      [
+        ['alipay', 'missing_channel', 1, 200],
+        ['wechat', 'amount_mismatch', 1, 1],
+        ['wechat', 'missing_local', 2, 1000],
+        ['wechat', 'state_mismatch', 1, 400],
+      ],
+    );
+  });
+
+  it('lists the rows of the day that need a person, none matched, none of another day', async () => {
+    const listed = await over('reconciliation-discrepancies', '2026-12-01');
+    assert.equal(listed.length, 5);
+    assert.ok(listed.every((row) => row.class !== 'matched' && row.channel_fee !== 9999));
+    assert.deepEqual(Object.keys(listed[0] ?? {}), [
+      'class',
+      'channel',
+      'merchant_id',
+      'trade_id',
+      'mch_trade_id',
+      'out_trade_no',
+      'refund_id',
+      'out_refund_no',
+      'kind',
+      'local_fee',
+      'channel_fee',
+      'local_state',
+      'channel_state',
+    ]);
+  });
+});
+
+describe('the reconciliation tables in the finance guide', () => {
+  it('has every column of statement_rows, statement_accounts and discrepancies, with its type', () => {
+    const guide = readFileSync('docs/finance.md', 'utf8');
+    const start = guide.indexOf('## Reconciliation in AWS\n');
+    assert.ok(start >= 0, 'docs/finance.md has ## Reconciliation in AWS');
+    const section = guide.slice(start, guide.indexOf('\n## ', start + 1));
+    for (const [table, columns] of [
+      ['statement_rows', statementRowColumns],
+      ['statement_accounts', statementAccountColumns],
+      ['discrepancies', discrepancyColumns],
+    ] as const) {
+      const tableSection = section.slice(section.indexOf(`### The table \`${table}\``));
+      for (const column of [...columns, billDateColumn])
+        assert.ok(
+          tableSection.includes(`| \`${column.name}\` | ${column.type} |`),
+          `${table}.${column.name}`,
+        );
+    }
   });
 });
