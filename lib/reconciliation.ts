@@ -86,6 +86,7 @@ const parquetTable = {
  * role its Athena steps run as. Alarms are `Monitoring.watchReconciliation`'s.
  */
 export class Reconciliation extends Construct {
+  /** The daily run (Standard: a late statement keeps it waiting up to a day). */
   public readonly stateMachine: StateMachine;
   /** Starts `stateMachine` daily, with the time it fired (the run reconciles the UTC+8 day before it). */
   public readonly schedule: Schedule;
@@ -99,8 +100,11 @@ export class Reconciliation extends Construct {
   public readonly publishFunction: NodejsFunction;
   /** Athena's comparison and totals, and clearing the day's `reconciliation/` folder before. */
   public readonly queryRole: Role;
+  /** `statement_rows`: the statements' rows, JSON lines under `statements/rows/`, by `bill_date`. */
   public readonly statementRowsTable: CfnTable;
+  /** `statement_accounts`: each day's accounts file under `statements/accounts/`, by `bill_date`. */
   public readonly statementAccountsTable: CfnTable;
+  /** `discrepancies`: the comparison's output, Parquet under `reconciliation/`, by `bill_date`. */
   public readonly discrepanciesTable: CfnTable;
 
   constructor(scope: Construct, id: string, props: ReconciliationProps) {
