@@ -38,9 +38,13 @@ function resolve(from: string, specifier: string): string | undefined {
 describe('the house: where channel knowledge lives', () => {
   const names = installedChannels.map((channel) => channel.name);
   const channelFolder = new RegExp(`^core/channels/(${names.join('|')})/`);
-  // The one list of installed channels names them, by design (docs/adding-a-channel.md).
+  // The one list of installed channels names them, by design (docs/adding-a-channel.md); the reconcile bench
+  // measures one channel's real statement format on purpose.
   const mayName = (file: string) =>
-    channelFolder.test(file) || file.startsWith('sandbox/') || file === 'core/channels/installed.ts';
+    channelFolder.test(file) ||
+    file.startsWith('sandbox/') ||
+    file === 'core/channels/installed.ts' ||
+    file === 'scripts/bench-reconcile.ts';
 
   it('outside its folder and the sandboxes, no source file names a channel in its code', () => {
     const name = new RegExp(names.join('|'), 'i');
