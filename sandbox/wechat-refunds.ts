@@ -78,8 +78,7 @@ export class WechatRefundDesk {
     }
     const sends = (this.sends.get(number) ?? 0) + 1;
     this.sends.set(number, sends);
-    const held = order.refunds.filter((r) => r.status !== 'REFUNDCLOSE').reduce((sum, r) => sum + r.fee, 0);
-    if (held + fee > Number(order.fields.total_fee)) {
+    if (heldFee(order) + fee > Number(order.fields.total_fee)) {
       throw new CodedRefusal('INVALID_REQUEST', '申请退款金额超过订单可退金额');
     }
     const create = (status: WechatRefundStatus): SandboxWechatRefund => {
@@ -127,9 +126,6 @@ export class WechatRefundDesk {
       throw new CodedRefusal('PARAM_ERROR', '参数错误: offset超过total_refund_count');
     }
     const listed = named ? [named] : order.refunds.slice(offset, offset + 10);
-    const refunded = order.refunds
-      .filter((r) => r.status !== 'REFUNDCLOSE')
-      .reduce((sum, r) => sum + r.fee, 0);
     const fields: Fields = {
       result_code: 'SUCCESS',
       transaction_id: order.transactionId ?? '',
@@ -137,7 +133,7 @@ export class WechatRefundDesk {
       total_fee: order.fields.total_fee ?? '0',
       cash_fee: order.fields.total_fee ?? '0',
       // 退款总金额: every refund of the order, not only the ones listed.
-      refund_fee: String(refunded),
+      refund_fee: String(heldFee(order)),
       refund_count: String(listed.length),
       ...(byRefund ? {} : { total_refund_count: String(order.refunds.length) }),
     };
@@ -167,6 +163,11 @@ export class WechatRefundDesk {
     });
     return fields;
   }
+}
+
+/** Fen the order's refunds hold: every one but those closed (退款关闭), which refunded nothing. */
+function heldFee(order: RefundableWechatOrder): number {
+  return order.refunds.filter((r) => r.status !== 'REFUNDCLOSE').reduce((sum, r) => sum + r.fee, 0);
 }
 
 /** 申请退款's answer for an accepted refund. */
